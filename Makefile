@@ -1,0 +1,60 @@
+# dagwire — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PROTOS := $(shell find proto -name '*.proto' | LC_ALL=C sort)
+GEN_MARK := gen/dagwire/__init__.py
+ADDR   ?= 127.0.0.1:8083
+
+.PHONY: run test gen lint bench venv clean
+
+TOOLS  := $(VENV)/.gen-tools
+GEN_PINS = $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['gen']))")
+
+venv: $(GEN_MARK) $(STAMP)
+
+# The generator alone, at the exact versions pyproject pins: `make gen` needs nothing else,
+# so it works before the package itself can be installed.
+$(TOOLS): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(GEN_PINS)
+	touch $(TOOLS)
+
+$(STAMP): pyproject.toml $(TOOLS)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Regenerate the stubs only when a .proto is newer than them.
+$(GEN_MARK): $(PROTOS) | $(TOOLS)
+	$(MAKE) --no-print-directory gen
+
+gen: $(TOOLS)
+	rm -rf gen/dagwire
+	mkdir -p gen
+	$(PY) -m grpc_tools.protoc -Iproto \
+	  --plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
+	  --plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc \
+	  --python_out=gen --grpc_python_out=gen --mypy_out=gen --mypy_grpc_out=gen \
+	  $(PROTOS)
+	find gen/dagwire -type d -exec touch '{}/__init__.py' \;
+	touch gen/dagwire/py.typed
+
+run: venv
+	$(PY) -m dagwire.server --listen $(ADDR)
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check server client tests
+	$(VENV)/bin/ruff format --check server client tests
+	$(VENV)/bin/mypy server client
+	$(VENV)/bin/buf lint
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
