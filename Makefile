@@ -7,7 +7,7 @@ PROTOS := $(shell find proto -name '*.proto' | LC_ALL=C sort)
 GEN_MARK := gen/dagwire/__init__.py
 ADDR   ?= 127.0.0.1:8083
 
-.PHONY: run test gen lint bench venv clean
+.PHONY: run test gen lint typecheck bench venv clean
 
 TOOLS  := $(VENV)/.gen-tools
 GEN_PINS = $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['gen']))")
@@ -50,7 +50,17 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check server client tests
 	$(VENV)/bin/ruff format --check server client tests
-	$(VENV)/bin/mypy server client
+	$(MAKE) --no-print-directory typecheck
+
+# mypy cannot see through setuptools' editable import hook, so it checks a symlinked
+# view of the installed `dagwire` namespace instead.
+typecheck: venv
+	rm -rf .typecheck && mkdir -p .typecheck/dagwire
+	cp gen/dagwire/__init__.py gen/dagwire/py.typed .typecheck/dagwire/
+	ln -s ../../gen/dagwire/kuscia .typecheck/dagwire/kuscia
+	ln -s ../../server .typecheck/dagwire/server
+	ln -s ../../client .typecheck/dagwire/client
+	MYPYPATH=.typecheck $(VENV)/bin/mypy -p dagwire.server -p dagwire.client
 	$(VENV)/bin/buf lint
 
 bench: venv

@@ -1,0 +1,48 @@
+"""Domain errors. The API layer maps each to a wire code in one table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagwire.server.engine.model import JobState
+    from dagwire.server.engine.transitions import JobEvent
+
+
+class EngineError(Exception):
+    """Root of the errors a caller can act on."""
+
+
+class InvalidRequest(EngineError):
+    """The request is malformed; the message names the offending field."""
+
+
+class JobAlreadyExists(EngineError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} already exists; choose another job_id or delete it first")
+        self.job_id = job_id
+
+
+class JobNotFound(EngineError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} does not exist")
+        self.job_id = job_id
+
+
+class IllegalTransition(EngineError):
+    """The job's state does not allow the requested operation."""
+
+    def __init__(self, job_id: str, state: JobState, event: JobEvent, hint: str = "") -> None:
+        message = f"job {job_id!r} is {state.name.lower()}; {event.value} is not allowed from it"
+        super().__init__(f"{message} ({hint})" if hint else message)
+        self.job_id = job_id
+        self.state = state
+        self.event = event
+
+
+class InvalidApproval(EngineError):
+    """An approval that names a party which has nothing to decide."""
+
+
+class ConcurrentModification(EngineError):
+    """The stored job changed since it was read; the caller should retry."""

@@ -1,0 +1,219 @@
+"""Domain objects of the DAG engine: specs as submitted, and runs as they evolve.
+
+Everything here is an immutable value. A change produces a new value
+(`dataclasses.replace`), so a snapshot handed to the store, the bus or a watcher can
+never be altered behind its back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class JobState(enum.Enum):
+    """Canonical job states. Each API family maps them onto its own names in one table."""
+
+    INITIALIZED = "initialized"
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVAL_REJECT = "approval_reject"
+    CANCELLED = "cancelled"
+    SUSPENDED = "suspended"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Nothing runs and nothing will unless a user acts (Failed can still be restarted)."""
+        return self in _TERMINAL_JOB_STATES
+
+    @property
+    def is_final(self) -> bool:
+        """The job can never run again."""
+        return self in _FINAL_JOB_STATES
+
+
+_TERMINAL_JOB_STATES = frozenset(
+    {JobState.SUCCEEDED, JobState.FAILED, JobState.APPROVAL_REJECT, JobState.CANCELLED}
+)
+_FINAL_JOB_STATES = frozenset({JobState.SUCCEEDED, JobState.APPROVAL_REJECT, JobState.CANCELLED})
+
+
+class TaskState(enum.Enum):
+    """Canonical task states."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+    @property
+    def is_done(self) -> bool:
+        return self in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.STOPPED)
+
+
+class PartyState(enum.Enum):
+    """State of one party's process of a task."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+class ApprovalState(enum.Enum):
+    """A party's decision on a job that needs its approval."""
+
+    AWAITING = "awaiting"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Stage(enum.Enum):
+    """The last lifecycle operation applied to a job, reported per party."""
+
+    CREATE = "Create"
+    STOP = "Stop"
+    SUSPEND = "Suspend"
+    RESTART = "Restart"
+    CANCEL = "Cancel"
+
+
+class ChangeType(enum.Enum):
+    """What an event says happened to an object."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class BandwidthLimit:
+    destination_id: str
+    limit_kbps: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartySpec:
+    domain_id: str
+    role: str = ""
+    resources: Mapping[str, str] = field(default_factory=dict)
+    bandwidth_limits: tuple[BandwidthLimit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """A task as submitted. `alias` is its key: dependencies name aliases."""
+
+    alias: str
+    task_id: str
+    app_image: str
+    parties: tuple[PartySpec, ...]
+    dependencies: tuple[str, ...] = ()
+    task_input_config: str = ""
+    priority: int = 0
+    timeout_seconds: int = 0
+    resource_reserved_seconds: int = 0
+    resource_reallocation_interval_seconds: int = 0
+    tolerable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    job_id: str
+    initiator: str
+    max_parallelism: int
+    tasks: tuple[TaskSpec, ...]
+    custom_fields: Mapping[str, str] = field(default_factory=dict)
+
+    def task(self, alias: str) -> TaskSpec:
+        for task in self.tasks:
+            if task.alias == alias:
+                return task
+        raise KeyError(alias)
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        """Every party domain of the job, in first-seen order."""
+        seen: dict[str, None] = {}
+        for task in self.tasks:
+            for party in task.parties:
+                seen.setdefault(party.domain_id, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRun:
+    domain_id: str
+    state: PartyState = PartyState.PENDING
+    err_msg: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRun:
+    """The observed state of a task. `attempt` counts launches; reports name one."""
+
+    alias: str
+    state: TaskState
+    parties: tuple[PartyRun, ...]
+    create_time: datetime
+    attempt: int = 0
+    err_msg: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    progress: float = 0.0
+
+    def party(self, domain_id: str) -> PartyRun | None:
+        for party in self.parties:
+            if party.domain_id == domain_id:
+                return party
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job: its spec and everything observed about it.
+
+    `version` increments with every stored change (optimistic concurrency);
+    `resource_version` is the position of its last event in the event log.
+    """
+
+    spec: JobSpec
+    state: JobState
+    tasks: tuple[TaskRun, ...]
+    create_time: datetime
+    stage: Stage = Stage.CREATE
+    err_msg: str = ""
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    approvals: Mapping[str, ApprovalState] = field(default_factory=dict)
+    version: int = 0
+    resource_version: int = 0
+
+    @property
+    def job_id(self) -> str:
+        return self.spec.job_id
+
+    def task(self, alias: str) -> TaskRun:
+        for task in self.tasks:
+            if task.alias == alias:
+                return task
+        raise KeyError(alias)
+
+    def has_party(self, domain_id: str) -> bool:
+        return domain_id in self.spec.domains
+
+
+@dataclass(frozen=True, slots=True)
+class JobChange:
+    """One entry of the event log: what happened to a job, and the job afterwards."""
+
+    resource_version: int
+    type: ChangeType
+    job: Job

@@ -1,0 +1,421 @@
+"""The job reducer: (job, command, now) -> (new job, effects). Pure; no I/O, no clock.
+
+Commands are what users ask for (stop, suspend, ...) and what executors report
+(a process started, progressed, exited). Effects are what the runtime must then do
+(launch a task's processes, terminate them, arm a timeout). The runtime persists
+the new job first and carries out the effects after, so a crash in between is
+recovered from the stored state rather than from half-done work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from dagwire.server.engine.errors import InvalidApproval
+from dagwire.server.engine.model import (
+    ApprovalState,
+    Job,
+    JobSpec,
+    JobState,
+    PartyRun,
+    PartyState,
+    Stage,
+    TaskRun,
+    TaskState,
+)
+from dagwire.server.engine.planner import assess_job, ready_tasks
+from dagwire.server.engine.transitions import JobEvent, next_state
+
+# --- commands -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend:
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    """A party's decision; domain_id None decides for every undecided party."""
+
+    domain_id: str | None
+    accept: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStarted:
+    alias: str
+    attempt: int
+    domain_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressReported:
+    alias: str
+    attempt: int
+    domain_id: str
+    progress: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessExited:
+    alias: str
+    attempt: int
+    domain_id: str
+    exit_code: int
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskTimedOut:
+    alias: str
+    attempt: int
+
+
+Command = (
+    Stop
+    | Suspend
+    | Restart
+    | Cancel
+    | Approve
+    | ProcessStarted
+    | ProgressReported
+    | ProcessExited
+    | TaskTimedOut
+)
+
+# --- effects --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchTask:
+    """Start one process per party of this attempt of the task."""
+
+    alias: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class TerminateTask:
+    """Kill these parties' processes of this attempt of the task."""
+
+    alias: str
+    attempt: int
+    domains: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTimeout:
+    """Report TaskTimedOut for this attempt unless it has finished after `seconds`."""
+
+    alias: str
+    attempt: int
+    seconds: int
+
+
+Effect = LaunchTask | TerminateTask | ArmTimeout
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    job: Job
+    effects: tuple[Effect, ...] = ()
+
+
+# --- entry points ---------------------------------------------------------------------
+
+
+def create_job(spec: JobSpec, now: datetime, approval_domains: frozenset[str]) -> Outcome:
+    """A new job: admitted and scheduled, or parked until its parties approve it."""
+    tasks = tuple(
+        TaskRun(
+            alias=task.alias,
+            state=TaskState.PENDING,
+            parties=tuple(PartyRun(party.domain_id) for party in task.parties),
+            create_time=now,
+        )
+        for task in spec.tasks
+    )
+    approvals = {
+        domain: ApprovalState.AWAITING for domain in spec.domains if domain in approval_domains
+    }
+    job = Job(
+        spec=spec, state=JobState.INITIALIZED, tasks=tasks, create_time=now, approvals=approvals
+    )
+    if approvals:
+        return Outcome(_transition(job, JobEvent.AWAIT_APPROVAL))
+    return _schedule(_transition(job, JobEvent.ADMIT), now)
+
+
+def apply(job: Job, command: Command, now: datetime) -> Outcome:
+    """Apply one command. User commands raise IllegalTransition / InvalidApproval when
+    the job's state forbids them; stale executor reports are ignored."""
+    match command:
+        case Stop(reason):
+            return _halt(job, JobEvent.STOP, Stage.STOP, reason or "stopped by user", now)
+        case Suspend(reason):
+            return _halt(job, JobEvent.SUSPEND, Stage.SUSPEND, reason or "suspended by user", now)
+        case Cancel(reason):
+            return _halt(job, JobEvent.CANCEL, Stage.CANCEL, reason or "cancelled by user", now)
+        case Restart():
+            return _restart(job, now)
+        case Approve():
+            return _approve(job, command, now)
+        case ProcessStarted() | ProgressReported() | ProcessExited() | TaskTimedOut():
+            return _on_report(job, command, now)
+
+
+def termination_effects(job: Job, reason: str) -> tuple[Effect, ...]:
+    """What must be killed when a job goes away without another state change (delete)."""
+    return _stop_running_tasks(job.tasks, reason, job.create_time)[1]
+
+
+# --- user operations ------------------------------------------------------------------
+
+
+def _transition(job: Job, event: JobEvent) -> Job:
+    return replace(job, state=next_state(job.job_id, job.state, event))
+
+
+def _halt(job: Job, event: JobEvent, stage: Stage, reason: str, now: datetime) -> Outcome:
+    """Stop, suspend or cancel: terminate what runs; pending tasks stay pending so that
+    a restart picks them up."""
+    halted = _transition(job, event)
+    tasks, effects = _stop_running_tasks(halted.tasks, reason, now)
+    end_time = now if halted.state.is_terminal else None
+    return Outcome(
+        replace(halted, tasks=tasks, stage=stage, err_msg=reason, end_time=end_time), effects
+    )
+
+
+def _restart(job: Job, now: datetime) -> Outcome:
+    restarted = _transition(job, JobEvent.RESTART)
+    tasks = tuple(
+        task if task.state is TaskState.SUCCEEDED else _reset_task(task) for task in job.tasks
+    )
+    restarted = replace(restarted, tasks=tasks, stage=Stage.RESTART, err_msg="", end_time=None)
+    if any(state is not ApprovalState.ACCEPTED for state in restarted.approvals.values()):
+        return Outcome(_transition(restarted, JobEvent.AWAIT_APPROVAL))
+    return _schedule(restarted, now)
+
+
+def _reset_task(task: TaskRun) -> TaskRun:
+    return replace(
+        task,
+        state=TaskState.PENDING,
+        parties=tuple(PartyRun(party.domain_id) for party in task.parties),
+        err_msg="",
+        start_time=None,
+        end_time=None,
+        progress=0.0,
+    )
+
+
+def _approve(job: Job, command: Approve, now: datetime) -> Outcome:
+    event = JobEvent.APPROVE if command.accept else JobEvent.REJECT
+    if job.state is not JobState.AWAITING_APPROVAL:
+        next_state(job.job_id, job.state, event)  # raises with the precise reason
+    undecided = [d for d, s in job.approvals.items() if s is ApprovalState.AWAITING]
+    if command.domain_id is None:
+        deciding = undecided
+    elif command.domain_id in undecided:
+        deciding = [command.domain_id]
+    else:
+        raise InvalidApproval(
+            f"domain {command.domain_id!r} has no pending approval on job {job.job_id!r}; "
+            f"awaiting: {', '.join(undecided) or 'nobody'}"
+        )
+    decision = ApprovalState.ACCEPTED if command.accept else ApprovalState.REJECTED
+    approvals = {**job.approvals, **dict.fromkeys(deciding, decision)}
+    decided = replace(job, approvals=approvals)
+    if not command.accept:
+        reason = f"rejected by {', '.join(deciding)}" + (
+            f": {command.reason}" if command.reason else ""
+        )
+        rejected = _transition(decided, JobEvent.REJECT)
+        return Outcome(replace(rejected, err_msg=reason, end_time=now))
+    if all(state is ApprovalState.ACCEPTED for state in approvals.values()):
+        return _schedule(_transition(decided, JobEvent.APPROVE), now)
+    return Outcome(decided)
+
+
+# --- executor reports -----------------------------------------------------------------
+
+Report = ProcessStarted | ProgressReported | ProcessExited | TaskTimedOut
+
+
+def _on_report(job: Job, report: Report, now: datetime) -> Outcome:
+    try:
+        task = job.task(report.alias)
+    except KeyError:
+        return Outcome(job)
+    if task.state is not TaskState.RUNNING or task.attempt != report.attempt:
+        return Outcome(job)  # a late report about an attempt that is already settled
+    match report:
+        case ProcessStarted(domain_id=domain):
+            updated = _set_party(task, domain, PartyState.PENDING, PartyState.RUNNING, "")
+            return Outcome(_with_task(job, updated))
+        case ProgressReported(progress=progress):
+            clamped = min(max(progress, 0.0), 1.0)
+            if clamped <= task.progress:
+                return Outcome(job)
+            return Outcome(_with_task(job, replace(task, progress=clamped)))
+        case ProcessExited(domain_id=domain, exit_code=code, message=message):
+            return _on_exit(job, task, domain, code, message, now)
+        case TaskTimedOut():
+            spec = job.spec.task(task.alias)
+            reason = f"timed out after {spec.timeout_seconds} s"
+            return _fail_task(job, task, reason, now)
+
+
+def _on_exit(
+    job: Job, task: TaskRun, domain: str, code: int, message: str, now: datetime
+) -> Outcome:
+    party = task.party(domain)
+    if party is None or party.state not in (PartyState.PENDING, PartyState.RUNNING):
+        return Outcome(job)
+    if code != 0:
+        failed = _set_party(task, domain, party.state, PartyState.FAILED, message)
+        reason = f"party {domain} failed: {message or f'exit code {code}'}"
+        return _fail_task(job, failed, reason, now)
+    updated = _set_party(task, domain, party.state, PartyState.SUCCEEDED, "")
+    if all(p.state is PartyState.SUCCEEDED for p in updated.parties):
+        updated = replace(updated, state=TaskState.SUCCEEDED, end_time=now, progress=1.0)
+    return _schedule(_with_task(job, updated), now)
+
+
+def _fail_task(job: Job, task: TaskRun, reason: str, now: datetime) -> Outcome:
+    """Fail a running task and terminate the parties of it still running."""
+    alive = tuple(p.domain_id for p in task.parties if not _party_done(p.state))
+    parties = tuple(
+        replace(p, state=PartyState.STOPPED, err_msg=reason) if p.domain_id in alive else p
+        for p in task.parties
+    )
+    failed = replace(task, state=TaskState.FAILED, parties=parties, err_msg=reason, end_time=now)
+    effects: tuple[Effect, ...] = (
+        (TerminateTask(task.alias, task.attempt, alive, reason),) if alive else ()
+    )
+    outcome = _schedule(_with_task(job, failed), now)
+    return Outcome(outcome.job, effects + outcome.effects)
+
+
+# --- scheduling -----------------------------------------------------------------------
+
+
+def _schedule(job: Job, now: datetime) -> Outcome:
+    """Move a pending or running job forward: start it, settle it, launch ready tasks."""
+    if job.state is JobState.PENDING:
+        job = replace(_transition(job, JobEvent.START), start_time=job.start_time or now)
+    if job.state is not JobState.RUNNING:
+        return Outcome(job)
+    verdict = assess_job(job)
+    if verdict is JobState.FAILED:
+        failed = next(
+            t
+            for t in job.tasks
+            if t.state is TaskState.FAILED and not job.spec.task(t.alias).tolerable
+        )
+        reason = f"task {job.spec.task(failed.alias).task_id} failed: {failed.err_msg}"
+        tasks, stops = _stop_running_tasks(job.tasks, reason, now)
+        ended = replace(_transition(job, JobEvent.FAIL), tasks=tasks, err_msg=reason, end_time=now)
+        return Outcome(ended, stops)
+    if verdict is JobState.SUCCEEDED:
+        return Outcome(replace(_transition(job, JobEvent.SUCCEED), end_time=now))
+    effects: list[Effect] = []
+    for alias in ready_tasks(job):
+        task = job.task(alias)
+        launched = replace(
+            _reset_task(task), state=TaskState.RUNNING, attempt=task.attempt + 1, start_time=now
+        )
+        job = _with_task(job, launched)
+        effects.append(LaunchTask(alias, launched.attempt))
+        timeout = job.spec.task(alias).timeout_seconds
+        if timeout > 0:
+            effects.append(ArmTimeout(alias, launched.attempt, timeout))
+    return Outcome(job, tuple(effects))
+
+
+def _stop_running_tasks(
+    tasks: Iterable[TaskRun], reason: str, now: datetime
+) -> tuple[tuple[TaskRun, ...], tuple[Effect, ...]]:
+    stopped: list[TaskRun] = []
+    effects: list[Effect] = []
+    for task in tasks:
+        if task.state is not TaskState.RUNNING:
+            stopped.append(task)
+            continue
+        alive = tuple(p.domain_id for p in task.parties if not _party_done(p.state))
+        parties = tuple(
+            replace(p, state=PartyState.STOPPED) if p.domain_id in alive else p
+            for p in task.parties
+        )
+        stopped.append(
+            replace(task, state=TaskState.STOPPED, parties=parties, err_msg=reason, end_time=now)
+        )
+        if alive:
+            effects.append(TerminateTask(task.alias, task.attempt, alive, reason))
+    return tuple(stopped), tuple(effects)
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _party_done(state: PartyState) -> bool:
+    return state in (PartyState.SUCCEEDED, PartyState.FAILED, PartyState.STOPPED)
+
+
+def _set_party(
+    task: TaskRun, domain: str, expected: PartyState, state: PartyState, err_msg: str
+) -> TaskRun:
+    parties = tuple(
+        replace(p, state=state, err_msg=err_msg)
+        if p.domain_id == domain and p.state is expected
+        else p
+        for p in task.parties
+    )
+    return replace(task, parties=parties)
+
+
+def _with_task(job: Job, task: TaskRun) -> Job:
+    return replace(job, tasks=tuple(task if t.alias == task.alias else t for t in job.tasks))
+
+
+__all__ = [
+    "Approve",
+    "ArmTimeout",
+    "Cancel",
+    "Command",
+    "Effect",
+    "LaunchTask",
+    "Outcome",
+    "ProcessExited",
+    "ProcessStarted",
+    "ProgressReported",
+    "Restart",
+    "Stop",
+    "Suspend",
+    "TaskTimedOut",
+    "TerminateTask",
+    "apply",
+    "create_job",
+    "termination_effects",
+]

@@ -1,0 +1,109 @@
+"""The executor contract: run one party's process of a task somewhere, report back.
+
+Executors never touch the store. They start processes when the runtime asks and
+post what happened (started, progress, exited) to a report sink, as Argo's
+TaskResult pattern does; the runtime turns reports into engine commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PartyKey:
+    """Identifies one attempt of one party's process of one task."""
+
+    job_id: str
+    task_id: str
+    domain_id: str
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterParty:
+    """One party of a task as the application sees it in the cluster definition."""
+
+    domain_id: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartyLaunch:
+    """Everything a party's process needs to run."""
+
+    key: PartyKey
+    app_image: str
+    role: str
+    task_alias: str
+    task_input_config: str
+    parties: tuple[ClusterParty, ...]
+    resources: Mapping[str, str] = field(default_factory=dict)
+    custom_fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PartyStarted:
+    """The process is running."""
+
+    key: PartyKey
+
+
+@dataclass(frozen=True, slots=True)
+class PartyProgress:
+    """The application reported progress, a fraction in [0, 1]."""
+
+    key: PartyKey
+    progress: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartyExited:
+    """The process ended. exit_code 0 is success; message explains anything else."""
+
+    key: PartyKey
+    exit_code: int
+    message: str = ""
+
+
+ExecutorReport = PartyStarted | PartyProgress | PartyExited
+ReportSink = Callable[[ExecutorReport], None]
+
+
+class UnknownAppImageError(LookupError):
+    """The app image has no entry in the registry."""
+
+
+class Executor(Protocol):
+    """Runs party processes and reports on them through the sink given at construction."""
+
+    def knows_image(self, app_image: str) -> bool:
+        """Whether launch() could run this image (used to reject jobs up front)."""
+        ...
+
+    async def launch(self, launch: PartyLaunch) -> None:
+        """Start the process and return once it is started; report PartyStarted, then
+        PartyProgress as it comes, then exactly one PartyExited. Raises
+        UnknownAppImageError before starting anything when the image is unknown."""
+        ...
+
+    async def terminate(self, key: PartyKey, reason: str) -> None:
+        """Kill the process (and its children) if it runs; its PartyExited follows.
+        Terminating a process that is not running is a no-op."""
+        ...
+
+    async def recover(self, keys: Iterable[PartyKey]) -> None:
+        """After a restart: for each key that was running when the server stopped,
+        report PartyExited from its on-disk exit record, or re-attach to it if it
+        still runs, or report it exited with a clear message if it vanished."""
+        ...
+
+    def log_path(self, key: PartyKey) -> str:
+        """Where the process's combined stdout/stderr is captured."""
+        ...
+
+    async def close(self) -> None:
+        """Stop watching processes (they keep running and are recovered at next start)."""
+        ...

@@ -1,0 +1,176 @@
+"""Job watches: a consistent start (initial listing or exact replay), then live changes
+from the bus, with a heartbeat after every quiet interval.
+
+The subscription is opened before the store is read, so nothing committed in between
+is lost; what both the read and the subscription return is filtered out by resource
+version, so nothing arrives twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+
+from dagwire.server.bus.base import BusClosed, EventBus, Subscription
+from dagwire.server.engine.errors import EngineError
+from dagwire.server.engine.model import ChangeType, Job, JobChange
+from dagwire.server.store.base import JobStore
+
+_REPLAY_PAGE = 1_000
+
+
+class WatchEventType(enum.Enum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    HEARTBEAT = "heartbeat"
+
+
+_FROM_CHANGE = {
+    ChangeType.ADDED: WatchEventType.ADDED,
+    ChangeType.MODIFIED: WatchEventType.MODIFIED,
+    ChangeType.DELETED: WatchEventType.DELETED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """One item of a watch. For HEARTBEAT, `job` is None and `resource_version` is the
+    latest position the watch has passed (events it filtered out included)."""
+
+    type: WatchEventType
+    job: Job | None
+    resource_version: int
+
+
+class ResumeExpired(EngineError):
+    """resume_from is outside the retained event log; the client must re-list."""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFilter:
+    job_ids: frozenset[str] = frozenset()
+    visible: Callable[[Job], bool] = lambda job: True
+
+    def matches(self, job: Job) -> bool:
+        return (not self.job_ids or job.job_id in self.job_ids) and self.visible(job)
+
+
+async def watch_jobs(
+    store: JobStore,
+    bus: EventBus,
+    *,
+    where: WatchFilter,
+    resume_from: int,
+    heartbeat_interval: float,
+    lifetime: float | None = None,
+) -> AsyncGenerator[WatchEvent, None]:
+    """Watch jobs matching `where`. Ends after `lifetime` seconds when given, and when
+    the bus shuts down."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + lifetime if lifetime else None
+    subscription = bus.subscribe()
+    try:
+        if resume_from > 0:
+            replay = _replay(store, where, resume_from)
+        else:
+            replay = _initial_listing(store, where)
+        seen = _Seen()
+        async for item in replay(seen):
+            yield item
+        async for item in _live(subscription, where, seen, heartbeat_interval, deadline):
+            yield item
+    except BusClosed:
+        return
+    finally:
+        subscription.close()
+
+
+class _Seen:
+    """What the starting phase already covered, for dropping duplicates from the bus."""
+
+    def __init__(self) -> None:
+        self.position = 0  # every change at or below this was covered
+        self.per_job: dict[str, int] = {}  # initial listing: job -> its listed version
+
+    def covers(self, change: JobChange) -> bool:
+        if change.resource_version <= self.position:
+            return True
+        listed = self.per_job.get(change.job.job_id)
+        return listed is not None and change.resource_version <= listed
+
+
+def _initial_listing(
+    store: JobStore, where: WatchFilter
+) -> Callable[[_Seen], AsyncIterator[WatchEvent]]:
+    async def run(seen: _Seen) -> AsyncIterator[WatchEvent]:
+        for job in await store.list_jobs():
+            seen.per_job[job.job_id] = job.resource_version
+            if where.matches(job):
+                yield WatchEvent(WatchEventType.ADDED, job, job.resource_version)
+
+    return run
+
+
+def _replay(
+    store: JobStore, where: WatchFilter, resume_from: int
+) -> Callable[[_Seen], AsyncIterator[WatchEvent]]:
+    async def run(seen: _Seen) -> AsyncIterator[WatchEvent]:
+        latest = await store.latest_resource_version()
+        if resume_from > latest:
+            raise ResumeExpired(
+                f"resource_version {resume_from} is ahead of this server's latest ({latest}); "
+                "the store was reset: re-list and watch again without resume_from"
+            )
+        oldest = await store.oldest_resource_version()
+        if resume_from < latest and resume_from < oldest - 1:
+            raise ResumeExpired(
+                f"resource_version {resume_from} is older than the retained event log "
+                f"(oldest kept: {oldest}); re-list and watch again without resume_from"
+            )
+        cursor = resume_from
+        while True:
+            page = await store.changes_after(cursor, _REPLAY_PAGE)
+            for change in page:
+                cursor = change.resource_version
+                if where.matches(change.job):
+                    yield _event_of(change)
+            seen.position = cursor
+            if len(page) < _REPLAY_PAGE:
+                return
+
+    return run
+
+
+async def _live(
+    subscription: Subscription,
+    where: WatchFilter,
+    seen: _Seen,
+    heartbeat_interval: float,
+    deadline: float | None,
+) -> AsyncIterator[WatchEvent]:
+    loop = asyncio.get_running_loop()
+    position = max([seen.position, *seen.per_job.values()], default=0)
+    quiet_until = loop.time() + heartbeat_interval
+    while True:
+        wake = quiet_until if deadline is None else min(quiet_until, deadline)
+        try:
+            change = await asyncio.wait_for(subscription.next(), timeout=max(wake - loop.time(), 0))
+        except TimeoutError:
+            if deadline is not None and loop.time() >= deadline:
+                return
+            yield WatchEvent(WatchEventType.HEARTBEAT, None, position)
+            quiet_until = loop.time() + heartbeat_interval
+            continue
+        if seen.covers(change):
+            continue
+        position = max(position, change.resource_version)
+        if where.matches(change.job):
+            yield _event_of(change)
+            quiet_until = loop.time() + heartbeat_interval
+
+
+def _event_of(change: JobChange) -> WatchEvent:
+    return WatchEvent(_FROM_CHANGE[change.type], change.job, change.resource_version)

@@ -1,0 +1,112 @@
+"""Fixtures shared by every test folder: a real server on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import pytest
+
+from dagwire.server.app import DagwireServer
+from dagwire.server.config import ServerConfig
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def heartbeat_interval() -> float:
+    """Override in a test module to change the server's heartbeat interval."""
+    return 10.0
+
+
+@pytest.fixture
+def approval_domains() -> frozenset[str]:
+    """Override in a test module to make domains require approval."""
+    return frozenset()
+
+
+@pytest.fixture
+def server_config(
+    tmp_path: Path, heartbeat_interval: float, approval_domains: frozenset[str]
+) -> ServerConfig:
+    return ServerConfig(
+        listen="127.0.0.1:0",
+        data_dir=tmp_path / "data",
+        heartbeat_interval=heartbeat_interval,
+        approval_domains=approval_domains,
+        shutdown_grace=1.0,
+    )
+
+
+class ServerThread:
+    """A real DagwireServer on its own thread and event loop, so that sync clients
+    (SDK, CLI) and async tests alike talk to it over a real socket."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.server: DagwireServer | None = None
+
+    @property
+    def address(self) -> str:
+        assert self.server is not None
+        return self.server.address
+
+    def start(self) -> None:
+        self._thread.start()
+        self.server = self._call(self._start())
+
+    async def _start(self) -> DagwireServer:
+        server = DagwireServer(self.config)
+        await server.start()
+        return server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self._call(self.server.stop())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+
+@pytest.fixture
+def dagwire_server(server_config: ServerConfig) -> Iterator[ServerThread]:
+    server = ServerThread(server_config)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def channel(dagwire_server: ServerThread) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(dagwire_server.address) as channel:
+        yield channel
+
+
+async def assert_eventually(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool],
+    *,
+    timeout: float = 10.0,
+    interval: float = 0.05,
+) -> T:
+    """Poll `probe` until `accept` holds for its value; fail with the last value seen."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await probe()
+        if accept(value):
+            return value
+        if loop.time() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
+        await asyncio.sleep(interval)
