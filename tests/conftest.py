@@ -30,14 +30,24 @@ def approval_domains() -> frozenset[str]:
 
 
 @pytest.fixture
+def app_images_file() -> Path | None:
+    """Override to give the server extra app images (a YAML file)."""
+    return None
+
+
+@pytest.fixture
 def server_config(
-    tmp_path: Path, heartbeat_interval: float, approval_domains: frozenset[str]
+    tmp_path: Path,
+    heartbeat_interval: float,
+    approval_domains: frozenset[str],
+    app_images_file: Path | None,
 ) -> ServerConfig:
     return ServerConfig(
         listen="127.0.0.1:0",
         data_dir=tmp_path / "data",
         heartbeat_interval=heartbeat_interval,
         approval_domains=approval_domains,
+        app_images_file=app_images_file,
         shutdown_grace=1.0,
     )
 

@@ -1,0 +1,113 @@
+"""Scheduling seen from outside: max_parallelism, priority, timeouts, tolerable tasks.
+
+The `record` image appends "start|end <task> <ns>" lines to a shared file, so the
+tests read what really ran when, not what the server says about it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
+from tests.api.conftest import create_ok, job_request, sleeping, task, wait_for_state
+
+Stub = job_pb2_grpc.JobServiceStub
+
+
+@pytest.fixture
+def record_file(tmp_path: Path) -> Path:
+    return tmp_path / "record.log"
+
+
+@pytest.fixture
+def app_images_file(tmp_path: Path, record_file: Path) -> Path:
+    script = (
+        'echo "start $TASK_ID $(date +%s%N)" >> "$RECORD"; sleep 0.3; '
+        'echo "end $TASK_ID $(date +%s%N)" >> "$RECORD"'
+    )
+    path = tmp_path / "images.yaml"
+    path.write_text(
+        "images:\n"
+        "  record:\n"
+        f"    command: [/bin/sh, -c, '{script}']\n"
+        f"    env: {{RECORD: '{record_file}'}}\n"
+    )
+    return path
+
+
+def intervals(record_file: Path) -> dict[str, tuple[int, int]]:
+    spans: dict[str, list[int]] = {}
+    for line in record_file.read_text().splitlines():
+        _, task_id, ns = line.split()
+        spans.setdefault(task_id, []).append(int(ns))
+    return {task_id: (times[0], times[1]) for task_id, times in spans.items()}
+
+
+def recording(alias: str, priority: int = 0) -> object:
+    return task(alias, image="record", parties=("alice",), priority=priority)
+
+
+async def test_max_parallelism_one_never_runs_two_tasks_at_once(stub: Stub, record_file: Path) -> None:
+    request = job_request("serial", *(recording(f"t{i}") for i in range(4)), max_parallelism=1)  # type: ignore[arg-type]
+    await create_ok(stub, request)
+    await wait_for_state(stub, "serial", "Succeeded")
+    spans = sorted(intervals(record_file).values())
+    assert len(spans) == 4
+    for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
+        assert end <= next_start
+
+
+async def test_max_parallelism_two_runs_two_at_a_time(stub: Stub, record_file: Path) -> None:
+    request = job_request("pairs", *(recording(f"t{i}") for i in range(2)), max_parallelism=2)  # type: ignore[arg-type]
+    await create_ok(stub, request)
+    await wait_for_state(stub, "pairs", "Succeeded")
+    (s0, e0), (s1, e1) = intervals(record_file).values()
+    assert s1 < e0 and s0 < e1
+
+
+async def test_higher_priority_ready_task_runs_first(stub: Stub, record_file: Path) -> None:
+    tasks = [recording("low", 1), recording("high", 9), recording("mid", 5)]
+    await create_ok(stub, job_request("prio", *tasks, max_parallelism=1))  # type: ignore[arg-type]
+    await wait_for_state(stub, "prio", "Succeeded")
+    order = sorted(intervals(record_file).items(), key=lambda item: item[1][0])
+    assert [task_id for task_id, _ in order] == ["high", "mid", "low"]
+
+
+async def test_a_task_exceeding_its_timeout_is_killed_and_fails_the_job(stub: Stub) -> None:
+    slow = sleeping("slow", 30, schedule_config={"task_timeout_seconds": 1})
+    await create_ok(stub, job_request("timeout", slow))
+    done = await wait_for_state(stub, "timeout", "Failed", timeout=15)
+    assert "timed out after 1 s" in done.data.status.err_msg
+    assert done.data.status.tasks[0].state == "Failed"
+
+
+async def test_a_tolerable_failure_lets_dependents_run_and_the_job_succeed(stub: Stub) -> None:
+    flaky = task("flaky", image="dagwire-fail", config={"exit_code": 3}, tolerable=True)
+    await create_ok(stub, job_request("tolerant", flaky, sleeping("after", 0, "flaky")))
+    done = await wait_for_state(stub, "tolerant", "Succeeded")
+    assert [t.state for t in done.data.status.tasks] == ["Failed", "Succeeded"]
+
+
+async def test_a_failing_task_fails_the_job_and_skips_its_dependents(stub: Stub) -> None:
+    broken = task("broken", image="dagwire-fail", config={"exit_code": 4})
+    await create_ok(stub, job_request("broken-job", broken, sleeping("after", 0, "broken")))
+    done = await wait_for_state(stub, "broken-job", "Failed")
+    status = done.data.status
+    assert "task broken failed" in status.err_msg and "exit code 4" in status.err_msg
+    assert [t.state for t in status.tasks] == ["Failed", "Pending"]
+
+
+async def test_progress_reported_by_the_app_reaches_the_task_status(stub: Stub) -> None:
+    steps = task("steps", image="dagwire-progress", config={"steps": 4, "interval_seconds": 0.3}, parties=("alice",))
+    await create_ok(stub, job_request("progress", steps))
+    from tests.conftest import assert_eventually
+    from tests.api.conftest import query
+
+    midway = await assert_eventually(
+        lambda: query(stub, "progress"),
+        lambda r: 0 < r.data.status.tasks[0].progress < 1,
+    )
+    assert midway.data.status.tasks[0].state == "Running"
+    done = await wait_for_state(stub, "progress", "Succeeded")
+    assert done.data.status.tasks[0].progress == 1.0
