@@ -10,6 +10,10 @@ import sys
 
 import grpc
 import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2, job_pb2_grpc
 from dagwire.server.api.job_service import JobServicer
 from dagwire.server.bus.memory import InProcessBus
@@ -19,9 +23,6 @@ from dagwire.server.executors.images import AppImageRegistry
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.sql import SqlJobStore
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
 log = structlog.get_logger(__name__)
 

@@ -7,6 +7,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import structlog
+from google.protobuf.any_pb2 import Any as AnyProto
+from google.rpc.error_details_pb2 import ErrorInfo
+
 from dagwire.kuscia.v1alpha1 import common_pb2
 from dagwire.server.engine.errors import (
     EngineError,
@@ -16,8 +19,6 @@ from dagwire.server.engine.errors import (
     JobAlreadyExists,
     JobNotFound,
 )
-from google.protobuf.any_pb2 import Any as AnyProto
-from google.rpc.error_details_pb2 import ErrorInfo
 
 log = structlog.get_logger(__name__)
 

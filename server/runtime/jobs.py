@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+
 from dagwire.server.bus.base import EventBus
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import InvalidRequest, JobNotFound

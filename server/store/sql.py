@@ -8,9 +8,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from dagwire.server.engine.errors import ConcurrentModification, JobAlreadyExists, JobNotFound
-from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
-from dagwire.server.store.codec import job_from_dict, job_to_dict
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -30,6 +27,10 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from dagwire.server.engine.errors import ConcurrentModification, JobAlreadyExists, JobNotFound
+from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
+from dagwire.server.store.codec import job_from_dict, job_to_dict
 
 SCHEMA_VERSION = 1
 

@@ -24,7 +24,9 @@ async def test_a_job_with_a_party_requiring_approval_waits_for_it(stub: Stub) ->
     await create_ok(stub, job_request("needs-ok", sleeping("t", 0)))
     status = (await query(stub, "needs-ok")).data.status
     assert status.state == "AwaitingApproval"
-    assert [(a.domain_id, a.state) for a in status.approve_status_list] == [("bob", "JobAwaitingApproval")]
+    assert [(a.domain_id, a.state) for a in status.approve_status_list] == [
+        ("bob", "JobAwaitingApproval")
+    ]
     assert [t.state for t in status.tasks] == ["Pending"]
 
 
@@ -33,12 +35,16 @@ async def test_accept_runs_the_job(stub: Stub) -> None:
     response = await stub.ApproveJob(approve("accepted", pb.APPROVE_RESULT_ACCEPT, "bob"))
     assert response.status.code == 0 and response.data.job_id == "accepted"
     done = await wait_for_state(stub, "accepted", "Succeeded")
-    assert [(a.domain_id, a.state) for a in done.data.status.approve_status_list] == [("bob", "JobAccepted")]
+    assert [(a.domain_id, a.state) for a in done.data.status.approve_status_list] == [
+        ("bob", "JobAccepted")
+    ]
 
 
 async def test_reject_ends_in_approval_reject(stub: Stub) -> None:
     await create_ok(stub, job_request("rejected", sleeping("t", 0)))
-    response = await stub.ApproveJob(approve("rejected", pb.APPROVE_RESULT_REJECT, "bob", "no data today"))
+    response = await stub.ApproveJob(
+        approve("rejected", pb.APPROVE_RESULT_REJECT, "bob", "no data today")
+    )
     assert response.status.code == 0
     status = (await query(stub, "rejected")).data.status
     assert status.state == "ApprovalReject"
@@ -57,7 +63,10 @@ async def test_approval_of_a_job_not_awaiting_it_returns_11206(stub: Stub) -> No
 async def test_approval_by_a_domain_that_need_not_approve_is_refused(stub: Stub) -> None:
     await create_ok(stub, job_request("wrong-party", sleeping("t", 0)))
     response = await stub.ApproveJob(approve("wrong-party", pb.APPROVE_RESULT_ACCEPT, "alice"))
-    assert response.status.code == 11206 and "'alice' has no pending approval" in response.status.message
+    assert (
+        response.status.code == 11206
+        and "'alice' has no pending approval" in response.status.message
+    )
     assert (await query(stub, "wrong-party")).data.status.state == "AwaitingApproval"
 
 

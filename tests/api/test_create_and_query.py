@@ -37,17 +37,25 @@ async def test_query_returns_tasks_as_submitted_and_per_party_status(stub: Stub)
     psi, split = data.tasks
     assert isinstance(psi, pb.TaskConfig)
     assert (psi.task_id, psi.alias, psi.app_image, psi.priority) == (
-        "job-psi", "job-psi", "secretflow-image", 100,
+        "job-psi",
+        "job-psi",
+        "secretflow-image",
+        100,
     )
     assert list(split.dependencies) == ["job-psi"]
-    assert [(p.domain_id, p.role) for p in psi.parties] == [("alice", "partner"), ("bob", "partner")]
+    assert [(p.domain_id, p.role) for p in psi.parties] == [
+        ("alice", "partner"),
+        ("bob", "partner"),
+    ]
     assert psi.task_input_config.startswith('{"sf_datasource_config"')
     for task_status in data.status.tasks:
         assert [(p.domain_id, p.state) for p in task_status.parties] == [
-            ("alice", "Succeeded"), ("bob", "Succeeded"),
+            ("alice", "Succeeded"),
+            ("bob", "Succeeded"),
         ]
     assert [(s.domain_id, s.state) for s in data.status.stage_status_list] == [
-        ("alice", "JobCreateStageSucceeded"), ("bob", "JobCreateStageSucceeded"),
+        ("alice", "JobCreateStageSucceeded"),
+        ("bob", "JobCreateStageSucceeded"),
     ]
 
 
@@ -81,11 +89,15 @@ INVALID = [
         job_request("cyclic", task("a", "b"), task("b", "a")), "cycle through 'a', 'b'", id="cycle"
     ),
     pytest.param(
-        job_request("unknown-dep", task("a", "ghost")), "depends on 'ghost'", id="unknown-dependency"
+        job_request("unknown-dep", task("a", "ghost")),
+        "depends on 'ghost'",
+        id="unknown-dependency",
     ),
     pytest.param(job_request("Bad_ID", task("a")), "not a DNS-1123 subdomain", id="bad-job-id"),
     pytest.param(
-        job_request("no-parties", task("a", parties=())), "parties must not be empty", id="empty-parties"
+        job_request("no-parties", task("a", parties=())),
+        "parties must not be empty",
+        id="empty-parties",
     ),
     pytest.param(job_request("no-tasks"), "tasks must not be empty", id="no-tasks"),
     pytest.param(

@@ -49,7 +49,9 @@ async def succeeded_job(stub: Stub, job_id: str) -> None:
 
 
 async def failed_job(stub: Stub, job_id: str) -> None:
-    await create_ok(stub, job_request(job_id, sleeping("ok", 0), task("bad", "ok", image="dagwire-fail")))
+    await create_ok(
+        stub, job_request(job_id, sleeping("ok", 0), task("bad", "ok", image="dagwire-fail"))
+    )
     await wait_for_state(stub, job_id, "Failed")
 
 
@@ -110,7 +112,10 @@ async def test_lifecycle_operation_from_state(
     assert after.status.state == target
     if code != 0:
         assert after == before, "a refused operation must change nothing"
-        assert source in response.status.message or before.status.state.lower() in response.status.message
+        assert (
+            source in response.status.message
+            or before.status.state.lower() in response.status.message
+        )
 
 
 async def test_stop_kills_running_tasks_and_records_the_reason(stub: Stub) -> None:
@@ -123,7 +128,9 @@ async def test_stop_kills_running_tasks_and_records_the_reason(stub: Stub) -> No
 
 
 async def test_restart_after_suspend_reruns_only_what_did_not_succeed(stub: Stub) -> None:
-    await create_ok(stub, job_request("resume", sleeping("first", 0), sleeping("second", 2, "first")))
+    await create_ok(
+        stub, job_request("resume", sleeping("first", 0), sleeping("second", 2, "first"))
+    )
     from tests.conftest import assert_eventually
 
     await assert_eventually(

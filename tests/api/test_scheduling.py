@@ -5,6 +5,7 @@ tests read what really ran when, not what the server says about it."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -48,13 +49,15 @@ def recording(alias: str, priority: int = 0) -> object:
     return task(alias, image="record", parties=("alice",), priority=priority)
 
 
-async def test_max_parallelism_one_never_runs_two_tasks_at_once(stub: Stub, record_file: Path) -> None:
+async def test_max_parallelism_one_never_runs_two_tasks_at_once(
+    stub: Stub, record_file: Path
+) -> None:
     request = job_request("serial", *(recording(f"t{i}") for i in range(4)), max_parallelism=1)  # type: ignore[arg-type]
     await create_ok(stub, request)
     await wait_for_state(stub, "serial", "Succeeded")
     spans = sorted(intervals(record_file).values())
     assert len(spans) == 4
-    for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (next_start, _) in itertools.pairwise(spans):
         assert end <= next_start
 
 
@@ -99,10 +102,15 @@ async def test_a_failing_task_fails_the_job_and_skips_its_dependents(stub: Stub)
 
 
 async def test_progress_reported_by_the_app_reaches_the_task_status(stub: Stub) -> None:
-    steps = task("steps", image="dagwire-progress", config={"steps": 4, "interval_seconds": 0.3}, parties=("alice",))
+    steps = task(
+        "steps",
+        image="dagwire-progress",
+        config={"steps": 4, "interval_seconds": 0.3},
+        parties=("alice",),
+    )
     await create_ok(stub, job_request("progress", steps))
-    from tests.conftest import assert_eventually
     from tests.api.conftest import query
+    from tests.conftest import assert_eventually
 
     midway = await assert_eventually(
         lambda: query(stub, "progress"),

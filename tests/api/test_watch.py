@@ -49,7 +49,9 @@ def is_terminal(job_id: str) -> object:
 async def test_a_watcher_sees_added_then_modified_in_causal_order(stub: Stub) -> None:
     call = watch(stub)
     await create_ok(stub, job_request("watched", sleeping("a", 0.2), sleeping("b", 0.2, "a")))
-    events = [e for e in await collect_until(call, is_terminal("watched")) if e.type != pb.HEARTBEAT]
+    events = [
+        e for e in await collect_until(call, is_terminal("watched")) if e.type != pb.HEARTBEAT
+    ]
     call.cancel()
     assert events[0].type == pb.ADDED and events[0].object.job_id == "watched"
     assert all(e.type == pb.MODIFIED for e in events[1:])
@@ -81,7 +83,10 @@ async def test_a_new_stream_first_lists_existing_jobs_as_added(stub: Stub) -> No
     call = watch(stub)
     events = await collect_until(call, lambda e: e.object.job_id == "existing-2")
     call.cancel()
-    assert [(e.type, e.object.job_id) for e in events] == [(pb.ADDED, "existing-1"), (pb.ADDED, "existing-2")]
+    assert [(e.type, e.object.job_id) for e in events] == [
+        (pb.ADDED, "existing-1"),
+        (pb.ADDED, "existing-2"),
+    ]
     assert events[1].object.status.state == "Succeeded"
 
 
@@ -145,7 +150,9 @@ async def test_timeout_seconds_ends_the_stream_normally(stub: Stub) -> None:
 
 
 @pytest.mark.parametrize("timeout", [-1, 2**31])
-async def test_timeout_outside_the_valid_range_is_invalid_argument(stub: Stub, timeout: int) -> None:
+async def test_timeout_outside_the_valid_range_is_invalid_argument(
+    stub: Stub, timeout: int
+) -> None:
     call = watch(stub, timeout_seconds=timeout)
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await call.read()

@@ -29,7 +29,13 @@ def test_only_tasks_whose_dependencies_succeeded_are_ready() -> None:
 
 
 def test_higher_priority_runs_first_and_ties_keep_submission_order() -> None:
-    job = _job(task("low", priority=1), task("high", priority=9), task("mid", priority=5), task("mid2", priority=5), max_parallelism=3)
+    job = _job(
+        task("low", priority=1),
+        task("high", priority=9),
+        task("mid", priority=5),
+        task("mid2", priority=5),
+        max_parallelism=3,
+    )
     assert ready_tasks(job) == ["high", "mid", "mid2"]
 
 
@@ -56,7 +62,10 @@ def test_job_fails_once_an_intolerable_task_failed() -> None:
 
 def test_job_succeeds_when_every_task_succeeded_or_failed_tolerably() -> None:
     job = _job(task("a", tolerable=True), task("b", "a"))
-    assert assess_job(_with_states(job, a=TaskState.FAILED, b=TaskState.SUCCEEDED)) is JobState.SUCCEEDED
+    assert (
+        assess_job(_with_states(job, a=TaskState.FAILED, b=TaskState.SUCCEEDED))
+        is JobState.SUCCEEDED
+    )
 
 
 def test_job_is_undecided_while_work_remains() -> None:

@@ -93,7 +93,9 @@ def test_reports_about_an_older_attempt_are_ignored() -> None:
 
 def test_progress_only_moves_forward() -> None:
     job = r.create_job(spec(task("a")), at(0), frozenset()).job
-    job, _ = run(job, r.ProgressReported("a", 1, "alice", 0.5), r.ProgressReported("a", 1, "alice", 0.2))
+    job, _ = run(
+        job, r.ProgressReported("a", 1, "alice", 0.5), r.ProgressReported("a", 1, "alice", 0.2)
+    )
     assert job.task("a").progress == 0.5
 
 
@@ -132,10 +134,14 @@ def test_cancel_is_final() -> None:
 
 
 def test_approval_parks_the_job_until_every_required_party_accepts() -> None:
-    outcome = r.create_job(spec(task("a", parties=("alice", "bob"))), at(0), frozenset({"alice", "bob"}))
+    outcome = r.create_job(
+        spec(task("a", parties=("alice", "bob"))), at(0), frozenset({"alice", "bob"})
+    )
     assert outcome.job.state is JobState.AWAITING_APPROVAL and outcome.effects == ()
     job, effects = run(outcome.job, r.Approve("alice", accept=True))
-    assert job.state is JobState.AWAITING_APPROVAL and job.approvals["alice"] is ApprovalState.ACCEPTED
+    assert (
+        job.state is JobState.AWAITING_APPROVAL and job.approvals["alice"] is ApprovalState.ACCEPTED
+    )
     job, effects = run(job, r.Approve("bob", accept=True))
     assert job.state is JobState.RUNNING and effects == [r.LaunchTask("a", 1)]
 
@@ -153,7 +159,9 @@ def test_approval_from_a_domain_with_nothing_to_decide_is_refused() -> None:
 
 
 def test_an_unbound_approval_decides_for_every_undecided_party() -> None:
-    job = r.create_job(spec(task("a", parties=("alice", "bob"))), at(0), frozenset({"alice", "bob"})).job
+    job = r.create_job(
+        spec(task("a", parties=("alice", "bob"))), at(0), frozenset({"alice", "bob"})
+    ).job
     job, _ = run(job, r.Approve(None, accept=True))
     assert job.state is JobState.RUNNING
 

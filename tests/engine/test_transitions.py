@@ -21,12 +21,22 @@ EXPECTED = {
     (S.PENDING, E.START): S.RUNNING,
     (S.RUNNING, E.SUCCEED): S.SUCCEEDED,
     (S.RUNNING, E.FAIL): S.FAILED,
-    **{(state, E.STOP): S.FAILED for state in (S.INITIALIZED, S.PENDING, S.RUNNING, S.AWAITING_APPROVAL, S.SUSPENDED)},
+    **{
+        (state, E.STOP): S.FAILED
+        for state in (S.INITIALIZED, S.PENDING, S.RUNNING, S.AWAITING_APPROVAL, S.SUSPENDED)
+    },
     **{(state, E.SUSPEND): S.SUSPENDED for state in (S.PENDING, S.RUNNING, S.AWAITING_APPROVAL)},
     **{(state, E.RESTART): S.PENDING for state in (S.SUSPENDED, S.FAILED)},
     **{
         (state, E.CANCEL): S.CANCELLED
-        for state in (S.INITIALIZED, S.PENDING, S.RUNNING, S.AWAITING_APPROVAL, S.SUSPENDED, S.FAILED)
+        for state in (
+            S.INITIALIZED,
+            S.PENDING,
+            S.RUNNING,
+            S.AWAITING_APPROVAL,
+            S.SUSPENDED,
+            S.FAILED,
+        )
     },
 }
 

@@ -1,0 +1,65 @@
+"""Which room may import which: app -> api -> runtime -> engine <- store/bus/executors,
+generated code only in api, app and client. A tiny AST walk pins it."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent / "server"
+STDLIB = sys.stdlib_module_names
+
+# room -> the dagwire packages it may import (besides itself)
+ALLOWED: dict[str, set[str]] = {
+    "engine": set(),
+    "store": {"engine"},
+    "bus": {"engine"},
+    "executors": {"engine"},
+    "runtime": {"engine", "store", "bus", "executors"},
+    "api": {"engine", "runtime", "store", "bus", "gen"},
+}
+THIRD_PARTY: dict[str, set[str]] = {
+    "engine": set(),
+    "store": {"sqlalchemy"},
+    "bus": set(),
+    "executors": {"yaml"},
+    "runtime": {"structlog"},
+    "api": {"grpc", "google", "structlog"},
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def room_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[:2] == ["dagwire", "server"] and len(parts) > 2:
+        return parts[2]
+    if parts[0] == "dagwire":
+        return "gen"
+    return None
+
+
+@pytest.mark.parametrize("room", sorted(ALLOWED))
+def test_each_room_imports_only_what_it_may(room: str) -> None:
+    offending: list[str] = []
+    for path in sorted((ROOT / room).rglob("*.py")):
+        for module in imports_of(path):
+            top = module.split(".")[0]
+            target = room_of(module)
+            if target is not None:
+                if target != room and target not in ALLOWED[room]:
+                    offending.append(f"{path.name}: {module}")
+            elif top not in STDLIB and top != "__future__" and top not in THIRD_PARTY[room]:
+                offending.append(f"{path.name}: {module}")
+    assert not offending, f"{room} imports what it must not: {offending}"
