@@ -1,0 +1,145 @@
+"""The app-image registry: which command runs for a Kuscia appImageRef.
+
+dagwire runs party processes locally, so an "image" is just a command line and
+extra environment. A few demo images are built in; users add or override images
+in a YAML file.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from dagwire.server.executors.base import UnknownAppImageError
+
+_IMAGE_KEYS = frozenset({"command", "env"})
+
+
+@dataclass(frozen=True, slots=True)
+class AppImage:
+    """A runnable image: the command to start and the environment to add."""
+
+    name: str
+    command: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # Frozen should mean frozen: callers must not be able to edit a shared image's env.
+        object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
+
+
+def _demo_image(name: str, verb: str) -> AppImage:
+    command = (sys.executable, "-m", "dagwire.server.executors.demo_apps", verb)
+    return AppImage(name=name, command=command)
+
+
+BUILTIN_IMAGES: Mapping[str, AppImage] = MappingProxyType(
+    {
+        image.name: image
+        for image in (
+            _demo_image("dagwire-sleep", "sleep"),
+            _demo_image("dagwire-fail", "fail"),
+            _demo_image("dagwire-progress", "progress"),
+            # Kuscia's documented example jobs reference this image; a harmless stand-in
+            # lets them run as written.
+            _demo_image("secretflow-image", "secretflow"),
+        )
+    }
+)
+
+
+class AppImageRegistry:
+    """Looks app images up by name."""
+
+    def __init__(self, images: Mapping[str, AppImage]) -> None:
+        self._images = dict(images)
+
+    @classmethod
+    def load(cls, path: Path | None) -> AppImageRegistry:
+        """The built-in images, plus (overridden by) the images of the YAML file at path."""
+        images = dict(BUILTIN_IMAGES)
+        if path is not None:
+            images.update(_parse_images_file(path))
+        return cls(images)
+
+    def get(self, name: str) -> AppImage:
+        try:
+            return self._images[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "none"
+            raise UnknownAppImageError(
+                f"unknown app image {name!r}; known images: {known}"
+            ) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._images)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._images
+
+
+def _parse_images_file(path: Path) -> dict[str, AppImage]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a mapping with an 'images' key at the top level")
+    unexpected = sorted(str(key) for key in document if key != "images")
+    if unexpected:
+        raise ValueError(f"{path}: unexpected top-level key(s) {unexpected}; only 'images'")
+    entries = document.get("images") or {}
+    if not isinstance(entries, dict):
+        raise ValueError(f"{path}: 'images' must map image names to their definitions")
+    return {name: _parse_image(path, name, spec) for name, spec in entries.items()}
+
+
+def _parse_image(path: Path, name: object, spec: object) -> AppImage:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{path}: image names must be non-empty strings, got {name!r}")
+    where = f"{path}: image {name!r}"
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where}: expected a mapping with 'command' and optional 'env'")
+    unexpected = sorted(str(key) for key in spec if key not in _IMAGE_KEYS)
+    if unexpected:
+        raise ValueError(f"{where}: unexpected key(s) {unexpected}; allowed: command, env")
+    return AppImage(
+        name=name,
+        command=_parse_command(where, spec.get("command")),
+        env=_parse_env(where, spec.get("env")),
+    )
+
+
+def _parse_command(where: str, command: object) -> tuple[str, ...]:
+    if (
+        not isinstance(command, list)
+        or not command
+        or not all(isinstance(arg, str) for arg in command)
+        or not command[0]
+    ):
+        raise ValueError(f"{where}: 'command' must be a non-empty list of strings")
+    return tuple(command)
+
+
+def _parse_env(where: str, env: object) -> dict[str, str]:
+    if env is None:
+        return {}
+    if not isinstance(env, dict):
+        raise ValueError(f"{where}: 'env' must map variable names to string values")
+    for key, value in env.items():
+        if not isinstance(key, str) or not key or "=" in key:
+            raise ValueError(f"{where}: 'env' has an invalid variable name {key!r}")
+        if not isinstance(value, str):
+            # YAML turns 1, true or null into non-strings; coercing them silently would
+            # hand the app "True" or "None", so ask for quotes instead.
+            raise ValueError(
+                f"{where}: 'env' value of {key!r} must be a string (quote it), got {value!r}"
+            )
+    return dict(env)

@@ -1,0 +1,431 @@
+"""Run party processes on this machine as asyncio subprocesses.
+
+Each attempt gets a directory data_dir/tasks/<job_id>/<task_id>/<domain_id>/<attempt>/
+holding task.json, output.log, progress, pid and exit_status. The process writes its
+output and its exit status there itself (through a tiny shell wrapper), never through
+the server, so it can outlive a server restart and be recovered from disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import functools
+import json
+import logging
+import math
+import os
+import shutil
+import signal
+from collections.abc import Coroutine, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagwire.server.executors._files import write_atomic
+from dagwire.server.executors.base import (
+    PartyExited,
+    PartyKey,
+    PartyLaunch,
+    PartyProgress,
+    PartyStarted,
+    ReportSink,
+)
+from dagwire.server.executors.images import AppImage, AppImageRegistry
+
+_log = logging.getLogger(__name__)
+
+# Runs the command, then records its exit code atomically (tmp + mv) so the record is on
+# disk even if the server is gone, and exits with the same code. Trapping SIGTERM keeps
+# the shell alive until the command (which gets the default SIGTERM action back) has
+# exited, so a terminated command's status is recorded too and the command is not
+# orphaned; only SIGKILL stops the shell early.
+_STATUS_WRAPPER = (
+    "trap : TERM; "
+    '"$@"; rc=$?; '
+    'printf %s "$rc" > "$DAGWIRE_STATUS_FILE.tmp" '
+    '&& mv -f "$DAGWIRE_STATUS_FILE.tmp" "$DAGWIRE_STATUS_FILE"; '
+    'exit "$rc"'
+)
+# The same code a shell uses when it cannot find a command.
+START_FAILURE_EXIT_CODE = 127
+VANISHED_EXIT_CODE = -1
+VANISHED_MESSAGE = "process vanished while the server was down; no exit status recorded"
+_GROUP_EXIT_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class _AttemptFiles:
+    directory: Path
+
+    @property
+    def task(self) -> Path:
+        return self.directory / "task.json"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "output.log"
+
+    @property
+    def progress(self) -> Path:
+        return self.directory / "progress"
+
+    @property
+    def pid(self) -> Path:
+        return self.directory / "pid"
+
+    @property
+    def exit_status(self) -> Path:
+        return self.directory / "exit_status"
+
+    def prepare(self) -> None:
+        """Create the directory; drop records a previous launch of this key left behind,
+        which would otherwise be mistaken for this process's."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for stale in (self.progress, self.pid, self.exit_status):
+            stale.unlink(missing_ok=True)
+
+
+@dataclass(slots=True)
+class _Party:
+    """A process this executor watches."""
+
+    key: PartyKey
+    files: _AttemptFiles
+    pid: int
+    # None for a process recovered after a restart: it is not our child any more.
+    process: asyncio.subprocess.Process | None = None
+    last_progress: float | None = None
+    terminate_reason: str | None = None
+    last_signal: int | None = None
+
+
+class LocalExecutor:
+    """Runs each party as a local process group; see the module docstring for the layout."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        registry: AppImageRegistry,
+        sink: ReportSink,
+        progress_poll_interval: float = 0.2,
+        *,
+        kill_grace: float = 2.0,
+    ) -> None:
+        # Absolute, because processes run with their attempt directory as working directory
+        # and get these paths in their environment.
+        self._tasks_dir = data_dir.absolute() / "tasks"
+        self._registry = registry
+        self._sink = sink
+        self._poll_interval = progress_poll_interval
+        self._kill_grace = kill_grace
+        self._parties: dict[PartyKey, _Party] = {}
+        self._watchers: dict[PartyKey, asyncio.Task[None]] = {}
+
+    def knows_image(self, app_image: str) -> bool:
+        return app_image in self._registry
+
+    def log_path(self, key: PartyKey) -> str:
+        return str(self._files(key).log)
+
+    async def launch(self, launch: PartyLaunch) -> None:
+        image = self._registry.get(launch.app_image)
+        key = launch.key
+        files = self._files(key)
+        try:
+            process = await _start(launch, image, files)
+        except OSError as exc:
+            self._report_start_failure(key, files, exc)
+            return
+        party = _Party(key, files, process.pid, process=process)
+        self._parties[key] = party
+        _record_pid(files, process.pid)
+        self._sink(PartyStarted(key))
+        self._spawn_watcher(party, self._watch_child(party, process))
+
+    async def terminate(self, key: PartyKey, reason: str) -> None:
+        party = self._parties.get(key)
+        if party is None or not _signal_group(party, signal.SIGTERM):
+            return
+        # Set only once a signal was delivered: a process that ended on its own just before
+        # keeps its real exit message.
+        party.terminate_reason = reason
+        if not await _group_exits_within(party.pid, self._kill_grace):
+            _signal_group(party, signal.SIGKILL)
+
+    async def recover(self, keys: Iterable[PartyKey]) -> None:
+        for key in keys:
+            if key in self._parties:
+                continue
+            files = self._files(key)
+            party = _Party(key, files, pid=_read_int(files.pid) or 0)
+            status = _read_int(files.exit_status)
+            if status is None and party.pid > 0 and _is_group_leader(party.pid):
+                self._parties[key] = party
+                self._spawn_watcher(party, self._watch_detached(party))
+            else:
+                self._finish(party, status)
+
+    async def close(self) -> None:
+        watchers = list(self._watchers.values())
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        for party in self._parties.values():
+            if party.process is not None:
+                _disown(party.process)
+        self._parties.clear()
+
+    def _files(self, key: PartyKey) -> _AttemptFiles:
+        parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
+        for part in parts:
+            if part in ("", ".", "..") or "/" in part or "\0" in part:
+                raise ValueError(f"{key} cannot name a directory: {part!r}")
+        return _AttemptFiles(self._tasks_dir.joinpath(*parts))
+
+    def _report_start_failure(self, key: PartyKey, files: _AttemptFiles, exc: OSError) -> None:
+        # Best effort: a recovery after a restart then reports the same failure.
+        with contextlib.suppress(OSError):
+            write_atomic(files.exit_status, str(START_FAILURE_EXIT_CODE))
+        self._sink(PartyExited(key, START_FAILURE_EXIT_CODE, f"failed to start: {exc}"))
+
+    def _spawn_watcher(self, party: _Party, watch: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(watch, name=f"dagwire watcher {party.key}")
+        self._watchers[party.key] = task
+        task.add_done_callback(functools.partial(self._watcher_done, party.key))
+
+    def _watcher_done(self, key: PartyKey, task: asyncio.Task[None]) -> None:
+        if self._watchers.get(key) is task:
+            del self._watchers[key]
+        # Nothing awaits a watcher; without this its failure would only surface as
+        # "Task exception was never retrieved" at garbage collection.
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _log.error("watching %s failed", key, exc_info=error)
+
+    async def _watch_child(self, party: _Party, process: asyncio.subprocess.Process) -> None:
+        waiter = asyncio.ensure_future(process.wait())
+        try:
+            while not waiter.done():
+                await asyncio.wait({waiter}, timeout=self._poll_interval)
+                self._poll_progress(party)
+        finally:
+            waiter.cancel()
+        status = _read_int(party.files.exit_status)
+        # No status file means the wrapper itself died, so the return code is its signal.
+        self._finish(party, waiter.result() if status is None else status)
+
+    async def _watch_detached(self, party: _Party) -> None:
+        # Not our child, so there is nothing to await: poll its records and its pid.
+        while (status := _read_int(party.files.exit_status)) is None and _is_group_leader(
+            party.pid
+        ):
+            self._poll_progress(party)
+            await asyncio.sleep(self._poll_interval)
+        if status is None:
+            # The wrapper writes the status just before it exits: look once more.
+            status = _read_int(party.files.exit_status)
+        self._finish(party, status)
+
+    def _poll_progress(self, party: _Party) -> None:
+        progress = _read_progress(party.files.progress)
+        if progress is not None and progress != party.last_progress:
+            party.last_progress = progress
+            self._sink(PartyProgress(party.key, progress))
+
+    def _finish(self, party: _Party, exit_code: int | None) -> None:
+        """Report the last progress, then the one PartyExited; exit_code None means the
+        process is gone without a record."""
+        self._parties.pop(party.key, None)
+        self._poll_progress(party)
+        if exit_code is None:
+            if party.last_signal is None:
+                self._sink(PartyExited(party.key, VANISHED_EXIT_CODE, VANISHED_MESSAGE))
+                return
+            # We killed it ourselves (a recovered process is not our child: no return code).
+            exit_code = -party.last_signal
+        message = _exit_message(exit_code, party.terminate_reason)
+        self._sink(PartyExited(party.key, exit_code, message))
+
+
+async def _start(
+    launch: PartyLaunch, image: AppImage, files: _AttemptFiles
+) -> asyncio.subprocess.Process:
+    files.prepare()
+    write_atomic(files.task, json.dumps(_task_document(launch), indent=2) + "\n")
+    env = _process_env(launch, image, files)
+    _check_executable(image.command[0], env, files.directory)
+    with files.log.open("wb") as log:
+        # The log is the process's own stdout/stderr, not a pipe to us, so it keeps
+        # writing when the server is gone. A new session makes it a process group that
+        # terminate() can kill with all its children.
+        return await asyncio.create_subprocess_exec(
+            "/bin/sh",
+            "-c",
+            _STATUS_WRAPPER,
+            "sh",
+            *image.command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+            cwd=files.directory,
+            start_new_session=True,
+        )
+
+
+def _check_executable(program: str, env: Mapping[str, str], cwd: Path) -> None:
+    # Without this check the wrapper shell would start fine, print "not found" into the
+    # log and exit 127; checking first puts the reason into the PartyExited message.
+    candidate = str(cwd / program) if "/" in program else program
+    if shutil.which(candidate, path=env.get("PATH", os.defpath)) is None:
+        raise FileNotFoundError(errno.ENOENT, "command not found or not executable", program)
+
+
+def _record_pid(files: _AttemptFiles, pid: int) -> None:
+    try:
+        write_atomic(files.pid, str(pid))
+    except OSError:
+        # The process runs; only a recovery after a restart would miss the pid.
+        _log.warning("could not record pid %d in %s", pid, files.pid, exc_info=True)
+
+
+def _task_document(launch: PartyLaunch) -> dict[str, object]:
+    key = launch.key
+    return {
+        "job_id": key.job_id,
+        "task_id": key.task_id,
+        "task_alias": launch.task_alias,
+        "domain_id": key.domain_id,
+        "role": launch.role,
+        "attempt": key.attempt,
+        "task_input_config": launch.task_input_config,
+        "parties": [{"domain_id": p.domain_id, "role": p.role} for p in launch.parties],
+        "resources": dict(launch.resources),
+        "custom_fields": dict(launch.custom_fields),
+    }
+
+
+def _cluster_define(launch: PartyLaunch) -> dict[str, object]:
+    """Kuscia's ClusterDefine in protojson form, as Kuscia puts it in TASK_CLUSTER_DEFINE.
+
+    Local processes have no service endpoints, so each party's services list is empty.
+    """
+    parties = launch.parties
+    me = (launch.key.domain_id, launch.role)
+    exact = [i for i, p in enumerate(parties) if (p.domain_id, p.role) == me]
+    same_domain = [i for i, p in enumerate(parties) if p.domain_id == launch.key.domain_id]
+    self_index = (exact or same_domain or [-1])[0]
+    return {
+        "parties": [{"name": p.domain_id, "role": p.role, "services": []} for p in parties],
+        "selfPartyIdx": self_index,
+        "selfEndpointIdx": 0,
+    }
+
+
+def _process_env(launch: PartyLaunch, image: AppImage, files: _AttemptFiles) -> dict[str, str]:
+    key = launch.key
+    # dagwire's own variables come last: an image must not be able to redirect them.
+    return {
+        **os.environ,
+        **image.env,
+        "DAGWIRE_JOB_ID": key.job_id,
+        "DAGWIRE_TASK_ID": key.task_id,
+        "DAGWIRE_TASK_ALIAS": launch.task_alias,
+        "DAGWIRE_DOMAIN_ID": key.domain_id,
+        "DAGWIRE_ROLE": launch.role,
+        "DAGWIRE_ATTEMPT": str(key.attempt),
+        "DAGWIRE_TASK_INPUT_CONFIG": launch.task_input_config,
+        "DAGWIRE_TASK_FILE": str(files.task),
+        "DAGWIRE_PROGRESS_FILE": str(files.progress),
+        "DAGWIRE_STATUS_FILE": str(files.exit_status),
+        "TASK_ID": key.task_id,
+        "TASK_INPUT_CONFIG": launch.task_input_config,
+        "TASK_CLUSTER_DEFINE": json.dumps(_cluster_define(launch)),
+    }
+
+
+def _signal_group(party: _Party, signum: signal.Signals) -> bool:
+    """Signal the party's whole process group; False if the group is already gone."""
+    try:
+        os.killpg(party.pid, signum)
+    except ProcessLookupError:
+        return False
+    party.last_signal = signum
+    return True
+
+
+async def _group_exits_within(pgid: int, grace: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while loop.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        await asyncio.sleep(_GROUP_EXIT_POLL_SECONDS)
+    return False
+
+
+def _is_group_leader(pid: int) -> bool:
+    """Whether pid still runs as the leader of its own group, as our wrappers do; a
+    recycled pid almost never is."""
+    try:
+        return os.getpgid(pid) == pid and not _is_zombie(pid)
+    except OSError:
+        return False
+
+
+def _is_zombie(pid: int) -> bool:
+    # A recovered wrapper is no longer our child; where nothing reaps orphans (an init
+    # that does not, e.g. a container without one) it would look alive forever.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return False  # no procfs: count on the orphan being reaped
+    return stat.rpartition(")")[2].split()[0] == "Z"
+
+
+def _disown(process: asyncio.subprocess.Process) -> None:
+    # asyncio kills a still-running child when its transport is garbage collected
+    # (BaseSubprocessTransport.__del__ calls close(), which kills it), which happens once
+    # the event loop is gone on Python 3.12+. Marking the transport closed lets the
+    # process outlive the server, as close() promises; there is no public way to do it.
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        transport._closed = True
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_progress(path: Path) -> float | None:
+    try:
+        value = float(path.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+    return None if math.isnan(value) else min(max(value, 0.0), 1.0)
+
+
+def _exit_message(exit_code: int, terminate_reason: str | None) -> str:
+    if terminate_reason is not None:
+        return f"terminated: {terminate_reason}"
+    if exit_code == 0:
+        return ""
+    if exit_code < 0:
+        return f"killed by signal {-exit_code} ({_signal_name(-exit_code)})"
+    if 128 < exit_code < 128 + signal.NSIG:
+        # Shells report a child killed by signal N as 128 + N (137 is often the OOM killer).
+        return f"exit code {exit_code}, probably killed by {_signal_name(exit_code - 128)}"
+    return f"exit code {exit_code}"
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return "an unknown signal"
