@@ -7,7 +7,7 @@ PROTOS := $(shell find proto -name '*.proto' | LC_ALL=C sort)
 GEN_MARK := gen/dagwire/__init__.py
 ADDR   ?= 127.0.0.1:8083
 
-.PHONY: run test gen lint typecheck bench venv clean
+.PHONY: run test gen lint typecheck soak bench venv clean
 
 TOOLS  := $(VENV)/.gen-tools
 GEN_PINS = $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['gen']))")
@@ -62,6 +62,10 @@ typecheck: venv
 	ln -s ../../client .typecheck/dagwire/client
 	MYPYPATH=.typecheck $(VENV)/bin/mypy -p dagwire.server -p dagwire.client
 	$(VENV)/bin/buf lint
+
+# 20 kill -9 / restart rounds of a running DAG; not part of `make test`.
+soak: venv
+	$(PY) -m pytest -m soak tests/reliability
 
 bench: venv
 	$(PY) -m bench

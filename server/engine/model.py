@@ -168,6 +168,7 @@ class TaskRun:
     start_time: datetime | None = None
     end_time: datetime | None = None
     progress: float = 0.0
+    relaunches: int = 0  # launches repeated because a process was lost, not failed
 
     def party(self, domain_id: str) -> PartyRun | None:
         for party in self.parties:

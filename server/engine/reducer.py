@@ -85,9 +85,24 @@ class ProcessExited:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessLost:
+    """A party's process is gone without an exit record (it vanished while the server
+    was down, or was never started before a crash)."""
+
+    alias: str
+    attempt: int
+    domain_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class TaskTimedOut:
     alias: str
     attempt: int
+
+
+# How often a task is relaunched after losing a process before it fails for good.
+MAX_RELAUNCHES = 2
 
 
 Command = (
@@ -99,6 +114,7 @@ Command = (
     | ProcessStarted
     | ProgressReported
     | ProcessExited
+    | ProcessLost
     | TaskTimedOut
 )
 
@@ -180,7 +196,9 @@ def apply(job: Job, command: Command, now: datetime) -> Outcome:
             return _restart(job, now)
         case Approve():
             return _approve(job, command, now)
-        case ProcessStarted() | ProgressReported() | ProcessExited() | TaskTimedOut():
+        case (
+            ProcessStarted() | ProgressReported() | ProcessExited() | ProcessLost() | TaskTimedOut()
+        ):
             return _on_report(job, command, now)
 
 
@@ -260,7 +278,7 @@ def _approve(job: Job, command: Approve, now: datetime) -> Outcome:
 
 # --- executor reports -----------------------------------------------------------------
 
-Report = ProcessStarted | ProgressReported | ProcessExited | TaskTimedOut
+Report = ProcessStarted | ProgressReported | ProcessExited | ProcessLost | TaskTimedOut
 
 
 def _on_report(job: Job, report: Report, now: datetime) -> Outcome:
@@ -281,6 +299,8 @@ def _on_report(job: Job, report: Report, now: datetime) -> Outcome:
             return Outcome(_with_task(job, replace(task, progress=clamped)))
         case ProcessExited(domain_id=domain, exit_code=code, message=message):
             return _on_exit(job, task, domain, code, message, now)
+        case ProcessLost(domain_id=domain, message=message):
+            return _on_lost(job, task, domain, message, now)
         case TaskTimedOut():
             spec = job.spec.task(task.alias)
             reason = f"timed out after {spec.timeout_seconds} s"
@@ -301,6 +321,22 @@ def _on_exit(
     if all(p.state is PartyState.SUCCEEDED for p in updated.parties):
         updated = replace(updated, state=TaskState.SUCCEEDED, end_time=now, progress=1.0)
     return _schedule(_with_task(job, updated), now)
+
+
+def _on_lost(job: Job, task: TaskRun, domain: str, message: str, now: datetime) -> Outcome:
+    """Relaunch the whole task (its parties work together) while the budget lasts."""
+    reason = f"party {domain} lost: {message}"
+    if task.relaunches >= MAX_RELAUNCHES:
+        return _fail_task(job, task, f"{reason} (relaunched {task.relaunches} times)", now)
+    alive = tuple(
+        p.domain_id for p in task.parties if p.domain_id != domain and not _party_done(p.state)
+    )
+    requeued = replace(_reset_task(task), relaunches=task.relaunches + 1)
+    effects: tuple[Effect, ...] = (
+        (TerminateTask(task.alias, task.attempt, alive, reason),) if alive else ()
+    )
+    outcome = _schedule(_with_task(job, requeued), now)
+    return Outcome(outcome.job, effects + outcome.effects)
 
 
 def _fail_task(job: Job, task: TaskRun, reason: str, now: datetime) -> Outcome:
@@ -408,6 +444,7 @@ __all__ = [
     "LaunchTask",
     "Outcome",
     "ProcessExited",
+    "ProcessLost",
     "ProcessStarted",
     "ProgressReported",
     "Restart",

@@ -61,11 +61,14 @@ class PartyProgress:
 
 @dataclass(frozen=True, slots=True)
 class PartyExited:
-    """The process ended. exit_code 0 is success; message explains anything else."""
+    """The process ended. exit_code 0 is success; message explains anything else.
+    `lost` means it is gone without an exit record (it vanished while the server was
+    down): an infrastructure loss, not the application's verdict."""
 
     key: PartyKey
     exit_code: int
     message: str = ""
+    lost: bool = False
 
 
 ExecutorReport = PartyStarted | PartyProgress | PartyExited

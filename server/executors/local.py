@@ -240,7 +240,7 @@ class LocalExecutor:
         self._poll_progress(party)
         if exit_code is None:
             if party.last_signal is None:
-                self._sink(PartyExited(party.key, VANISHED_EXIT_CODE, VANISHED_MESSAGE))
+                self._sink(PartyExited(party.key, VANISHED_EXIT_CODE, VANISHED_MESSAGE, lost=True))
                 return
             # We killed it ourselves (a recovered process is not our child: no return code).
             exit_code = -party.last_signal

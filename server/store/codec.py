@@ -144,6 +144,7 @@ def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
         "start_time": _time(task.start_time),
         "end_time": _time(task.end_time),
         "progress": task.progress,
+        "relaunches": task.relaunches,
         "parties": [[p.domain_id, p.state.value, p.err_msg] for p in task.parties],
     }
 
@@ -160,5 +161,6 @@ def _task_run_from_dict(data: dict[str, Any]) -> TaskRun:
         start_time=_parse_time(data["start_time"]),
         end_time=_parse_time(data["end_time"]),
         progress=data["progress"],
+        relaunches=data.get("relaunches", 0),
         parties=tuple(PartyRun(d, PartyState(s), e) for d, s, e in data["parties"]),
     )

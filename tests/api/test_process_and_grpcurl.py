@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,46 +16,21 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.processes import ServerProcess
+
 GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")
 JOB_SERVICE = "kuscia.proto.api.v1alpha1.kusciaapi.JobService"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    address = f"127.0.0.1:{free_port()}"
-    workdir = tmp_path_factory.mktemp("proc")
-    log = (workdir / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dagwire.server",
-            "--listen",
-            address,
-            "--data-dir",
-            str(workdir / "data"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-    )
+    server = ServerProcess(tmp_path_factory.mktemp("proc")).start()
+    assert f"grpcurl -plaintext {server.address} list" in server.banner
     try:
-        assert process.stdout is not None
-        banner = process.stdout.readline() + process.stdout.readline()
-        assert f"dagwire listening on {address}" in banner, banner
-        assert f"grpcurl -plaintext {address} list" in banner
-        yield address
+        yield server.address
     finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-        log.close()
-        assert "dagwire stopped" in (workdir / "server.log").read_text()
+        assert server.stop() == 0, "SIGTERM must end the server cleanly"
+        assert "dagwire stopped" in server.log_path.read_text()
 
 
 def test_the_started_server_prints_its_address_and_a_grpcurl_hint(server_process: str) -> None:

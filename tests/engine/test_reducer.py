@@ -170,3 +170,25 @@ def test_restart_of_a_job_suspended_before_approval_awaits_approval_again() -> N
     job = r.create_job(spec(task("a")), at(0), frozenset({"alice"})).job
     job, _ = run(job, r.Suspend(), r.Restart())
     assert job.state is JobState.AWAITING_APPROVAL
+
+
+def test_a_lost_process_relaunches_its_task_as_a_new_attempt() -> None:
+    job = r.create_job(spec(task("a", parties=("alice", "bob"))), at(0), frozenset()).job
+    job, effects = run(
+        job, r.ProcessStarted("a", 1, "bob"), r.ProcessLost("a", 1, "alice", "vanished")
+    )
+    assert job.state is JobState.RUNNING
+    assert (job.task("a").attempt, job.task("a").relaunches) == (2, 1)
+    assert effects == [
+        r.TerminateTask("a", 1, ("bob",), "party alice lost: vanished"),
+        r.LaunchTask("a", 2),
+    ]
+
+
+def test_a_task_that_keeps_losing_its_process_fails_after_the_relaunch_budget() -> None:
+    job = r.create_job(spec(task("a")), at(0), frozenset()).job
+    for attempt in range(1, r.MAX_RELAUNCHES + 1):
+        job, _ = run(job, r.ProcessLost("a", attempt, "alice", "vanished"))
+    job, _ = run(job, r.ProcessLost("a", r.MAX_RELAUNCHES + 1, "alice", "vanished"))
+    assert job.state is JobState.FAILED
+    assert f"relaunched {r.MAX_RELAUNCHES} times" in job.err_msg

@@ -369,7 +369,7 @@ async def test_recover_reports_a_vanished_process_as_failed(
 
     await make_executor().recover([key])
 
-    assert reports.of(key) == [PartyExited(key, -1, VANISHED_MESSAGE)]
+    assert reports.of(key) == [PartyExited(key, -1, VANISHED_MESSAGE, lost=True)]
 
 
 async def test_recover_reports_a_party_without_any_record_as_vanished(
@@ -379,7 +379,7 @@ async def test_recover_reports_a_party_without_any_record_as_vanished(
 
     await make_executor().recover([key])
 
-    assert reports.of(key) == [PartyExited(key, -1, VANISHED_MESSAGE)]
+    assert reports.of(key) == [PartyExited(key, -1, VANISHED_MESSAGE, lost=True)]
 
 
 async def test_keys_that_would_escape_the_data_directory_are_refused(
