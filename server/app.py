@@ -14,12 +14,17 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2, job_pb2_grpc
-from dagwire.server.api.job_service import JobServicer
+from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
+from dagwire.server.api.job_service import JobServicer, kuscia_rejection
+from dagwire.server.api.registration import add_servicer
+from dagwire.server.auth.interceptor import Authenticator, AuthInterceptor
+from dagwire.server.auth.tls import server_credentials
+from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.bus.memory import InProcessBus
 from dagwire.server.config import ServerConfig
 from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.images import AppImageRegistry
+from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.sql import SqlJobStore
@@ -28,6 +33,8 @@ log = structlog.get_logger(__name__)
 
 JOB_SERVICE = job_pb2.DESCRIPTOR.services_by_name["JobService"].full_name
 SERVICES = (JOB_SERVICE,)
+# Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
+OPERATIONAL_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME)
 
 
 class DagwireServer:
@@ -41,13 +48,14 @@ class DagwireServer:
         self.store = SqlJobStore(config.store_url)
         self.bus = InProcessBus(capacity=config.watch_queue_size)
 
-        def local_executor(sink: ReportSink) -> LocalExecutor:
-            return LocalExecutor(config.data_dir, registry, sink)
+        def executor(sink: ReportSink) -> RoutingExecutor:
+            local = LocalExecutor(config.data_dir, registry, sink)
+            return RoutingExecutor(InProcessExecutor(sink), local)
 
         self.runtime = JobRuntime(
             store=self.store,
             bus=self.bus,
-            executor_factory=local_executor,
+            executor_factory=executor,
             settings=RuntimeSettings(
                 approval_domains=config.approval_domains, event_retention=config.event_retention
             ),
@@ -57,10 +65,26 @@ class DagwireServer:
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
-        self._server = grpc.aio.server(options=options)
-        job_pb2_grpc.add_JobServiceServicer_to_server(
-            JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
+        authenticator = Authenticator(
+            tokens=TokenRegistry.load(config.token_file) if config.token_file else None,
+            bind_client_certificate=config.tls_client_ca is not None,
+        )
+        interceptor = AuthInterceptor(
+            authenticator,
+            open_services=() if config.auth_health else OPERATIONAL_SERVICES,
+            in_band_services=(JOB_SERVICE,),
+        )
+        self._credentials = (
+            server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+            if config.tls_cert and config.tls_key
+            else None
+        )
+        self._server = grpc.aio.server(options=options, interceptors=[interceptor])
+        add_servicer(
             self._server,
+            JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
+            job_pb2.DESCRIPTOR.services_by_name["JobService"],
+            reject_unary=kuscia_rejection,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
@@ -75,7 +99,11 @@ class DagwireServer:
     async def start(self) -> None:
         await self.store.open()
         await self.runtime.start()
-        self.port = self._server.add_insecure_port(self.config.listen)
+        self.port = (
+            self._server.add_secure_port(self.config.listen, self._credentials)
+            if self._credentials is not None
+            else self._server.add_insecure_port(self.config.listen)
+        )
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._server.start()

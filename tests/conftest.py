@@ -11,8 +11,11 @@ from typing import Any, TypeVar
 import grpc
 import pytest
 
-from dagwire.server.app import DagwireServer
+from dagwire.server.app import DagwireServer, configure_logging
 from dagwire.server.config import ServerConfig
+
+# In-process servers log to stderr, as the real one does, never into captured stdout.
+configure_logging("console")
 
 T = TypeVar("T")
 

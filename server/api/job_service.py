@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
-from dagwire.server.api.status import kuscia_errors, success
+from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
+from dagwire.server.auth.policy import approving_domain, can_see, require_party
+from dagwire.server.auth.principal import Principal, current_principal
 from dagwire.server.bus.base import EventBus, SubscriberOverflow
 from dagwire.server.engine.errors import InvalidRequest
+from dagwire.server.engine.model import Job
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.runtime.watch import ResumeExpired, WatchFilter, watch_jobs
 from dagwire.server.store.base import JobStore
@@ -22,6 +29,12 @@ Context = grpc.aio.ServicerContext[Any, Any]
 MAX_WATCH_TIMEOUT = 2**31 - 1
 
 _DECISIONS = {pb.APPROVE_RESULT_ACCEPT: True, pb.APPROVE_RESULT_REJECT: False}
+
+
+def kuscia_rejection(method: MethodDescriptor, why: str) -> Message:
+    """The in-band answer to a request that could not even be decoded."""
+    response_type = GetMessageClass(method.output_type)
+    return response_type(status=failure(REQUEST_INVALID, "INVALID_REQUEST", why))
 
 
 def _require_job_id(job_id: str) -> str:
@@ -39,27 +52,39 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self._bus = bus
         self._heartbeat_interval = heartbeat_interval
 
+    async def _job_for(self, caller: Principal, job_id: str) -> Job:
+        """The job, if the caller may see and act on it."""
+        job = await self._runtime.get(_require_job_id(job_id))
+        require_party(caller, job)
+        return job
+
     @kuscia_errors("CreateJob", pb.CreateJobResponse)
     async def CreateJob(
         self, request: pb.CreateJobRequest, context: Context
     ) -> pb.CreateJobResponse:
-        job = await self._runtime.create(convert.job_spec_from_proto(request))
+        caller = current_principal()
+        spec = convert.job_spec_from_proto(request)
+        require_party(caller, spec)
+        job = await self._runtime.create(spec)
         return pb.CreateJobResponse(
             status=success(), data=pb.CreateJobResponseData(job_id=job.job_id)
         )
 
     @kuscia_errors("QueryJob", pb.QueryJobResponse)
     async def QueryJob(self, request: pb.QueryJobRequest, context: Context) -> pb.QueryJobResponse:
-        job = await self._runtime.get(_require_job_id(request.job_id))
+        job = await self._job_for(current_principal(), request.job_id)
         return pb.QueryJobResponse(status=success(), data=convert.query_data(job))
 
     @kuscia_errors("BatchQueryJobStatus", pb.BatchQueryJobStatusResponse)
     async def BatchQueryJobStatus(
         self, request: pb.BatchQueryJobStatusRequest, context: Context
     ) -> pb.BatchQueryJobStatusResponse:
+        caller = current_principal()
         if not request.job_ids or not all(request.job_ids):
             raise InvalidRequest("job_ids must list at least one non-empty job id")
         jobs = await self._runtime.get_many(list(request.job_ids))
+        for job in jobs:
+            require_party(caller, job)
         data = pb.BatchQueryJobStatusResponseData(jobs=[convert.job_status(job) for job in jobs])
         return pb.BatchQueryJobStatusResponse(status=success(), data=data)
 
@@ -67,21 +92,24 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def DeleteJob(
         self, request: pb.DeleteJobRequest, context: Context
     ) -> pb.DeleteJobResponse:
-        await self._runtime.delete(_require_job_id(request.job_id))
+        await self._job_for(current_principal(), request.job_id)
+        await self._runtime.delete(request.job_id)
         return pb.DeleteJobResponse(
             status=success(), data=pb.DeleteJobResponseData(job_id=request.job_id)
         )
 
     @kuscia_errors("StopJob", pb.StopJobResponse)
     async def StopJob(self, request: pb.StopJobRequest, context: Context) -> pb.StopJobResponse:
-        job = await self._runtime.stop(_require_job_id(request.job_id), request.reason)
+        await self._job_for(current_principal(), request.job_id)
+        job = await self._runtime.stop(request.job_id, request.reason)
         return pb.StopJobResponse(status=success(), data=pb.StopJobResponseData(job_id=job.job_id))
 
     @kuscia_errors("SuspendJob", pb.SuspendJobResponse)
     async def SuspendJob(
         self, request: pb.SuspendJobRequest, context: Context
     ) -> pb.SuspendJobResponse:
-        job = await self._runtime.suspend(_require_job_id(request.job_id), request.reason)
+        await self._job_for(current_principal(), request.job_id)
+        job = await self._runtime.suspend(request.job_id, request.reason)
         return pb.SuspendJobResponse(
             status=success(), data=pb.SuspendJobResponseData(job_id=job.job_id)
         )
@@ -90,7 +118,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def RestartJob(
         self, request: pb.RestartJobRequest, context: Context
     ) -> pb.RestartJobResponse:
-        job = await self._runtime.restart(_require_job_id(request.job_id), request.reason)
+        await self._job_for(current_principal(), request.job_id)
+        job = await self._runtime.restart(request.job_id, request.reason)
         return pb.RestartJobResponse(
             status=success(), data=pb.RestartJobResponseData(job_id=job.job_id)
         )
@@ -99,7 +128,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def CancelJob(
         self, request: pb.CancelJobRequest, context: Context
     ) -> pb.CancelJobResponse:
-        job = await self._runtime.cancel(_require_job_id(request.job_id), request.reason)
+        await self._job_for(current_principal(), request.job_id)
+        job = await self._runtime.cancel(request.job_id, request.reason)
         return pb.CancelJobResponse(
             status=success(), data=pb.CancelJobResponseData(job_id=job.job_id)
         )
@@ -108,14 +138,17 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def ApproveJob(
         self, request: pb.ApproveJobRequest, context: Context
     ) -> pb.ApproveJobResponse:
+        caller = current_principal()
         if request.result not in _DECISIONS:
             raise InvalidRequest(
                 "result must be APPROVE_RESULT_ACCEPT or APPROVE_RESULT_REJECT, "
                 f"got {request.result}"
             )
+        domain = approving_domain(caller, request.domain_id or None)
+        await self._job_for(caller, request.job_id)
         job = await self._runtime.approve(
-            _require_job_id(request.job_id),
-            request.domain_id or None,
+            request.job_id,
+            domain,
             _DECISIONS[request.result],
             request.reason,
         )
@@ -126,6 +159,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def WatchJob(
         self, request: pb.WatchJobRequest, context: Context
     ) -> AsyncIterator[pb.WatchJobEventResponse]:
+        caller = current_principal()
         if not 0 <= request.timeout_seconds <= MAX_WATCH_TIMEOUT:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -140,7 +174,9 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         events = watch_jobs(
             self._store,
             self._bus,
-            where=WatchFilter(job_ids=frozenset(request.job_ids)),
+            where=WatchFilter(
+                job_ids=frozenset(request.job_ids), visible=functools.partial(can_see, caller)
+            ),
             resume_from=request.resume_from,
             heartbeat_interval=self._heartbeat_interval,
             lifetime=float(request.timeout_seconds) or None,

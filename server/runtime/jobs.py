@@ -84,6 +84,7 @@ class JobRuntime:
         self._background: set[asyncio.Task[None]] = set()
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
         self._commits = 0
+        self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -105,13 +106,16 @@ class JobRuntime:
             self._rearm_timeouts(job)
 
     async def close(self) -> None:
+        """Stop reacting: no more reports, timers or background work. Processes keep
+        running; the next start recovers them."""
+        self._closed = True
+        await self.executor.close()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
-        await self.executor.close()
 
     # --- queries ---------------------------------------------------------------------
 
@@ -186,6 +190,8 @@ class JobRuntime:
         self._post(report.key.job_id, report)
 
     def _post(self, job_id: str, item: Command | ExecutorReport) -> None:
+        if self._closed:
+            return  # recovered from the executor's on-disk records at the next start
         queue = self._inbox.setdefault(job_id, [])
         queue.append(item)
         if len(queue) == 1:

@@ -110,6 +110,10 @@ def _initial_listing(
             seen.per_job[job.job_id] = job.resource_version
             if where.matches(job):
                 yield WatchEvent(WatchEventType.ADDED, job, job.resource_version)
+        # A bookmark, as Kubernetes sends after its initial events: the listing is one
+        # consistent snapshot, so resuming from its newest version misses nothing (what
+        # lies between belongs to jobs deleted before the snapshot).
+        yield WatchEvent(WatchEventType.HEARTBEAT, None, max(seen.per_job.values(), default=0))
 
     return run
 

@@ -64,15 +64,27 @@ async def test_a_watcher_sees_added_then_modified_in_causal_order(stub: Stub) ->
 
 async def test_a_quiet_stream_gets_heartbeats(stub: Stub) -> None:
     call = watch(stub)
+    await collect_until(call, lambda e: e.type == pb.HEARTBEAT, timeout=5)  # the bookmark
     loop = asyncio.get_running_loop()
     start = loop.time()
-    beats = [e for e in await collect_until(call, lambda e: e.type == pb.HEARTBEAT, timeout=5)]
-    second = await collect_until(call, lambda e: e.type == pb.HEARTBEAT, timeout=5)
+    beats = await collect_until(call, lambda e: e.type == pb.HEARTBEAT, timeout=5)
+    beats += await collect_until(call, lambda e: e.type == pb.HEARTBEAT, timeout=5)
     call.cancel()
     elapsed = loop.time() - start
-    assert beats[-1].type == pb.HEARTBEAT and second[-1].type == pb.HEARTBEAT
+    assert [e.type for e in beats] == [pb.HEARTBEAT, pb.HEARTBEAT]
     assert not beats[-1].HasField("object")
     assert 1.5 <= elapsed < 4, f"two 1 s heartbeats took {elapsed:.2f} s"
+
+
+async def test_the_initial_listing_ends_with_a_bookmark_to_resume_from(stub: Stub) -> None:
+    await create_ok(stub, job_request("bookmarked", sleeping("t", 0)))
+    done = await wait_for_state(stub, "bookmarked", "Succeeded")
+    call = watch(stub)
+    events = await collect_until(call, lambda e: e.type == pb.HEARTBEAT)
+    call.cancel()
+    assert [e.type for e in events] == [pb.ADDED, pb.HEARTBEAT]
+    assert events[1].resource_version == events[0].resource_version
+    assert events[0].object.status.state == done.data.status.state
 
 
 async def test_a_new_stream_first_lists_existing_jobs_as_added(stub: Stub) -> None:

@@ -1,0 +1,299 @@
+"""The ``dagwire`` command-line tool: a thin user of the sync SDK.
+
+    dagwire serve --listen 127.0.0.1:8083
+    dagwire job create -f job.json          # Kuscia's JSON body, or the same in YAML
+    dagwire job watch job-alice-bob-001
+    dagwire --json job get job-alice-bob-001
+
+Exit status: 0 on success, 1 when the server or the connection reports an error (the
+message goes to stderr), 2 for usage errors (including an unreadable job file).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console, RenderableType
+from rich.live import Live
+
+from ._base import DEFAULT_TARGET, TLS, TLSConfig
+from ._errors import DagwireError
+from ._models import job_request_from_text
+from ._render import WatchView, dump, job_view, proto_dict, statuses_table
+from ._sync import DagwireClient
+
+OUTPUTS = ("table", "json", "yaml")
+
+
+class _Failure(click.ClickException):
+    """A DagwireError on its way out: message on stderr, exit status 1."""
+
+    exit_code = 1
+
+
+class _Root(click.Group):
+    """Turns SDK errors raised by any command into a clean message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DagwireError as exc:
+            raise _Failure(str(exc)) from exc
+
+
+@dataclass
+class _Settings:
+    """The global options; builds the SDK client on first use."""
+
+    target: str
+    token: str | None
+    output: str
+    tls: TLS
+    _client: DagwireClient | None = field(default=None, repr=False)
+
+    def client(self) -> DagwireClient:
+        if self._client is None:
+            self._client = DagwireClient(target=self.target, token=self.token, tls=self.tls)
+            click.get_current_context().call_on_close(self._client.close)
+        return self._client
+
+    def show(self, data: Any, table: Callable[[], RenderableType | str]) -> None:
+        """Prints ``data`` as JSON / YAML, or the human rendering ``table()`` builds."""
+        if self.output == "table":
+            _console().print(table())
+        else:
+            click.echo(dump(data, self.output))
+
+
+def _set_output(ctx: click.Context, param: click.Parameter, value: str | bool | None) -> None:
+    """`--output` / `--json` given after the command override the global choice."""
+    settings = ctx.find_object(_Settings)
+    if value and settings is not None:
+        settings.output = "json" if value is True else str(value)
+
+
+def _console() -> Console:
+    """Stdout as rich sees it; not cut to 80 columns when it is a pipe or a file."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
+def _pass_settings(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Passes the global settings, and accepts --output/-o and --json here as well."""
+    function = click.make_pass_decorator(_Settings)(function)
+    function = click.option(
+        "--json",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_output,
+        help="Shorthand for --output json.",
+    )(function)
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(OUTPUTS),
+        expose_value=False,
+        callback=_set_output,
+        help="Output format.",
+    )(function)
+
+
+def _tls(tls: bool, ca: Path | None, cert: Path | None, key: Path | None) -> TLS:
+    if ca or cert or key:
+        return TLSConfig.from_files(ca=ca, cert=cert, key=key)
+    return tls
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--target",
+    envvar="DAGWIRE_TARGET",
+    default=DEFAULT_TARGET,
+    show_default=True,
+    help="Server address host:port (env DAGWIRE_TARGET).",
+)
+@click.option(
+    "--token",
+    envvar="DAGWIRE_TOKEN",
+    default=None,
+    help="Token sent as the `token` metadata (env DAGWIRE_TOKEN).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(OUTPUTS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Shorthand for --output json.")
+@click.option("--tls", is_flag=True, help="Use TLS with the system's root certificates.")
+@click.option(
+    "--ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="DAGWIRE_CA",
+    help="CA certificate (PEM) to verify the server; implies TLS.",
+)
+@click.option(
+    "--cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="DAGWIRE_CERT",
+    help="Client certificate (PEM) for mTLS.",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="DAGWIRE_KEY",
+    help="Client private key (PEM) for mTLS.",
+)
+@click.version_option(package_name="dagwire")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    target: str,
+    token: str | None,
+    output: str,
+    as_json: bool,
+    tls: bool,
+    ca: Path | None,
+    cert: Path | None,
+    key: Path | None,
+) -> None:
+    """dagwire: run and watch multi-party DAG jobs (Kuscia-compatible JobService)."""
+    output = "json" if as_json else output
+    ctx.obj = _Settings(target, token, output, _tls(tls, ca, cert, key))
+
+
+@main.command(
+    add_help_option=False,  # --help goes to the server
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def serve(args: tuple[str, ...]) -> None:
+    """Run the dagwire server; ARGS go to it unchanged (try `dagwire serve --help`)."""
+    try:  # imported here: the server is heavy and only this command needs it
+        server = importlib.import_module("dagwire.server.__main__")
+    except ImportError as exc:
+        raise click.ClickException(f"the dagwire server is not available: {exc}") from exc
+    server.main(list(args))
+
+
+@main.group()
+def job() -> None:
+    """Create, inspect, control and watch jobs."""
+
+
+@job.command()
+@click.option(
+    "-f",
+    "--file",
+    "file",
+    type=click.File("r"),
+    required=True,
+    help="Job document: Kuscia's CreateJob JSON body, or the same in YAML; - for stdin.",
+)
+@_pass_settings
+def create(settings: _Settings, file: Any) -> None:
+    """Create a job from a JSON or YAML file."""
+    try:
+        request = job_request_from_text(file.read())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'-f'") from exc
+    handle = settings.client().create_job(request)
+    settings.show({"job_id": handle.job_id}, lambda: f"created job {handle.job_id}")
+
+
+@job.command()
+@click.argument("job_id")
+@_pass_settings
+def get(settings: _Settings, job_id: str) -> None:
+    """Show a job's spec and status."""
+    result = settings.client().get_job(job_id)
+    settings.show(proto_dict(result.raw), lambda: job_view(result))
+
+
+@job.command("list-status")
+@click.argument("job_ids", nargs=-1, required=True)
+@_pass_settings
+def list_status(settings: _Settings, job_ids: tuple[str, ...]) -> None:
+    """Show the status of several jobs."""
+    statuses = settings.client().batch_status(job_ids)
+    settings.show([proto_dict(s.raw) for s in statuses], lambda: statuses_table(statuses))
+
+
+def _control_command(action: str, past: str, summary: str) -> None:
+    """Registers ``job <action> JOB_ID [--reason]``, calling ``client.<action>_job``."""
+
+    @job.command(action, help=summary)
+    @click.argument("job_id")
+    @click.option("--reason", default="", help="Why; recorded with the job.")
+    @_pass_settings
+    def command(settings: _Settings, job_id: str, reason: str) -> None:
+        getattr(settings.client(), f"{action}_job")(job_id, reason)
+        settings.show({"job_id": job_id}, lambda: f"{past} job {job_id}")
+
+
+for _action, _past, _summary in (
+    ("stop", "stopped", "Stop a job: its running tasks are terminated and it fails."),
+    ("suspend", "suspended", "Suspend a Pending, Running or AwaitingApproval job."),
+    ("restart", "restarted", "Restart the unfinished tasks of a Suspended or Failed job."),
+    ("cancel", "cancelled", "Cancel a job for good."),
+):
+    _control_command(_action, _past, _summary)
+
+
+@job.command()
+@click.argument("job_id")
+@_pass_settings
+def delete(settings: _Settings, job_id: str) -> None:
+    """Delete a job (stopping whatever runs)."""
+    settings.client().delete_job(job_id)
+    settings.show({"job_id": job_id}, lambda: f"deleted job {job_id}")
+
+
+@job.command()
+@click.argument("job_id")
+@click.option("--accept/--reject", required=True, help="The decision.")
+@click.option("--reason", default="", help="Why.")
+@click.option("--domain", default="", help="The deciding party (default: the caller's).")
+@_pass_settings
+def approve(settings: _Settings, job_id: str, accept: bool, reason: str, domain: str) -> None:
+    """Accept or reject a job awaiting approval."""
+    settings.client().approve_job(job_id, accept, reason=reason, domain_id=domain)
+    verdict = "accepted" if accept else "rejected"
+    settings.show({"job_id": job_id, "accepted": accept}, lambda: f"{verdict} job {job_id}")
+
+
+@job.command()
+@click.argument("job_ids", nargs=-1)
+@click.option(
+    "--timeout",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Stop watching after this many seconds (0: never).",
+)
+@_pass_settings
+def watch(settings: _Settings, job_ids: tuple[str, ...], timeout: int) -> None:
+    """Follow jobs live (all jobs when none is named) until the named ones finish."""
+    client, view = settings.client(), WatchView(job_ids)
+    initial = client.batch_status(job_ids) if job_ids else []  # fails fast on unknown ids
+    with closing(client.watch_jobs(job_ids, timeout_seconds=timeout)) as events:
+        changes = view.changes(initial, events)
+        if settings.output != "table":
+            for _, record in changes:
+                click.echo(dump(record, settings.output) + ("\n---" * (settings.output == "yaml")))
+        elif sys.stdout.isatty():
+            with Live(view.table(), console=_console(), refresh_per_second=8) as live:
+                for _ in changes:
+                    live.update(view.table())
+        else:
+            for line, _ in changes:
+                click.echo(line)
+    if view.pending:
+        raise _Failure(f"watch ended before {', '.join(view.pending)} finished")

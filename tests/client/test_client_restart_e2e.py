@@ -1,0 +1,43 @@
+"""A watch outlives a server restart: it resumes where it left off, without re-listing."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from dagwire.client import DagwireClient, EventType
+from dagwire.server.config import ServerConfig
+from tests.conftest import ServerThread
+
+
+@pytest.fixture
+def heartbeat_interval() -> float:
+    return 0.2
+
+
+def test_watch_resumes_after_a_server_restart_without_repeating_events(
+    server_config: ServerConfig,
+    job_body: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("dagwire.client._base.RECONNECT_MAX_DELAY", 0.5)
+    first = ServerThread(server_config)
+    first.start()
+    second = ServerThread(dataclasses.replace(server_config, listen=first.address))
+    try:
+        with DagwireClient(target=first.address, timeout=10) as client:
+            before = client.create_job(job_body()).result(timeout=30)
+            events = client.watch_jobs(include_heartbeats=True)
+            assert next(events).job_id == before.job_id  # the initial listing
+            assert next(events).type is EventType.HEARTBEAT  # the listing is over
+            first.stop()
+            second.start()
+            after = client.create_job(job_body())
+            seen = next(e for e in events if e.type is not EventType.HEARTBEAT)
+            events.close()
+        assert (seen.type, seen.job_id) == (EventType.ADDED, after.job_id)
+    finally:
+        second.stop()
