@@ -7,7 +7,7 @@ PROTOS := $(shell find proto -name '*.proto' | LC_ALL=C sort)
 GEN_MARK := gen/dagwire/__init__.py
 ADDR   ?= 127.0.0.1:8083
 
-.PHONY: run test gen lint typecheck soak bench venv clean
+.PHONY: run test gen lint typecheck soak load bench venv clean
 
 TOOLS  := $(VENV)/.gen-tools
 GEN_PINS = $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['gen']))")
@@ -66,6 +66,10 @@ typecheck: venv
 # 20 kill -9 / restart rounds of a running DAG; not part of `make test`.
 soak: venv
 	$(PY) -m pytest -m soak tests/reliability
+
+# 5,000 CreateJob from 32 clients with 100 watchers, loopback only; not part of `make test`.
+load: venv
+	$(PY) -m pytest -m load -s --timeout 900 tests/reliability/test_load.py
 
 bench: venv
 	$(PY) -m bench

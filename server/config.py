@@ -21,6 +21,21 @@ class ServerConfig:
     max_message_bytes: int = 8 << 20
     shutdown_grace: float = 5.0
     log_format: str = "console"
+    # Auth is on when either a token file or a client CA is given; see dagwire.server.auth.
+    token_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    auth_health: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key must be given together")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError(
+                "--tls-client-ca needs --tls-cert and --tls-key: client certificates "
+                "are only checked over TLS"
+            )
 
     @property
     def store_url(self) -> str:
@@ -29,6 +44,14 @@ class ServerConfig:
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"DAGWIRE_{name}", default)
+
+
+def _env_flag(name: str) -> bool:
+    return _env(name, "").lower() in ("1", "true", "yes", "on")
+
+
+def _path(value: str) -> Path | None:
+    return Path(value) if value else None
 
 
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
@@ -71,11 +94,47 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         help="how many events the log keeps for watch resumption",
     )
     parser.add_argument(
+        "--watch-queue-size", type=int,
+        default=int(_env("WATCH_QUEUE_SIZE", str(defaults.watch_queue_size))),
+        help="events a watch may fall behind before it is cut off (RESOURCE_EXHAUSTED)",
+    )
+    parser.add_argument(
         "--log-format", choices=("console", "json"), default=_env("LOG_FORMAT", "console")
+    )
+    parser.add_argument(
+        "--token-file",
+        default=_env("TOKEN_FILE", ""),
+        help="YAML file of API tokens (`tokens: [{token, domain, name}]`); when given, "
+        "every call needs a known token in the gRPC metadata `token`",
+    )
+    parser.add_argument(
+        "--tls-cert", default=_env("TLS_CERT", ""), help="server certificate (PEM); enables TLS"
+    )
+    parser.add_argument(
+        "--tls-key", default=_env("TLS_KEY", ""), help="private key of --tls-cert (PEM)"
+    )
+    parser.add_argument(
+        "--tls-client-ca",
+        default=_env("TLS_CLIENT_CA", ""),
+        help="CA (PEM) that signs client certificates; enables mTLS: clients need a "
+        "certificate it signed, whose subject CN binds them to that domain",
+    )
+    parser.add_argument(
+        "--auth-health",
+        action="store_true",
+        default=_env_flag("AUTH_HEALTH"),
+        help="require credentials for health checks and reflection too (open by default)",
     )
     args = parser.parse_args(argv)
     if args.heartbeat_interval <= 0:
         parser.error("--heartbeat-interval must be positive")
+    try:
+        return _config(args)
+    except ValueError as error:
+        parser.error(str(error))
+
+
+def _config(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         listen=args.listen,
         data_dir=Path(args.data_dir),
@@ -86,5 +145,11 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
             d.strip() for d in args.approval_domains.split(",") if d.strip()
         ),
         event_retention=args.event_retention,
+        watch_queue_size=args.watch_queue_size,
         log_format=args.log_format,
+        token_file=_path(args.token_file),
+        tls_cert=_path(args.tls_cert),
+        tls_key=_path(args.tls_key),
+        tls_client_ca=_path(args.tls_client_ca),
+        auth_health=args.auth_health,
     )

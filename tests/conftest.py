@@ -39,20 +39,28 @@ def app_images_file() -> Path | None:
 
 
 @pytest.fixture
+def server_overrides() -> dict[str, Any]:
+    """Override to set any other ServerConfig field for a test module."""
+    return {}
+
+
+@pytest.fixture
 def server_config(
     tmp_path: Path,
     heartbeat_interval: float,
     approval_domains: frozenset[str],
     app_images_file: Path | None,
+    server_overrides: dict[str, Any],
 ) -> ServerConfig:
-    return ServerConfig(
-        listen="127.0.0.1:0",
-        data_dir=tmp_path / "data",
-        heartbeat_interval=heartbeat_interval,
-        approval_domains=approval_domains,
-        app_images_file=app_images_file,
-        shutdown_grace=1.0,
-    )
+    fields: dict[str, Any] = {
+        "listen": "127.0.0.1:0",
+        "data_dir": tmp_path / "data",
+        "heartbeat_interval": heartbeat_interval,
+        "approval_domains": approval_domains,
+        "app_images_file": app_images_file,
+        "shutdown_grace": 1.0,
+    }
+    return ServerConfig(**(fields | server_overrides))
 
 
 class ServerThread:

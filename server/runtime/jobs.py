@@ -58,7 +58,11 @@ class RuntimeSettings:
     approval_domains: frozenset[str] = frozenset()
     limits: Limits = field(default_factory=Limits)
     event_retention: int = 100_000
-    compact_every: int = 1_000
+
+    @property
+    def compact_every(self) -> int:
+        """Compact often enough that the log never holds much more than it retains."""
+        return min(1_000, max(1, self.event_retention // 10))
 
 
 class JobRuntime:
