@@ -204,7 +204,11 @@ def apply(job: Job, command: Command, now: datetime) -> Outcome:
 
 def termination_effects(job: Job, reason: str) -> tuple[Effect, ...]:
     """What must be killed when a job goes away without another state change (delete)."""
-    return _stop_running_tasks(job.tasks, reason, job.create_time)[1]
+    return tuple(
+        TerminateTask(task.alias, task.attempt, alive, reason)
+        for task in job.tasks
+        if task.state is TaskState.RUNNING and (alive := _alive_parties(task))
+    )
 
 
 # --- user operations ------------------------------------------------------------------
@@ -341,7 +345,7 @@ def _on_lost(job: Job, task: TaskRun, domain: str, message: str, now: datetime) 
 
 def _fail_task(job: Job, task: TaskRun, reason: str, now: datetime) -> Outcome:
     """Fail a running task and terminate the parties of it still running."""
-    alive = tuple(p.domain_id for p in task.parties if not _party_done(p.state))
+    alive = _alive_parties(task)
     parties = tuple(
         replace(p, state=PartyState.STOPPED, err_msg=reason) if p.domain_id in alive else p
         for p in task.parties
@@ -399,7 +403,7 @@ def _stop_running_tasks(
         if task.state is not TaskState.RUNNING:
             stopped.append(task)
             continue
-        alive = tuple(p.domain_id for p in task.parties if not _party_done(p.state))
+        alive = _alive_parties(task)
         parties = tuple(
             replace(p, state=PartyState.STOPPED) if p.domain_id in alive else p
             for p in task.parties
@@ -410,6 +414,10 @@ def _stop_running_tasks(
         if alive:
             effects.append(TerminateTask(task.alias, task.attempt, alive, reason))
     return tuple(stopped), tuple(effects)
+
+
+def _alive_parties(task: TaskRun) -> tuple[str, ...]:
+    return tuple(p.domain_id for p in task.parties if not _party_done(p.state))
 
 
 # --- helpers --------------------------------------------------------------------------

@@ -208,7 +208,8 @@ class JobRuntime:
             if job is None or not items:
                 return
             now = self._clock()
-            current, effects = job, list[Effect]()
+            current = job
+            effects: list[Effect] = []
             for item in items:
                 command = _as_command(current, item)
                 if command is not None:
