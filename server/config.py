@@ -94,7 +94,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         help="how many events the log keeps for watch resumption",
     )
     parser.add_argument(
-        "--watch-queue-size", type=int,
+        "--watch-queue-size",
+        type=int,
         default=int(_env("WATCH_QUEUE_SIZE", str(defaults.watch_queue_size))),
         help="events a watch may fall behind before it is cut off (RESOURCE_EXHAUSTED)",
     )

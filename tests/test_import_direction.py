@@ -1,4 +1,4 @@
-"""Which room may import which: app -> api -> runtime -> engine <- store/bus/executors,
+"""Which room may import which: app -> api -> runtime/auth -> engine <- store/bus/executors,
 generated code only in api, app and client. A tiny AST walk pins it."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "bus": {"engine"},
     "executors": {"engine"},
     "runtime": {"engine", "store", "bus", "executors"},
-    "api": {"engine", "runtime", "store", "bus", "gen"},
+    "auth": {"engine"},
+    "api": {"engine", "runtime", "store", "bus", "auth", "gen"},
 }
 THIRD_PARTY: dict[str, set[str]] = {
     "engine": set(),
@@ -27,6 +28,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "bus": set(),
     "executors": {"yaml"},
     "runtime": {"structlog"},
+    "auth": {"grpc", "structlog", "yaml"},
     "api": {"grpc", "google", "structlog"},
 }
 

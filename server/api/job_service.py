@@ -16,11 +16,10 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
 from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
 from dagwire.server.auth.policy import approving_domain, can_see, require_party
-from dagwire.server.auth.principal import Principal, current_principal
+from dagwire.server.auth.principal import current_principal
 from dagwire.server.bus.base import EventBus, SubscriberOverflow
 from dagwire.server.engine.errors import InvalidRequest
-from dagwire.server.engine.model import Job
-from dagwire.server.runtime.jobs import JobRuntime
+from dagwire.server.runtime.jobs import Guard, JobRuntime
 from dagwire.server.runtime.watch import ResumeExpired, WatchFilter, watch_jobs
 from dagwire.server.store.base import JobStore
 
@@ -35,6 +34,11 @@ def kuscia_rejection(method: MethodDescriptor, why: str) -> Message:
     """The in-band answer to a request that could not even be decoded."""
     response_type = GetMessageClass(method.output_type)
     return response_type(status=failure(REQUEST_INVALID, "INVALID_REQUEST", why))
+
+
+def _party_guard() -> Guard:
+    """The caller may act only on jobs it is a party of (operators on every job)."""
+    return functools.partial(require_party, current_principal())
 
 
 def _require_job_id(job_id: str) -> str:
@@ -52,12 +56,6 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self._bus = bus
         self._heartbeat_interval = heartbeat_interval
 
-    async def _job_for(self, caller: Principal, job_id: str) -> Job:
-        """The job, if the caller may see and act on it."""
-        job = await self._runtime.get(_require_job_id(job_id))
-        require_party(caller, job)
-        return job
-
     @kuscia_errors("CreateJob", pb.CreateJobResponse)
     async def CreateJob(
         self, request: pb.CreateJobRequest, context: Context
@@ -72,19 +70,18 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
 
     @kuscia_errors("QueryJob", pb.QueryJobResponse)
     async def QueryJob(self, request: pb.QueryJobRequest, context: Context) -> pb.QueryJobResponse:
-        job = await self._job_for(current_principal(), request.job_id)
+        guard = _party_guard()
+        job = await self._runtime.get(_require_job_id(request.job_id), guard)
         return pb.QueryJobResponse(status=success(), data=convert.query_data(job))
 
     @kuscia_errors("BatchQueryJobStatus", pb.BatchQueryJobStatusResponse)
     async def BatchQueryJobStatus(
         self, request: pb.BatchQueryJobStatusRequest, context: Context
     ) -> pb.BatchQueryJobStatusResponse:
-        caller = current_principal()
+        guard = _party_guard()
         if not request.job_ids or not all(request.job_ids):
             raise InvalidRequest("job_ids must list at least one non-empty job id")
-        jobs = await self._runtime.get_many(list(request.job_ids))
-        for job in jobs:
-            require_party(caller, job)
+        jobs = await self._runtime.get_many(list(request.job_ids), guard)
         data = pb.BatchQueryJobStatusResponseData(jobs=[convert.job_status(job) for job in jobs])
         return pb.BatchQueryJobStatusResponse(status=success(), data=data)
 
@@ -92,24 +89,24 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def DeleteJob(
         self, request: pb.DeleteJobRequest, context: Context
     ) -> pb.DeleteJobResponse:
-        await self._job_for(current_principal(), request.job_id)
-        await self._runtime.delete(request.job_id)
+        guard = _party_guard()
+        await self._runtime.delete(_require_job_id(request.job_id), guard)
         return pb.DeleteJobResponse(
             status=success(), data=pb.DeleteJobResponseData(job_id=request.job_id)
         )
 
     @kuscia_errors("StopJob", pb.StopJobResponse)
     async def StopJob(self, request: pb.StopJobRequest, context: Context) -> pb.StopJobResponse:
-        await self._job_for(current_principal(), request.job_id)
-        job = await self._runtime.stop(request.job_id, request.reason)
+        guard = _party_guard()
+        job = await self._runtime.stop(_require_job_id(request.job_id), request.reason, guard)
         return pb.StopJobResponse(status=success(), data=pb.StopJobResponseData(job_id=job.job_id))
 
     @kuscia_errors("SuspendJob", pb.SuspendJobResponse)
     async def SuspendJob(
         self, request: pb.SuspendJobRequest, context: Context
     ) -> pb.SuspendJobResponse:
-        await self._job_for(current_principal(), request.job_id)
-        job = await self._runtime.suspend(request.job_id, request.reason)
+        guard = _party_guard()
+        job = await self._runtime.suspend(_require_job_id(request.job_id), request.reason, guard)
         return pb.SuspendJobResponse(
             status=success(), data=pb.SuspendJobResponseData(job_id=job.job_id)
         )
@@ -118,8 +115,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def RestartJob(
         self, request: pb.RestartJobRequest, context: Context
     ) -> pb.RestartJobResponse:
-        await self._job_for(current_principal(), request.job_id)
-        job = await self._runtime.restart(request.job_id, request.reason)
+        guard = _party_guard()
+        job = await self._runtime.restart(_require_job_id(request.job_id), request.reason, guard)
         return pb.RestartJobResponse(
             status=success(), data=pb.RestartJobResponseData(job_id=job.job_id)
         )
@@ -128,8 +125,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def CancelJob(
         self, request: pb.CancelJobRequest, context: Context
     ) -> pb.CancelJobResponse:
-        await self._job_for(current_principal(), request.job_id)
-        job = await self._runtime.cancel(request.job_id, request.reason)
+        guard = _party_guard()
+        job = await self._runtime.cancel(_require_job_id(request.job_id), request.reason, guard)
         return pb.CancelJobResponse(
             status=success(), data=pb.CancelJobResponseData(job_id=job.job_id)
         )
@@ -144,13 +141,12 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
                 "result must be APPROVE_RESULT_ACCEPT or APPROVE_RESULT_REJECT, "
                 f"got {request.result}"
             )
-        domain = approving_domain(caller, request.domain_id or None)
-        await self._job_for(caller, request.job_id)
         job = await self._runtime.approve(
-            request.job_id,
-            domain,
+            _require_job_id(request.job_id),
+            approving_domain(caller, request.domain_id or None),
             _DECISIONS[request.result],
             request.reason,
+            functools.partial(require_party, caller),
         )
         return pb.ApproveJobResponse(
             status=success(), data=pb.ApproveJobResponseData(job_id=job.job_id)

@@ -11,6 +11,7 @@ from google.protobuf.any_pb2 import Any as AnyProto
 from google.rpc.error_details_pb2 import ErrorInfo
 
 from dagwire.kuscia.v1alpha1 import common_pb2
+from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
 from dagwire.server.engine.errors import (
     EngineError,
     IllegalTransition,
@@ -51,10 +52,14 @@ REASONS: Mapping[type[EngineError], str] = {
     JobAlreadyExists: "JOB_ALREADY_EXISTS",
     JobNotFound: "JOB_NOT_FOUND",
     IllegalTransition: "ILLEGAL_STATE",
+    Unauthenticated: "AUTH_FAILED",
+    PermissionDenied: "AUTH_FAILED",
 }
 
 
 def code_for(rpc: str, error: EngineError) -> int:
+    if isinstance(error, AuthError):
+        return AUTH_FAILED
     if isinstance(error, InvalidRequest | JobAlreadyExists):
         return REQUEST_INVALID
     if isinstance(error, IllegalTransition):

@@ -21,6 +21,7 @@ class Limits:
     max_tasks: int = 10_000
     max_parties_per_task: int = 64
     max_dependencies_per_task: int = 10_000
+    max_dependency_edges: int = 200_000
     max_task_input_config_bytes: int = 1 << 20
     max_name_length: int = 253
     max_custom_fields: int = 64
@@ -37,12 +38,19 @@ def validate_job_spec(spec: JobSpec, limits: Limits = Limits()) -> None:
     _check_job_id(spec.job_id, limits)
     if not spec.initiator:
         raise InvalidRequest("initiator is required: the domain id of the party starting the job")
+    _check_length("initiator", spec.initiator, limits)
     _check_custom_fields(spec, limits)
     if not spec.tasks:
         raise InvalidRequest("tasks must not be empty: a job needs at least one task")
     if len(spec.tasks) > limits.max_tasks:
         raise InvalidRequest(
             f"a job may have at most {limits.max_tasks} tasks, got {len(spec.tasks)}"
+        )
+    edges = sum(len(task.dependencies) for task in spec.tasks)
+    if edges > limits.max_dependency_edges:
+        raise InvalidRequest(
+            f"the job's tasks have {edges} dependencies in all; "
+            f"at most {limits.max_dependency_edges} are allowed"
         )
     aliases: set[str] = set()
     task_ids: set[str] = set()
@@ -103,6 +111,7 @@ def _check_task(index: int, task: TaskSpec, limits: Limits) -> None:
         )
     if not task.app_image:
         raise InvalidRequest(f"{where} ({task.alias!r}).app_image is required")
+    _check_length(f"{where}.app_image", task.app_image, limits)
     if not task.parties:
         raise InvalidRequest(f"{where} ({task.alias!r}).parties must not be empty")
     if len(task.parties) > limits.max_parties_per_task:
@@ -114,6 +123,8 @@ def _check_task(index: int, task: TaskSpec, limits: Limits) -> None:
     for p_index, party in enumerate(task.parties):
         if not party.domain_id:
             raise InvalidRequest(f"{where}.parties[{p_index}].domain_id is required")
+        _check_length(f"{where}.parties[{p_index}].domain_id", party.domain_id, limits)
+        _check_length(f"{where}.parties[{p_index}].role", party.role, limits)
         if party.domain_id in domains:
             raise InvalidRequest(
                 f"{where}.parties[{p_index}].domain_id {party.domain_id!r} appears twice in the task"
@@ -131,6 +142,13 @@ def _check_task(index: int, task: TaskSpec, limits: Limits) -> None:
     if task.timeout_seconds < 0:
         raise InvalidRequest(
             f"{where} ({task.alias!r}).schedule_config.task_timeout_seconds must not be negative"
+        )
+
+
+def _check_length(where: str, value: str, limits: Limits) -> None:
+    if len(value) > limits.max_name_length:
+        raise InvalidRequest(
+            f"{where} has {len(value)} characters; at most {limits.max_name_length} are allowed"
         )
 
 

@@ -47,6 +47,13 @@ from dagwire.server.store.base import JobStore
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+# Checked against the stored job under its lock, before anything is done to it: the API
+# passes its authorization here, so that no check-then-act gap separates the two.
+Guard = Callable[[Job], None]
+
+
+def allow_all(job: Job) -> None:
+    return None
 
 
 def utc_now() -> datetime:
@@ -123,18 +130,20 @@ class JobRuntime:
 
     # --- queries ---------------------------------------------------------------------
 
-    async def get(self, job_id: str) -> Job:
+    async def get(self, job_id: str, guard: Guard = allow_all) -> Job:
         job = await self._store.get_job(job_id)
         if job is None:
             raise JobNotFound(job_id)
+        guard(job)
         return job
 
-    async def get_many(self, job_ids: Sequence[str]) -> list[Job]:
+    async def get_many(self, job_ids: Sequence[str], guard: Guard = allow_all) -> list[Job]:
         """The jobs in request order; JobNotFound names the first missing one."""
         found = {job.job_id: job for job in await self._store.get_jobs(job_ids)}
         for job_id in job_ids:
             if job_id not in found:
                 raise JobNotFound(job_id)
+            guard(found[job_id])
         return [found[job_id] for job_id in job_ids]
 
     # --- commands --------------------------------------------------------------------
@@ -156,34 +165,41 @@ class JobRuntime:
         log.info("job created", job_id=spec.job_id, state=change.job.state.value)
         return change.job
 
-    async def stop(self, job_id: str, reason: str) -> Job:
-        return await self._command(job_id, reducer.Stop(reason))
+    async def stop(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
+        return await self._command(job_id, reducer.Stop(reason), guard)
 
-    async def suspend(self, job_id: str, reason: str) -> Job:
-        return await self._command(job_id, reducer.Suspend(reason))
+    async def suspend(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
+        return await self._command(job_id, reducer.Suspend(reason), guard)
 
-    async def restart(self, job_id: str, reason: str) -> Job:
-        return await self._command(job_id, reducer.Restart(reason))
+    async def restart(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
+        return await self._command(job_id, reducer.Restart(reason), guard)
 
-    async def cancel(self, job_id: str, reason: str) -> Job:
-        return await self._command(job_id, reducer.Cancel(reason))
+    async def cancel(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
+        return await self._command(job_id, reducer.Cancel(reason), guard)
 
-    async def approve(self, job_id: str, domain_id: str | None, accept: bool, reason: str) -> Job:
-        return await self._command(job_id, reducer.Approve(domain_id, accept, reason))
+    async def approve(
+        self,
+        job_id: str,
+        domain_id: str | None,
+        accept: bool,
+        reason: str,
+        guard: Guard = allow_all,
+    ) -> Job:
+        return await self._command(job_id, reducer.Approve(domain_id, accept, reason), guard)
 
-    async def delete(self, job_id: str) -> None:
+    async def delete(self, job_id: str, guard: Guard = allow_all) -> None:
         """Stop what runs and remove the job; watchers get DELETED."""
         async with self._lock(job_id):
-            job = await self.get(job_id)
+            job = await self.get(job_id, guard)
             async with self._commit_lock:
                 change = await self._store.delete_job(job_id)
                 self._published(change)
             await self._carry_out(job, reducer.termination_effects(job, "job deleted"))
         log.info("job deleted", job_id=job_id)
 
-    async def _command(self, job_id: str, command: Command) -> Job:
+    async def _command(self, job_id: str, command: Command, guard: Guard) -> Job:
         async with self._lock(job_id):
-            job = await self.get(job_id)
+            job = await self.get(job_id, guard)
             outcome = reducer.apply(job, command, self._clock())
             return await self._save(job, outcome)
 

@@ -35,11 +35,12 @@ def cancel(stub: Stub, job_id: str) -> Awaitable[pb.CancelJobResponse]:
 async def running_job(stub: Stub, job_id: str) -> None:
     await create_ok(stub, job_request(job_id, sleeping("first", 0), sleeping("long", 30, "first")))
     await wait_for_state(stub, job_id, "Running")
-    # wait until the long task runs, so that there is a process to stop
+    # wait until the long task's processes run: then nothing changes by itself for a while
     from tests.conftest import assert_eventually
 
     await assert_eventually(
-        lambda: query(stub, job_id), lambda r: r.data.status.tasks[1].state == "Running"
+        lambda: query(stub, job_id),
+        lambda r: all(p.state == "Running" for p in r.data.status.tasks[1].parties),
     )
 
 

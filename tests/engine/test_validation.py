@@ -91,3 +91,16 @@ def test_custom_field_limits_follow_kuscia() -> None:
 def test_task_count_is_bounded() -> None:
     with pytest.raises(InvalidRequest, match="at most 3 tasks"):
         validate_job_spec(spec(*(task(f"t{i}") for i in range(4))), Limits(max_tasks=3))
+
+
+def test_total_dependency_edges_are_bounded() -> None:
+    layer = [task(f"a{i}") for i in range(10)]
+    dense = [task(f"b{i}", *(t.alias for t in layer)) for i in range(10)]
+    with pytest.raises(InvalidRequest, match="100 dependencies in all; at most 99"):
+        validate_job_spec(spec(*layer, *dense), Limits(max_dependency_edges=99))
+
+
+def test_overlong_names_are_refused_naming_the_field() -> None:
+    long_role = replace(task("a"), parties=(PartySpec("alice", role="r" * 254),))
+    with pytest.raises(InvalidRequest, match=r"tasks\[0\].parties\[0\].role has 254 characters"):
+        validate_job_spec(spec(long_role))

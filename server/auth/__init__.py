@@ -1,0 +1,1 @@
+"""Authentication (tokens, client certificates) and per-domain authorisation."""

@@ -1,0 +1,154 @@
+"""Authentication, once per call, before any handler runs: resolve the caller from the
+`token` metadata and the client certificate, and record it for the servicers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import grpc
+import structlog
+
+from dagwire.server.auth.errors import Unauthenticated
+from dagwire.server.auth.principal import OPERATOR, Principal, admit, refuse
+from dagwire.server.auth.tls import client_common_name
+from dagwire.server.auth.tokens import TokenRegistry
+
+log = structlog.get_logger(__name__)
+
+TOKEN_KEY = "token"
+
+Context = grpc.aio.ServicerContext[Any, Any]
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic only in the type stubs
+Metadata = Iterable[tuple[str, str | bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticator:
+    """Resolves a call's caller from its credentials.
+
+    With `tokens`, a call needs a known `token`. With `bind_client_certificate` (mTLS),
+    the client certificate's CN binds the caller to that domain. With both, a token may
+    narrow an mTLS caller but never widen it: an operator token over a certificate for
+    alice is alice, and a token of another domain is refused. With neither, every caller
+    is an unbound operator.
+    """
+
+    tokens: TokenRegistry | None = None
+    bind_client_certificate: bool = False
+
+    def authenticate(
+        self, metadata: Metadata, auth_context: Mapping[str, Iterable[bytes]]
+    ) -> Principal:
+        by_token = _by_token(self.tokens, metadata) if self.tokens is not None else None
+        if not self.bind_client_certificate:
+            return by_token if by_token is not None else OPERATOR
+        domain = client_common_name(auth_context)
+        if domain is None:
+            raise Unauthenticated("the client certificate has no subject common name")
+        if by_token is None:
+            return Principal(domain=domain, name=domain)
+        if by_token.domain not in (None, domain):
+            raise Unauthenticated(
+                f"the token is for domain {by_token.domain!r} but the client certificate "
+                f"is for domain {domain!r}"
+            )
+        return Principal(domain=domain, name=by_token.name)
+
+
+def _by_token(registry: TokenRegistry, metadata: Metadata) -> Principal:
+    tokens = [value for key, value in metadata if key == TOKEN_KEY]
+    if not tokens:
+        raise Unauthenticated(f"missing token: send it as gRPC metadata {TOKEN_KEY!r}")
+    if len(tokens) > 1 or not isinstance(tokens[0], str):
+        raise Unauthenticated(f"invalid token: send exactly one {TOKEN_KEY!r} metadata value")
+    principal = registry.lookup(tokens[0])
+    if principal is None:
+        raise Unauthenticated("invalid token")
+    return principal
+
+
+# The stubs make ServerInterceptor generic; at runtime it cannot be subscripted.
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Authenticates every call of a guarded service before its handler runs.
+
+    A refused call of an `in_band_services` method with a single response (JobService:
+    Kuscia reports errors in the response) still reaches its handler, whose
+    `current_principal()` raises Unauthenticated for the API's error table to report.
+    Any other refused call ends here with UNAUTHENTICATED. Calls of `open_services`
+    (health, reflection) are not checked at all.
+
+    Handlers with streamed responses must be async generators.
+    """
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        *,
+        open_services: Collection[str],
+        in_band_services: Collection[str],
+    ) -> None:
+        self._authenticator = authenticator
+        self._open = frozenset(open_services)
+        self._in_band = frozenset(in_band_services)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
+        details: grpc.HandlerCallDetails,
+    ) -> Handler:
+        handler = await continuation(details)  # None when no service has the method
+        service = details.method.rsplit("/", 2)[-2]  # method is "/package.Service/Method"
+        if handler is None or service in self._open:
+            return handler
+        return self._guarded(handler, details.method, in_band=service in self._in_band)
+
+    def _guarded(
+        self,
+        handler: Handler,
+        method: str,
+        *,
+        in_band: bool,
+    ) -> Handler:
+        if handler.response_streaming:
+            stream_behavior: Any = handler.unary_stream or handler.stream_stream
+
+            async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+                await self._admit(method, context, in_band=False)
+                async for response in stream_behavior(request, context):
+                    yield response
+
+            make = (
+                grpc.stream_stream_rpc_method_handler
+                if handler.request_streaming
+                else grpc.unary_stream_rpc_method_handler
+            )
+            return make(stream, handler.request_deserializer, handler.response_serializer)
+
+        unary_behavior: Any = handler.unary_unary or handler.stream_unary
+
+        async def unary(request: Any, context: Context) -> Any:
+            await self._admit(method, context, in_band=in_band)
+            return await unary_behavior(request, context)
+
+        make = (
+            grpc.stream_unary_rpc_method_handler
+            if handler.request_streaming
+            else grpc.unary_unary_rpc_method_handler
+        )
+        return make(unary, handler.request_deserializer, handler.response_serializer)
+
+    async def _admit(self, method: str, context: Context, *, in_band: bool) -> None:
+        try:
+            principal = self._authenticator.authenticate(
+                context.invocation_metadata() or (), context.auth_context()
+            )
+        except Unauthenticated as refusal:
+            log.warning("call refused", method=method, peer=context.peer(), reason=str(refusal))
+            if not in_band:
+                await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(refusal))
+            refuse(str(refusal))
+            return
+        admit(principal)
+        structlog.contextvars.bind_contextvars(caller=principal.name)
