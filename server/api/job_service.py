@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +21,13 @@ from dagwire.server.auth.principal import current_principal
 from dagwire.server.bus.base import EventBus, SubscriberOverflow
 from dagwire.server.engine.errors import InvalidRequest
 from dagwire.server.runtime.jobs import Guard, JobRuntime
-from dagwire.server.runtime.watch import ResumeExpired, WatchFilter, watch_jobs
+from dagwire.server.runtime.watch import (
+    ResumeExpired,
+    WatchEvent,
+    WatchEventType,
+    WatchFilter,
+    watch_jobs,
+)
 from dagwire.server.store.base import JobStore
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -47,6 +54,25 @@ def _require_job_id(job_id: str) -> str:
     return job_id
 
 
+class EncodedEvents:
+    """Wire bytes of recent watch events, shared by every stream: with N watchers an
+    event is converted and serialized once instead of N times."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._cache: OrderedDict[tuple[WatchEventType, int], bytes] = OrderedDict()
+
+    def encode(self, event: WatchEvent) -> bytes:
+        key = (event.type, event.resource_version)
+        encoded = self._cache.get(key)
+        if encoded is None:
+            encoded = convert.watch_event(event).SerializeToString()
+            self._cache[key] = encoded
+            if len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return encoded
+
+
 class JobServicer(job_pb2_grpc.JobServiceServicer):
     def __init__(
         self, runtime: JobRuntime, store: JobStore, bus: EventBus, heartbeat_interval: float
@@ -55,6 +81,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self._store = store
         self._bus = bus
         self._heartbeat_interval = heartbeat_interval
+        self._encoded = EncodedEvents()
 
     @kuscia_errors("CreateJob", pb.CreateJobResponse)
     async def CreateJob(
@@ -152,9 +179,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             status=success(), data=pb.ApproveJobResponseData(job_id=job.job_id)
         )
 
-    async def WatchJob(
-        self, request: pb.WatchJobRequest, context: Context
-    ) -> AsyncIterator[pb.WatchJobEventResponse]:
+    async def WatchJob(self, request: pb.WatchJobRequest, context: Context) -> AsyncIterator[bytes]:
         caller = current_principal()
         if not 0 <= request.timeout_seconds <= MAX_WATCH_TIMEOUT:
             await context.abort(
@@ -181,7 +206,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         try:
             async for event in events:
                 last = event.resource_version
-                yield convert.watch_event(event)
+                yield self._encoded.encode(event)
         except ResumeExpired as error:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, str(error))
         except SubscriberOverflow as error:

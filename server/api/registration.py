@@ -42,10 +42,21 @@ def _decode(method: MethodDescriptor, raw: bytes) -> Message | str:
         return f"the request is not a valid {method.input_type.name} message: {error}"
 
 
+def _serializer(message_type: type[Message]) -> Callable[[Message | bytes], bytes]:
+    """Responses may come pre-encoded: a watch event shared by many streams is encoded
+    once, not once per stream."""
+    encode = message_type.SerializeToString
+
+    def serialize(response: Message | bytes) -> bytes:
+        return response if isinstance(response, bytes) else encode(response)
+
+    return serialize
+
+
 def _handler(
     behaviour: Callable[..., Any], method: MethodDescriptor, reject_unary: UnaryRejection
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    serialize = GetMessageClass(method.output_type).SerializeToString
+    serialize = _serializer(GetMessageClass(method.output_type))
     if method.server_streaming:
 
         async def stream(raw: bytes, context: Context) -> AsyncIterator[Message]:
