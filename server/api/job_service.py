@@ -179,7 +179,10 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             status=success(), data=pb.ApproveJobResponseData(job_id=job.job_id)
         )
 
-    async def WatchJob(self, request: pb.WatchJobRequest, context: Context) -> AsyncIterator[bytes]:
+    # Yields pre-encoded events (EncodedEvents), hence the override of the stub's type.
+    async def WatchJob(  # type: ignore[override]
+        self, request: pb.WatchJobRequest, context: Context
+    ) -> AsyncIterator[bytes]:
         caller = current_principal()
         if not 0 <= request.timeout_seconds <= MAX_WATCH_TIMEOUT:
             await context.abort(
