@@ -2,9 +2,10 @@
 
 Per command: load the job, call the pure reducer, store the result together with its
 event (optimistic version check), publish the event, then carry out the effects.
-One lock per job makes the runtime the single writer of each job; one commit lock
-makes events reach the bus in resource_version order. Executor reports are queued
-per job and applied in batches, so a burst of reports costs one write, not one each.
+One lock per job makes the runtime the single writer of each job; the group committer
+writes the changes of all jobs in shared transactions and announces them in
+resource_version order. Executor reports are queued per job and applied in batches, so
+a burst of reports costs one write, not one each.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
-from dagwire.server.store.base import JobStore
+from dagwire.server.runtime.committer import GroupCommitter
+from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, UpdateJob
 
 log = structlog.get_logger(__name__)
 
@@ -90,7 +92,7 @@ class JobRuntime:
         self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
-        self._commit_lock = asyncio.Lock()
+        self._committer = GroupCommitter(store, self._published)
         self._inbox: dict[str, list[Command | ExecutorReport]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
@@ -102,6 +104,7 @@ class JobRuntime:
     async def start(self) -> None:
         """Pick up where the last process left off: ask the executor about every party
         that was running, re-arm timeouts, and launch what is ready."""
+        self._committer.start()
         for job in await self._store.list_jobs(active_only=True):
             keys = [
                 PartyKey(
@@ -127,6 +130,7 @@ class JobRuntime:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self._committer.close()
 
     # --- queries ---------------------------------------------------------------------
 
@@ -158,9 +162,7 @@ class JobRuntime:
                 )
         outcome = reducer.create_job(spec, self._clock(), self._settings.approval_domains)
         async with self._lock(spec.job_id):
-            async with self._commit_lock:
-                change = await self._store.insert_job(outcome.job)
-                self._published(change)
+            change = await self._committer.write(InsertJob(outcome.job))
             await self._carry_out(change.job, outcome.effects)
         log.info("job created", job_id=spec.job_id, state=change.job.state.value)
         return change.job
@@ -191,9 +193,7 @@ class JobRuntime:
         """Stop what runs and remove the job; watchers get DELETED."""
         async with self._lock(job_id):
             job = await self.get(job_id, guard)
-            async with self._commit_lock:
-                change = await self._store.delete_job(job_id)
-                self._published(change)
+            await self._committer.write(RemoveJob(job_id))
             await self._carry_out(job, reducer.termination_effects(job, "job deleted"))
         log.info("job deleted", job_id=job_id)
 
@@ -239,9 +239,7 @@ class JobRuntime:
     async def _save(self, before: Job, outcome: Outcome) -> Job:
         if outcome.job is before:
             return before
-        async with self._commit_lock:
-            change = await self._store.update_job(outcome.job, before.version)
-            self._published(change)
+        change = await self._committer.write(UpdateJob(outcome.job, before.version))
         await self._carry_out(change.job, outcome.effects)
         return change.job
 

@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
+from dagwire.server.engine.errors import EngineError
 from dagwire.server.engine.model import ChangeType, Job, JobChange
+
+
+@dataclass(frozen=True, slots=True)
+class InsertJob:
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateJob:
+    job: Job
+    expected_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveJob:
+    job_id: str
+
+
+JobWrite = InsertJob | UpdateJob | RemoveJob
+WriteResult = JobChange | EngineError
 
 
 class JobStore(Protocol):
@@ -17,6 +39,12 @@ class JobStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+    async def apply_writes(self, writes: Sequence[JobWrite]) -> list[WriteResult]:
+        """Apply the writes in one transaction, each appending one event; a refused write
+        (JobAlreadyExists, JobNotFound, ConcurrentModification) is returned as its error
+        in its place and writes nothing, without failing the others."""
+        ...
 
     async def insert_job(self, job: Job) -> JobChange:
         """Store a new job (ADDED). Raises JobAlreadyExists when the id is taken."""
@@ -58,4 +86,12 @@ class JobStore(Protocol):
         ...
 
 
-__all__ = ["ChangeType", "JobStore"]
+__all__ = [
+    "ChangeType",
+    "InsertJob",
+    "JobStore",
+    "JobWrite",
+    "RemoveJob",
+    "UpdateJob",
+    "WriteResult",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     event,
     func,
@@ -24,12 +25,23 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from dagwire.server.engine.errors import ConcurrentModification, JobAlreadyExists, JobNotFound
+from dagwire.server.engine.errors import (
+    ConcurrentModification,
+    EngineError,
+    JobAlreadyExists,
+    JobNotFound,
+)
 from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
+from dagwire.server.store.base import (
+    InsertJob,
+    JobWrite,
+    RemoveJob,
+    UpdateJob,
+    WriteResult,
+)
 from dagwire.server.store.codec import job_from_dict, job_to_dict
 
 SCHEMA_VERSION = 1
@@ -129,75 +141,102 @@ class SqlJobStore:
             await self._engine.dispose()
             self._engine = None
 
-    async def _append_event(
-        self, conn: AsyncConnection, change: ChangeType, job: Job, doc: str
-    ) -> int:
-        result = await conn.execute(
-            insert(events).values(
-                kind="job", object_id=job.job_id, type=change.value, version=job.version, doc=doc
-            )
-        )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
-
     async def insert_job(self, job: Job) -> JobChange:
-        stored = _with_versions(job, version=1, resource_version=0)
-        doc = _dumps(stored)
-        try:
-            async with self.engine.begin() as conn:
-                rv = await self._append_event(conn, ChangeType.ADDED, stored, doc)
-                await conn.execute(
-                    insert(jobs).values(
-                        job_id=job.job_id,
-                        state=job.state.value,
-                        version=1,
-                        resource_version=rv,
-                        create_time=job.create_time.isoformat(),
-                        doc=doc,
-                    )
-                )
-        except IntegrityError:
-            raise JobAlreadyExists(job.job_id) from None
-        return JobChange(rv, ChangeType.ADDED, _with_versions(stored, 1, rv))
+        return _raise_or_return((await self.apply_writes([InsertJob(job)]))[0])
 
     async def update_job(self, job: Job, expected_version: int) -> JobChange:
-        version = expected_version + 1
-        stored = _with_versions(job, version=version, resource_version=0)
-        doc = _dumps(stored)
-        async with self.engine.begin() as conn:
-            rv = await self._append_event(conn, ChangeType.MODIFIED, stored, doc)
-            result = await conn.execute(
-                update(jobs)
-                .where(jobs.c.job_id == job.job_id, jobs.c.version == expected_version)
-                .values(state=job.state.value, version=version, resource_version=rv, doc=doc)
-            )
-            if result.rowcount != 1:
-                exists = await conn.scalar(
-                    select(jobs.c.version).where(jobs.c.job_id == job.job_id)
-                )
-                await conn.rollback()
-                if exists is None:
-                    raise JobNotFound(job.job_id)
-                raise ConcurrentModification(
-                    f"job {job.job_id!r} changed concurrently (stored version {exists}, "
-                    f"expected {expected_version})"
-                )
-        return JobChange(rv, ChangeType.MODIFIED, _with_versions(stored, version, rv))
+        return _raise_or_return((await self.apply_writes([UpdateJob(job, expected_version)]))[0])
 
     async def delete_job(self, job_id: str) -> JobChange:
+        return _raise_or_return((await self.apply_writes([RemoveJob(job_id)]))[0])
+
+    async def apply_writes(self, writes: Sequence[JobWrite]) -> list[WriteResult]:
+        """Apply many writes in one transaction with a handful of statements: one read of
+        the current versions, then bulk inserts and updates. Each write gets its own
+        verdict: a refused one (conflict, missing job) is left out and its error returned
+        in its place, without writing anything for it."""
         async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(jobs.c.doc, jobs.c.version).where(jobs.c.job_id == job_id)
-                )
-            ).one_or_none()
-            if row is None:
-                raise JobNotFound(job_id)
-            last = _loads(row.doc, row.version, 0)
-            rv = await self._append_event(conn, ChangeType.DELETED, last, row.doc)
-            await conn.execute(delete(jobs).where(jobs.c.job_id == job_id))
-        return JobChange(rv, ChangeType.DELETED, _with_versions(last, last.version, rv))
+            current = await self._current(conn, writes)
+            planned = [_plan(write, current) for write in writes]
+            accepted = [plan for plan in planned if not isinstance(plan, EngineError)]
+            if accepted:
+                versions = await self._append_events(conn, accepted)
+                for plan, rv in zip(accepted, versions, strict=True):
+                    plan.resource_version = rv
+                await self._write_rows(conn, accepted)
+        return [plan if isinstance(plan, EngineError) else plan.change() for plan in planned]
+
+    async def _current(self, conn: AsyncConnection, writes: Sequence[JobWrite]) -> _Current:
+        """Stored versions of the jobs written, and the last snapshot of those removed."""
+        ids = list({_job_id_of(write) for write in writes})
+        rows = await conn.execute(
+            select(jobs.c.job_id, jobs.c.version).where(jobs.c.job_id.in_(ids))
+        )
+        current = _Current(versions={row.job_id: row.version for row in rows})
+        removed = [write.job_id for write in writes if isinstance(write, RemoveJob)]
+        if removed:
+            rows = await conn.execute(
+                select(jobs.c.job_id, jobs.c.doc, jobs.c.version).where(jobs.c.job_id.in_(removed))
+            )
+            current.snapshots = {row.job_id: _loads(row.doc, row.version, 0) for row in rows}
+        return current
+
+    async def _append_events(self, conn: AsyncConnection, plans: list[_Plan]) -> list[int]:
+        statement = insert(events).returning(
+            events.c.resource_version, sort_by_parameter_order=True
+        )
+        rows = await conn.execute(
+            statement,
+            [
+                {
+                    "kind": "job",
+                    "object_id": plan.job_id,
+                    "type": plan.type.value,
+                    "version": plan.version,
+                    "doc": plan.doc,
+                }
+                for plan in plans
+            ],
+        )
+        return [int(row[0]) for row in rows]
+
+    async def _write_rows(self, conn: AsyncConnection, plans: list[_Plan]) -> None:
+        added = [plan for plan in plans if plan.type is ChangeType.ADDED]
+        modified = [plan for plan in plans if plan.type is ChangeType.MODIFIED]
+        removed = [plan for plan in plans if plan.type is ChangeType.DELETED]
+        if added:
+            await conn.execute(
+                insert(jobs),
+                [
+                    {
+                        "job_id": plan.job_id,
+                        "state": plan.job.state.value,
+                        "version": plan.version,
+                        "resource_version": plan.resource_version,
+                        "create_time": plan.job.create_time.isoformat(),
+                        "doc": plan.doc,
+                    }
+                    for plan in added
+                ],
+            )
+        if modified:
+            await conn.execute(
+                _UPDATE_JOB,
+                [
+                    {
+                        "key": plan.job_id,
+                        "new_state": plan.job.state.value,
+                        "new_version": plan.version,
+                        "new_rv": plan.resource_version,
+                        "new_doc": plan.doc,
+                    }
+                    for plan in modified
+                ],
+            )
+        if removed:
+            await conn.execute(
+                delete(jobs).where(jobs.c.job_id.in_([plan.job_id for plan in removed]))
+            )
 
     async def get_job(self, job_id: str) -> Job | None:
         found = await self.get_jobs([job_id])
@@ -259,6 +298,78 @@ class SqlJobStore:
                 delete(events).where(events.c.resource_version <= int(latest) - keep)
             )
         return int(result.rowcount or 0)
+
+
+_UPDATE_JOB = (
+    update(jobs)
+    .where(jobs.c.job_id == bindparam("key"))
+    .values(
+        state=bindparam("new_state"),
+        version=bindparam("new_version"),
+        resource_version=bindparam("new_rv"),
+        doc=bindparam("new_doc"),
+    )
+)
+
+
+@dataclass(slots=True)
+class _Current:
+    versions: dict[str, int]
+    snapshots: dict[str, Job] = field(default_factory=dict)
+
+
+class _Plan:
+    """One accepted write on its way into the transaction."""
+
+    def __init__(self, type_: ChangeType, job: Job) -> None:
+        self.type = type_
+        self.job = job
+        self.job_id = job.job_id
+        self.version = job.version
+        self.resource_version = 0
+        self.doc = _dumps(job)
+
+    def change(self) -> JobChange:
+        stored = _with_versions(self.job, self.version, self.resource_version)
+        return JobChange(self.resource_version, self.type, stored)
+
+
+def _job_id_of(write: JobWrite) -> str:
+    return write.job_id if isinstance(write, RemoveJob) else write.job.job_id
+
+
+def _plan(write: JobWrite, current: _Current) -> _Plan | EngineError:
+    """Decide a write against the stored versions, and record its effect so that a later
+    write to the same job in the same batch sees it."""
+    job_id = _job_id_of(write)
+    stored = current.versions.get(job_id)
+    match write:
+        case InsertJob(job):
+            if stored is not None:
+                return JobAlreadyExists(job_id)
+            current.versions[job_id] = 1
+            return _Plan(ChangeType.ADDED, _with_versions(job, 1, 0))
+        case UpdateJob(job, expected):
+            if stored is None:
+                return JobNotFound(job_id)
+            if stored != expected:
+                return ConcurrentModification(
+                    f"job {job_id!r} changed concurrently (stored version {stored}, "
+                    f"expected {expected})"
+                )
+            current.versions[job_id] = expected + 1
+            return _Plan(ChangeType.MODIFIED, _with_versions(job, expected + 1, 0))
+        case RemoveJob():
+            if stored is None:
+                return JobNotFound(job_id)
+            del current.versions[job_id]
+            return _Plan(ChangeType.DELETED, current.snapshots[job_id])
+
+
+def _raise_or_return(result: WriteResult) -> JobChange:
+    if isinstance(result, EngineError):
+        raise result
+    return result
 
 
 def _with_versions(job: Job, version: int, resource_version: int) -> Job:

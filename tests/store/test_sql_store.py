@@ -95,3 +95,30 @@ async def test_compaction_keeps_the_newest_events_and_never_reuses_versions(
 async def test_get_jobs_returns_only_existing_ones(store: SqlJobStore) -> None:
     await store.insert_job(new_job("x"))
     assert [j.job_id for j in await store.get_jobs(["x", "missing"])] == ["x"]
+
+
+async def test_a_batch_applies_its_good_writes_and_refuses_the_bad_ones_alone(
+    store: SqlJobStore,
+) -> None:
+    from dagwire.server.store.sql import InsertJob, RemoveJob, UpdateJob
+
+    await store.insert_job(new_job("kept"))
+    await store.insert_job(new_job("gone"))
+    kept = await store.get_job("kept")
+    assert kept is not None
+    before = await store.latest_resource_version()
+    results = await store.apply_writes(
+        [
+            InsertJob(new_job("fresh")),
+            InsertJob(new_job("kept")),  # exists
+            UpdateJob(apply(kept, Stop(), at(1)).job, kept.version),
+            UpdateJob(new_job("ghost"), 1),  # missing
+            RemoveJob("gone"),
+        ]
+    )
+    kinds = [type(r).__name__ for r in results]
+    assert kinds == ["JobChange", "JobAlreadyExists", "JobChange", "JobNotFound", "JobChange"]
+    versions = [r.resource_version for r in results if not isinstance(r, Exception)]
+    assert versions == [before + 1, before + 2, before + 3], "one event each, in batch order"
+    assert {j.job_id for j in await store.list_jobs()} == {"kept", "fresh"}
+    assert (await store.get_job("kept")).state is JobState.FAILED  # type: ignore[union-attr]
