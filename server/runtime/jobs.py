@@ -22,7 +22,14 @@ import structlog
 from dagwire.server.bus.base import EventBus
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import InvalidRequest, JobNotFound
-from dagwire.server.engine.model import Job, JobChange, JobSpec, PartyState, TaskState
+from dagwire.server.engine.model import (
+    ChangeType,
+    Job,
+    JobChange,
+    JobSpec,
+    PartyState,
+    TaskState,
+)
 from dagwire.server.engine.reducer import (
     ArmTimeout,
     Command,
@@ -93,6 +100,7 @@ class JobRuntime:
             weakref.WeakValueDictionary()
         )
         self._committer = GroupCommitter(store, self._published)
+        self._active: dict[str, Job] = {}
         self._inbox: dict[str, list[Command | ExecutorReport]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
@@ -106,6 +114,7 @@ class JobRuntime:
         that was running, re-arm timeouts, and launch what is ready."""
         self._committer.start()
         for job in await self._store.list_jobs(active_only=True):
+            self._active[job.job_id] = job
             keys = [
                 PartyKey(
                     job.job_id, job.spec.task(task.alias).task_id, party.domain_id, task.attempt
@@ -135,11 +144,17 @@ class JobRuntime:
     # --- queries ---------------------------------------------------------------------
 
     async def get(self, job_id: str, guard: Guard = allow_all) -> Job:
-        job = await self._store.get_job(job_id)
+        job = await self._load(job_id)
         if job is None:
             raise JobNotFound(job_id)
         guard(job)
         return job
+
+    async def _load(self, job_id: str) -> Job | None:
+        """The job as last committed. Unfinished jobs are served from memory: this
+        runtime is their only writer, and they are the ones commands and reports touch."""
+        job = self._active.get(job_id)
+        return job if job is not None else await self._store.get_job(job_id)
 
     async def get_many(self, job_ids: Sequence[str], guard: Guard = allow_all) -> list[Job]:
         """The jobs in request order; JobNotFound names the first missing one."""
@@ -220,7 +235,7 @@ class JobRuntime:
     async def _drain(self, job_id: str) -> None:
         async with self._lock(job_id):
             items = self._inbox.pop(job_id, [])
-            job = await self._store.get_job(job_id)
+            job = await self._load(job_id)
             if job is None or not items:
                 return
             now = self._clock()
@@ -244,6 +259,11 @@ class JobRuntime:
         return change.job
 
     def _published(self, change: JobChange) -> None:
+        job = change.job
+        if change.type is ChangeType.DELETED or job.state.is_terminal:
+            self._active.pop(job.job_id, None)
+        else:
+            self._active[job.job_id] = job
         self._bus.publish(change)
         self._commits += 1
         if self._commits % self._settings.compact_every == 0:
