@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto' | LC_ALL=C sort)
 GEN_MARK := gen/dagwire/__init__.py
 ADDR   ?= 127.0.0.1:8083
+# The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
+HTTP_ADDR ?= 127.0.0.1:8082
 
 .PHONY: run test gen lint typecheck soak load bench venv clean
 
@@ -42,7 +44,7 @@ gen: $(TOOLS)
 	touch gen/dagwire/py.typed
 
 run: venv
-	$(PY) -m dagwire.server --listen $(ADDR)
+	$(PY) -m dagwire.server --listen $(ADDR) --http-listen "$(HTTP_ADDR)"
 
 test: venv
 	$(PY) -m pytest

@@ -4,6 +4,7 @@
     dagwire job create -f job.json          # Kuscia's JSON body, or the same in YAML
     dagwire job watch job-alice-bob-001
     dagwire --json job get job-alice-bob-001
+    eval "$(dagwire completion bash)"       # tab completion (bash, zsh, fish)
 
 Exit status: 0 on success, 1 when the server or the connection reports an error (the
 message goes to stderr), 2 for usage errors (including an unreadable job file).
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import get_completion_class
 from rich.console import Console, RenderableType
 from rich.live import Live
 
@@ -30,6 +32,7 @@ from ._render import WatchView, dump, job_view, proto_dict, statuses_table
 from ._sync import DagwireClient
 
 OUTPUTS = ("table", "json", "yaml")
+SHELLS = ("bash", "zsh", "fish")
 
 
 class _Failure(click.ClickException):
@@ -182,6 +185,22 @@ def serve(args: tuple[str, ...]) -> None:
     except ImportError as exc:
         raise click.ClickException(f"the dagwire server is not available: {exc}") from exc
     server.main(list(args))
+
+
+@main.command()
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the completion script for SHELL, to be evaluated by it:
+
+    \b
+        eval "$(dagwire completion bash)"    # in ~/.bashrc
+        eval "$(dagwire completion zsh)"     # in ~/.zshrc
+        dagwire completion fish > ~/.config/fish/completions/dagwire.fish
+    """
+    # click's own completion: the script calls back `dagwire` with _DAGWIRE_COMPLETE set.
+    complete = get_completion_class(shell)
+    assert complete is not None  # every name in SHELLS has a class
+    click.echo(complete(main, {}, "dagwire", "_DAGWIRE_COMPLETE").source())
 
 
 @main.group()

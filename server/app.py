@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 
 import grpc
@@ -26,6 +27,12 @@ from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.images import AppImageRegistry
 from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
 from dagwire.server.executors.local import LocalExecutor
+from dagwire.server.gateway.http import GatewayService, HttpGateway, metrics_application
+from dagwire.server.gateway.listener import HttpListener, server_ssl_context
+from dagwire.server.observability.bus import ObservedBus
+from dagwire.server.observability.gauges import StateGauges
+from dagwire.server.observability.interceptor import ObservabilityInterceptor
+from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.sql import SqlJobStore
 
@@ -45,8 +52,11 @@ class DagwireServer:
         self.port = 0
         config.data_dir.mkdir(parents=True, exist_ok=True)
         registry = AppImageRegistry.load(config.app_images_file)
+        # A registry per server, so that several servers in one process keep apart.
+        self.metrics = ServerMetrics()
         self.store = SqlJobStore(config.store_url)
-        self.bus = InProcessBus(capacity=config.watch_queue_size)
+        self.bus = ObservedBus(InProcessBus(capacity=config.watch_queue_size), self.metrics)
+        StateGauges(self.metrics, self.store)
 
         def executor(sink: ReportSink) -> RoutingExecutor:
             local = LocalExecutor(config.data_dir, registry, sink)
@@ -79,17 +89,73 @@ class DagwireServer:
             if config.tls_cert and config.tls_key
             else None
         )
-        self._server = grpc.aio.server(options=options, interceptors=[interceptor])
-        add_servicer(
-            self._server,
-            JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
-            job_pb2.DESCRIPTOR.services_by_name["JobService"],
-            reject_unary=kuscia_rejection,
+        # Observability first, so that calls authentication refuses are counted and
+        # logged with their request id too.
+        self._server = grpc.aio.server(
+            options=options, interceptors=[ObservabilityInterceptor(self.metrics), interceptor]
         )
+        served = [
+            GatewayService(
+                job_pb2.DESCRIPTOR.services_by_name["JobService"],
+                JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
+                reject_unary=kuscia_rejection,
+            )
+        ]
+        for service in served:
+            add_servicer(
+                self._server,
+                service.servicer,
+                service.descriptor,
+                reject_unary=service.reject_unary,
+            )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
         )
+        self.http = self._http_listener(served, authenticator)
+        self.metrics_http = self._metrics_listener()
+
+    def _http_listener(
+        self, served: list[GatewayService], authenticator: Authenticator
+    ) -> HttpListener | None:
+        """The HTTP/JSON gateway, when --http-listen is set: the same servicers and the
+        same authenticator as the gRPC port, with its TLS settings."""
+        if self.config.http_listen is None:
+            return None
+        gateway = HttpGateway(
+            services=served,
+            authenticator=authenticator,
+            metrics=self.metrics,
+            max_body_bytes=self.config.max_message_bytes,
+        )
+        return HttpListener(
+            gateway.application(),
+            self.config.http_listen,
+            ssl_context=self._ssl_context(),
+            shutdown_grace=self.config.shutdown_grace,
+        )
+
+    def _metrics_listener(self) -> HttpListener | None:
+        """/metrics alone, when --metrics-listen is set (plain HTTP, as Prometheus
+        scrapes by default; bind it to a private address)."""
+        if self.config.metrics_listen is None:
+            return None
+        return HttpListener(
+            metrics_application(self.metrics),
+            self.config.metrics_listen,
+            ssl_context=None,
+            shutdown_grace=self.config.shutdown_grace,
+        )
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        config = self.config
+        if config.tls_cert is None or config.tls_key is None:
+            return None
+        return server_ssl_context(config.tls_cert, config.tls_key, config.tls_client_ca)
+
+    @property
+    def listeners(self) -> list[HttpListener]:
+        return [listener for listener in (self.http, self.metrics_http) if listener is not None]
 
     @property
     def address(self) -> str:
@@ -107,9 +173,17 @@ class DagwireServer:
         if self.port == 0:
             raise OSError(f"cannot listen on {self.config.listen}")
         await self._server.start()
+        for listener in self.listeners:
+            await listener.start()
         for service in ("", *SERVICES):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
-        log.info("dagwire serving", address=self.address, store=_redacted(self.config.store_url))
+        log.info(
+            "dagwire serving",
+            address=self.address,
+            http=self.http.url if self.http else None,
+            metrics=self.metrics_http.url if self.metrics_http else None,
+            store=_redacted(self.config.store_url),
+        )
 
     async def stop(self) -> None:
         """Refuse new work, end watch streams cleanly, let in-flight calls finish, then
@@ -117,7 +191,10 @@ class DagwireServer:
         next start) and the store."""
         await self.health.enter_graceful_shutdown()
         self.bus.close()
-        await self._server.stop(self.config.shutdown_grace)
+        await asyncio.gather(
+            self._server.stop(self.config.shutdown_grace),
+            *(listener.stop() for listener in self.listeners),
+        )
         await self.runtime.close()
         await self.store.close()
         log.info("dagwire stopped")
@@ -139,16 +216,32 @@ def configure_logging(log_format: str) -> None:
         if log_format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # Every line carries the call's bound context: request_id, caller, job_id.
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
     )
+    # The executors and libraries (aiohttp, grpc) log through the standard library:
+    # render their records the same way, so that --log-format json means one JSON
+    # object per line throughout. Their level stays the standard library's default.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    handler.set_name("dagwire")
+    root = logging.getLogger()
+    for installed in [h for h in root.handlers if h.get_name() == handler.get_name()]:
+        root.removeHandler(installed)  # configured before (tests configure at import)
+    root.addHandler(handler)
 
 
 async def serve(config: ServerConfig) -> None:
@@ -161,6 +254,13 @@ async def serve(config: ServerConfig) -> None:
         f"  try: grpcurl -plaintext {server.address} list",
         flush=True,
     )
+    if server.http is not None:
+        print(
+            f"  http gateway on {server.http.url} (POST /api/v1/job/..., GET /metrics)",
+            flush=True,
+        )
+    if server.metrics_http is not None:
+        print(f"  metrics at {server.metrics_http.url}/metrics", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -27,6 +27,10 @@ class ServerConfig:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     auth_health: bool = False
+    # The HTTP/JSON gateway (Kuscia's REST paths and /metrics) listens here when set.
+    http_listen: str | None = None
+    # A listener serving only /metrics, for Prometheus without the gateway.
+    metrics_listen: str | None = None
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -36,10 +40,29 @@ class ServerConfig:
                 "--tls-client-ca needs --tls-cert and --tls-key: client certificates "
                 "are only checked over TLS"
             )
+        for flag, address in (
+            ("--http-listen", self.http_listen),
+            ("--metrics-listen", self.metrics_listen),
+        ):
+            if address is not None and not _is_host_port(address):
+                raise ValueError(f"{flag} expects host:port, got {address!r}")
+        if (
+            self.http_listen is not None
+            and self.http_listen == self.metrics_listen
+            and not self.http_listen.endswith(":0")  # ":0" picks a free port for each
+        ):
+            raise ValueError(
+                "--metrics-listen must differ from --http-listen, which serves /metrics too"
+            )
 
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'dagwire.db'}"
+
+
+def _is_host_port(address: str) -> bool:
+    host, separator, port = address.rpartition(":")
+    return bool(separator and host and port.isdigit())
 
 
 def _env(name: str, default: str) -> str:
@@ -57,7 +80,8 @@ def _path(value: str) -> Path | None:
 def parse_args(argv: list[str] | None = None) -> ServerConfig:
     defaults = ServerConfig()
     parser = argparse.ArgumentParser(
-        prog="dagwire serve", description="Run the dagwire gRPC server."
+        prog="dagwire serve",
+        description="Run the dagwire server: gRPC, plus the HTTP/JSON gateway with --http-listen.",
     )
     parser.add_argument("--listen", default=_env("LISTEN", defaults.listen), help="host:port")
     parser.add_argument(
@@ -126,6 +150,19 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         default=_env_flag("AUTH_HEALTH"),
         help="require credentials for health checks and reflection too (open by default)",
     )
+    parser.add_argument(
+        "--http-listen",
+        default=_env("HTTP_LISTEN", ""),
+        help="host:port of the HTTP/JSON gateway: Kuscia's REST paths (POST "
+        "/api/v1/job/create, ...), /metrics and /openapi.yaml; off when empty "
+        "(Kuscia uses 8082)",
+    )
+    parser.add_argument(
+        "--metrics-listen",
+        default=_env("METRICS_LISTEN", ""),
+        help="host:port serving only Prometheus /metrics (the gateway serves it too); "
+        "off when empty",
+    )
     args = parser.parse_args(argv)
     if args.heartbeat_interval <= 0:
         parser.error("--heartbeat-interval must be positive")
@@ -153,4 +190,6 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         tls_key=_path(args.tls_key),
         tls_client_ca=_path(args.tls_client_ca),
         auth_health=args.auth_health,
+        http_listen=args.http_listen or None,
+        metrics_listen=args.metrics_listen or None,
     )

@@ -1,5 +1,6 @@
-"""Which room may import which: app -> api -> runtime/auth -> engine <- store/bus/executors,
-generated code only in api, app and client. A tiny AST walk pins it."""
+"""Which room may import which: app -> gateway -> api -> runtime/auth -> engine <-
+store/bus/executors, observability beside them (read by api and gateway, reading store and
+bus), generated code only in api, app and client. A tiny AST walk pins it."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ ALLOWED: dict[str, set[str]] = {
     "executors": {"engine"},
     "runtime": {"engine", "store", "bus", "executors"},
     "auth": {"engine"},
-    "api": {"engine", "runtime", "store", "bus", "auth", "gen"},
+    "api": {"engine", "runtime", "store", "bus", "auth", "observability", "gen"},
+    # Metrics, request ids and log context; gauges read the store and wrap the bus.
+    "observability": {"engine", "store", "bus"},
+    # HTTP/JSON in front of the servicers: it calls them (api) as the gRPC server does,
+    # authenticates with auth, and records with observability. No generated code: the
+    # services it serves are handed to it.
+    "gateway": {"api", "auth", "observability"},
 }
 THIRD_PARTY: dict[str, set[str]] = {
     "engine": set(),
@@ -30,6 +37,8 @@ THIRD_PARTY: dict[str, set[str]] = {
     "runtime": {"structlog"},
     "auth": {"grpc", "structlog", "yaml"},
     "api": {"grpc", "google", "structlog"},
+    "observability": {"grpc", "google", "prometheus_client", "structlog"},
+    "gateway": {"aiohttp", "grpc", "google", "structlog", "yaml", "grpc_tools"},
 }
 
 

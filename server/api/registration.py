@@ -2,7 +2,8 @@
 
 grpc answers an undecodable request with UNKNOWN and logs a traceback. Decoding here
 lets each service reject it precisely instead: in-band 11100 on the Kuscia service,
-INVALID_ARGUMENT on a stream.
+INVALID_ARGUMENT on a stream. A decoded request's ids (job_id) are bound into the log
+context, so that every log line of the call names the job it concerns.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import grpc
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
+
+from dagwire.server.observability.context import bind_request_fields
 
 Context = grpc.aio.ServicerContext[Any, Any]
 # Builds the response for an undecodable unary request (method name, why).
@@ -63,6 +66,7 @@ def _handler(
             request = _decode(method, raw)
             if isinstance(request, str):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request)
+            bind_request_fields(request)
             async for response in behaviour(request, context):
                 yield response
 
@@ -72,6 +76,7 @@ def _handler(
         request = _decode(method, raw)
         if isinstance(request, str):
             return reject_unary(method, request)
+        bind_request_fields(request)
         response: Awaitable[Message] = behaviour(request, context)
         return await response
 

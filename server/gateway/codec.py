@@ -1,0 +1,70 @@
+"""JSON <-> protobuf by the protobuf JSON mapping, shaped like Kuscia's HTTP API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+
+def parse_request(body: bytes, message_type: type[Message]) -> Message | str:
+    """The request a body holds, or why it holds none.
+
+    Field names may be snake_case (as Kuscia documents them) or lowerCamelCase (the
+    canonical JSON names); unknown fields are errors naming the field, so that a typo
+    fails loudly instead of being dropped. An empty body is an empty request, so that
+    `curl -X POST .../watch` works without `-d '{}'`.
+    """
+    name = message_type.DESCRIPTOR.name
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"the request body is not UTF-8 text: {error}"
+    message = message_type()
+    if not text.strip():
+        return message
+    try:
+        json_format.Parse(text, message, ignore_unknown_fields=False)
+    except json_format.ParseError as error:
+        return f"the request body is not a valid {name} in JSON: {error}"
+    return message
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    """A response as Kuscia renders it: proto field names (snake_case), fields left at
+    their zero value printed too (`"details": []`, `"err_msg": ""`), and in field-number
+    order (`code` before `message`), as Go's protojson writes them."""
+    document = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return _in_field_order(cast(Descriptor, message.DESCRIPTOR), document)
+
+
+def _in_field_order(descriptor: Descriptor, document: dict[str, Any]) -> dict[str, Any]:
+    # json_format prints set fields first and defaulted ones after them.
+    ordered: dict[str, Any] = {}
+    for field in descriptor.fields:
+        if field.name in document:
+            ordered[field.name] = _ordered_value(field, document[field.name])
+    # Anything the walk did not place (there should be nothing) is kept, at the end.
+    return ordered | {name: value for name, value in document.items() if name not in ordered}
+
+
+def _ordered_value(field: FieldDescriptor, value: Any) -> Any:
+    message_type = field.message_type
+    # Well-known types (Any, Timestamp, ...) have JSON forms of their own.
+    if message_type is None or message_type.full_name.startswith("google.protobuf."):
+        return value
+    if message_type.GetOptions().map_entry:
+        value_field = message_type.fields_by_name["value"]
+        return {key: _ordered_value(value_field, item) for key, item in value.items()}
+    if field.is_repeated:
+        return [_in_field_order(message_type, item) for item in value]
+    return _in_field_order(message_type, value)
+
+
+def dumps(document: Any) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()

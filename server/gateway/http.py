@@ -1,0 +1,324 @@
+"""The gateway's aiohttp application: each route decodes JSON, authenticates the caller
+the way the gRPC server does, calls the same servicer method, and encodes the answer.
+
+The gateway calls servicers in-process rather than through a loopback gRPC channel.
+Authentication stays identical because it is the same: the server's own Authenticator
+resolves the `Token` header (as the `token` metadata) and the TLS client certificate
+(as the gRPC auth context) into a Principal, which is admitted for the servicer exactly
+as the gRPC interceptor admits it. A loopback channel could not carry an HTTP client's
+certificate identity without trusting a forgeable header, and would need client
+credentials of its own whenever the gRPC port requires mTLS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import grpc
+import structlog
+from aiohttp import web
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.message import Message
+from google.protobuf.message_factory import GetMessageClass
+
+from dagwire.server.api.registration import UnaryRejection
+from dagwire.server.auth.errors import Unauthenticated
+from dagwire.server.auth.interceptor import TOKEN_KEY, Authenticator
+from dagwire.server.auth.principal import admit, refuse
+from dagwire.server.gateway.codec import dumps, parse_request, to_json
+from dagwire.server.gateway.context import GatewayAbort, GatewayContext
+from dagwire.server.gateway.routes import ROUTE_TABLES, RouteTable
+from dagwire.server.observability.context import (
+    REQUEST_ID_KEY,
+    bind_request_fields,
+    bind_request_id,
+    request_id_of,
+)
+from dagwire.server.observability.interceptor import outcome_code
+from dagwire.server.observability.metrics import CONTENT_TYPE, ServerMetrics
+
+log = structlog.get_logger(__name__)
+
+HTTP = "http"
+TOKEN_HEADER = "Token"
+REQUEST_ID_HEADER = "X-Request-Id"
+JSON = "application/json"
+NDJSON = "application/x-ndjson"
+OPENAPI_FILE = "openapi.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayService:
+    """A gRPC service the gateway serves: its descriptor, the servicer the gRPC server
+    runs, and how that service answers a request it cannot decode."""
+
+    descriptor: ServiceDescriptor
+    servicer: object
+    reject_unary: UnaryRejection
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    path: str
+    method: MethodDescriptor
+    behaviour: Callable[..., Any]
+    reject_unary: UnaryRejection
+
+    @property
+    def full_method(self) -> str:
+        return f"/{self.method.containing_service.full_name}/{self.method.name}"
+
+    @property
+    def request_type(self) -> type[Message]:
+        return GetMessageClass(self.method.input_type)
+
+    def decoded(self, response: Message | bytes) -> Message:
+        """Servicers may yield responses pre-encoded for gRPC (a watch event shared by
+        many streams is encoded once); JSON needs the message."""
+        if isinstance(response, bytes):
+            return GetMessageClass(self.method.output_type).FromString(response)
+        return response
+
+
+def _routes(tables: Iterable[RouteTable], services: Sequence[GatewayService]) -> list[_Route]:
+    by_name = {service.descriptor.full_name: service for service in services}
+    routes: list[_Route] = []
+    for table in tables:
+        service = by_name.get(table.service)
+        if service is None:
+            raise ValueError(f"the gateway has routes for {table.service} but no servicer")
+        for path, rpc in table.routes():
+            method = service.descriptor.methods_by_name[rpc]
+            behaviour = getattr(service.servicer, rpc)
+            routes.append(_Route(path, method, behaviour, service.reject_unary))
+    return routes
+
+
+class HttpGateway:
+    """Builds the gateway's aiohttp application (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        services: Sequence[GatewayService],
+        authenticator: Authenticator,
+        metrics: ServerMetrics,
+        max_body_bytes: int,
+        tables: Iterable[RouteTable] = ROUTE_TABLES,
+    ) -> None:
+        self._routes = _routes(tables, services)
+        self._authenticator = authenticator
+        self._metrics = metrics
+        self._max_body_bytes = max_body_bytes
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=self._max_body_bytes)
+        for route in self._routes:
+            handler = self._stream if route.method.server_streaming else self._unary
+            app.router.add_post(route.path, _bound(handler, route))
+        app.router.add_get("/metrics", metrics_handler(self._metrics))
+        app.router.add_get("/openapi.yaml", _openapi)
+        return app
+
+    # --- calls -------------------------------------------------------------------------
+
+    async def _unary(self, route: _Route, http: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        request_id = _begin(http)
+        code = grpc.StatusCode.UNKNOWN.name
+        try:
+            request = parse_request(await http.read(), route.request_type)
+            if isinstance(request, str):
+                # Undecodable: the service's own in-band rejection, as over gRPC (11100),
+                # with HTTP 200 as Kuscia answers every request it could route.
+                reply = route.reject_unary(route.method, request)
+                status = 200
+            else:
+                bind_request_fields(request)
+                context, refusal = self._authenticate(http, request_id)
+                reply = await route.behaviour(request, context)
+                # Kuscia's HTTP server refuses a bad token with 401; the body still
+                # carries the in-band status (11102) a gRPC caller gets.
+                status = 200 if refusal is None else 401
+            code = outcome_code(reply)
+            return _json(to_json(reply), status, request_id)
+        except GatewayAbort as abort:
+            code = abort.code.name
+            return _json(abort.as_json(), abort.http_status, request_id)
+        except web.HTTPRequestEntityTooLarge:
+            # Over the gRPC port's message limit: what gRPC calls RESOURCE_EXHAUSTED.
+            code = grpc.StatusCode.RESOURCE_EXHAUSTED.name
+            raise
+        except Exception:
+            # Kuscia's servicer reports its own unexpected errors in-band (11101); this
+            # is for services that do not, and for the gateway's own bugs.
+            log.exception("unexpected error in the HTTP gateway", path=route.path)
+            internal = GatewayAbort(grpc.StatusCode.INTERNAL, "unexpected server error")
+            code = internal.code.name
+            return _json(internal.as_json(), internal.http_status, request_id)
+        finally:
+            self._observe(route, code, started)
+
+    async def _stream(self, route: _Route, http: web.Request) -> web.StreamResponse:
+        """A server stream as chunked newline-delimited JSON: one response per line. A
+        status ending the stream before its first response is an HTTP error status
+        with a JSON body; one ending it later is a last line `{"error": {...}}`, as
+        grpc-gateway does."""
+        started = time.perf_counter()
+        request_id = _begin(http)
+        try:
+            request = parse_request(await http.read(), route.request_type)
+            if isinstance(request, str):
+                raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)
+            bind_request_fields(request)
+            context, refusal = self._authenticate(http, request_id)
+            if refusal is not None:
+                raise GatewayAbort(grpc.StatusCode.UNAUTHENTICATED, refusal)
+            responses: AsyncIterator[Message | bytes] = route.behaviour(request, context)
+            # Waiting for the first response before sending headers lets a request the
+            # servicer rejects at once get a real HTTP status; a watch's first response
+            # (its initial listing) comes at once.
+            first = await anext(responses, None)
+        except GatewayAbort as abort:
+            self._observe(route, abort.code.name, started)
+            return _json(abort.as_json(), abort.http_status, request_id)
+        except web.HTTPRequestEntityTooLarge:
+            self._observe(route, grpc.StatusCode.RESOURCE_EXHAUSTED.name, started)
+            raise
+
+        stream = web.StreamResponse(
+            headers={"Content-Type": f"{NDJSON}; charset=utf-8", REQUEST_ID_HEADER: request_id}
+        )
+        stream.enable_chunked_encoding()
+        code = grpc.StatusCode.OK.name
+        try:
+            await stream.prepare(http)
+            try:
+                if first is not None:
+                    await stream.write(_line(to_json(route.decoded(first))))
+                    async for response in responses:
+                        await stream.write(_line(to_json(route.decoded(response))))
+            except GatewayAbort as abort:
+                code = abort.code.name
+                await stream.write(_line({"error": abort.as_json()}))
+            await stream.write_eof()
+        except BaseException as error:
+            # A client that went away fails the next write, at the latest at a heartbeat.
+            gone = isinstance(error, ConnectionError | asyncio.CancelledError)
+            code = grpc.StatusCode.CANCELLED.name if gone else grpc.StatusCode.UNKNOWN.name
+            raise
+        finally:
+            await _close(responses)
+            self._observe(route, code, started)
+        return stream
+
+    def _authenticate(
+        self, http: web.Request, request_id: str
+    ) -> tuple[GatewayContext, str | None]:
+        """Resolve the caller as the gRPC interceptor does and admit it for the servicer.
+        A refused caller is recorded as refused, so that a unary servicer reports it
+        in-band (11102), and the reason is returned."""
+        tokens = http.headers.getall(TOKEN_HEADER, [])
+        metadata = [(TOKEN_KEY, token) for token in tokens] + [(REQUEST_ID_KEY, request_id)]
+        auth_context = _auth_context(http)
+        context = GatewayContext(metadata, http.remote or "", auth_context)
+        try:
+            if self._authenticator.tokens is not None and len(tokens) != 1:
+                # Worded for HTTP: the Authenticator's own message names gRPC metadata.
+                raise Unauthenticated(
+                    f"missing token: send it as the HTTP header {TOKEN_HEADER!r}"
+                    if not tokens
+                    else f"invalid token: send exactly one {TOKEN_HEADER!r} header"
+                )
+            principal = self._authenticator.authenticate(metadata, auth_context)
+        except Unauthenticated as refusal:
+            log.warning("call refused", path=http.path, peer=http.remote, reason=str(refusal))
+            refuse(str(refusal))
+            return context, str(refusal)
+        admit(principal)
+        structlog.contextvars.bind_contextvars(caller=principal.name)
+        return context, None
+
+    def _observe(self, route: _Route, code: str, started: float) -> None:
+        seconds = time.perf_counter() - started
+        self._metrics.observe_rpc(route.full_method, transport=HTTP, code=code, seconds=seconds)
+
+
+def _bound(
+    handler: Callable[[_Route, web.Request], Awaitable[web.StreamResponse]], route: _Route
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(http: web.Request) -> web.StreamResponse:
+        return await handler(route, http)
+
+    return handle
+
+
+def _begin(http: web.Request) -> str:
+    """aiohttp runs each request in a task of its own, so what is bound here belongs to
+    this request alone."""
+    request_id = request_id_of(
+        (REQUEST_ID_KEY, value) for value in http.headers.getall(REQUEST_ID_HEADER, [])
+    )
+    bind_request_id(request_id)
+    return request_id
+
+
+def _auth_context(http: web.Request) -> Mapping[str, list[bytes]]:
+    """The verified client certificate's subject CNs, under the key gRPC's auth context
+    uses, so that the Authenticator binds an HTTP caller to a domain the same way."""
+    if http.transport is None:
+        return {}
+    certificate = http.transport.get_extra_info("peercert")
+    if not certificate:
+        return {}
+    names = [
+        value.encode()
+        for rdn in certificate.get("subject", ())
+        for key, value in rdn
+        if key == "commonName"
+    ]
+    return {"x509_common_name": names}
+
+
+async def _close(responses: AsyncIterator[Message | bytes]) -> None:
+    close = getattr(responses, "aclose", None)
+    if close is not None:
+        await close()
+
+
+def _json(document: Mapping[str, Any], status: int, request_id: str) -> web.Response:
+    return web.Response(
+        body=dumps(document),
+        status=status,
+        headers={"Content-Type": f"{JSON}; charset=utf-8", REQUEST_ID_HEADER: request_id},
+    )
+
+
+def _line(document: Mapping[str, Any]) -> bytes:
+    return dumps(document) + b"\n"
+
+
+def metrics_handler(
+    metrics: ServerMetrics,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(http: web.Request) -> web.StreamResponse:
+        return web.Response(body=await metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    return handle
+
+
+def metrics_application(metrics: ServerMetrics) -> web.Application:
+    """/metrics alone, for --metrics-listen."""
+    app = web.Application()
+    app.router.add_get("/metrics", metrics_handler(metrics))
+    return app
+
+
+async def _openapi(http: web.Request) -> web.StreamResponse:
+    document = resources.files(__package__).joinpath(OPENAPI_FILE).read_bytes()
+    return web.Response(body=document, headers={"Content-Type": "application/yaml"})

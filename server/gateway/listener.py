@@ -1,0 +1,77 @@
+"""Serve an aiohttp application on host:port, over TLS when the server has a
+certificate, with mTLS when it has a client CA (the gRPC port's settings)."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+from aiohttp import web
+
+
+def split_host_port(listen: str) -> tuple[str, int]:
+    """ "127.0.0.1:8082" -> ("127.0.0.1", 8082); "[::]:8082" -> ("::", 8082)."""
+    host, separator, port = listen.rpartition(":")
+    if not separator or not host or not port.isdigit():
+        raise ValueError(f"expected host:port, got {listen!r}")
+    return host.strip("[]"), int(port)
+
+
+def server_ssl_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:
+    """As gRPC's server credentials: with `client_ca`, a client without a certificate
+    that CA signed fails the handshake."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+class HttpListener:
+    """One aiohttp application on one address. `stop()` lets requests in flight (a
+    watch ends when the bus closes) finish within `shutdown_grace` seconds."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        listen: str,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        shutdown_grace: float,
+    ) -> None:
+        self._host, self._port = split_host_port(listen)
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,  # calls are logged and counted by the gateway itself
+            handler_cancellation=True,  # a client that goes away ends its watch at once
+            shutdown_timeout=shutdown_grace,
+        )
+        self._ssl_context = ssl_context
+        self.port = 0
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._ssl_context is not None else "http"
+
+    @property
+    def address(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.address}"
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._ssl_context)
+        try:
+            await site.start()
+        except OSError as error:
+            await self._runner.cleanup()
+            raise OSError(f"cannot listen on {self._host}:{self._port}: {error}") from error
+        self.port = int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()

@@ -1,0 +1,1 @@
+"""Observability: Prometheus metrics, request ids and the log context of a call."""
