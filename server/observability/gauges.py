@@ -4,7 +4,7 @@ processes the engine has running."""
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable
 
 from prometheus_client import Gauge
 
@@ -13,7 +13,6 @@ from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.store.base import JobStore
 
 # Counts jobs per state without loading them (a GROUP BY), where the store offers it.
-CountJobs = Callable[[], Awaitable[Mapping[JobState, int]]]
 
 
 class StateGauges:
@@ -24,16 +23,10 @@ class StateGauges:
     grows. Executor processes are the parties the engine has in state Running; the
     store knows them across restarts, unlike the executor, which only learns of a
     recovered process when it exits.
-
-    Without `count_jobs`, job states come from the same listing of every job (fine for
-    thousands of jobs; a store with a GROUP BY count makes it independent of history).
     """
 
-    def __init__(
-        self, metrics: ServerMetrics, store: JobStore, count_jobs: CountJobs | None = None
-    ) -> None:
+    def __init__(self, metrics: ServerMetrics, store: JobStore) -> None:
         self._store = store
-        self._count_jobs = count_jobs
         self._jobs = Gauge("dagwire_jobs", "Jobs by state.", ("state",), registry=metrics.registry)
         self._tasks = Gauge(
             "dagwire_tasks",
@@ -50,13 +43,8 @@ class StateGauges:
         metrics.on_scrape(self.refresh)
 
     async def refresh(self) -> None:
-        if self._count_jobs is not None:
-            by_state = await self._count_jobs()
-            active = await self._store.list_jobs(active_only=True)
-        else:
-            every = await self._store.list_jobs()
-            by_state = Tally(job.state for job in every)
-            active = [job for job in every if not job.state.is_terminal]
+        by_state = await self._store.count_jobs_by_state()
+        active = await self._store.list_jobs(active_only=True)
         # Every state is set, zeros included, so a state that empties drops to 0 instead
         # of keeping its last value.
         for state in JobState:

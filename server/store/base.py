@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dagwire.server.engine.errors import EngineError
-from dagwire.server.engine.model import ChangeType, Job, JobChange
+from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,10 @@ class JobStore(Protocol):
 
     async def list_jobs(self, *, active_only: bool = False) -> list[Job]:
         """Every job (or only those not in a terminal state), oldest first."""
+        ...
+
+    async def count_jobs_by_state(self) -> dict[JobState, int]:
+        """How many jobs are in each state (states without jobs are left out)."""
         ...
 
     async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:

@@ -261,6 +261,12 @@ class SqlJobStore:
             rows = (await conn.execute(query)).all()
         return [_loads(row.doc, row.version, row.resource_version) for row in rows]
 
+    async def count_jobs_by_state(self) -> dict[JobState, int]:
+        query = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {JobState(state): int(count) for state, count in rows}
+
     async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:
         query = (
             select(events.c.resource_version, events.c.type, events.c.version, events.c.doc)

@@ -122,3 +122,12 @@ async def test_a_batch_applies_its_good_writes_and_refuses_the_bad_ones_alone(
     assert versions == [before + 1, before + 2, before + 3], "one event each, in batch order"
     assert {j.job_id for j in await store.list_jobs()} == {"kept", "fresh"}
     assert (await store.get_job("kept")).state is JobState.FAILED  # type: ignore[union-attr]
+
+
+async def test_jobs_are_counted_by_state(store: SqlJobStore) -> None:
+    await store.insert_job(new_job("one"))
+    await store.insert_job(new_job("two"))
+    job = await store.get_job("two")
+    assert job is not None
+    await store.update_job(apply(job, Stop(), at(1)).job, job.version)
+    assert await store.count_jobs_by_state() == {JobState.RUNNING: 1, JobState.FAILED: 1}
