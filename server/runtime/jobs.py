@@ -306,7 +306,13 @@ class JobRuntime:
             try:
                 await self.executor.launch(launch)
             except Exception as error:  # any launch failure fails the party, not the server
-                log.warning("launch failed", job_id=job.job_id, task=alias, error=str(error))
+                log.warning(
+                    "launch failed",
+                    job_id=job.job_id,
+                    task_id=spec.task_id,
+                    domain_id=party.domain_id,
+                    error=str(error),
+                )
                 self.report(PartyExited(key, 127, f"could not start: {error}"))
 
     def _arm_timer(self, job_id: str, alias: str, attempt: int, seconds: float) -> None:

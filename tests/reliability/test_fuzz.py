@@ -128,7 +128,7 @@ def check_rejection_wrote_nothing(
     assert code == 0 or footprint.of(job_id) == before, f"rejected call ({code}) changed {job_id}"
 
 
-@fuzz(2500)
+@fuzz(3000)
 @given(request=create_requests)
 def test_create_job_answers_every_request_and_stores_only_accepted_jobs(
     stub: job_pb2_grpc.JobServiceStub,
