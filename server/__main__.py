@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from dagwire.server.app import configure_logging, serve
 from dagwire.server.config import parse_args
@@ -11,6 +12,11 @@ from dagwire.server.config import parse_args
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     configure_logging(config.log_format)
+    # Everything imported so far lives as long as the process: take it out of the
+    # collector's view, and collect young objects less often. Full collections over a
+    # large heap were what made slow watch deliveries (the p99) in the benchmarks.
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
     asyncio.run(serve(config))
 
 

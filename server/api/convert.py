@@ -175,6 +175,7 @@ def job_status(job: Job) -> pb.JobStatus:
 
 
 def status_detail(job: Job) -> pb.JobStatusDetail:
+    task_ids = {task.alias: task.task_id for task in job.spec.tasks}
     stage_state = f"Job{job.stage.value}StageSucceeded"
     return pb.JobStatusDetail(
         state=job_state_name(job.state),
@@ -182,7 +183,7 @@ def status_detail(job: Job) -> pb.JobStatusDetail:
         create_time=rfc3339(job.create_time),
         start_time=rfc3339(job.start_time),
         end_time=rfc3339(job.end_time),
-        tasks=[_task_status(job, task) for task in job.tasks],
+        tasks=[_task_status(task_ids[task.alias], task) for task in job.tasks],
         stage_status_list=[
             pb.PartyStageStatus(domain_id=domain, state=stage_state) for domain in job.spec.domains
         ],
@@ -193,9 +194,9 @@ def status_detail(job: Job) -> pb.JobStatusDetail:
     )
 
 
-def _task_status(job: Job, task: TaskRun) -> pb.TaskStatus:
+def _task_status(task_id: str, task: TaskRun) -> pb.TaskStatus:
     return pb.TaskStatus(
-        task_id=job.spec.task(task.alias).task_id,
+        task_id=task_id,
         alias=task.alias,
         state=TASK_STATES[task.state],
         err_msg=task.err_msg,

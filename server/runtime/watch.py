@@ -161,7 +161,9 @@ async def _live(
     while True:
         wake = quiet_until if deadline is None else min(quiet_until, deadline)
         try:
-            change = await asyncio.wait_for(subscription.next(), timeout=max(wake - loop.time(), 0))
+            # timeout_at, unlike wait_for, does not wrap every wait in a new task.
+            async with asyncio.timeout_at(wake):
+                change = await subscription.next()
         except TimeoutError:
             if deadline is not None and loop.time() >= deadline:
                 return
