@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import grpc
 import structlog
@@ -14,13 +14,18 @@ from dagwire.server.auth.errors import Unauthenticated
 from dagwire.server.auth.principal import OPERATOR, Principal, admit, refuse
 from dagwire.server.auth.tls import client_common_name
 from dagwire.server.auth.tokens import TokenRegistry
+from dagwire.server.rpc.handlers import (
+    Context,
+    Handler,
+    StreamBehaviour,
+    UnaryBehaviour,
+    rewrap,
+)
 
 log = structlog.get_logger(__name__)
 
 TOKEN_KEY = "token"
 
-Context = grpc.aio.ServicerContext[Any, Any]
-Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic only in the type stubs
 Metadata = Iterable[tuple[str, str | bytes]]
 
 
@@ -104,40 +109,23 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             return handler
         return self._guarded(handler, details.method, in_band=service in self._in_band)
 
-    def _guarded(
-        self,
-        handler: Handler,
-        method: str,
-        *,
-        in_band: bool,
-    ) -> Handler:
-        if handler.response_streaming:
-            stream_behavior: Any = handler.unary_stream or handler.stream_stream
+    def _guarded(self, handler: Handler, method: str, *, in_band: bool) -> Handler:
+        def unary(behaviour: UnaryBehaviour) -> UnaryBehaviour:
+            async def admitted(request: Any, context: Context) -> Any:
+                await self._admit(method, context, in_band=in_band)
+                return await behaviour(request, context)
 
-            async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            return admitted
+
+        def stream(behaviour: StreamBehaviour) -> StreamBehaviour:
+            async def admitted(request: Any, context: Context) -> AsyncIterator[Any]:
                 await self._admit(method, context, in_band=False)
-                async for response in stream_behavior(request, context):
+                async for response in behaviour(request, context):
                     yield response
 
-            make = (
-                grpc.stream_stream_rpc_method_handler
-                if handler.request_streaming
-                else grpc.unary_stream_rpc_method_handler
-            )
-            return make(stream, handler.request_deserializer, handler.response_serializer)
+            return admitted
 
-        unary_behavior: Any = handler.unary_unary or handler.stream_unary
-
-        async def unary(request: Any, context: Context) -> Any:
-            await self._admit(method, context, in_band=in_band)
-            return await unary_behavior(request, context)
-
-        make = (
-            grpc.stream_unary_rpc_method_handler
-            if handler.request_streaming
-            else grpc.unary_unary_rpc_method_handler
-        )
-        return make(unary, handler.request_deserializer, handler.response_serializer)
+        return rewrap(handler, unary=unary, stream=stream)
 
     async def _admit(self, method: str, context: Context, *, in_band: bool) -> None:
         try:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeAlias
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
 
 from dagwire.server.observability.context import REQUEST_ID_KEY, bind_request_id, request_id_of
 from dagwire.server.observability.metrics import ServerMetrics
-
-Context = grpc.aio.ServicerContext[Any, Any]
-Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic only in the type stubs
+from dagwire.server.rpc.handlers import (
+    Context,
+    Handler,
+    StreamBehaviour,
+    UnaryBehaviour,
+    rewrap,
+)
 
 GRPC = "grpc"
 # The message type of Kuscia's in-band status (`status` field of every JobService reply).
@@ -68,14 +72,28 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
         return self._observed(handler, details.method)
 
     def _observed(self, handler: Handler, method: str) -> Handler:
-        if handler.response_streaming:
-            stream_behavior: Any = handler.unary_stream or handler.stream_stream
+        def unary(behaviour: UnaryBehaviour) -> UnaryBehaviour:
+            async def observed(request: Any, context: Context) -> Any:
+                started = self._begin(context)
+                code = grpc.StatusCode.UNKNOWN.name
+                try:
+                    response = await behaviour(request, context)
+                    code = outcome_code(response)
+                    return response
+                except BaseException as error:
+                    code = failure_code(context, error)
+                    raise
+                finally:
+                    self._end(method, code, started)
 
-            async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            return observed
+
+        def stream(behaviour: StreamBehaviour) -> StreamBehaviour:
+            async def observed(request: Any, context: Context) -> AsyncIterator[Any]:
                 started = self._begin(context)
                 code = grpc.StatusCode.OK.name
                 try:
-                    async for response in stream_behavior(request, context):
+                    async for response in behaviour(request, context):
                         yield response
                 except BaseException as error:
                     code = failure_code(context, error)
@@ -83,34 +101,9 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
                 finally:
                     self._end(method, code, started)
 
-            make = (
-                grpc.stream_stream_rpc_method_handler
-                if handler.request_streaming
-                else grpc.unary_stream_rpc_method_handler
-            )
-            return make(stream, handler.request_deserializer, handler.response_serializer)
+            return observed
 
-        unary_behavior: Any = handler.unary_unary or handler.stream_unary
-
-        async def unary(request: Any, context: Context) -> Any:
-            started = self._begin(context)
-            code = grpc.StatusCode.UNKNOWN.name
-            try:
-                response = await unary_behavior(request, context)
-                code = outcome_code(response)
-                return response
-            except BaseException as error:
-                code = failure_code(context, error)
-                raise
-            finally:
-                self._end(method, code, started)
-
-        make = (
-            grpc.stream_unary_rpc_method_handler
-            if handler.request_streaming
-            else grpc.unary_unary_rpc_method_handler
-        )
-        return make(unary, handler.request_deserializer, handler.response_serializer)
+        return rewrap(handler, unary=unary, stream=stream)
 
     def _begin(self, context: Context) -> float:
         started = time.perf_counter()
