@@ -52,10 +52,6 @@ class TaskState(enum.Enum):
     FAILED = "failed"
     STOPPED = "stopped"
 
-    @property
-    def is_done(self) -> bool:
-        return self in (TaskState.SUCCEEDED, TaskState.FAILED, TaskState.STOPPED)
-
 
 class PartyState(enum.Enum):
     """State of one party's process of a task."""

@@ -111,7 +111,9 @@ class JobRuntime:
 
     async def start(self) -> None:
         """Pick up where the last process left off: ask the executor about every party
-        that was running, re-arm timeouts, and launch what is ready."""
+        that was running and re-arm timeouts. Nothing needs launching here: a job is
+        stored only after its ready tasks were launched, and a task stored as running
+        whose process never started comes back from the executor as lost and relaunches."""
         self._committer.start()
         for job in await self._store.list_jobs(active_only=True):
             self._active[job.job_id] = job
