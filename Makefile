@@ -60,6 +60,7 @@ typecheck: venv
 	rm -rf .typecheck && mkdir -p .typecheck/dagwire
 	cp gen/dagwire/__init__.py gen/dagwire/py.typed .typecheck/dagwire/
 	ln -s ../../gen/dagwire/kuscia .typecheck/dagwire/kuscia
+	ln -s ../../gen/dagwire/v1 .typecheck/dagwire/v1
 	ln -s ../../server .typecheck/dagwire/server
 	ln -s ../../client .typecheck/dagwire/client
 	MYPYPATH=.typecheck $(VENV)/bin/mypy -p dagwire.server -p dagwire.client

@@ -35,13 +35,16 @@ JOB_STATES: Mapping[JobState, int] = {
     JobState.SUSPENDED: _KUSCIA.Suspended,
 }
 
-# Kuscia reports tasks and parties with four phases; a stopped one counts as failed.
+# Kuscia reports tasks and parties with four phases; a stopped one counts as failed and
+# a skipped one (it never ran: the job failed before it could) stays pending, as Kuscia
+# reports it.
 TASK_STATES: Mapping[TaskState, str] = {
     TaskState.PENDING: "Pending",
     TaskState.RUNNING: "Running",
     TaskState.SUCCEEDED: "Succeeded",
     TaskState.FAILED: "Failed",
     TaskState.STOPPED: "Failed",
+    TaskState.SKIPPED: "Pending",
 }
 
 PARTY_STATES: Mapping[PartyState, str] = {

@@ -51,6 +51,26 @@ class TaskState(enum.Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     STOPPED = "stopped"
+    SKIPPED = "skipped"  # never ran: disabled, or nothing upstream lets it run any more
+
+    @property
+    def is_settled(self) -> bool:
+        """Nothing more will happen to the task unless a user acts."""
+        return self not in (TaskState.PENDING, TaskState.RUNNING)
+
+
+class JobKind(enum.Enum):
+    """Which API family a job belongs to: each lists and watches only its own."""
+
+    JOB = "job"  # a Kuscia job (JobService)
+    RUN = "run"  # a pipeline run (WorkflowService)
+
+
+class FailureStrategy(enum.Enum):
+    """What an intolerable task failure does to the rest of the job."""
+
+    FAIL_FAST = "fail_fast"  # stop what runs, skip what waits (Kuscia's behaviour)
+    CONTINUE = "continue"  # let independent branches finish; skip the failure's dependents
 
 
 class PartyState(enum.Enum):
@@ -118,6 +138,8 @@ class TaskSpec:
     resource_reserved_seconds: int = 0
     resource_reallocation_interval_seconds: int = 0
     tolerable: bool = False
+    disabled: bool = False  # never runs; reported skipped and lets its dependents run
+    post: bool = False  # runs once every other task has settled, whatever the outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +149,8 @@ class JobSpec:
     max_parallelism: int
     tasks: tuple[TaskSpec, ...]
     custom_fields: Mapping[str, str] = field(default_factory=dict)
+    kind: JobKind = JobKind.JOB
+    failure_strategy: FailureStrategy = FailureStrategy.FAIL_FAST
 
     def task(self, alias: str) -> TaskSpec:
         for task in self.tasks:
@@ -165,6 +189,7 @@ class TaskRun:
     end_time: datetime | None = None
     progress: float = 0.0
     relaunches: int = 0  # launches repeated because a process was lost, not failed
+    cached_from: str = ""  # the job whose recorded outputs the task reused instead of running
 
     def party(self, domain_id: str) -> PartyRun | None:
         for party in self.parties:

@@ -2,39 +2,66 @@
 
 from __future__ import annotations
 
-from dagwire.server.engine.model import Job, JobState, TaskRun, TaskSpec, TaskState
+from dagwire.server.engine.model import Job, JobState, Stage, TaskRun, TaskSpec, TaskState
 
 
-def _satisfied(spec: TaskSpec, run: TaskRun) -> bool:
-    """A dependency lets its dependents run once it succeeded or failed tolerably."""
-    return run.state is TaskState.SUCCEEDED or (run.state is TaskState.FAILED and spec.tolerable)
+def satisfied(spec: TaskSpec, run: TaskRun) -> bool:
+    """A dependency lets its dependents run once it succeeded, failed tolerably, or was
+    disabled (a disabled step is left out, not broken)."""
+    return (
+        run.state is TaskState.SUCCEEDED
+        or (run.state is TaskState.FAILED and spec.tolerable)
+        or (run.state is TaskState.SKIPPED and spec.disabled)
+    )
+
+
+def blocking(spec: TaskSpec, run: TaskRun) -> bool:
+    """A dependency that will never let its dependents run (short of a restart)."""
+    return run.state.is_settled and not satisfied(spec, run)
+
+
+def failed_intolerably(spec: TaskSpec, run: TaskRun) -> bool:
+    return run.state is TaskState.FAILED and not spec.tolerable
 
 
 def ready_tasks(job: Job) -> list[str]:
     """Aliases of the tasks to launch now: pending, dependencies satisfied, highest
-    priority first (ties in submission order), no more than max_parallelism running."""
+    priority first (ties in submission order), no more than max_parallelism running.
+    A post task is ready once every other task has settled, whatever their outcome."""
     specs = {task.alias: task for task in job.spec.tasks}
     runs = {task.alias: task for task in job.tasks}
     running = sum(1 for task in job.tasks if task.state is TaskState.RUNNING)
     free = max(job.spec.max_parallelism, 1) - running
     if free <= 0:
         return []
-    candidates = [
-        (index, spec)
-        for index, spec in enumerate(job.spec.tasks)
-        if runs[spec.alias].state is TaskState.PENDING
-        and all(_satisfied(specs[dep], runs[dep]) for dep in spec.dependencies)
-    ]
+    main_settled: bool | None = None
+    candidates: list[tuple[int, TaskSpec]] = []
+    for index, spec in enumerate(job.spec.tasks):
+        if runs[spec.alias].state is not TaskState.PENDING:
+            continue
+        if spec.post:
+            if main_settled is None:
+                main_settled = all(
+                    run.state.is_settled for run in job.tasks if not specs[run.alias].post
+                )
+            if main_settled:
+                candidates.append((index, spec))
+        elif all(satisfied(specs[dep], runs[dep]) for dep in spec.dependencies):
+            candidates.append((index, spec))
     candidates.sort(key=lambda item: (-item[1].priority, item[0]))
     return [spec.alias for _, spec in candidates[:free]]
 
 
 def assess_job(job: Job) -> JobState | None:
-    """The state a running job's tasks imply: FAILED once an intolerable task failed,
-    SUCCEEDED once every task is done without one, None while work remains."""
+    """The state a running job's tasks imply once every task has settled: FAILED when a
+    task failed intolerably or was stopped, or when the job was stopped; else SUCCEEDED.
+    None while work remains."""
+    if not all(run.state.is_settled for run in job.tasks):
+        return None
     specs = {task.alias: task for task in job.spec.tasks}
-    if any(run.state is TaskState.FAILED and not specs[run.alias].tolerable for run in job.tasks):
+    if job.stage is Stage.STOP or any(
+        failed_intolerably(specs[run.alias], run) or run.state is TaskState.STOPPED
+        for run in job.tasks
+    ):
         return JobState.FAILED
-    if all(_satisfied(specs[run.alias], run) for run in job.tasks):
-        return JobState.SUCCEEDED
-    return None
+    return JobState.SUCCEEDED

@@ -16,6 +16,7 @@ from datetime import datetime
 from dagwire.server.engine.errors import InvalidApproval
 from dagwire.server.engine.model import (
     ApprovalState,
+    FailureStrategy,
     Job,
     JobSpec,
     JobState,
@@ -25,7 +26,7 @@ from dagwire.server.engine.model import (
     TaskRun,
     TaskState,
 )
-from dagwire.server.engine.planner import assess_job, ready_tasks
+from dagwire.server.engine.planner import assess_job, blocking, failed_intolerably, ready_tasks
 from dagwire.server.engine.transitions import JobEvent, next_state
 
 # --- commands -------------------------------------------------------------------------
@@ -33,7 +34,11 @@ from dagwire.server.engine.transitions import JobEvent, next_state
 
 @dataclass(frozen=True, slots=True)
 class Stop:
+    """Stop the job. With keep_post, a post task that has not run yet still runs (the
+    job settles after it); otherwise the job fails at once."""
+
     reason: str = ""
+    keep_post: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,7 @@ class ProcessExited:
     domain_id: str
     exit_code: int
     message: str = ""
+    cached_from: str = ""  # set when the party reused recorded outputs instead of running
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +171,10 @@ def create_job(spec: JobSpec, now: datetime, approval_domains: frozenset[str]) -
     tasks = tuple(
         TaskRun(
             alias=task.alias,
-            state=TaskState.PENDING,
+            state=TaskState.SKIPPED if task.disabled else TaskState.PENDING,
             parties=tuple(PartyRun(party.domain_id) for party in task.parties),
             create_time=now,
+            err_msg="disabled" if task.disabled else "",
         )
         for task in spec.tasks
     )
@@ -186,8 +193,11 @@ def apply(job: Job, command: Command, now: datetime) -> Outcome:
     """Apply one command. User commands raise IllegalTransition / InvalidApproval when
     the job's state forbids them; stale executor reports are ignored."""
     match command:
-        case Stop(reason):
-            return _halt(job, JobEvent.STOP, Stage.STOP, reason or "stopped by user", now)
+        case Stop(reason, keep_post):
+            reason = reason or "stopped by user"
+            if keep_post and _post_pending(job):
+                return _stop_before_post(job, reason, now)
+            return _halt(job, JobEvent.STOP, Stage.STOP, reason, now)
         case Suspend(reason):
             return _halt(job, JobEvent.SUSPEND, Stage.SUSPEND, reason or "suspended by user", now)
         case Cancel(reason):
@@ -229,10 +239,26 @@ def _halt(job: Job, event: JobEvent, stage: Stage, reason: str, now: datetime) -
     )
 
 
+def _post_pending(job: Job) -> bool:
+    """The job is under way and has a post task that has not started yet."""
+    return job.state in (JobState.PENDING, JobState.RUNNING) and any(
+        spec.post and job.task(spec.alias).state is TaskState.PENDING for spec in job.spec.tasks
+    )
+
+
+def _stop_before_post(job: Job, reason: str, now: datetime) -> Outcome:
+    """Stop everything but the post task, which then runs; the job fails after it."""
+    next_state(job.job_id, job.state, JobEvent.STOP)  # the same refusals as a plain stop
+    return _schedule(replace(job, stage=Stage.STOP, err_msg=reason), now)
+
+
 def _restart(job: Job, now: datetime) -> Outcome:
     restarted = _transition(job, JobEvent.RESTART)
     tasks = tuple(
-        task if task.state is TaskState.SUCCEEDED else _reset_task(task) for task in job.tasks
+        task
+        if task.state is TaskState.SUCCEEDED or job.spec.task(task.alias).disabled
+        else _reset_task(task)
+        for task in job.tasks
     )
     restarted = replace(restarted, tasks=tasks, stage=Stage.RESTART, err_msg="", end_time=None)
     if any(state is not ApprovalState.ACCEPTED for state in restarted.approvals.values()):
@@ -249,6 +275,7 @@ def _reset_task(task: TaskRun) -> TaskRun:
         start_time=None,
         end_time=None,
         progress=0.0,
+        cached_from="",
     )
 
 
@@ -302,7 +329,11 @@ def _on_report(job: Job, report: Report, now: datetime) -> Outcome:
                 return Outcome(job)
             return Outcome(_with_task(job, replace(task, progress=clamped)))
         case ProcessExited(domain_id=domain, exit_code=code, message=message):
-            return _on_exit(job, task, domain, code, message, now)
+            outcome = _on_exit(job, task, domain, code, message, now)
+            if report.cached_from and code == 0:
+                cached = replace(outcome.job.task(task.alias), cached_from=report.cached_from)
+                return Outcome(_with_task(outcome.job, cached), outcome.effects)
+            return outcome
         case ProcessLost(domain_id=domain, message=message):
             return _on_lost(job, task, domain, message, now)
         case TaskTimedOut():
@@ -362,25 +393,21 @@ def _fail_task(job: Job, task: TaskRun, reason: str, now: datetime) -> Outcome:
 
 
 def _schedule(job: Job, now: datetime) -> Outcome:
-    """Move a pending or running job forward: start it, settle it, launch ready tasks."""
+    """Move a pending or running job forward: start it, apply its failure strategy,
+    settle it once every task has, else launch the ready tasks."""
     if job.state is JobState.PENDING:
         job = replace(_transition(job, JobEvent.START), start_time=job.start_time or now)
     if job.state is not JobState.RUNNING:
         return Outcome(job)
+    job, stops = _settle_blocked(job, now)
     verdict = assess_job(job)
     if verdict is JobState.FAILED:
-        failed = next(
-            t
-            for t in job.tasks
-            if t.state is TaskState.FAILED and not job.spec.task(t.alias).tolerable
-        )
-        reason = f"task {job.spec.task(failed.alias).task_id} failed: {failed.err_msg}"
-        tasks, stops = _stop_running_tasks(job.tasks, reason, now)
-        ended = replace(_transition(job, JobEvent.FAIL), tasks=tasks, err_msg=reason, end_time=now)
+        reason = job.err_msg if job.stage is Stage.STOP else _failure_reason(job)
+        ended = replace(_transition(job, JobEvent.FAIL), err_msg=reason, end_time=now)
         return Outcome(ended, stops)
     if verdict is JobState.SUCCEEDED:
-        return Outcome(replace(_transition(job, JobEvent.SUCCEED), end_time=now))
-    effects: list[Effect] = []
+        return Outcome(replace(_transition(job, JobEvent.SUCCEED), end_time=now), stops)
+    effects: list[Effect] = list(stops)
     for alias in ready_tasks(job):
         task = job.task(alias)
         launched = replace(
@@ -392,6 +419,65 @@ def _schedule(job: Job, now: datetime) -> Outcome:
         if timeout > 0:
             effects.append(ArmTimeout(alias, launched.attempt, timeout))
     return Outcome(job, tuple(effects))
+
+
+def _settle_blocked(job: Job, now: datetime) -> tuple[Job, tuple[Effect, ...]]:
+    """Settle the tasks that can no longer run. Fail fast (or a stopped job): once a task
+    failed intolerably, stop what runs and skip what waits, post tasks aside. Always:
+    skip the pending tasks whose dependencies will never let them run."""
+    specs = {task.alias: task for task in job.spec.tasks}
+    effects: tuple[Effect, ...] = ()
+    failed = next(
+        (run for run in job.tasks if failed_intolerably(specs[run.alias], run)), None
+    )
+    halting = job.stage is Stage.STOP or (
+        failed is not None and job.spec.failure_strategy is FailureStrategy.FAIL_FAST
+    )
+    tasks = job.tasks
+    if halting:
+        reason = job.err_msg if job.stage is Stage.STOP else _failure_reason(job)
+        main = [t for t in tasks if not specs[t.alias].post]
+        stopped, effects = _stop_running_tasks(main, reason, now)
+        settled = {t.alias: t for t in stopped}
+        tasks = tuple(
+            _skip(settled[t.alias], reason, now) if t.alias in settled else t for t in tasks
+        )
+    runs = {t.alias: t for t in tasks}
+    changed = True
+    while changed:  # a skip can block the next task down the chain
+        changed = False
+        for spec in job.spec.tasks:
+            run = runs[spec.alias]
+            if run.state is not TaskState.PENDING or spec.post:
+                continue
+            blocker = next(
+                (dep for dep in spec.dependencies if blocking(specs[dep], runs[dep])), None
+            )
+            if blocker is not None:
+                state = runs[blocker].state.value
+                runs[spec.alias] = _skip(run, f"upstream task {blocker} {state}", now)
+                changed = True
+    if all(runs[t.alias] is t for t in job.tasks):
+        return job, effects
+    return replace(job, tasks=tuple(runs[t.alias] for t in job.tasks)), effects
+
+
+def _skip(task: TaskRun, reason: str, now: datetime) -> TaskRun:
+    if task.state is not TaskState.PENDING:
+        return task
+    return replace(task, state=TaskState.SKIPPED, err_msg=reason, end_time=now)
+
+
+def _failure_reason(job: Job) -> str:
+    """Why a settled job failed: its first intolerable failure, else its first stop."""
+    specs = {task.alias: task for task in job.spec.tasks}
+    for run in job.tasks:
+        if failed_intolerably(specs[run.alias], run):
+            return f"task {specs[run.alias].task_id} failed: {run.err_msg}"
+    for run in job.tasks:
+        if run.state is TaskState.STOPPED:
+            return f"task {specs[run.alias].task_id} stopped: {run.err_msg}"
+    return job.err_msg or "failed"
 
 
 def _stop_running_tasks(

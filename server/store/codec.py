@@ -8,7 +8,9 @@ from typing import Any
 from dagwire.server.engine.model import (
     ApprovalState,
     BandwidthLimit,
+    FailureStrategy,
     Job,
+    JobKind,
     JobSpec,
     JobState,
     PartyRun,
@@ -70,6 +72,8 @@ def _spec_to_dict(spec: JobSpec) -> dict[str, Any]:
         "initiator": spec.initiator,
         "max_parallelism": spec.max_parallelism,
         "custom_fields": dict(spec.custom_fields),
+        "kind": spec.kind.value,
+        "failure_strategy": spec.failure_strategy.value,
         "tasks": [
             {
                 "alias": t.alias,
@@ -93,6 +97,8 @@ def _spec_to_dict(spec: JobSpec) -> dict[str, Any]:
                 "resource_reserved_seconds": t.resource_reserved_seconds,
                 "resource_reallocation_interval_seconds": t.resource_reallocation_interval_seconds,
                 "tolerable": t.tolerable,
+                "disabled": t.disabled,
+                "post": t.post,
             }
             for t in spec.tasks
         ],
@@ -105,6 +111,10 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
         initiator=data["initiator"],
         max_parallelism=data["max_parallelism"],
         custom_fields=data["custom_fields"],
+        kind=JobKind(data.get("kind", JobKind.JOB.value)),
+        failure_strategy=FailureStrategy(
+            data.get("failure_strategy", FailureStrategy.FAIL_FAST.value)
+        ),
         tasks=tuple(
             TaskSpec(
                 alias=t["alias"],
@@ -128,6 +138,8 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
                 resource_reserved_seconds=t["resource_reserved_seconds"],
                 resource_reallocation_interval_seconds=t["resource_reallocation_interval_seconds"],
                 tolerable=t["tolerable"],
+                disabled=t.get("disabled", False),
+                post=t.get("post", False),
             )
             for t in data["tasks"]
         ),
@@ -145,6 +157,7 @@ def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
         "end_time": _time(task.end_time),
         "progress": task.progress,
         "relaunches": task.relaunches,
+        "cached_from": task.cached_from,
         "parties": [[p.domain_id, p.state.value, p.err_msg] for p in task.parties],
     }
 
@@ -162,5 +175,6 @@ def _task_run_from_dict(data: dict[str, Any]) -> TaskRun:
         end_time=_parse_time(data["end_time"]),
         progress=data["progress"],
         relaunches=data.get("relaunches", 0),
+        cached_from=data.get("cached_from", ""),
         parties=tuple(PartyRun(d, PartyState(s), e) for d, s, e in data["parties"]),
     )

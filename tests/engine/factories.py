@@ -20,6 +20,8 @@ def task(
     priority: int = 0,
     tolerable: bool = False,
     timeout: int = 0,
+    disabled: bool = False,
+    post: bool = False,
 ) -> TaskSpec:
     return TaskSpec(
         alias=alias,
@@ -30,6 +32,8 @@ def task(
         priority=priority,
         tolerable=tolerable,
         timeout_seconds=timeout,
+        disabled=disabled,
+        post=post,
     )
 
 

@@ -55,9 +55,25 @@ def test_an_intolerable_failure_does_not_release_dependents() -> None:
     assert ready_tasks(_with_states(job, a=TaskState.FAILED)) == []
 
 
-def test_job_fails_once_an_intolerable_task_failed() -> None:
+def test_job_fails_once_every_task_settled_after_an_intolerable_failure() -> None:
     job = _job(task("a"), task("b"))
-    assert assess_job(_with_states(job, a=TaskState.FAILED, b=TaskState.RUNNING)) is JobState.FAILED
+    assert assess_job(_with_states(job, a=TaskState.FAILED, b=TaskState.SKIPPED)) is JobState.FAILED
+
+
+def test_job_is_undecided_while_a_task_runs_beside_a_failure() -> None:
+    job = _job(task("a"), task("b"))
+    assert assess_job(_with_states(job, a=TaskState.FAILED, b=TaskState.RUNNING)) is None
+
+
+def test_a_disabled_task_releases_its_dependents() -> None:
+    job = _job(task("a", disabled=True), task("b", "a"))
+    assert ready_tasks(_with_states(job, a=TaskState.SKIPPED)) == ["b"]
+
+
+def test_a_post_task_waits_until_every_other_task_settled() -> None:
+    job = _job(task("a"), task("b"), task("z", post=True))
+    assert ready_tasks(_with_states(job, a=TaskState.FAILED, b=TaskState.RUNNING)) == []
+    assert ready_tasks(_with_states(job, a=TaskState.FAILED, b=TaskState.SKIPPED)) == ["z"]
 
 
 def test_job_succeeds_when_every_task_succeeded_or_failed_tolerably() -> None:
