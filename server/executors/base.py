@@ -42,6 +42,10 @@ class PartyLaunch:
     parties: tuple[ClusterParty, ...]
     resources: Mapping[str, str] = field(default_factory=dict)
     custom_fields: Mapping[str, str] = field(default_factory=dict)
+    # A pipeline step's own command line, run instead of the app image's, and the
+    # variables it adds (its parameters, artifact paths). Empty for Kuscia tasks.
+    command: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class PartyExited:
     exit_code: int
     message: str = ""
     lost: bool = False
+    cached_from: str = ""  # the job whose recorded outputs were reused instead of running
 
 
 ExecutorReport = PartyStarted | PartyProgress | PartyExited

@@ -130,7 +130,11 @@ class LocalExecutor:
         return str(self._files(key).log)
 
     async def launch(self, launch: PartyLaunch) -> None:
-        image = self._registry.get(launch.app_image)
+        image = (
+            AppImage(name=launch.app_image, command=launch.command)
+            if launch.command
+            else self._registry.get(launch.app_image)
+        )
         key = launch.key
         files = self._files(key)
         try:
@@ -329,6 +333,7 @@ def _process_env(launch: PartyLaunch, image: AppImage, files: _AttemptFiles) -> 
     return {
         **os.environ,
         **image.env,
+        **launch.env,
         "DAGWIRE_JOB_ID": key.job_id,
         "DAGWIRE_TASK_ID": key.task_id,
         "DAGWIRE_TASK_ALIAS": launch.task_alias,

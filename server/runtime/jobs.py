@@ -376,5 +376,7 @@ def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
             return reducer.ProgressReported(alias, key.attempt, key.domain_id, progress)
         case PartyExited(message=message, lost=True):
             return reducer.ProcessLost(alias, key.attempt, key.domain_id, message)
-        case PartyExited(exit_code=code, message=message):
-            return reducer.ProcessExited(alias, key.attempt, key.domain_id, code, message)
+        case PartyExited(exit_code=code, message=message, cached_from=cached_from):
+            return reducer.ProcessExited(
+                alias, key.attempt, key.domain_id, code, message, cached_from
+            )
