@@ -18,6 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.job_service import JobServicer, kuscia_rejection
 from dagwire.server.api.registration import add_servicer
+from dagwire.server.api.workflow_service import WorkflowServicer
 from dagwire.server.auth.interceptor import Authenticator, AuthInterceptor
 from dagwire.server.auth.tls import server_credentials
 from dagwire.server.auth.tokens import TokenRegistry
@@ -35,11 +36,16 @@ from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.sql import SqlJobStore
+from dagwire.server.store.workflow import SqlWorkflowStore
+from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
+from dagwire.server.workflow.steps import StepExecutor
+from dagwire.v1 import workflow_service_pb2
 
 log = structlog.get_logger(__name__)
 
 JOB_SERVICE = job_pb2.DESCRIPTOR.services_by_name["JobService"].full_name
-SERVICES = (JOB_SERVICE,)
+WORKFLOW_SERVICE_DESCRIPTOR = workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
+SERVICES = (JOB_SERVICE, WORKFLOW_SERVICE_DESCRIPTOR.full_name)
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
 OPERATIONAL_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME)
 
@@ -62,13 +68,34 @@ class DagwireServer:
             local = LocalExecutor(config.data_dir, registry, sink)
             return RoutingExecutor(InProcessExecutor(sink), local)
 
+        self.workflow_store = SqlWorkflowStore(self.store)
+
+        def steps(sink: ReportSink) -> StepExecutor:
+            # Pipeline steps (cache, artifacts, reuse) on top of whichever executor runs
+            # processes; Kuscia tasks pass straight through.
+            return StepExecutor(
+                executor,
+                sink,
+                store=self.workflow_store,
+                jobs=self.store,
+                artifacts_dir=config.data_dir / "artifacts",
+                clock=utc_now,
+            )
+
         self.runtime = JobRuntime(
             store=self.store,
             bus=self.bus,
-            executor_factory=executor,
+            executor_factory=steps,
             settings=RuntimeSettings(
                 approval_domains=config.approval_domains, event_retention=config.event_retention
             ),
+        )
+        self.workflows = WorkflowRuntime(
+            jobs=self.runtime,
+            job_store=self.store,
+            bus=self.bus,
+            store=self.workflow_store,
+            log_path=self.runtime.executor.log_path,
         )
         self.health = HealthServicer()
         options = [
@@ -108,6 +135,11 @@ class DagwireServer:
                 service.descriptor,
                 reject_unary=service.reject_unary,
             )
+        add_servicer(
+            self._server,
+            WorkflowServicer(self.workflows, config.heartbeat_interval),
+            WORKFLOW_SERVICE_DESCRIPTOR,
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
@@ -164,6 +196,7 @@ class DagwireServer:
 
     async def start(self) -> None:
         await self.store.open()
+        await self.workflow_store.open()
         await self.runtime.start()
         self.port = (
             self._server.add_secure_port(self.config.listen, self._credentials)

@@ -20,9 +20,11 @@ ALLOWED: dict[str, set[str]] = {
     "bus": {"engine"},
     "executors": {"engine"},
     "runtime": {"engine", "store", "bus", "executors"},
+    # Pipelines and runs: compiled onto the engine, run by the job runtime.
+    "workflow": {"engine", "store", "bus", "executors", "runtime"},
     "rpc": set(),
     "auth": {"engine", "rpc"},
-    "api": {"engine", "runtime", "store", "bus", "auth", "observability", "gen"},
+    "api": {"engine", "runtime", "store", "bus", "auth", "observability", "workflow", "gen"},
     # Metrics, request ids and log context; gauges read the store and wrap the bus.
     "observability": {"engine", "store", "bus", "rpc"},
     # HTTP/JSON in front of the servicers: it calls them (api) as the gRPC server does,
@@ -36,9 +38,10 @@ THIRD_PARTY: dict[str, set[str]] = {
     "bus": set(),
     "executors": {"yaml"},
     "runtime": {"structlog"},
+    "workflow": {"yaml", "croniter", "structlog"},
     "rpc": {"grpc"},
     "auth": {"grpc", "structlog", "yaml"},
-    "api": {"grpc", "google", "structlog"},
+    "api": {"grpc", "google", "grpc_status", "structlog"},
     "observability": {"grpc", "google", "prometheus_client", "structlog"},
     "gateway": {"aiohttp", "grpc", "google", "structlog", "yaml", "grpc_tools"},
 }

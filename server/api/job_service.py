@@ -17,9 +17,10 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
 from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
 from dagwire.server.auth.policy import approving_domain, can_see, require_party
-from dagwire.server.auth.principal import current_principal
+from dagwire.server.auth.principal import Principal, current_principal
 from dagwire.server.bus.base import EventBus, SubscriberOverflow
-from dagwire.server.engine.errors import InvalidRequest
+from dagwire.server.engine.errors import InvalidRequest, JobNotFound
+from dagwire.server.engine.model import Job, JobKind
 from dagwire.server.runtime.jobs import Guard, JobRuntime
 from dagwire.server.runtime.watch import (
     ResumeExpired,
@@ -44,8 +45,20 @@ def kuscia_rejection(method: MethodDescriptor, why: str) -> Message:
 
 
 def _party_guard() -> Guard:
-    """The caller may act only on jobs it is a party of (operators on every job)."""
-    return functools.partial(require_party, current_principal())
+    """The caller may act only on Kuscia jobs (not pipeline runs, which share the engine)
+    it is a party of; operators on every job."""
+    principal = current_principal()
+
+    def guard(job: Job) -> None:
+        if job.spec.kind is not JobKind.JOB:
+            raise JobNotFound(job.job_id)
+        require_party(principal, job)
+
+    return guard
+
+
+def _watchable(principal: Principal, job: Job) -> bool:
+    return job.spec.kind is JobKind.JOB and can_see(principal, job)
 
 
 def _require_job_id(job_id: str) -> str:
@@ -199,7 +212,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             self._store,
             self._bus,
             where=WatchFilter(
-                job_ids=frozenset(request.job_ids), visible=functools.partial(can_see, caller)
+                job_ids=frozenset(request.job_ids), visible=functools.partial(_watchable, caller)
             ),
             resume_from=request.resume_from,
             heartbeat_interval=self._heartbeat_interval,

@@ -27,8 +27,10 @@ def add_servicer(
     server: grpc.aio.Server,
     servicer: object,
     service: ServiceDescriptor,
-    reject_unary: UnaryRejection,
+    reject_unary: UnaryRejection | None = None,
 ) -> None:
+    """Serve `servicer`'s methods for `service`. An undecodable unary request gets
+    `reject_unary`'s answer, or INVALID_ARGUMENT when there is none."""
     handlers = {
         method.name: _handler(getattr(servicer, method.name), method, reject_unary)
         for method in service.methods
@@ -57,7 +59,7 @@ def _serializer(message_type: type[Message]) -> Callable[[Message | bytes], byte
 
 
 def _handler(
-    behaviour: Callable[..., Any], method: MethodDescriptor, reject_unary: UnaryRejection
+    behaviour: Callable[..., Any], method: MethodDescriptor, reject_unary: UnaryRejection | None
 ) -> grpc.RpcMethodHandler[Any, Any]:
     serialize = _serializer(GetMessageClass(method.output_type))
     if method.server_streaming:
@@ -75,6 +77,8 @@ def _handler(
     async def unary(raw: bytes, context: Context) -> Message:
         request = _decode(method, raw)
         if isinstance(request, str):
+            if reject_unary is None:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, request)
             return reject_unary(method, request)
         bind_request_fields(request)
         response: Awaitable[Message] = behaviour(request, context)

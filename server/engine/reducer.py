@@ -427,9 +427,7 @@ def _settle_blocked(job: Job, now: datetime) -> tuple[Job, tuple[Effect, ...]]:
     skip the pending tasks whose dependencies will never let them run."""
     specs = {task.alias: task for task in job.spec.tasks}
     effects: tuple[Effect, ...] = ()
-    failed = next(
-        (run for run in job.tasks if failed_intolerably(specs[run.alias], run)), None
-    )
+    failed = next((run for run in job.tasks if failed_intolerably(specs[run.alias], run)), None)
     halting = job.stage is Stage.STOP or (
         failed is not None and job.spec.failure_strategy is FailureStrategy.FAIL_FAST
     )

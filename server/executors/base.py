@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from dagwire.server.engine.model import JobKind
+
 
 @dataclass(frozen=True, slots=True)
 class PartyKey:
@@ -46,6 +48,7 @@ class PartyLaunch:
     # variables it adds (its parameters, artifact paths). Empty for Kuscia tasks.
     command: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    job_kind: JobKind = JobKind.JOB
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,8 +184,10 @@ class JobRuntime:
         log.info("job created", job_id=spec.job_id, state=change.job.state.value)
         return change.job
 
-    async def stop(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
-        return await self._command(job_id, reducer.Stop(reason), guard)
+    async def stop(
+        self, job_id: str, reason: str, guard: Guard = allow_all, *, keep_post: bool = False
+    ) -> Job:
+        return await self._command(job_id, reducer.Stop(reason, keep_post), guard)
 
     async def suspend(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
         return await self._command(job_id, reducer.Suspend(reason), guard)
@@ -304,6 +306,7 @@ class JobRuntime:
                 parties=cluster,
                 resources=party.resources,
                 custom_fields=job.spec.custom_fields,
+                job_kind=job.spec.kind,
             )
             try:
                 await self.executor.launch(launch)

@@ -1,0 +1,247 @@
+"""dagwire.v1.WorkflowService: thin servicer over WorkflowRuntime.
+
+Each method: decode -> runtime call -> encode. Domain errors become gRPC statuses with
+google.rpc details through one decorator (api/workflow_status.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from dagwire.server.api import workflow_convert as convert
+from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
+from dagwire.server.runtime.watch import WatchEventType
+from dagwire.server.workflow.errors import InvalidArgument
+from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime, encode_token
+from dagwire.v1 import enums_pb2 as enums
+from dagwire.v1 import message_pb2 as pb
+from dagwire.v1 import workflow_request_response_pb2 as rr
+from dagwire.v1 import workflow_service_pb2_grpc as rpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+MAX_WATCH_TIMEOUT = 2**31 - 1
+
+
+class WorkflowServicer(rpc.WorkflowServiceServicer):
+    def __init__(self, runtime: WorkflowRuntime, heartbeat_interval: float) -> None:
+        self._runtime = runtime
+        self._heartbeat_interval = heartbeat_interval
+
+    # --- pipelines -------------------------------------------------------------------
+
+    @workflow_errors
+    async def CreatePipeline(
+        self, request: rr.CreatePipelineRequest, context: Context
+    ) -> rr.CreatePipelineResponse:
+        pipeline, version = await self._runtime.create_pipeline(
+            request.pipeline_yaml, request.description, request.username, request.request_id
+        )
+        return rr.CreatePipelineResponse(
+            pipeline=convert.pipeline_to_proto(pipeline),
+            pipeline_version=convert.version_to_proto(version),
+        )
+
+    @workflow_errors
+    async def GetPipeline(
+        self, request: rr.GetPipelineRequest, context: Context
+    ) -> rr.GetPipelineResponse:
+        pipeline, versions = await self._runtime.get_pipeline(request.pipeline_id)
+        return rr.GetPipelineResponse(
+            pipeline=convert.pipeline_to_proto(pipeline),
+            pipeline_versions=[convert.version_to_proto(v) for v in versions],
+        )
+
+    @workflow_errors
+    async def ListPipelines(
+        self, request: rr.ListPipelinesRequest, context: Context
+    ) -> rr.ListPipelinesResponse:
+        page = await self._runtime.list_pipelines(
+            request.page_size, request.page_token, request.filter
+        )
+        return rr.ListPipelinesResponse(
+            pipelines=[convert.pipeline_to_proto(p) for p in page.items],
+            next_page_token=encode_token(page.next_token),
+        )
+
+    @workflow_errors
+    async def UpdatePipeline(
+        self, request: rr.UpdatePipelineRequest, context: Context
+    ) -> rr.UpdatePipelineResponse:
+        pipeline, version = await self._runtime.update_pipeline(
+            request.pipeline_id, request.pipeline_yaml, request.description, request.username
+        )
+        return rr.UpdatePipelineResponse(
+            pipeline=convert.pipeline_to_proto(pipeline),
+            pipeline_version=convert.version_to_proto(version),
+        )
+
+    @workflow_errors
+    async def DeletePipeline(
+        self, request: rr.DeletePipelineRequest, context: Context
+    ) -> rr.DeletePipelineResponse:
+        await self._runtime.delete_pipeline(request.pipeline_id)
+        return rr.DeletePipelineResponse()
+
+    @workflow_errors
+    async def GetPipelineVersion(
+        self, request: rr.GetPipelineVersionRequest, context: Context
+    ) -> rr.GetPipelineVersionResponse:
+        pipeline, version = await self._runtime.get_version(
+            request.pipeline_id, request.pipeline_version_id
+        )
+        return rr.GetPipelineVersionResponse(
+            pipeline=convert.pipeline_to_proto(pipeline),
+            pipeline_version=convert.version_to_proto(version),
+        )
+
+    @workflow_errors
+    async def DeletePipelineVersion(
+        self, request: rr.DeletePipelineVersionRequest, context: Context
+    ) -> rr.DeletePipelineVersionResponse:
+        await self._runtime.delete_version(request.pipeline_id, request.pipeline_version_id)
+        return rr.DeletePipelineVersionResponse()
+
+    # --- runs ------------------------------------------------------------------------
+
+    @workflow_errors
+    async def CreateRun(
+        self, request: rr.CreateRunRequest, context: Context
+    ) -> rr.CreateRunResponse:
+        if request.failure_strategy not in convert.FAILURE_STRATEGY_FROM_PROTO:
+            raise InvalidArgument.of(
+                "failure_strategy", f"unknown value {request.failure_strategy}"
+            )
+        view = await self._runtime.create_run(
+            NewRun(
+                run_yaml=request.run_yaml,
+                pipeline_id=request.pipeline_id,
+                pipeline_version_id=request.pipeline_version_id,
+                source_run_id=request.source_run_id,
+                name=request.name,
+                description=request.description,
+                username=request.username,
+                parameters=dict(request.parameters),
+                disabled=list(request.disabled),
+                failure_strategy=convert.FAILURE_STRATEGY_FROM_PROTO[request.failure_strategy],
+                docker_env=request.docker_env,
+                request_id=request.request_id,
+            )
+        )
+        return rr.CreateRunResponse(run=convert.run_to_proto(view))
+
+    @workflow_errors
+    async def GetRun(self, request: rr.GetRunRequest, context: Context) -> rr.GetRunResponse:
+        view = await self._runtime.get_run(request.run_id)
+        return rr.GetRunResponse(run=convert.run_to_proto(view))
+
+    @workflow_errors
+    async def ListRuns(self, request: rr.ListRunsRequest, context: Context) -> rr.ListRunsResponse:
+        page = await self._runtime.list_runs(request.page_size, request.page_token, request.filter)
+        return rr.ListRunsResponse(
+            runs=[convert.run_to_proto(view, with_steps=False) for view in page.items],
+            next_page_token=encode_token(page.next_token),
+        )
+
+    @workflow_errors
+    async def StopRun(self, request: rr.StopRunRequest, context: Context) -> rr.StopRunResponse:
+        view = await self._runtime.stop_run(request.run_id, request.force)
+        return rr.StopRunResponse(run=convert.run_to_proto(view))
+
+    @workflow_errors
+    async def RetryRun(self, request: rr.RetryRunRequest, context: Context) -> rr.RetryRunResponse:
+        view = await self._runtime.retry_run(request.run_id)
+        return rr.RetryRunResponse(run=convert.run_to_proto(view))
+
+    @workflow_errors
+    async def DeleteRun(
+        self, request: rr.DeleteRunRequest, context: Context
+    ) -> rr.DeleteRunResponse:
+        await self._runtime.delete_run(request.run_id, request.check_cache)
+        return rr.DeleteRunResponse()
+
+    @workflow_stream_errors
+    async def WatchRuns(
+        self, request: rr.WatchRunsRequest, context: Context
+    ) -> AsyncIterator[rr.WatchRunsResponse]:
+        if not 0 <= request.timeout_seconds <= MAX_WATCH_TIMEOUT:
+            raise InvalidArgument.of("timeout_seconds", f"must be within [0, {MAX_WATCH_TIMEOUT}]")
+        if request.resume_from < 0:
+            raise InvalidArgument.of("resume_from", "must not be negative")
+        events = self._runtime.watch_runs(
+            request.run_ids,
+            request.resume_from,
+            self._heartbeat_interval,
+            float(request.timeout_seconds) or None,
+        )
+        async for event, record in events:
+            response = rr.WatchRunsResponse(
+                type=convert.EVENT_TYPES[event.type],  # type: ignore[arg-type]
+                resource_version=event.resource_version,
+            )
+            if event.type is not WatchEventType.HEARTBEAT and event.job and record:
+                view = RunView(record, event.job)
+                response.run.CopyFrom(convert.run_to_proto(view))
+            yield response
+
+    async def schedule_runs(self, schedule_id: str) -> list[pb.Run]:
+        """A schedule's recent runs, newest first, for GetSchedule."""
+        views = await self._runtime.runs_of_schedule(schedule_id)
+        return [convert.run_to_proto(view, with_steps=False) for view in views]
+
+    # --- cache, artifacts, logs ------------------------------------------------------
+
+    @workflow_errors
+    async def ListCacheEntries(
+        self, request: rr.ListCacheEntriesRequest, context: Context
+    ) -> rr.ListCacheEntriesResponse:
+        page = await self._runtime.list_cache_entries(
+            request.page_size, request.page_token, request.filter
+        )
+        return rr.ListCacheEntriesResponse(
+            cache_entries=[convert.cache_entry_to_proto(c) for c in page.items],
+            next_page_token=encode_token(page.next_token),
+        )
+
+    @workflow_errors
+    async def GetCacheEntry(
+        self, request: rr.GetCacheEntryRequest, context: Context
+    ) -> rr.GetCacheEntryResponse:
+        entry = await self._runtime.get_cache_entry(request.cache_id)
+        return rr.GetCacheEntryResponse(cache_entry=convert.cache_entry_to_proto(entry))
+
+    @workflow_errors
+    async def DeleteCacheEntry(
+        self, request: rr.DeleteCacheEntryRequest, context: Context
+    ) -> rr.DeleteCacheEntryResponse:
+        await self._runtime.delete_cache_entry(request.cache_id)
+        return rr.DeleteCacheEntryResponse()
+
+    @workflow_errors
+    async def ListArtifacts(
+        self, request: rr.ListArtifactsRequest, context: Context
+    ) -> rr.ListArtifactsResponse:
+        page = await self._runtime.list_artifacts(
+            request.page_size, request.page_token, request.filter
+        )
+        return rr.ListArtifactsResponse(
+            artifacts=[convert.artifact_to_proto(a) for a in page.items],
+            next_page_token=encode_token(page.next_token),
+        )
+
+    @workflow_errors
+    async def GetRunLog(
+        self, request: rr.GetRunLogRequest, context: Context
+    ) -> rr.GetRunLogResponse:
+        if request.position not in enums.LogPosition.values():
+            raise InvalidArgument.of("position", f"unknown value {request.position}")
+        pages = await self._runtime.read_logs(
+            request.run_id,
+            request.step_name,
+            request.page_size,
+            request.page_no,
+            from_end=request.position != enums.LOG_POSITION_BEGIN,
+        )
+        return rr.GetRunLogResponse(logs=[convert.log_to_proto(request.run_id, p) for p in pages])

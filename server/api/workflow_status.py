@@ -1,0 +1,128 @@
+"""Domain errors -> gRPC statuses with google.rpc details, for the dagwire.v1 services.
+
+One table maps each error type to its code and ErrorInfo reason. InvalidArgument also
+carries a BadRequest with one field violation per problem; resource errors carry a
+ResourceInfo naming the resource.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+from google.protobuf.any_pb2 import Any as AnyProto
+from google.rpc import code_pb2, status_pb2
+from google.rpc.error_details_pb2 import BadRequest, ErrorInfo, ResourceInfo
+from grpc_status import rpc_status
+
+from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
+from dagwire.server.engine.errors import (
+    ConcurrentModification,
+    EngineError,
+    IllegalTransition,
+    InvalidRequest,
+    JobAlreadyExists,
+    JobNotFound,
+)
+from dagwire.server.runtime.watch import ResumeExpired
+from dagwire.server.workflow.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+
+log = structlog.get_logger(__name__)
+
+ERROR_DOMAIN = "dagwire.io"
+
+# error type -> (gRPC code, ErrorInfo reason); the first matching base class wins.
+STATUS_FOR: Mapping[type[Exception], tuple[grpc.StatusCode, str]] = {
+    InvalidArgument: (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
+    InvalidRequest: (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
+    NotFound: (grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+    JobNotFound: (grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+    AlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
+    JobAlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
+    FailedPrecondition: (grpc.StatusCode.FAILED_PRECONDITION, "FAILED_PRECONDITION"),
+    IllegalTransition: (grpc.StatusCode.FAILED_PRECONDITION, "ILLEGAL_TRANSITION"),
+    ConcurrentModification: (grpc.StatusCode.ABORTED, "CONCURRENT_MODIFICATION"),
+    ResumeExpired: (grpc.StatusCode.OUT_OF_RANGE, "RESUME_EXPIRED"),
+    Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED"),
+    PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
+}
+
+
+def status_for(error: Exception) -> tuple[grpc.StatusCode, str]:
+    for kind in type(error).__mro__:
+        if kind in STATUS_FOR:
+            return STATUS_FOR[kind]
+    return grpc.StatusCode.INTERNAL, "INTERNAL"
+
+
+def rich_status(error: EngineError | AuthError) -> status_pb2.Status:
+    """The google.rpc.Status for a domain error, with its details."""
+    code, reason = status_for(error)
+    details: list[Any] = [ErrorInfo(reason=reason, domain=ERROR_DOMAIN)]
+    if isinstance(error, InvalidArgument):
+        details.append(
+            BadRequest(
+                field_violations=[
+                    BadRequest.FieldViolation(field=v.field, description=v.description)
+                    for v in error.violations
+                ]
+            )
+        )
+    elif isinstance(error, InvalidRequest):
+        details.append(
+            BadRequest(field_violations=[BadRequest.FieldViolation(description=str(error))])
+        )
+    resource = getattr(error, "resource_type", None)
+    if resource is not None:
+        details.append(ResourceInfo(resource_type=resource, resource_name=error.name))  # type: ignore[union-attr]
+    packed = []
+    for detail in details:
+        wrapped = AnyProto()
+        wrapped.Pack(detail)
+        packed.append(wrapped)
+    return status_pb2.Status(code=getattr(code_pb2, code.name), message=str(error), details=packed)
+
+
+R = TypeVar("R")
+
+
+def workflow_errors(
+    method: Callable[..., Awaitable[R]],
+) -> Callable[..., Awaitable[R]]:
+    """Turn the domain errors a unary method raises into rich gRPC statuses."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
+        try:
+            return await method(self, request, context)
+        except (EngineError, AuthError) as error:
+            await context.abort_with_status(rpc_status.to_status(rich_status(error)))
+            raise AssertionError("abort returned") from None  # pragma: no cover
+
+    return wrapper
+
+
+def workflow_stream_errors(
+    method: Callable[..., AsyncIterator[R]],
+) -> Callable[..., AsyncIterator[R]]:
+    """The same for server-streaming methods."""
+
+    @functools.wraps(method)
+    async def wrapper(
+        self: Any, request: Any, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[R]:
+        try:
+            async for item in method(self, request, context):
+                yield item
+        except (EngineError, AuthError) as error:
+            await context.abort_with_status(rpc_status.to_status(rich_status(error)))
+
+    return wrapper

@@ -1,0 +1,587 @@
+"""Pipelines, run records, cache entries, artifacts and idempotency keys, on the same
+database (and SQLAlchemy engine) as the jobs. A run's state lives in its job row; its
+record here says what it was created from.
+
+Listing is keyset-paged: rows carry a monotonically increasing `seq`, and a page token
+is the last seq a page examined, so pages neither skip nor repeat rows under inserts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Select
+
+from dagwire.server.engine.catalog import (
+    Artifact,
+    ArtifactType,
+    CacheEntry,
+    Pipeline,
+    PipelineVersion,
+    RunRecord,
+)
+from dagwire.server.engine.model import FailureStrategy, JobState
+from dagwire.server.store.sql import SqlJobStore, jobs
+
+metadata = MetaData()
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
+
+pipelines = Table(
+    "pipelines",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("pipeline_id", String(64), nullable=False, unique=True),
+    Column("name", String(253), nullable=False, unique=True),
+    Column("username", String(253), nullable=False, index=True),
+    Column("description", Text, nullable=False),
+    Column("create_time", String(40), nullable=False),
+    Column("update_time", String(40), nullable=False),
+    Column("latest_version", Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+pipeline_versions = Table(
+    "pipeline_versions",
+    metadata,
+    Column("pipeline_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("pipeline_yaml", Text, nullable=False),
+    Column("username", String(253), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("create_time", String(40), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("run_id", String(253), nullable=False, unique=True),
+    Column("name", String(253), nullable=False, index=True),
+    Column("username", String(253), nullable=False, index=True),
+    Column("pipeline_id", String(64), nullable=False, index=True),
+    Column("schedule_id", String(64), nullable=False, index=True),
+    Column("create_time", String(40), nullable=False),
+    Column("doc", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+cache_entries = Table(
+    "cache_entries",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("cache_id", String(64), nullable=False, unique=True),
+    Column("first_fp", String(64), nullable=False),
+    Column("second_fp", String(64), nullable=False),
+    Column("run_id", String(253), nullable=False, index=True),
+    Column("step_name", String(253), nullable=False),
+    Column("username", String(253), nullable=False),
+    Column("pipeline_id", String(64), nullable=False),
+    Column("expired_time", BigInteger, nullable=False),
+    Column("create_time", String(40), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("run_id", String(253), nullable=False, index=True),
+    Column("step_name", String(253), nullable=False),
+    Column("name", String(253), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("username", String(253), nullable=False),
+    Column("create_time", String(40), nullable=False),
+    UniqueConstraint("run_id", "step_name", "name", "type"),
+    sqlite_autoincrement=True,
+)
+
+# Idempotency keys of create requests: key -> the resource the first request created.
+request_keys = Table(
+    "request_keys",
+    metadata,
+    Column("request_key", String(300), primary_key=True),
+    Column("resource_id", String(253), nullable=False),
+)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_token: int | None  # the seq to continue after; None on the last page
+    seqs: list[int] = field(default_factory=list)  # each item's seq, to stop mid-page
+
+
+class PipelineNameTaken(Exception):
+    pass
+
+
+class SqlWorkflowStore:
+    """Shares the job store's database and connection pool (opened by it)."""
+
+    def __init__(self, jobs_store: SqlJobStore) -> None:
+        self._jobs_store = jobs_store
+
+    @property
+    def _engine(self) -> AsyncEngine:
+        return self._jobs_store.engine
+
+    async def open(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    # --- idempotency -----------------------------------------------------------------
+
+    async def remembered(self, request_key: str) -> str | None:
+        async with self._engine.connect() as conn:
+            return await conn.scalar(
+                select(request_keys.c.resource_id).where(request_keys.c.request_key == request_key)
+            )
+
+    async def remember(self, request_key: str, resource_id: str) -> str:
+        """Record the key; returns the resource id it names (another request's on a race)."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    insert(request_keys).values(request_key=request_key, resource_id=resource_id)
+                )
+            return resource_id
+        except IntegrityError:
+            return await self.remembered(request_key) or resource_id
+
+    # --- pipelines -------------------------------------------------------------------
+
+    async def insert_pipeline(self, pipeline: Pipeline, version: PipelineVersion) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(insert(pipelines).values(_pipeline_row(pipeline)))
+                await conn.execute(insert(pipeline_versions).values(_version_row(version)))
+        except IntegrityError as error:
+            raise PipelineNameTaken(pipeline.name) from error
+
+    async def add_version(
+        self, pipeline_id: str, make: Any
+    ) -> tuple[Pipeline, PipelineVersion] | None:
+        """Add the version `make(next_version_id)` builds, in one transaction; None when
+        the pipeline is gone."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(select(pipelines).where(pipelines.c.pipeline_id == pipeline_id))
+            ).first()
+            if row is None:
+                return None
+            next_version = (
+                await conn.scalar(
+                    select(func.max(pipeline_versions.c.version)).where(
+                        pipeline_versions.c.pipeline_id == pipeline_id
+                    )
+                )
+                or 0
+            ) + 1
+            version: PipelineVersion = make(str(next_version))
+            await conn.execute(insert(pipeline_versions).values(_version_row(version)))
+            await conn.execute(
+                update(pipelines)
+                .where(pipelines.c.pipeline_id == pipeline_id)
+                .values(
+                    latest_version=next_version,
+                    update_time=version.create_time.isoformat(),
+                    description=version.description or row.description,
+                )
+            )
+            updated = (
+                await conn.execute(select(pipelines).where(pipelines.c.pipeline_id == pipeline_id))
+            ).one()
+        return _pipeline(updated), version
+
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(pipelines).where(pipelines.c.pipeline_id == pipeline_id))
+            ).first()
+        return _pipeline(row) if row else None
+
+    async def list_pipelines(
+        self, *, after: int | None, limit: int, where: Mapping[str, str]
+    ) -> Page[Pipeline]:
+        query = select(pipelines).order_by(pipelines.c.seq)
+        if after is not None:
+            query = query.where(pipelines.c.seq > after)
+        query = _equal(query, pipelines, where)
+        rows = await self._page(query.limit(limit + 1))
+        return _paged([_pipeline(r) for r in rows[:limit]], rows, limit)
+
+    async def versions(self, pipeline_id: str) -> list[PipelineVersion]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(pipeline_versions)
+                .where(pipeline_versions.c.pipeline_id == pipeline_id)
+                .order_by(pipeline_versions.c.version.desc())
+            )
+            return [_version(row) for row in rows]
+
+    async def get_version(self, pipeline_id: str, version_id: str) -> PipelineVersion | None:
+        if not version_id.isdigit():
+            return None
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(pipeline_versions).where(
+                        pipeline_versions.c.pipeline_id == pipeline_id,
+                        pipeline_versions.c.version == int(version_id),
+                    )
+                )
+            ).first()
+        return _version(row) if row else None
+
+    async def delete_version(self, pipeline_id: str, version_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(pipeline_versions).where(
+                    pipeline_versions.c.pipeline_id == pipeline_id,
+                    pipeline_versions.c.version == int(version_id),
+                )
+            )
+            latest = await conn.scalar(
+                select(func.max(pipeline_versions.c.version)).where(
+                    pipeline_versions.c.pipeline_id == pipeline_id
+                )
+            )
+            await conn.execute(
+                update(pipelines)
+                .where(pipelines.c.pipeline_id == pipeline_id)
+                .values(latest_version=latest or 0)
+            )
+
+    async def delete_pipeline(self, pipeline_id: str) -> bool:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(pipeline_versions).where(pipeline_versions.c.pipeline_id == pipeline_id)
+            )
+            result = await conn.execute(
+                delete(pipelines).where(pipelines.c.pipeline_id == pipeline_id)
+            )
+            return bool(result.rowcount)
+
+    # --- runs ------------------------------------------------------------------------
+
+    async def insert_run(self, record: RunRecord) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(runs).values(_run_row(record)))
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        async with self._engine.connect() as conn:
+            doc = await conn.scalar(select(runs.c.doc).where(runs.c.run_id == run_id))
+        return _run(doc) if doc else None
+
+    async def list_runs(
+        self,
+        *,
+        after: int | None,
+        limit: int,
+        where: Mapping[str, str],
+        states: Collection[JobState] = (),
+    ) -> Page[RunRecord]:
+        """Newest first. `states` keeps runs whose job is in one of them."""
+        query = select(runs.c.seq, runs.c.doc).order_by(runs.c.seq.desc())
+        if after is not None:
+            query = query.where(runs.c.seq < after)
+        query = _equal(query, runs, where)
+        if states:
+            query = query.join(jobs, jobs.c.job_id == runs.c.run_id).where(
+                jobs.c.state.in_([state.value for state in states])
+            )
+        rows = await self._page(query.limit(limit + 1))
+        return _paged([_run(r.doc) for r in rows[:limit]], rows, limit)
+
+    async def delete_run(self, run_id: str) -> None:
+        """Forget a run with its artifacts and the cache entries made from it."""
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(artifacts).where(artifacts.c.run_id == run_id))
+            await conn.execute(delete(cache_entries).where(cache_entries.c.run_id == run_id))
+            await conn.execute(delete(runs).where(runs.c.run_id == run_id))
+
+    # --- cache -----------------------------------------------------------------------
+
+    async def insert_cache_entry(self, entry: CacheEntry) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(cache_entries).values(_cache_row(entry)))
+
+    async def find_cache_entries(self, first_fp: str, second_fp: str) -> list[CacheEntry]:
+        """Entries with both fingerprints, newest first."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(cache_entries)
+                .where(cache_entries.c.first_fp == first_fp, cache_entries.c.second_fp == second_fp)
+                .order_by(cache_entries.c.seq.desc())
+            )
+            return [_cache(row) for row in rows]
+
+    async def get_cache_entry(self, cache_id: str) -> CacheEntry | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(cache_entries).where(cache_entries.c.cache_id == cache_id)
+                )
+            ).first()
+        return _cache(row) if row else None
+
+    async def list_cache_entries(
+        self, *, after: int | None, limit: int, where: Mapping[str, str]
+    ) -> Page[CacheEntry]:
+        query = select(cache_entries).order_by(cache_entries.c.seq.desc())
+        if after is not None:
+            query = query.where(cache_entries.c.seq < after)
+        rows = await self._page(_equal(query, cache_entries, where).limit(limit + 1))
+        return _paged([_cache(r) for r in rows[:limit]], rows, limit)
+
+    async def delete_cache_entry(self, cache_id: str) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(cache_entries).where(cache_entries.c.cache_id == cache_id)
+            )
+            return bool(result.rowcount)
+
+    async def run_has_cache_entries(self, run_id: str) -> bool:
+        async with self._engine.connect() as conn:
+            return bool(await conn.scalar(select(exists().where(cache_entries.c.run_id == run_id))))
+
+    # --- artifacts -------------------------------------------------------------------
+
+    async def register_artifacts(self, items: Sequence[Artifact]) -> None:
+        """Record artifacts; registering one again (a recovered exit) changes nothing."""
+        if not items:
+            return
+        async with self._engine.begin() as conn:
+            for item in items:
+                found = await conn.scalar(
+                    select(artifacts.c.seq).where(
+                        artifacts.c.run_id == item.run_id,
+                        artifacts.c.step_name == item.step_name,
+                        artifacts.c.name == item.name,
+                        artifacts.c.type == item.type.value,
+                    )
+                )
+                if found is None:
+                    await conn.execute(insert(artifacts).values(_artifact_row(item)))
+
+    async def output_artifacts(self, run_id: str, step_name: str) -> list[Artifact]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(artifacts).where(
+                    artifacts.c.run_id == run_id,
+                    artifacts.c.step_name == step_name,
+                    artifacts.c.type == ArtifactType.OUTPUT.value,
+                )
+            )
+            return [_artifact(row) for row in rows]
+
+    async def list_artifacts(
+        self, *, after: int | None, limit: int, where: Mapping[str, str], path_prefix: str = ""
+    ) -> Page[Artifact]:
+        query = select(artifacts).order_by(artifacts.c.seq.desc())
+        if after is not None:
+            query = query.where(artifacts.c.seq < after)
+        if path_prefix:
+            query = query.where(artifacts.c.path.startswith(path_prefix, autoescape=True))
+        rows = await self._page(_equal(query, artifacts, where).limit(limit + 1))
+        return _paged([_artifact(r) for r in rows[:limit]], rows, limit)
+
+    # --- plumbing --------------------------------------------------------------------
+
+    async def _page(self, query: Select[Any]) -> list[Any]:
+        async with self._engine.connect() as conn:
+            return list(await conn.execute(query))
+
+
+def _equal(query: Select[Any], table: Table, where: Mapping[str, str]) -> Select[Any]:
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    return query
+
+
+def _paged(items: list[T], rows: list[Any], limit: int) -> Page[T]:
+    return Page(
+        items,
+        int(rows[limit - 1].seq) if len(rows) > limit else None,
+        [int(row.seq) for row in rows[:limit]],
+    )
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _pipeline_row(p: Pipeline) -> dict[str, Any]:
+    return {
+        "pipeline_id": p.pipeline_id,
+        "name": p.name,
+        "username": p.username,
+        "description": p.description,
+        "create_time": p.create_time.isoformat(),
+        "update_time": p.update_time.isoformat(),
+        "latest_version": int(p.latest_version_id),
+    }
+
+
+def _pipeline(row: Any) -> Pipeline:
+    return Pipeline(
+        pipeline_id=row.pipeline_id,
+        name=row.name,
+        username=row.username,
+        description=row.description,
+        create_time=datetime.fromisoformat(row.create_time),
+        update_time=datetime.fromisoformat(row.update_time),
+        latest_version_id=str(row.latest_version),
+    )
+
+
+def _version_row(v: PipelineVersion) -> dict[str, Any]:
+    return {
+        "pipeline_id": v.pipeline_id,
+        "version": int(v.version_id),
+        "pipeline_yaml": v.pipeline_yaml,
+        "username": v.username,
+        "description": v.description,
+        "create_time": v.create_time.isoformat(),
+    }
+
+
+def _version(row: Any) -> PipelineVersion:
+    return PipelineVersion(
+        pipeline_id=row.pipeline_id,
+        version_id=str(row.version),
+        pipeline_yaml=row.pipeline_yaml,
+        username=row.username,
+        description=row.description,
+        create_time=datetime.fromisoformat(row.create_time),
+    )
+
+
+def _run_row(r: RunRecord) -> dict[str, Any]:
+    doc = {
+        "run_id": r.run_id,
+        "name": r.name,
+        "username": r.username,
+        "run_yaml": r.run_yaml,
+        "source": r.source,
+        "create_time": r.create_time.isoformat(),
+        "description": r.description,
+        "parameters": dict(r.parameters),
+        "disabled": list(r.disabled),
+        "failure_strategy": r.failure_strategy.value,
+        "docker_env": r.docker_env,
+        "pipeline_id": r.pipeline_id,
+        "pipeline_version_id": r.pipeline_version_id,
+        "schedule_id": r.schedule_id,
+        "scheduled_time": r.scheduled_time.isoformat() if r.scheduled_time else None,
+        "retried_from": r.retried_from,
+    }
+    return {
+        "run_id": r.run_id,
+        "name": r.name,
+        "username": r.username,
+        "pipeline_id": r.pipeline_id,
+        "schedule_id": r.schedule_id,
+        "create_time": r.create_time.isoformat(),
+        "doc": json.dumps(doc, separators=(",", ":")),
+    }
+
+
+def _run(doc: str) -> RunRecord:
+    data = json.loads(doc)
+    return RunRecord(
+        run_id=data["run_id"],
+        name=data["name"],
+        username=data["username"],
+        run_yaml=data["run_yaml"],
+        source=data["source"],
+        create_time=datetime.fromisoformat(data["create_time"]),
+        description=data["description"],
+        parameters=data["parameters"],
+        disabled=tuple(data["disabled"]),
+        failure_strategy=FailureStrategy(data["failure_strategy"]),
+        docker_env=data["docker_env"],
+        pipeline_id=data["pipeline_id"],
+        pipeline_version_id=data["pipeline_version_id"],
+        schedule_id=data["schedule_id"],
+        scheduled_time=_time(data["scheduled_time"]),
+        retried_from=data["retried_from"],
+    )
+
+
+def _cache_row(c: CacheEntry) -> dict[str, Any]:
+    return {
+        "cache_id": c.cache_id,
+        "first_fp": c.first_fp,
+        "second_fp": c.second_fp,
+        "run_id": c.run_id,
+        "step_name": c.step_name,
+        "username": c.username,
+        "pipeline_id": c.pipeline_id,
+        "expired_time": c.expired_time,
+        "create_time": c.create_time.isoformat(),
+    }
+
+
+def _cache(row: Any) -> CacheEntry:
+    return CacheEntry(
+        cache_id=row.cache_id,
+        first_fp=row.first_fp,
+        second_fp=row.second_fp,
+        run_id=row.run_id,
+        step_name=row.step_name,
+        username=row.username,
+        pipeline_id=row.pipeline_id,
+        expired_time=int(row.expired_time),
+        create_time=datetime.fromisoformat(row.create_time),
+    )
+
+
+def _artifact_row(a: Artifact) -> dict[str, Any]:
+    return {
+        "run_id": a.run_id,
+        "step_name": a.step_name,
+        "name": a.name,
+        "path": a.path,
+        "type": a.type.value,
+        "username": a.username,
+        "create_time": a.create_time.isoformat(),
+    }
+
+
+def _artifact(row: Any) -> Artifact:
+    return Artifact(
+        run_id=row.run_id,
+        step_name=row.step_name,
+        name=row.name,
+        path=row.path,
+        type=ArtifactType(row.type),
+        username=row.username,
+        create_time=datetime.fromisoformat(row.create_time),
+    )

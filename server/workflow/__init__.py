@@ -1,0 +1,1 @@
+"""Pipelines, runs, cache, artifacts, logs and schedules (WorkflowService) on the engine."""

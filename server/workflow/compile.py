@@ -1,0 +1,219 @@
+"""A pipeline spec plus a run's options -> the engine's JobSpec.
+
+Parameters are resolved here, once: defaults, then the run's overrides, then references
+(`{{PF_RUN_ID}}`, `{{param}}`, `{{upstream.param}}`). Artifact references stay in the
+command until launch, when their paths are known. What each step needs at launch
+travels in its task's task_input_config as a StepConfig document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from dagwire.server.engine.model import FailureStrategy, JobKind, JobSpec, PartySpec, TaskSpec
+from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
+from dagwire.server.workflow.spec import PipelineSpec, StepSpec, substitute
+
+# The image a command step's task names; the step executor runs its command instead.
+STEP_IMAGE = "dagwire-step"
+# Every step runs as one party of this domain: a run is not a multi-party job.
+RUN_DOMAIN = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    run_id: str
+    username: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    disabled: Sequence[str] = ()
+    failure_strategy: FailureStrategy | None = None  # None: the spec's
+    docker_env: str = ""  # empty: the spec's
+    pipeline_id: str = ""
+    reuse: Mapping[str, str] = field(default_factory=dict)  # step -> run whose outputs to reuse
+
+
+@dataclass(frozen=True, slots=True)
+class StepConfig:
+    """What the step executor needs to launch one step (stored with its task)."""
+
+    step: str
+    run_id: str
+    username: str
+    command: str = ""  # artifact references still unresolved
+    app_image: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)  # artifact -> "step.output"
+    outputs: tuple[str, ...] = ()
+    cache_enable: bool = False
+    cache_max_expired_time: int = -1
+    docker_env: str = ""
+    pipeline_id: str = ""
+    reuse_from: str = ""  # a run whose recorded outputs of this step are reused
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> StepConfig:
+        data = json.loads(text)
+        data["outputs"] = tuple(data.get("outputs", ()))
+        return cls(**data)
+
+
+def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
+    """The JobSpec of a run; InvalidArgument names unknown overrides or disabled steps."""
+    _check_disabled(spec, options.disabled)
+    resolved = resolve_parameters(spec, options)
+    docker_env = options.docker_env or spec.docker_env
+    task_ids = _task_ids(options.run_id, [step.name for step in spec.steps])
+    tasks = []
+    for step in spec.steps:
+        params = resolved[step.name]
+        values = {**params, **_system(options, step.name)}
+        config = StepConfig(
+            step=step.name,
+            run_id=options.run_id,
+            username=options.username,
+            command=substitute(step.command, values),
+            app_image=step.app_image,
+            env={k: substitute(v, values) for k, v in step.env.items()},
+            parameters=params,
+            inputs=dict(step.input_artifacts),
+            outputs=step.output_artifacts,
+            cache_enable=step.cache.enable,
+            cache_max_expired_time=step.cache.max_expired_time,
+            docker_env=step.docker_env or docker_env,
+            pipeline_id=options.pipeline_id,
+            reuse_from=options.reuse.get(step.name, ""),
+        )
+        tasks.append(
+            TaskSpec(
+                alias=step.name,
+                task_id=task_ids[step.name],
+                app_image=step.app_image or STEP_IMAGE,
+                parties=(PartySpec(RUN_DOMAIN),),
+                dependencies=step.deps,
+                task_input_config=config.to_json(),
+                timeout_seconds=step.timeout,
+                disabled=step.name in options.disabled,
+                post=step.post,
+            )
+        )
+    return JobSpec(
+        job_id=options.run_id,
+        initiator=RUN_DOMAIN,
+        max_parallelism=spec.parallelism,
+        tasks=tuple(tasks),
+        kind=JobKind.RUN,
+        failure_strategy=options.failure_strategy or spec.failure_strategy,
+    )
+
+
+def resolve_parameters(spec: PipelineSpec, options: RunOptions) -> dict[str, dict[str, str]]:
+    """Each step's parameters after defaults, overrides and references."""
+    violations: list[FieldViolation] = []
+    globals_ = dict(spec.parameters)
+    per_step = {step.name: dict(step.parameters) for step in spec.steps}
+    for key, value in options.parameters.items():
+        where = f"parameters.{key}"
+        if "." in key:
+            step_name, _, param = key.partition(".")
+            if step_name not in per_step:
+                violations.append(FieldViolation(where, f"no step named {step_name!r}"))
+            elif param not in per_step[step_name]:
+                violations.append(
+                    FieldViolation(where, f"step {step_name!r} has no parameter {param!r}")
+                )
+            else:
+                per_step[step_name][param] = value
+            continue
+        matched = key in globals_
+        if matched:
+            globals_[key] = value
+        for params in per_step.values():
+            if key in params:
+                params[key] = value
+                matched = True
+        if not matched:
+            violations.append(FieldViolation(where, "no step and no pipeline parameter has it"))
+    if violations:
+        raise InvalidArgument(violations)
+    resolved: dict[str, dict[str, str]] = {}
+    for step in _in_dependency_order(spec.steps):
+        upstream = {
+            f"{dep}.{name}": value
+            for dep in _readable(spec, step)
+            for name, value in resolved[dep].items()
+        }
+        declared = {**globals_, **per_step[step.name]}
+        context = {**declared, **upstream, **_system(options, step.name)}
+        resolved[step.name] = {name: substitute(value, context) for name, value in declared.items()}
+    return resolved
+
+
+def _readable(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:
+    """Steps whose parameters `step` may reference: its deps (the post step: every step)."""
+    if step.post:
+        return tuple(s.name for s in spec.steps if not s.post)
+    return step.deps
+
+
+def _in_dependency_order(steps: Sequence[StepSpec]) -> list[StepSpec]:
+    """Entry points upstream first (the spec was checked acyclic), then the post step."""
+    done: dict[str, StepSpec] = {}
+    remaining = [step for step in steps if not step.post]
+    while remaining:
+        ready = [s for s in remaining if all(d in done for d in s.deps)]
+        for step in ready:
+            done[step.name] = step
+            remaining.remove(step)
+    return [*done.values(), *(step for step in steps if step.post)]
+
+
+def _system(options: RunOptions, step: str) -> dict[str, str]:
+    return {"PF_RUN_ID": options.run_id, "PF_STEP_NAME": step, "PF_USER_NAME": options.username}
+
+
+def _check_disabled(spec: PipelineSpec, disabled: Sequence[str]) -> None:
+    names = {step.name for step in spec.steps}
+    violations = [
+        FieldViolation(
+            f"disabled[{i}]", f"no step named {name!r}; steps: {', '.join(sorted(names))}"
+        )
+        for i, name in enumerate(disabled)
+        if name not in names
+    ]
+    off = set(disabled)
+    for step in spec.steps:
+        if step.name in off:
+            continue
+        for art, target in step.input_artifacts.items():
+            upstream = target.partition(".")[0]
+            if upstream in off:
+                violations.append(
+                    FieldViolation(
+                        "disabled",
+                        f"step {step.name!r} reads artifact {art!r} from disabled step {upstream!r}; "
+                        "disable it too",
+                    )
+                )
+    if violations:
+        raise InvalidArgument(violations)
+
+
+def _task_ids(run_id: str, names: Sequence[str]) -> dict[str, str]:
+    """DNS-safe, unique task ids: the run id and the step name in lowercase."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for index, name in enumerate(names):
+        slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-") or "step"
+        task_id = f"{run_id}-{slug}"
+        if task_id in taken:
+            task_id = f"{run_id}-{slug}-{index}"
+        taken.add(task_id)
+        ids[name] = task_id
+    return ids

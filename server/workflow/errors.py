@@ -1,0 +1,56 @@
+"""Errors of the workflow room. The API maps each to a gRPC status in one table, with
+google.rpc details (BadRequest field violations for InvalidArgument)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dagwire.server.engine.errors import EngineError
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One problem with one field. `field` is a dotted path into the request or spec,
+    e.g. `entry_points.train.deps` or `parameters.epoch`."""
+
+    field: str
+    description: str
+
+
+class InvalidArgument(EngineError):
+    """The request or the spec it carries is invalid; nothing was stored."""
+
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+
+    @classmethod
+    def of(cls, field: str, description: str) -> InvalidArgument:
+        return cls([FieldViolation(field, description)])
+
+
+class NotFound(EngineError):
+    """A named resource does not exist."""
+
+    def __init__(self, resource_type: str, name: str) -> None:
+        super().__init__(f"{resource_type} {name!r} does not exist")
+        self.resource_type = resource_type
+        self.name = name
+
+
+class AlreadyExists(EngineError):
+    def __init__(self, resource_type: str, name: str, hint: str = "") -> None:
+        message = f"{resource_type} {name!r} already exists"
+        super().__init__(f"{message}; {hint}" if hint else message)
+        self.resource_type = resource_type
+        self.name = name
+
+
+class FailedPrecondition(EngineError):
+    """The resource's current state does not allow the operation."""
+
+    def __init__(self, resource_type: str, name: str, why: str) -> None:
+        super().__init__(f"{resource_type} {name!r}: {why}")
+        self.resource_type = resource_type
+        self.name = name

@@ -1,0 +1,675 @@
+"""WorkflowRuntime: the application service behind WorkflowService.
+
+Pipelines and run records live in the workflow store; a run's DAG runs as a job of kind
+RUN on the shared JobRuntime, so it is scheduled, recovered after a crash and watched
+exactly like a Kuscia job. This module validates, compiles and delegates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import secrets
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dagwire.server.bus.base import EventBus
+from dagwire.server.engine.catalog import (
+    Artifact,
+    CacheEntry,
+    Pipeline,
+    PipelineVersion,
+    RunRecord,
+)
+from dagwire.server.engine.errors import EngineError, JobAlreadyExists, JobNotFound
+from dagwire.server.engine.model import FailureStrategy, Job, JobKind, JobState, TaskState
+from dagwire.server.engine.validation import Limits, validate_job_spec
+from dagwire.server.executors.base import PartyKey
+from dagwire.server.runtime.jobs import JobRuntime
+from dagwire.server.runtime.watch import WatchEvent, WatchFilter, watch_jobs
+from dagwire.server.store.base import JobStore
+from dagwire.server.store.workflow import Page, PipelineNameTaken, SqlWorkflowStore
+from dagwire.server.workflow.compile import RUN_DOMAIN, RunOptions, compile_run
+from dagwire.server.workflow.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
+from dagwire.server.workflow.spec import parse_pipeline
+from dagwire.server.workflow.status import RunStatus, job_states_for, run_status
+
+DEFAULT_USER = "default"
+MAX_PAGE_SIZE = 1_000
+MAX_LOG_BYTES = 8 << 20
+MAX_LOG_PAGE = 10_000
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """A run as the API shows it: what it was created with, and its job."""
+
+    record: RunRecord
+    job: Job
+
+    @property
+    def status(self) -> RunStatus:
+        return run_status(self.job)
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """A CreateRun request, decoded."""
+
+    run_yaml: str = ""
+    pipeline_id: str = ""
+    pipeline_version_id: str = ""
+    source_run_id: str = ""
+    name: str = ""
+    description: str = ""
+    username: str = ""
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    disabled: Sequence[str] = ()
+    failure_strategy: FailureStrategy | None = None
+    docker_env: str = ""
+    request_id: str = ""
+    # set by schedules
+    run_id: str = ""
+    schedule_id: str = ""
+    scheduled_time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogPage:
+    step_name: str
+    task_id: str
+    attempt: int
+    has_next_page: bool
+    truncated: bool
+    page_size: int
+    page_no: int
+    content: str
+
+
+class WorkflowRuntime:
+    def __init__(
+        self,
+        *,
+        jobs: JobRuntime,
+        job_store: JobStore,
+        bus: EventBus,
+        store: SqlWorkflowStore,
+        log_path: Callable[[PartyKey], str],
+        clock: Clock = utc_now,
+        limits: Limits | None = None,
+    ) -> None:
+        self._jobs = jobs
+        self._job_store = job_store
+        self._bus = bus
+        self._store = store
+        self._log_path = log_path
+        self._clock = clock
+        self._limits = limits or Limits()
+        # Run records never change after creation; watches look them up per event.
+        self._records: OrderedDict[str, RunRecord] = OrderedDict()
+
+    # --- pipelines -------------------------------------------------------------------
+
+    async def create_pipeline(
+        self, pipeline_yaml: str, description: str, username: str, request_id: str
+    ) -> tuple[Pipeline, PipelineVersion]:
+        spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
+        key = f"pipeline:{request_id}" if request_id else ""
+        if key and (known := await self._store.remembered(key)):
+            return await self.get_version(known, "1")
+        now = self._clock()
+        pipeline = Pipeline(
+            pipeline_id=f"ppl-{secrets.token_hex(4)}",
+            name=spec.name,
+            username=username or DEFAULT_USER,
+            description=description,
+            create_time=now,
+            update_time=now,
+            latest_version_id="1",
+        )
+        version = PipelineVersion(
+            pipeline.pipeline_id, "1", pipeline_yaml, pipeline.username, description, now
+        )
+        try:
+            await self._store.insert_pipeline(pipeline, version)
+        except PipelineNameTaken:
+            raise AlreadyExists(
+                "pipeline", spec.name, "update it to add a version, or rename the spec"
+            ) from None
+        if key:
+            await self._store.remember(key, pipeline.pipeline_id)
+        return pipeline, version
+
+    async def get_pipeline(self, pipeline_id: str) -> tuple[Pipeline, list[PipelineVersion]]:
+        pipeline = await self._pipeline(pipeline_id)
+        return pipeline, await self._store.versions(pipeline_id)
+
+    async def list_pipelines(
+        self, page_size: int, page_token: str, filter_text: str
+    ) -> Page[Pipeline]:
+        where = parse_filter(filter_text, {"name", "username"})
+        return await self._store.list_pipelines(
+            after=decode_token(page_token), limit=page_limit(page_size, 50), where=where
+        )
+
+    async def update_pipeline(
+        self, pipeline_id: str, pipeline_yaml: str, description: str, username: str
+    ) -> tuple[Pipeline, PipelineVersion]:
+        pipeline = await self._pipeline(pipeline_id)
+        spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
+        if spec.name != pipeline.name:
+            raise InvalidArgument.of(
+                "pipeline_yaml.name",
+                f"must stay {pipeline.name!r}, the pipeline's name; got {spec.name!r}",
+            )
+        now = self._clock()
+        added = await self._store.add_version(
+            pipeline_id,
+            lambda version_id: PipelineVersion(
+                pipeline_id,
+                version_id,
+                pipeline_yaml,
+                username or pipeline.username,
+                description,
+                now,
+            ),
+        )
+        if added is None:
+            raise NotFound("pipeline", pipeline_id)
+        return added
+
+    async def delete_pipeline(self, pipeline_id: str) -> None:
+        if not await self._store.delete_pipeline(_required("pipeline_id", pipeline_id)):
+            raise NotFound("pipeline", pipeline_id)
+
+    async def get_version(
+        self, pipeline_id: str, version_id: str
+    ) -> tuple[Pipeline, PipelineVersion]:
+        pipeline = await self._pipeline(pipeline_id)
+        version = await self._store.get_version(
+            pipeline_id, _required("pipeline_version_id", version_id)
+        )
+        if version is None:
+            raise NotFound("pipeline version", f"{pipeline_id}/{version_id}")
+        return pipeline, version
+
+    async def delete_version(self, pipeline_id: str, version_id: str) -> None:
+        _, version = await self.get_version(pipeline_id, version_id)
+        if len(await self._store.versions(pipeline_id)) == 1:
+            raise FailedPrecondition(
+                "pipeline version",
+                f"{pipeline_id}/{version_id}",
+                "it is the pipeline's only version; delete the pipeline instead",
+            )
+        await self._store.delete_version(pipeline_id, version.version_id)
+
+    async def resolve_version(self, pipeline_id: str, pipeline_version_id: str) -> str:
+        """The version to run ("" means the latest); NotFound when there is none."""
+        pipeline = await self._pipeline(pipeline_id)
+        version_id = pipeline_version_id or pipeline.latest_version_id
+        await self.get_version(pipeline_id, version_id)
+        return version_id
+
+    async def _pipeline(self, pipeline_id: str) -> Pipeline:
+        pipeline = await self._store.get_pipeline(_required("pipeline_id", pipeline_id))
+        if pipeline is None:
+            raise NotFound("pipeline", pipeline_id)
+        return pipeline
+
+    # --- runs ------------------------------------------------------------------------
+
+    async def create_run(self, new: NewRun) -> RunView:
+        key = f"run:{new.request_id}" if new.request_id else ""
+        if key and (known := await self._store.remembered(key)):
+            return await self.get_run(known)
+        record, run_options, spec_text = await self._plan_run(new)
+        spec = parse_pipeline(spec_text, "run_yaml")
+        job_spec = compile_run(spec, run_options)
+        try:
+            validate_job_spec(job_spec, self._limits)
+        except EngineError as error:
+            raise InvalidArgument.of("run_yaml", str(error)) from None
+        try:
+            await self._store.insert_run(record)
+        except Exception as error:
+            if await self._store.get_run(record.run_id) is not None:
+                raise AlreadyExists("run", record.run_id) from None
+            raise error
+        try:
+            job = await self._jobs.create(job_spec)
+        except JobAlreadyExists:
+            raise AlreadyExists("run", record.run_id) from None
+        except BaseException:
+            await self._store.delete_run(record.run_id)
+            raise
+        self._remember(record)
+        if key:
+            await self._store.remember(key, record.run_id)
+        return RunView(record, job)
+
+    async def _plan_run(self, new: NewRun) -> tuple[RunRecord, RunOptions, str]:
+        sources = [bool(new.run_yaml), bool(new.pipeline_id), bool(new.source_run_id)]
+        if sum(sources) != 1:
+            raise InvalidArgument.of(
+                "run_yaml", "give exactly one of run_yaml, pipeline_id or source_run_id"
+            )
+        parameters = dict(new.parameters)
+        disabled = list(new.disabled)
+        pipeline_id = version_id = retried_from = ""
+        if new.run_yaml:
+            text = new.run_yaml
+            source = f"yaml:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        elif new.pipeline_id:
+            version_id = await self.resolve_version(new.pipeline_id, new.pipeline_version_id)
+            _, version = await self.get_version(new.pipeline_id, version_id)
+            text, pipeline_id = version.pipeline_yaml, new.pipeline_id
+            source = f"{pipeline_id}@{version_id}"
+        else:
+            old = await self._record(new.source_run_id)
+            text, pipeline_id, version_id = old.run_yaml, old.pipeline_id, old.pipeline_version_id
+            parameters = parameters or dict(old.parameters)
+            disabled = disabled or list(old.disabled)
+            source = f"run:{old.run_id}"
+        spec = parse_pipeline(text, "run_yaml")
+        run_id = new.run_id or f"run-{secrets.token_hex(4)}"
+        username = new.username or DEFAULT_USER
+        strategy = new.failure_strategy or spec.failure_strategy
+        record = RunRecord(
+            run_id=run_id,
+            name=new.name or spec.name,
+            username=username,
+            run_yaml=text,
+            source=source,
+            create_time=self._clock(),
+            description=new.description,
+            parameters=parameters,
+            disabled=tuple(disabled),
+            failure_strategy=strategy,
+            docker_env=new.docker_env or spec.docker_env,
+            pipeline_id=pipeline_id,
+            pipeline_version_id=version_id,
+            schedule_id=new.schedule_id,
+            scheduled_time=new.scheduled_time,
+            retried_from=retried_from,
+        )
+        options = RunOptions(
+            run_id=run_id,
+            username=username,
+            parameters=parameters,
+            disabled=tuple(disabled),
+            failure_strategy=strategy,
+            docker_env=new.docker_env,
+            pipeline_id=pipeline_id,
+        )
+        return record, options, text
+
+    async def get_run(self, run_id: str) -> RunView:
+        record = await self._record(run_id)
+        try:
+            job = await self._jobs.get(run_id)
+        except JobNotFound:
+            raise NotFound("run", run_id) from None
+        return RunView(record, job)
+
+    async def list_runs(self, page_size: int, page_token: str, filter_text: str) -> Page[RunView]:
+        where = parse_filter(
+            filter_text, {"username", "status", "pipeline_id", "name", "schedule_id"}
+        )
+        wanted: RunStatus | None = None
+        if "status" in where:
+            try:
+                wanted = RunStatus(where.pop("status").lower())
+            except ValueError:
+                choices = ", ".join(s.value for s in RunStatus)
+                raise InvalidArgument.of("filter", f"status must be one of {choices}") from None
+        limit = page_limit(page_size, 100)
+        after = decode_token(page_token)
+        states = job_states_for(wanted) if wanted else ()
+        views: list[RunView] = []
+        # A status maps to job states plus, for a few, the stop marker: fetch and refine
+        # until the page is full, so that a page never comes back short while more exist.
+        while True:
+            page = await self._store.list_runs(after=after, limit=limit, where=where, states=states)
+            jobs = {
+                job.job_id: job
+                for job in await self._job_store.get_jobs([record.run_id for record in page.items])
+            }
+            for index, record in enumerate(page.items):
+                job = jobs.get(record.run_id)
+                if job is not None and (wanted is None or run_status(job) is wanted):
+                    views.append(RunView(record, job))
+                    if len(views) == limit:
+                        return Page(views, page.seqs[index])
+            if page.next_token is None:
+                return Page(views, None)
+            after = page.next_token
+
+    async def stop_run(self, run_id: str, force: bool) -> RunView:
+        record = await self._record(run_id)
+        job = await self._jobs.stop(run_id, "stopped by user", keep_post=not force)
+        return RunView(record, job)
+
+    async def retry_run(self, run_id: str) -> RunView:
+        view = await self.get_run(run_id)
+        if view.status not in (RunStatus.FAILED, RunStatus.TERMINATED):
+            raise FailedPrecondition(
+                "run",
+                run_id,
+                f"only failed or terminated runs can be retried; it is {view.status.value}",
+            )
+        old = view.record
+        reuse = {
+            task.alias: old.run_id for task in view.job.tasks if task.state is TaskState.SUCCEEDED
+        }
+        new_id = f"run-{secrets.token_hex(4)}"
+        spec = parse_pipeline(old.run_yaml, "run_yaml")
+        record = RunRecord(
+            run_id=new_id,
+            name=old.name,
+            username=old.username,
+            run_yaml=old.run_yaml,
+            source=f"retry:{old.run_id}",
+            create_time=self._clock(),
+            description=old.description,
+            parameters=old.parameters,
+            disabled=old.disabled,
+            failure_strategy=old.failure_strategy,
+            docker_env=old.docker_env,
+            pipeline_id=old.pipeline_id,
+            pipeline_version_id=old.pipeline_version_id,
+            schedule_id=old.schedule_id,
+            retried_from=old.run_id,
+        )
+        options = RunOptions(
+            run_id=new_id,
+            username=old.username,
+            parameters=old.parameters,
+            disabled=old.disabled,
+            failure_strategy=old.failure_strategy,
+            docker_env=old.docker_env,
+            pipeline_id=old.pipeline_id,
+            reuse=reuse,
+        )
+        job_spec = compile_run(spec, options)
+        await self._store.insert_run(record)
+        try:
+            job = await self._jobs.create(job_spec)
+        except BaseException:
+            await self._store.delete_run(new_id)
+            raise
+        self._remember(record)
+        return RunView(record, job)
+
+    async def delete_run(self, run_id: str, check_cache: bool) -> None:
+        view = await self.get_run(run_id)
+        if not view.job.state.is_terminal:
+            raise FailedPrecondition(
+                "run", run_id, f"it is {view.status.value}; stop it before deleting it"
+            )
+        if check_cache and await self._store.run_has_cache_entries(run_id):
+            raise FailedPrecondition(
+                "run",
+                run_id,
+                "cache entries were made from it; delete them or pass check_cache=false",
+            )
+        await self._jobs.delete(run_id)
+        await self._store.delete_run(run_id)
+
+    async def watch_runs(
+        self,
+        run_ids: Collection[str],
+        resume_from: int,
+        heartbeat_interval: float,
+        lifetime: float | None,
+    ) -> AsyncIterator[tuple[WatchEvent, RunRecord | None]]:
+        events = watch_jobs(
+            self._job_store,
+            self._bus,
+            where=WatchFilter(job_ids=frozenset(run_ids), visible=_is_run),
+            resume_from=resume_from,
+            heartbeat_interval=heartbeat_interval,
+            lifetime=lifetime,
+        )
+        try:
+            async for event in events:
+                record = None
+                if event.job is not None:
+                    record = await self._cached_record(event.job)
+                yield event, record
+        finally:
+            await events.aclose()
+
+    async def _record(self, run_id: str) -> RunRecord:
+        record = self._records.get(run_id) or await self._store.get_run(_required("run_id", run_id))
+        if record is None:
+            raise NotFound("run", run_id)
+        self._remember(record)
+        return record
+
+    async def _cached_record(self, job: Job) -> RunRecord:
+        """A run's record for a watch event; a deleted run's is rebuilt from its job."""
+        try:
+            return await self._record(job.job_id)
+        except NotFound:
+            return RunRecord(
+                run_id=job.job_id,
+                name=job.job_id,
+                username="",
+                run_yaml="",
+                source="",
+                create_time=job.create_time,
+            )
+
+    def _remember(self, record: RunRecord) -> None:
+        self._records[record.run_id] = record
+        self._records.move_to_end(record.run_id)
+        while len(self._records) > 10_000:
+            self._records.popitem(last=False)
+
+    # --- schedules (RunStarter) ------------------------------------------------------
+
+    async def active_runs(self, schedule_id: str) -> list[tuple[str, datetime]]:
+        active: list[tuple[str, datetime]] = []
+        after = None
+        while True:
+            page = await self._store.list_runs(
+                after=after,
+                limit=MAX_PAGE_SIZE,
+                where={"schedule_id": schedule_id},
+                states=[s for s in JobState if not s.is_terminal],
+            )
+            active += [(record.run_id, record.create_time) for record in page.items]
+            if page.next_token is None:
+                break
+            after = page.next_token
+        return sorted(active, key=lambda item: item[1])
+
+    async def runs_of_schedule(self, schedule_id: str, limit: int = 100) -> list[RunView]:
+        page = await self._store.list_runs(
+            after=None, limit=limit, where={"schedule_id": schedule_id}
+        )
+        jobs = {
+            job.job_id: job
+            for job in await self._job_store.get_jobs([r.run_id for r in page.items])
+        }
+        return [RunView(r, jobs[r.run_id]) for r in page.items if r.run_id in jobs]
+
+    async def force_stop(self, run_id: str, reason: str) -> None:
+        with contextlib.suppress(EngineError):  # it finished meanwhile
+            await self._jobs.stop(run_id, reason)
+
+    # --- cache, artifacts, logs ------------------------------------------------------
+
+    async def list_cache_entries(
+        self, page_size: int, page_token: str, filter_text: str
+    ) -> Page[CacheEntry]:
+        where = parse_filter(filter_text, {"username", "run_id", "step_name", "pipeline_id"})
+        return await self._store.list_cache_entries(
+            after=decode_token(page_token), limit=page_limit(page_size, 100), where=where
+        )
+
+    async def get_cache_entry(self, cache_id: str) -> CacheEntry:
+        entry = await self._store.get_cache_entry(_required("cache_id", cache_id))
+        if entry is None:
+            raise NotFound("cache entry", cache_id)
+        return entry
+
+    async def delete_cache_entry(self, cache_id: str) -> None:
+        if not await self._store.delete_cache_entry(_required("cache_id", cache_id)):
+            raise NotFound("cache entry", cache_id)
+
+    async def list_artifacts(
+        self, page_size: int, page_token: str, filter_text: str
+    ) -> Page[Artifact]:
+        where = parse_filter(
+            filter_text, {"run_id", "step_name", "type", "path", "username", "name"}
+        )
+        prefix = where.pop("path", "")
+        if "type" in where and where["type"] not in ("input", "output"):
+            raise InvalidArgument.of("filter", "type must be input or output")
+        return await self._store.list_artifacts(
+            after=decode_token(page_token),
+            limit=page_limit(page_size, 100),
+            where=where,
+            path_prefix=prefix,
+        )
+
+    async def read_logs(
+        self, run_id: str, step_name: str, page_size: int, page_no: int, from_end: bool
+    ) -> list[LogPage]:
+        view = await self.get_run(run_id)
+        if page_size < 0 or page_size > MAX_LOG_PAGE:
+            raise InvalidArgument.of("page_size", f"must be within [1, {MAX_LOG_PAGE}]")
+        if page_no < 0:
+            raise InvalidArgument.of("page_no", "must be 1 or more")
+        size, number = page_size or 100, page_no or 1
+        if step_name:
+            try:
+                tasks = [view.job.task(step_name)]
+            except KeyError:
+                raise NotFound("step", f"{run_id}/{step_name}") from None
+        else:
+            tasks = [task for task in view.job.tasks if task.attempt > 0]
+        pages = []
+        for task in tasks:
+            task_id = view.job.spec.task(task.alias).task_id
+            lines: list[str] = []
+            truncated = False
+            if task.attempt > 0:
+                path = self._log_path(PartyKey(run_id, task_id, RUN_DOMAIN, task.attempt))
+                lines, truncated = await asyncio.to_thread(_read_lines, Path(path))
+            chosen, has_next = _page(lines, size, number, from_end)
+            pages.append(
+                LogPage(
+                    task.alias,
+                    task_id,
+                    task.attempt,
+                    has_next,
+                    truncated,
+                    size,
+                    number,
+                    "".join(chosen),
+                )
+            )
+        return pages
+
+
+def _is_run(job: Job) -> bool:
+    return job.spec.kind is JobKind.RUN
+
+
+def _required(field_name: str, value: str) -> str:
+    if not value:
+        raise InvalidArgument.of(field_name, "is required")
+    return value
+
+
+def page_limit(page_size: int, default: int) -> int:
+    if page_size < 0 or page_size > MAX_PAGE_SIZE:
+        raise InvalidArgument.of(
+            "page_size", f"must be within [0, {MAX_PAGE_SIZE}], got {page_size}"
+        )
+    return page_size or default
+
+
+def encode_token(seq: int | None) -> str:
+    if seq is None:
+        return ""
+    return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode()
+
+
+def decode_token(token: str) -> int | None:
+    if not token:
+        return None
+    try:
+        prefix, _, seq = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if prefix == "v1" and seq.isdigit():
+            return int(seq)
+    except (ValueError, UnicodeError):
+        pass
+    raise InvalidArgument.of("page_token", "is not a token this server handed out")
+
+
+def parse_filter(text: str, allowed: Collection[str]) -> dict[str, str]:
+    """`key=value AND key=value` -> {key: value}; unknown keys are INVALID_ARGUMENT."""
+    where: dict[str, str] = {}
+    if not text.strip():
+        return where
+    violations = []
+    for term in text.split(" AND "):
+        key, sep, value = term.partition("=")
+        key, value = key.strip(), value.strip().strip('"')
+        if not sep or not key:
+            violations.append(FieldViolation("filter", f"{term.strip()!r} is not key=value"))
+        elif key not in allowed:
+            violations.append(
+                FieldViolation("filter", f"unknown key {key!r}; keys: {', '.join(sorted(allowed))}")
+            )
+        else:
+            where[key] = value
+    if violations:
+        raise InvalidArgument(violations)
+    return where
+
+
+def _read_lines(path: Path) -> tuple[list[str], bool]:
+    """The log's lines; only its last MAX_LOG_BYTES when it is longer (truncated)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return [], False
+    with path.open("rb") as handle:
+        truncated = size > MAX_LOG_BYTES
+        if truncated:
+            handle.seek(size - MAX_LOG_BYTES)
+            handle.readline()  # drop the partial first line
+        data = handle.read()
+    return data.decode(errors="replace").splitlines(keepends=True), truncated
+
+
+def _page(lines: list[str], size: int, number: int, from_end: bool) -> tuple[list[str], bool]:
+    total = len(lines)
+    if from_end:
+        stop = max(total - (number - 1) * size, 0)
+        start = max(stop - size, 0)
+        return lines[start:stop], start > 0
+    start = min((number - 1) * size, total)
+    stop = min(start + size, total)
+    return lines[start:stop], stop < total

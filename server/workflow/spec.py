@@ -1,0 +1,509 @@
+"""Pipeline specs: YAML in PaddleFlow's shape, parsed and checked into immutable values.
+
+Every problem is reported as a field violation with its exact path (for example
+`entry_points.train.deps`), all of them at once, so that a user fixes a spec in one
+round trip. Parsing is pure: no I/O, nothing stored.
+
+    name: train-pipeline
+    docker_env: python:3.11          # recorded; the local executor runs on the host
+    parallelism: 5
+    parameters: {data_dir: /data}    # visible to every step
+    entry_points:
+      prepare:
+        command: "prep.sh {{data_dir}} {{train_data}}"
+        artifacts: {output: [train_data]}
+      train:
+        deps: prepare
+        command: "train.sh {{epoch}} {{data}}"
+        parameters: {epoch: 5, lr: {type: float, default: 0.1}}
+        artifacts: {input: {data: "{{prepare.train_data}}"}}
+        cache: {enable: true, max_expired_time: 600}
+    post_process:
+      notify: {command: "echo done"}
+    failure_options: {strategy: continue}
+    cache: {enable: false, max_expired_time: -1}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from dagwire.server.engine.model import FailureStrategy
+from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
+
+MAX_YAML_BYTES = 1 << 20
+MAX_STEPS = 1_000
+MAX_NAME_LENGTH = 63
+SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME"})
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_PIPELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_PARAM_TYPES: Mapping[str, type] = {"string": str, "int": int, "float": float, "bool": bool}
+
+_TOP_KEYS = frozenset(
+    {
+        "name",
+        "docker_env",
+        "parallelism",
+        "parameters",
+        "entry_points",
+        "post_process",
+        "failure_options",
+        "cache",
+    }
+)
+_STEP_KEYS = frozenset(
+    {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
+    | {"timeout"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheOptions:
+    enable: bool = False
+    max_expired_time: int = -1  # seconds an entry stays valid; -1 for ever
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    name: str
+    command: str = ""
+    app_image: str = ""
+    deps: tuple[str, ...] = ()
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict)
+    input_artifacts: Mapping[str, str] = field(default_factory=dict)  # name -> "step.output"
+    output_artifacts: tuple[str, ...] = ()
+    cache: CacheOptions = CacheOptions()
+    docker_env: str = ""
+    timeout: int = 0
+    post: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSpec:
+    name: str
+    steps: tuple[StepSpec, ...]  # entry points in spec order, then the post step
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    docker_env: str = ""
+    parallelism: int = 10
+    failure_strategy: FailureStrategy = FailureStrategy.FAIL_FAST
+
+    def step(self, name: str) -> StepSpec:
+        for step in self.steps:
+            if step.name == name:
+                return step
+        raise KeyError(name)
+
+
+def references(text: str) -> list[str]:
+    """The `{{name}}` references in a string, in order."""
+    return _REFERENCE.findall(text)
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Replace the references `values` knows; leave the others for a later stage."""
+    return _REFERENCE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec:
+    """Parse and check a YAML spec; InvalidArgument lists every problem found."""
+    if not text.strip():
+        raise InvalidArgument.of(field_name, "the YAML spec is empty")
+    if len(text.encode()) > MAX_YAML_BYTES:
+        raise InvalidArgument.of(field_name, f"the YAML spec exceeds {MAX_YAML_BYTES} bytes")
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise InvalidArgument.of(field_name, f"not valid YAML{where}: {problem}") from None
+    return _Checker().pipeline(document)
+
+
+class _Checker:
+    """Walks the document once, collecting violations instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.violations: list[FieldViolation] = []
+
+    def fail(self, path: str, description: str) -> None:
+        self.violations.append(FieldViolation(path, description))
+
+    def pipeline(self, document: object) -> PipelineSpec:
+        if not isinstance(document, dict):
+            raise InvalidArgument.of("", "the spec must be a YAML mapping")
+        for key in document:
+            if key not in _TOP_KEYS:
+                self.fail(
+                    str(key), f"unknown field; expected one of {', '.join(sorted(_TOP_KEYS))}"
+                )
+        name = self.pipeline_name(document.get("name"))
+        parameters = self.parameters("parameters", document.get("parameters"))
+        docker_env = self.string("docker_env", document.get("docker_env", ""))
+        parallelism = self.integer("parallelism", document.get("parallelism", 10), 1, 1_000)
+        defaults = self.cache("cache", document.get("cache"), CacheOptions())
+        strategy = self.failure_strategy(document.get("failure_options"))
+        steps = self.steps("entry_points", document.get("entry_points"), defaults, required=True)
+        post = self.steps("post_process", document.get("post_process"), defaults, required=False)
+        if len(post) > 1:
+            self.fail("post_process", f"at most one post step is allowed, got {len(post)}")
+        post_steps = tuple(replace(step, post=True) for step in post)
+        for step in post_steps:
+            if step.deps:
+                self.fail(
+                    f"post_process.{step.name}.deps",
+                    "the post step runs after every step; it takes no deps",
+                )
+        all_steps = steps + post_steps
+        names = [step.name for step in all_steps]
+        for duplicate in sorted({n for n in names if names.count(n) > 1}):
+            self.fail(
+                f"post_process.{duplicate}", "a post step must not share an entry point's name"
+            )
+        if not self.violations:
+            self.graph(steps, parameters)
+            for step in post_steps:
+                self.references(step, {s.name: s for s in all_steps}, parameters, "post_process")
+        if self.violations:
+            raise InvalidArgument(self.violations)
+        return PipelineSpec(
+            name=name,
+            steps=all_steps,
+            parameters=parameters,
+            docker_env=docker_env,
+            parallelism=parallelism,
+            failure_strategy=strategy,
+        )
+
+    # --- fields ------------------------------------------------------------------------
+
+    def pipeline_name(self, value: object) -> str:
+        if not isinstance(value, str) or not value:
+            self.fail("name", "is required: a non-empty string")
+            return ""
+        if len(value) > MAX_NAME_LENGTH or not _PIPELINE_NAME.match(value):
+            self.fail(
+                "name",
+                f"must start with a letter or digit and hold only letters, digits, '_', '-', "
+                f"'.' (at most {MAX_NAME_LENGTH} characters), got {value!r}",
+            )
+        return value
+
+    def string(self, path: str, value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.fail(path, f"must be a string, got {type(value).__name__}")
+            return ""
+        return str(value)
+
+    def integer(self, path: str, value: object, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, f"must be an integer, got {value!r}")
+            return low
+        if not low <= value <= high:
+            self.fail(path, f"must be within [{low}, {high}], got {value}")
+            return low
+        return value
+
+    def mapping(self, path: str, value: object) -> dict[Any, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(path, f"must be a mapping, got {type(value).__name__}")
+            return {}
+        return value
+
+    def parameters(self, path: str, value: object) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for name, raw in self.mapping(path, value).items():
+            where = f"{path}.{name}"
+            if not isinstance(name, str) or not _NAME.match(name):
+                self.fail(
+                    where,
+                    "a parameter name must be a letter followed by letters, digits, '_' or '-'",
+                )
+                continue
+            if name in SYSTEM_VARIABLES:
+                self.fail(where, f"{name} is a system variable and cannot be redefined")
+                continue
+            result[name] = self.parameter_value(where, raw)
+        return result
+
+    def parameter_value(self, path: str, raw: object) -> str:
+        if isinstance(raw, dict):
+            unknown = set(raw) - {"type", "default"}
+            if unknown:
+                self.fail(
+                    path,
+                    f"unknown keys {sorted(map(str, unknown))}; a typed parameter has type and default",
+                )
+            kind = raw.get("type", "string")
+            if kind not in _PARAM_TYPES:
+                self.fail(f"{path}.type", f"must be one of {', '.join(_PARAM_TYPES)}, got {kind!r}")
+                return ""
+            default = raw.get("default", "")
+            expected = _PARAM_TYPES[kind]
+            if kind == "float" and isinstance(default, int) and not isinstance(default, bool):
+                default = float(default)
+            if not isinstance(default, expected) or (expected is int and isinstance(default, bool)):
+                self.fail(f"{path}.default", f"must be of type {kind}, got {default!r}")
+                return ""
+            return _render(default)
+        if raw is None or isinstance(raw, str | int | float | bool):
+            return _render(raw)
+        self.fail(path, f"must be a scalar or {{type, default}}, got {type(raw).__name__}")
+        return ""
+
+    def cache(self, path: str, value: object, defaults: CacheOptions) -> CacheOptions:
+        options = self.mapping(path, value)
+        for key in options:
+            if key not in ("enable", "max_expired_time", "fs_scope"):
+                self.fail(f"{path}.{key}", "unknown field; expected enable or max_expired_time")
+        enable = options.get("enable", defaults.enable)
+        if not isinstance(enable, bool):
+            self.fail(f"{path}.enable", f"must be true or false, got {enable!r}")
+            enable = False
+        expiry = options.get("max_expired_time", defaults.max_expired_time)
+        if isinstance(expiry, bool) or not isinstance(expiry, int) or expiry < -1:
+            self.fail(
+                f"{path}.max_expired_time", f"must be seconds (>= 0) or -1 for ever, got {expiry!r}"
+            )
+            expiry = -1
+        return CacheOptions(enable=enable, max_expired_time=expiry)
+
+    def failure_strategy(self, value: object) -> FailureStrategy:
+        options = self.mapping("failure_options", value)
+        raw = options.get("strategy", FailureStrategy.FAIL_FAST.value)
+        try:
+            return FailureStrategy(raw)
+        except ValueError:
+            self.fail("failure_options.strategy", f"must be fail_fast or continue, got {raw!r}")
+            return FailureStrategy.FAIL_FAST
+
+    def steps(
+        self, path: str, value: object, defaults: CacheOptions, *, required: bool
+    ) -> tuple[StepSpec, ...]:
+        if value is None and not required:
+            return ()
+        entries = self.mapping(path, value)
+        if required and not entries:
+            if value is None or isinstance(value, dict):
+                self.fail(path, "is required: a mapping of step name to step")
+            return ()
+        if len(entries) > MAX_STEPS:
+            self.fail(path, f"at most {MAX_STEPS} steps are allowed, got {len(entries)}")
+            return ()
+        return tuple(
+            self.step(f"{path}.{name}", name, raw, defaults) for name, raw in entries.items()
+        )
+
+    def step(self, path: str, name: object, raw: object, defaults: CacheOptions) -> StepSpec:
+        if not isinstance(name, str) or not _NAME.match(name) or len(name) > MAX_NAME_LENGTH:
+            self.fail(
+                path,
+                f"a step name must be a letter followed by letters, digits, '_' or '-' (at most {MAX_NAME_LENGTH})",
+            )
+            name = str(name)
+        body = self.mapping(path, raw)
+        for key in body:
+            if key not in _STEP_KEYS:
+                self.fail(
+                    f"{path}.{key}",
+                    f"unknown field; expected one of {', '.join(sorted(_STEP_KEYS))}",
+                )
+        command = self.string(f"{path}.command", body.get("command"))
+        app_image = self.string(f"{path}.app_image", body.get("app_image"))
+        if bool(command) == bool(app_image):
+            self.fail(path, "a step needs exactly one of command or app_image")
+        artifacts = self.mapping(f"{path}.artifacts", body.get("artifacts"))
+        for key in artifacts:
+            if key not in ("input", "output"):
+                self.fail(f"{path}.artifacts.{key}", "unknown field; expected input or output")
+        inputs: dict[str, str] = {}
+        for art, ref in self.mapping(f"{path}.artifacts.input", artifacts.get("input")).items():
+            where = f"{path}.artifacts.input.{art}"
+            target = _unwrap_reference(ref)
+            if not isinstance(art, str) or not _NAME.match(art):
+                self.fail(
+                    where,
+                    "an artifact name must be a letter followed by letters, digits, '_' or '-'",
+                )
+            elif not isinstance(target, str) or target.count(".") != 1:
+                self.fail(
+                    where,
+                    f"must reference an upstream output as {{{{step.artifact}}}}, got {ref!r}",
+                )
+            else:
+                inputs[art] = target
+        outputs = self.outputs(f"{path}.artifacts.output", artifacts.get("output"))
+        for clash in sorted(set(inputs) & set(outputs)):
+            self.fail(f"{path}.artifacts.output", f"{clash!r} is also an input artifact")
+        return StepSpec(
+            name=name,
+            command=command,
+            app_image=app_image,
+            deps=self.deps(f"{path}.deps", body.get("deps")),
+            parameters=self.parameters(f"{path}.parameters", body.get("parameters")),
+            env={
+                str(k): self.string(f"{path}.env.{k}", v)
+                for k, v in self.mapping(f"{path}.env", body.get("env")).items()
+            },
+            input_artifacts=inputs,
+            output_artifacts=outputs,
+            cache=self.cache(f"{path}.cache", body.get("cache"), defaults),
+            docker_env=self.string(f"{path}.docker_env", body.get("docker_env")),
+            timeout=self.integer(f"{path}.timeout", body.get("timeout", 0), 0, 7 * 24 * 3600),
+        )
+
+    def deps(self, path: str, value: object) -> tuple[str, ...]:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, str):
+            items: Sequence[object] = [part.strip() for part in value.split(",")]
+        elif isinstance(value, list):
+            items = value
+        else:
+            self.fail(
+                path, f"must be a comma-separated string or a list, got {type(value).__name__}"
+            )
+            return ()
+        deps: list[str] = []
+        for item in items:
+            if not isinstance(item, str) or not item:
+                self.fail(path, f"must name steps, got {item!r}")
+            elif item not in deps:
+                deps.append(item)
+        return tuple(deps)
+
+    def outputs(self, path: str, value: object) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        names = list(value) if isinstance(value, list | dict) else None
+        if names is None:
+            self.fail(path, f"must be a list of artifact names, got {type(value).__name__}")
+            return ()
+        for name in names:
+            if not isinstance(name, str) or not _NAME.match(name):
+                self.fail(
+                    path,
+                    f"an artifact name must be a letter followed by letters, digits, '_' or '-', got {name!r}",
+                )
+        return tuple(str(name) for name in names)
+
+    # --- the graph ---------------------------------------------------------------------
+
+    def graph(self, steps: tuple[StepSpec, ...], globals_: Mapping[str, str]) -> None:
+        by_name = {step.name: step for step in steps}
+        for step in steps:
+            for dep in step.deps:
+                if dep == step.name:
+                    self.fail(f"entry_points.{step.name}.deps", "a step cannot depend on itself")
+                elif dep not in by_name:
+                    self.fail(
+                        f"entry_points.{step.name}.deps",
+                        f"unknown step {dep!r}; steps: {', '.join(by_name)}",
+                    )
+        if self.violations:
+            return
+        cycle = _find_cycle(steps)
+        if cycle:
+            self.fail(f"entry_points.{cycle[0]}.deps", f"dependency cycle: {' -> '.join(cycle)}")
+            return
+        for step in steps:
+            self.references(step, by_name, globals_, "entry_points")
+
+    def references(
+        self,
+        step: StepSpec,
+        steps: Mapping[str, StepSpec],
+        globals_: Mapping[str, str],
+        section: str,
+    ) -> None:
+        """Every `{{...}}` must name a parameter, a system variable, one of the step's
+        artifacts, or a parameter of a step it depends on."""
+        path = f"{section}.{step.name}"
+        own = set(step.parameters) | set(globals_) | SYSTEM_VARIABLES
+        artifacts = set(step.input_artifacts) | set(step.output_artifacts)
+        texts = [("command", step.command)]
+        texts += [(f"env.{k}", v) for k, v in step.env.items()]
+        texts += [(f"parameters.{k}", v) for k, v in step.parameters.items()]
+        for where, text in texts:
+            for ref in references(text):
+                if "." in ref:
+                    upstream, _, param = ref.partition(".")
+                    if upstream not in steps or (upstream not in step.deps and not step.post):
+                        self.fail(
+                            f"{path}.{where}",
+                            f"{{{{{ref}}}}} names step {upstream!r}, which is not among deps",
+                        )
+                    elif param not in steps[upstream].parameters:
+                        self.fail(
+                            f"{path}.{where}",
+                            f"{{{{{ref}}}}}: step {upstream!r} has no parameter {param!r}",
+                        )
+                elif ref in artifacts:
+                    if where.startswith("parameters."):
+                        self.fail(
+                            f"{path}.{where}",
+                            f"{{{{{ref}}}}} is an artifact; parameters cannot hold artifact paths",
+                        )
+                elif ref not in own:
+                    self.fail(f"{path}.{where}", f"unknown reference {{{{{ref}}}}}")
+        for art, target in step.input_artifacts.items():
+            upstream, _, output = target.partition(".")
+            where = f"{path}.artifacts.input.{art}"
+            if upstream not in steps or (upstream not in step.deps and not step.post):
+                self.fail(where, f"names step {upstream!r}, which is not among deps")
+            elif output not in steps[upstream].output_artifacts:
+                self.fail(where, f"step {upstream!r} has no output artifact {output!r}")
+
+
+def _unwrap_reference(ref: object) -> object:
+    """`{{step.output}}` -> `step.output`; PaddleFlow accepts the bare form too."""
+    if isinstance(ref, str) and (match := _REFERENCE.fullmatch(ref.strip())):
+        return match.group(1)
+    return ref
+
+
+def _render(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _find_cycle(steps: Sequence[StepSpec]) -> list[str]:
+    """A dependency cycle as [a, b, ..., a], or [] when the graph is acyclic."""
+    deps = {step.name: step.deps for step in steps}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for root in deps:
+        if root in state:
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = []
+        while stack:
+            node, index = stack.pop()
+            if index == 0:
+                state[node] = 1
+                path.append(node)
+            if index < len(deps[node]):
+                stack.append((node, index + 1))
+                nxt = deps[node][index]
+                if state.get(nxt) == 1:
+                    return [*path[path.index(nxt) :], nxt]
+                if nxt not in state:
+                    stack.append((nxt, 0))
+            else:
+                state[node] = 2
+                path.pop()
+    return []

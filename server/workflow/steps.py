@@ -1,0 +1,293 @@
+"""StepExecutor: runs the steps of pipeline runs on top of any executor.
+
+It decorates the server's executor. Kuscia tasks pass straight through. For a run's
+step it resolves the artifact paths, then either reuses recorded outputs (a retry, or a
+cache hit on both fingerprints) and reports success at once, or launches the step's
+command with its environment. When a step succeeds, its artifacts and its cache entry
+are recorded *before* the success is passed on, so a dependent never launches ahead of
+the outputs it reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from dagwire.server.engine.catalog import Artifact, ArtifactType, CacheEntry
+from dagwire.server.engine.model import JobKind
+from dagwire.server.executors.base import (
+    Executor,
+    ExecutorReport,
+    PartyExited,
+    PartyKey,
+    PartyLaunch,
+    PartyStarted,
+    ReportSink,
+)
+from dagwire.server.store.base import JobStore
+from dagwire.server.store.workflow import SqlWorkflowStore
+from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
+from dagwire.server.workflow.spec import substitute
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A launched step, remembered until its exit is recorded."""
+
+    config: StepConfig
+    inputs: Mapping[str, str]  # artifact -> path
+    outputs: Mapping[str, str]
+    first_fp: str = ""
+    second_fp: str = ""
+
+
+class StepExecutor:
+    def __init__(
+        self,
+        inner: Callable[[ReportSink], Executor],
+        sink: ReportSink,
+        *,
+        store: SqlWorkflowStore,
+        jobs: JobStore,
+        artifacts_dir: Path,
+        clock: Clock,
+    ) -> None:
+        self._sink = sink
+        self._inner = inner(self._on_report)
+        self._store = store
+        self._jobs = jobs
+        self._artifacts_dir = artifacts_dir
+        self._clock = clock
+        self._prepared: dict[PartyKey, _Prepared] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- the Executor protocol -------------------------------------------------------
+
+    def knows_image(self, app_image: str) -> bool:
+        return app_image == STEP_IMAGE or self._inner.knows_image(app_image)
+
+    async def launch(self, launch: PartyLaunch) -> None:
+        if launch.job_kind is not JobKind.RUN:
+            await self._inner.launch(launch)
+            return
+        config = StepConfig.from_json(launch.task_input_config)
+        key = launch.key
+        if config.reuse_from:
+            await self._reuse(key, config, config.reuse_from)
+            return
+        inputs = await self._input_paths(config)
+        missing = sorted(set(config.inputs) - set(inputs))
+        if missing:
+            self._sink(PartyStarted(key))
+            self._sink(PartyExited(key, 1, f"input artifacts not found: {', '.join(missing)}"))
+            return
+        outputs = {
+            name: str(self._artifacts_dir / config.run_id / config.step / name)
+            for name in config.outputs
+        }
+        prepared = _Prepared(config, inputs, outputs)
+        if config.cache_enable:
+            first, second = (
+                _first_fingerprint(config),
+                await asyncio.to_thread(_second_fingerprint, inputs),
+            )
+            prepared = replace(prepared, first_fp=first, second_fp=second)
+            entry = await self._cache_hit(first, second)
+            if entry is not None:
+                await self._reuse(key, config, entry.run_id)
+                return
+        await asyncio.to_thread(_make_parents, outputs.values())
+        self._prepared[key] = prepared
+        paths = {**inputs, **outputs}
+        env = {
+            **{k: substitute(v, paths) for k, v in config.env.items()},
+            **{f"PF_INPUT_ARTIFACT_{n.upper()}": p for n, p in inputs.items()},
+            **{f"PF_OUTPUT_ARTIFACT_{n.upper()}": p for n, p in outputs.items()},
+            "PF_RUN_ID": config.run_id,
+            "PF_STEP_NAME": config.step,
+            "PF_USER_NAME": config.username,
+        }
+        command = ("/bin/sh", "-c", substitute(config.command, paths)) if config.command else ()
+        try:
+            await self._inner.launch(replace(launch, command=command, env=env))
+        except BaseException:
+            self._prepared.pop(key, None)
+            raise
+
+    async def terminate(self, key: PartyKey, reason: str) -> None:
+        await self._inner.terminate(key, reason)
+
+    async def recover(self, keys: Iterable[PartyKey]) -> None:
+        """Reload what the steps among `keys` need for recording their exits, then let
+        the inner executor report on them."""
+        keys = list(keys)
+        by_job: dict[str, list[PartyKey]] = {}
+        for key in keys:
+            by_job.setdefault(key.job_id, []).append(key)
+        for job in await self._jobs.get_jobs(list(by_job)):
+            if job.spec.kind is not JobKind.RUN:
+                continue
+            tasks = {task.task_id: task for task in job.spec.tasks}
+            for key in by_job[job.job_id]:
+                task = tasks.get(key.task_id)
+                if task is None:
+                    continue
+                config = StepConfig.from_json(task.task_input_config)
+                outputs = {
+                    name: str(self._artifacts_dir / config.run_id / config.step / name)
+                    for name in config.outputs
+                }
+                inputs = await self._input_paths(config)
+                prepared = _Prepared(config, inputs, outputs)
+                if config.cache_enable:
+                    second = await asyncio.to_thread(_second_fingerprint, inputs)
+                    prepared = replace(
+                        prepared, first_fp=_first_fingerprint(config), second_fp=second
+                    )
+                self._prepared[key] = prepared
+        await self._inner.recover(keys)
+
+    def log_path(self, key: PartyKey) -> str:
+        return self._inner.log_path(key)
+
+    async def close(self) -> None:
+        await self._inner.close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    # --- reports ---------------------------------------------------------------------
+
+    def _on_report(self, report: ExecutorReport) -> None:
+        if not isinstance(report, PartyExited) or report.key not in self._prepared:
+            self._sink(report)
+            return
+        prepared = self._prepared.pop(report.key)
+        if report.exit_code != 0 or report.lost:
+            self._sink(report)
+            return
+        self._spawn(self._record_success(report, prepared))
+
+    async def _record_success(self, report: PartyExited, prepared: _Prepared) -> None:
+        try:
+            config = prepared.config
+            now = self._clock()
+            await self._store.register_artifacts(
+                _artifacts(config, prepared.inputs, ArtifactType.INPUT, now)
+                + _artifacts(config, prepared.outputs, ArtifactType.OUTPUT, now)
+            )
+            if config.cache_enable:
+                await self._store.insert_cache_entry(
+                    CacheEntry(
+                        cache_id=f"cch-{secrets.token_hex(4)}",
+                        first_fp=prepared.first_fp,
+                        second_fp=prepared.second_fp,
+                        run_id=config.run_id,
+                        step_name=config.step,
+                        username=config.username,
+                        expired_time=config.cache_max_expired_time,
+                        create_time=now,
+                        pipeline_id=config.pipeline_id,
+                    )
+                )
+            self._sink(report)
+        except Exception as error:  # the step's success cannot stand without its records
+            log.error("could not record step outputs", key=str(report.key), error=repr(error))
+            self._sink(replace(report, exit_code=1, message=f"could not record outputs: {error}"))
+
+    # --- reuse -----------------------------------------------------------------------
+
+    async def _reuse(self, key: PartyKey, config: StepConfig, source_run: str) -> None:
+        """Succeed at once with `source_run`'s outputs of this step."""
+        now = self._clock()
+        recorded = await self._store.output_artifacts(source_run, config.step)
+        outputs = {artifact.name: artifact.path for artifact in recorded}
+        inputs = await self._input_paths(config)
+        await self._store.register_artifacts(
+            _artifacts(config, inputs, ArtifactType.INPUT, now)
+            + _artifacts(config, outputs, ArtifactType.OUTPUT, now)
+        )
+        self._sink(PartyStarted(key))
+        self._sink(
+            PartyExited(key, 0, f"reused the outputs of run {source_run}", cached_from=source_run)
+        )
+
+    async def _cache_hit(self, first_fp: str, second_fp: str) -> CacheEntry | None:
+        now = self._clock()
+        for entry in await self._store.find_cache_entries(first_fp, second_fp):
+            if not entry.expired(now):
+                return entry
+        return None
+
+    async def _input_paths(self, config: StepConfig) -> dict[str, str]:
+        paths: dict[str, str] = {}
+        for name, reference in config.inputs.items():
+            upstream, _, output = reference.partition(".")
+            for artifact in await self._store.output_artifacts(config.run_id, upstream):
+                if artifact.name == output:
+                    paths[name] = artifact.path
+        return paths
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _artifacts(
+    config: StepConfig, paths: Mapping[str, str], kind: ArtifactType, now: datetime
+) -> list[Artifact]:
+    return [
+        Artifact(config.run_id, config.step, name, path, kind, config.username, now)
+        for name, path in paths.items()
+    ]
+
+
+def _first_fingerprint(config: StepConfig) -> str:
+    """What the step is: command, image, parameters, env and artifact names — nothing
+    that differs between runs by construction (run ids, output paths)."""
+    document = {
+        "step": config.step,
+        "command": config.command,
+        "app_image": config.app_image,
+        "docker_env": config.docker_env,
+        "parameters": dict(sorted(config.parameters.items())),
+        "env": dict(sorted(config.env.items())),
+        "inputs": sorted(config.inputs),
+        "outputs": list(config.outputs),
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def _second_fingerprint(inputs: Mapping[str, str]) -> str:
+    """What the step reads: the content of every input artifact (file or folder tree)."""
+    digest = hashlib.sha256()
+    for name in sorted(inputs):
+        digest.update(f"artifact {name}\n".encode())
+        root = Path(inputs[name])
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            digest.update(f"file {path.relative_to(root) if path != root else ''}\n".encode())
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _make_parents(paths: Iterable[str]) -> None:
+    for path in paths:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
