@@ -35,9 +35,11 @@ from dagwire.server.observability.gauges import StateGauges
 from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
+from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
-from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
+from dagwire.server.workflow.runs import ScheduledRunStarter, WorkflowRuntime, utc_now
+from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.steps import StepExecutor
 from dagwire.v1 import workflow_service_pb2
 
@@ -97,6 +99,11 @@ class DagwireServer:
             store=self.workflow_store,
             log_path=self.runtime.executor.log_path,
         )
+        self.schedule_store = SqlScheduleStore(lambda: self.store.engine)
+        self.schedules = ScheduleService(
+            self.schedule_store, ScheduledRunStarter(self.workflows), self.workflows
+        )
+        self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()
         options = [
             ("grpc.max_receive_message_length", config.max_message_bytes),
@@ -137,7 +144,7 @@ class DagwireServer:
             )
         add_servicer(
             self._server,
-            WorkflowServicer(self.workflows, config.heartbeat_interval),
+            WorkflowServicer(self.workflows, self.schedules, config.heartbeat_interval),
             WORKFLOW_SERVICE_DESCRIPTOR,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
@@ -197,7 +204,9 @@ class DagwireServer:
     async def start(self) -> None:
         await self.store.open()
         await self.workflow_store.open()
+        await self.schedule_store.open()
         await self.runtime.start()
+        await self.scheduler.start()
         self.port = (
             self._server.add_secure_port(self.config.listen, self._credentials)
             if self._credentials is not None
@@ -228,6 +237,7 @@ class DagwireServer:
             self._server.stop(self.config.shutdown_grace),
             *(listener.stop() for listener in self.listeners),
         )
+        await self.scheduler.close()
         await self.runtime.close()
         await self.store.close()
         log.info("dagwire stopped")

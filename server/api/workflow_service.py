@@ -12,10 +12,12 @@ from typing import Any
 import grpc
 
 from dagwire.server.api import workflow_convert as convert
+from dagwire.server.api.workflow_schedules import ScheduleRpcs
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.errors import InvalidArgument
 from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime, encode_token
+from dagwire.server.workflow.scheduler import ScheduleService
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
 from dagwire.v1 import workflow_request_response_pb2 as rr
@@ -25,9 +27,12 @@ Context = grpc.aio.ServicerContext[Any, Any]
 MAX_WATCH_TIMEOUT = 2**31 - 1
 
 
-class WorkflowServicer(rpc.WorkflowServiceServicer):
-    def __init__(self, runtime: WorkflowRuntime, heartbeat_interval: float) -> None:
+class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
+    def __init__(
+        self, runtime: WorkflowRuntime, schedules: ScheduleService, heartbeat_interval: float
+    ) -> None:
         self._runtime = runtime
+        self._schedules = schedules
         self._heartbeat_interval = heartbeat_interval
 
     # --- pipelines -------------------------------------------------------------------

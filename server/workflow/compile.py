@@ -73,7 +73,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     tasks = []
     for step in spec.steps:
         params = resolved[step.name]
-        values = {**params, **_system(options, step.name)}
+        values = _context(spec, step, resolved, options)
         config = StepConfig(
             step=step.name,
             run_id=options.run_id,
@@ -144,15 +144,26 @@ def resolve_parameters(spec: PipelineSpec, options: RunOptions) -> dict[str, dic
         raise InvalidArgument(violations)
     resolved: dict[str, dict[str, str]] = {}
     for step in _in_dependency_order(spec.steps):
-        upstream = {
-            f"{dep}.{name}": value
-            for dep in _readable(spec, step)
-            for name, value in resolved[dep].items()
-        }
         declared = {**globals_, **per_step[step.name]}
-        context = {**declared, **upstream, **_system(options, step.name)}
+        context = {**declared, **_context(spec, step, resolved, options)}
         resolved[step.name] = {name: substitute(value, context) for name, value in declared.items()}
     return resolved
+
+
+def _context(
+    spec: PipelineSpec,
+    step: StepSpec,
+    resolved: Mapping[str, Mapping[str, str]],
+    options: RunOptions,
+) -> dict[str, str]:
+    """What `{{...}}` in a step may name: its own resolved parameters (once known), its
+    upstream steps' parameters as `step.param`, and the system variables."""
+    upstream = {
+        f"{dep}.{name}": value
+        for dep in _readable(spec, step)
+        for name, value in resolved[dep].items()
+    }
+    return {**resolved.get(step.name, {}), **upstream, **_system(options, step.name)}
 
 
 def _readable(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:

@@ -42,6 +42,7 @@ from dagwire.server.workflow.errors import (
     InvalidArgument,
     NotFound,
 )
+from dagwire.server.workflow.scheduler import ScheduledRun
 from dagwire.server.workflow.spec import parse_pipeline
 from dagwire.server.workflow.status import RunStatus, job_states_for, run_status
 
@@ -673,3 +674,29 @@ def _page(lines: list[str], size: int, number: int, from_end: bool) -> tuple[lis
     start = min((number - 1) * size, total)
     stop = min(start + size, total)
     return lines[start:stop], stop < total
+
+
+class ScheduledRunStarter:
+    """The scheduler's view of the runtime (scheduler.RunStarter)."""
+
+    def __init__(self, runtime: WorkflowRuntime) -> None:
+        self._runtime = runtime
+
+    async def start_scheduled_run(self, run: ScheduledRun) -> None:
+        await self._runtime.create_run(
+            NewRun(
+                pipeline_id=run.pipeline_id,
+                pipeline_version_id=run.pipeline_version_id,
+                username=run.username,
+                parameters=run.parameters,
+                run_id=run.run_id,
+                schedule_id=run.schedule_id,
+                scheduled_time=run.scheduled_time,
+            )
+        )
+
+    async def active_runs(self, schedule_id: str) -> list[tuple[str, datetime]]:
+        return await self._runtime.active_runs(schedule_id)
+
+    async def stop_run(self, run_id: str, reason: str) -> None:
+        await self._runtime.force_stop(run_id, reason)
