@@ -38,7 +38,7 @@ from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
-from dagwire.server.workflow.runs import ScheduledRunStarter, WorkflowRuntime, utc_now
+from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.steps import StepExecutor
 from dagwire.v1 import workflow_service_pb2
@@ -101,7 +101,7 @@ class DagwireServer:
         )
         self.schedule_store = SqlScheduleStore(lambda: self.store.engine)
         self.schedules = ScheduleService(
-            self.schedule_store, ScheduledRunStarter(self.workflows), self.workflows
+            self.schedule_store, self.workflows, self.workflows
         )
         self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()

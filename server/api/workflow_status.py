@@ -92,6 +92,12 @@ def rich_status(error: EngineError | AuthError) -> status_pb2.Status:
 
 
 R = TypeVar("R")
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+async def _abort(context: Context, error: EngineError | AuthError) -> None:
+    status = rpc_status.to_status(rich_status(error))
+    await context.abort(status.code, status.details, status.trailing_metadata)
 
 
 def workflow_errors(
@@ -100,11 +106,11 @@ def workflow_errors(
     """Turn the domain errors a unary method raises into rich gRPC statuses."""
 
     @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> R:
+    async def wrapper(self: Any, request: Any, context: Context) -> R:
         try:
             return await method(self, request, context)
         except (EngineError, AuthError) as error:
-            await context.abort_with_status(rpc_status.to_status(rich_status(error)))
+            await _abort(context, error)
             raise AssertionError("abort returned") from None  # pragma: no cover
 
     return wrapper
@@ -116,13 +122,11 @@ def workflow_stream_errors(
     """The same for server-streaming methods."""
 
     @functools.wraps(method)
-    async def wrapper(
-        self: Any, request: Any, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[R]:
+    async def wrapper(self: Any, request: Any, context: Context) -> AsyncIterator[R]:
         try:
             async for item in method(self, request, context):
                 yield item
         except (EngineError, AuthError) as error:
-            await context.abort_with_status(rpc_status.to_status(rich_status(error)))
+            await _abort(context, error)
 
     return wrapper

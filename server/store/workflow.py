@@ -308,7 +308,7 @@ class SqlWorkflowStore:
         states: Collection[JobState] = (),
     ) -> Page[RunRecord]:
         """Newest first. `states` keeps runs whose job is in one of them."""
-        query = select(runs.c.seq, runs.c.doc).order_by(runs.c.seq.desc())
+        query: Select[Any] = select(runs.c.seq, runs.c.doc).order_by(runs.c.seq.desc())
         if after is not None:
             query = query.where(runs.c.seq < after)
         query = _equal(query, runs, where)

@@ -512,6 +512,19 @@ class WorkflowRuntime:
         }
         return [RunView(r, jobs[r.run_id]) for r in page.items if r.run_id in jobs]
 
+    async def start_scheduled_run(self, run: ScheduledRun) -> None:
+        await self.create_run(
+            NewRun(
+                pipeline_id=run.pipeline_id,
+                pipeline_version_id=run.pipeline_version_id,
+                username=run.username,
+                parameters=run.parameters,
+                run_id=run.run_id,
+                schedule_id=run.schedule_id,
+                scheduled_time=run.scheduled_time,
+            )
+        )
+
     async def force_stop(self, run_id: str, reason: str) -> None:
         with contextlib.suppress(EngineError):  # it finished meanwhile
             await self._jobs.stop(run_id, reason)
@@ -675,28 +688,3 @@ def _page(lines: list[str], size: int, number: int, from_end: bool) -> tuple[lis
     stop = min(start + size, total)
     return lines[start:stop], stop < total
 
-
-class ScheduledRunStarter:
-    """The scheduler's view of the runtime (scheduler.RunStarter)."""
-
-    def __init__(self, runtime: WorkflowRuntime) -> None:
-        self._runtime = runtime
-
-    async def start_scheduled_run(self, run: ScheduledRun) -> None:
-        await self._runtime.create_run(
-            NewRun(
-                pipeline_id=run.pipeline_id,
-                pipeline_version_id=run.pipeline_version_id,
-                username=run.username,
-                parameters=run.parameters,
-                run_id=run.run_id,
-                schedule_id=run.schedule_id,
-                scheduled_time=run.scheduled_time,
-            )
-        )
-
-    async def active_runs(self, schedule_id: str) -> list[tuple[str, datetime]]:
-        return await self._runtime.active_runs(schedule_id)
-
-    async def stop_run(self, run_id: str, reason: str) -> None:
-        await self._runtime.force_stop(run_id, reason)

@@ -73,7 +73,7 @@ async def test_artifacts_are_registered_per_step_and_filtered(
         ("use", "m", enums.ARTIFACT_TYPE_INPUT),
     ]
     model = next(a for a in everything if a.name == "model")
-    assert Path(model.path).read_text() == "x\n"
+    assert await asyncio.to_thread(Path(model.path).read_text) == "x\n"
     inputs = (
         await workflows.ListArtifacts(
             rr.ListArtifactsRequest(filter=f"run_id={run.run_id} AND type=input")
