@@ -18,10 +18,12 @@ from grpc_reflection.v1alpha import reflection
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.job_service import JobServicer, kuscia_rejection
 from dagwire.server.api.registration import add_servicer
+from dagwire.server.api.step_execution_service import StepExecutionServicer
 from dagwire.server.api.workflow_service import WorkflowServicer
 from dagwire.server.auth.interceptor import Authenticator, AuthInterceptor
 from dagwire.server.auth.tls import server_credentials
 from dagwire.server.auth.tokens import TokenRegistry
+from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
 from dagwire.server.config import ServerConfig
 from dagwire.server.executors.base import ReportSink
@@ -35,19 +37,28 @@ from dagwire.server.observability.gauges import StateGauges
 from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
+from dagwire.server.runtime.replicas import Replication, default_replica_id
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
+from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.steps import StepExecutor
-from dagwire.v1 import workflow_service_pb2
+from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
 
 log = structlog.get_logger(__name__)
 
 JOB_SERVICE = job_pb2.DESCRIPTOR.services_by_name["JobService"].full_name
 WORKFLOW_SERVICE_DESCRIPTOR = workflow_service_pb2.DESCRIPTOR.services_by_name["WorkflowService"]
-SERVICES = (JOB_SERVICE, WORKFLOW_SERVICE_DESCRIPTOR.full_name)
+STEP_SERVICE_DESCRIPTOR = step_execution_service_pb2.DESCRIPTOR.services_by_name[
+    "StepExecutionService"
+]
+SERVICES = (
+    JOB_SERVICE,
+    WORKFLOW_SERVICE_DESCRIPTOR.full_name,
+    STEP_SERVICE_DESCRIPTOR.full_name,
+)
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
 OPERATIONAL_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME)
 
@@ -62,13 +73,36 @@ class DagwireServer:
         registry = AppImageRegistry.load(config.app_images_file)
         # A registry per server, so that several servers in one process keep apart.
         self.metrics = ServerMetrics()
-        self.store = SqlJobStore(config.store_url)
-        self.bus = ObservedBus(InProcessBus(capacity=config.watch_queue_size), self.metrics)
+        observed = ObservedBus(InProcessBus(capacity=config.watch_queue_size), self.metrics)
+        # On PostgreSQL, one replica among any number: dagwire.server.runtime.replicas.
+        self.replication = (
+            Replication(
+                config.store_url,
+                replica_id=config.replica_id or default_replica_id(),
+                lease_seconds=config.lease_seconds,
+                bus=observed,
+            )
+            if config.replicated
+            else None
+        )
+        self.store = SqlJobStore(
+            config.store_url, hooks=self.replication.hooks if self.replication else None
+        )
+        self.bus: EventBus = self.replication.bus if self.replication else observed
         StateGauges(self.metrics, self.store)
 
         def executor(sink: ReportSink) -> RoutingExecutor:
+            from dagwire.server.executors.ray import RayExecutor  # does not import ray
+
             local = LocalExecutor(config.data_dir, registry, sink)
-            return RoutingExecutor(InProcessExecutor(sink), local)
+            # --executor ray: every image on Ray; else only those that ask for it.
+            ray_images = None if config.executor == "ray" else registry.names_run_by("ray")
+            ray = (
+                RayExecutor(config.data_dir, registry, sink, config.ray_address)
+                if ray_images is None or ray_images
+                else None
+            )
+            return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
 
@@ -91,6 +125,7 @@ class DagwireServer:
             settings=RuntimeSettings(
                 approval_domains=config.approval_domains, event_retention=config.event_retention
             ),
+            replication=self.replication,
         )
         self.workflows = WorkflowRuntime(
             jobs=self.runtime,
@@ -100,9 +135,7 @@ class DagwireServer:
             log_path=self.runtime.executor.log_path,
         )
         self.schedule_store = SqlScheduleStore(lambda: self.store.engine)
-        self.schedules = ScheduleService(
-            self.schedule_store, self.workflows, self.workflows
-        )
+        self.schedules = ScheduleService(self.schedule_store, self.workflows, self.workflows)
         self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()
         options = [
@@ -146,6 +179,13 @@ class DagwireServer:
             self._server,
             WorkflowServicer(self.workflows, self.schedules, config.heartbeat_interval),
             WORKFLOW_SERVICE_DESCRIPTOR,
+        )
+        add_servicer(
+            self._server,
+            StepExecutionServicer(
+                StepExecutions(self.workflows, self.runtime), config.heartbeat_interval
+            ),
+            STEP_SERVICE_DESCRIPTOR,
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(

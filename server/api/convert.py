@@ -45,6 +45,7 @@ TASK_STATES: Mapping[TaskState, str] = {
     TaskState.FAILED: "Failed",
     TaskState.STOPPED: "Failed",
     TaskState.SKIPPED: "Pending",
+    TaskState.HOLD: "Pending",
 }
 
 PARTY_STATES: Mapping[PartyState, str] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -14,11 +15,17 @@ from dagwire.server.engine.catalog import (
     Pipeline,
     PipelineVersion,
 )
-from dagwire.server.engine.model import FailureStrategy
+from dagwire.server.engine.model import Condition, ExecutionPolicy, FailureStrategy
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.compile import StepConfig
+from dagwire.server.workflow.executions import StepAction, StepView
 from dagwire.server.workflow.runs import LogPage, RunView
-from dagwire.server.workflow.status import STEP_STATUS, RunStatus, StepStatus
+from dagwire.server.workflow.status import (
+    STEP_STATUS,
+    RunStatus,
+    StepExecutionStatus,
+    StepStatus,
+)
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
 
@@ -39,6 +46,7 @@ STEP_STATUSES: Mapping[StepStatus, int] = {
     StepStatus.FAILED: enums.STEP_STATUS_FAILED,
     StepStatus.TERMINATED: enums.STEP_STATUS_TERMINATED,
     StepStatus.SKIPPED: enums.STEP_STATUS_SKIPPED,
+    StepStatus.HOLD: enums.STEP_STATUS_HOLD,
 }
 
 FAILURE_STRATEGIES: Mapping[FailureStrategy, int] = {
@@ -200,4 +208,102 @@ def log_to_proto(run_id: str, page: LogPage) -> pb.StepLog:
         page_size=page.page_size,
         page_no=page.page_no,
         log_content=page.content,
+    )
+
+
+STEP_EXECUTION_STATUSES: Mapping[StepExecutionStatus, int] = {
+    status: enums.StepExecutionStatus.Value(f"STEP_EXECUTION_STATUS_{status.name}")
+    for status in StepExecutionStatus
+}
+
+STEP_ACTIONS: Mapping[int, StepAction] = {
+    enums.STEP_ACTION_RETRY: StepAction.RETRY,
+    enums.STEP_ACTION_STOP: StepAction.STOP,
+    enums.STEP_ACTION_CONTINUE: StepAction.CONTINUE,
+}
+
+EXECUTION_POLICIES: Mapping[ExecutionPolicy, int] = {
+    ExecutionPolicy.RETRY: enums.EXECUTION_POLICY_RETRY,
+    ExecutionPolicy.STOP: enums.EXECUTION_POLICY_STOP,
+    ExecutionPolicy.CONTINUE: enums.EXECUTION_POLICY_CONTINUE,
+}
+
+# Why a step did not succeed, for StepErrorInfo.error_code.
+_ERROR_CODES: Mapping[StepExecutionStatus, str] = {
+    StepExecutionStatus.FAILED: "EXIT_CODE",
+    StepExecutionStatus.TIMEOUT: "TIMEOUT",
+    StepExecutionStatus.STOPPED: "STOPPED",
+    StepExecutionStatus.SKIPPED: "SKIPPED",
+    StepExecutionStatus.HOLD: "HOLD",
+}
+
+
+def step_execution_to_proto(step: StepView, now: datetime) -> pb.StepExecution:
+    view = step.run
+    spec = view.job.spec.task(step.alias)
+    task = step.task
+    config = StepConfig.from_json(spec.task_input_config)
+    status = step.status
+    started, ended = task.start_time, task.end_time or (now if task.start_time else None)
+    kind = "condition" if spec.branching else "hold" if spec.hold else "job"
+    properties = {"attempt": str(task.attempt), "docker_env": config.docker_env}
+    if task.cached_from:
+        properties["cache_run_id"] = task.cached_from
+    if task.skip_cause:
+        properties["skip_cause"] = task.skip_cause.value
+    if task.waived:
+        properties["waived"] = "true"
+    inputs = [pb.StepIO(name=n, type="artifact", value=r) for n, r in config.inputs.items()]
+    inputs += [
+        pb.StepIO(name=n, type="parameter", value=v)
+        for n, v in {**config.parameters, **task.parameters}.items()
+    ]
+    outputs = [pb.StepIO(name=n, type="artifact") for n in config.outputs]
+    outputs += [pb.StepIO(name=n, type="metric", value=v) for n, v in task.metrics.items()]
+    message = pb.StepExecution(
+        step_name=step.alias,
+        uuid=step.uuid,
+        created_at=timestamp(task.create_time),
+        duration=int((ended - started).total_seconds()) if started and ended else 0,
+        type=kind,
+        instance_id=f"{spec.task_id}-{task.attempt}" if task.attempt else "",
+        status=STEP_EXECUTION_STATUSES[status],  # type: ignore[arg-type]
+        inputs=inputs,
+        outputs=outputs,
+        step_uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"dagwire-step:{config.step}")),
+        properties=properties,
+        events=[
+            f"{e.time.isoformat()} {e.state.value}" + (f": {e.message}" if e.message else "")
+            for e in task.events
+        ],
+        policy=pb.StepPolicy(
+            execution_policy=EXECUTION_POLICIES[spec.execution_policy],  # type: ignore[arg-type]
+            use_cache=config.cache_enable,
+        ),
+        step_title=config.title,
+        attempt=task.attempt,
+        run_id=view.record.run_id,
+    )
+    if status in _ERROR_CODES and task.err_msg:
+        message.error_info.CopyFrom(
+            pb.StepErrorInfo(error_code=_ERROR_CODES[status], error_message=task.err_msg)
+        )
+    if spec.branching is not None:
+        message.conditions.extend(_condition_to_proto(c) for c in spec.branching.conditions)
+        if task.condition_result is not None:
+            message.conditions_execution.CopyFrom(
+                pb.ConditionsExecution(
+                    result="true" if task.condition_result else "false",
+                    metric_list=[pb.StepMetric(name=n, value=v) for n, v in task.condition_values],
+                )
+            )
+    return message
+
+
+def _condition_to_proto(condition: Condition) -> pb.StepCondition:
+    return pb.StepCondition(
+        type=condition.op,
+        left=condition.left,
+        right=condition.right,
+        conditions=[_condition_to_proto(inner) for inner in condition.any_of],
     )

@@ -22,10 +22,12 @@ from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthentica
 from dagwire.server.engine.errors import (
     ConcurrentModification,
     EngineError,
+    IllegalTaskAction,
     IllegalTransition,
     InvalidRequest,
     JobAlreadyExists,
     JobNotFound,
+    TaskNotFound,
 )
 from dagwire.server.runtime.watch import ResumeExpired
 from dagwire.server.workflow.errors import (
@@ -48,6 +50,8 @@ STATUS_FOR: Mapping[type[Exception], tuple[grpc.StatusCode, str]] = {
     AlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
     JobAlreadyExists: (grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
     FailedPrecondition: (grpc.StatusCode.FAILED_PRECONDITION, "FAILED_PRECONDITION"),
+    TaskNotFound: (grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+    IllegalTaskAction: (grpc.StatusCode.FAILED_PRECONDITION, "ILLEGAL_STEP_ACTION"),
     IllegalTransition: (grpc.StatusCode.FAILED_PRECONDITION, "ILLEGAL_TRANSITION"),
     ConcurrentModification: (grpc.StatusCode.ABORTED, "CONCURRENT_MODIFICATION"),
     ResumeExpired: (grpc.StatusCode.OUT_OF_RANGE, "RESUME_EXPIRED"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dagwire.server.engine.model import JobState
+    from dagwire.server.engine.model import JobState, TaskRun
     from dagwire.server.engine.transitions import JobEvent
 
 
@@ -46,3 +46,24 @@ class InvalidApproval(EngineError):
 
 class ConcurrentModification(EngineError):
     """The stored job changed since it was read; the caller should retry."""
+
+
+class TaskNotFound(EngineError):
+    def __init__(self, job_id: str, alias: str) -> None:
+        super().__init__(f"job {job_id!r} has no step {alias!r}")
+        self.job_id = job_id
+        self.alias = alias
+
+
+class IllegalTaskAction(EngineError):
+    """The task's (or its job's) state does not allow the requested action."""
+
+    def __init__(self, job_id: str, task: TaskRun, action: str, hint: str) -> None:
+        super().__init__(
+            f"step {task.alias!r} of {job_id!r} is {task.state.value}; {action} is not "
+            f"allowed ({hint})"
+        )
+        self.job_id = job_id
+        self.task = task
+        self.action = action
+        self.hint = hint

@@ -52,11 +52,29 @@ class TaskState(enum.Enum):
     FAILED = "failed"
     STOPPED = "stopped"
     SKIPPED = "skipped"  # never ran: disabled, or nothing upstream lets it run any more
+    HOLD = "hold"  # waits for a user: a confirmation step, or a failure its policy holds
 
     @property
     def is_settled(self) -> bool:
-        """Nothing more will happen to the task unless a user acts."""
-        return self not in (TaskState.PENDING, TaskState.RUNNING)
+        """Nothing more will happen to the task unless a user acts on a settled job."""
+        return self not in (TaskState.PENDING, TaskState.RUNNING, TaskState.HOLD)
+
+
+class ExecutionPolicy(enum.Enum):
+    """What a task's failure (or a user stopping it) does, ModelArts' execution_policy."""
+
+    STOP = "stop"  # the job's failure strategy applies
+    RETRY = "retry"  # the task holds until a user retries it
+    CONTINUE = "continue"  # the task holds until a user retries it or lets the job continue
+
+
+class SkipCause(enum.Enum):
+    """Why a task never ran."""
+
+    DISABLED = "disabled"
+    UPSTREAM = "upstream"  # a dependency failed, was stopped or skipped
+    HALT = "halt"  # the job failed fast or was stopped
+    CONDITION = "condition"  # on the branch a condition did not select
 
 
 class JobKind(enum.Enum):
@@ -124,6 +142,28 @@ class PartySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """One comparison of a condition task (ModelArts' Constraint): `left op right`, where
+    op is one of ==, !=, >, >=, <, <=, in; or `or` over `any_of`. Operands may still hold
+    `{{task.metric}}` references, resolved from upstream metrics when evaluated."""
+
+    op: str
+    left: str = ""
+    right: str = ""
+    any_of: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Branching:
+    """A condition task: it runs no process; once ready it evaluates `conditions` (all
+    must hold) and skips the branch not taken."""
+
+    conditions: tuple[Condition, ...]
+    if_then: tuple[str, ...] = ()
+    else_then: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TaskSpec:
     """A task as submitted. `alias` is its key: dependencies name aliases."""
 
@@ -140,6 +180,9 @@ class TaskSpec:
     tolerable: bool = False
     disabled: bool = False  # never runs; reported skipped and lets its dependents run
     post: bool = False  # runs once every other task has settled, whatever the outcome
+    hold: bool = False  # waits in HOLD for a user's continue before it first runs
+    execution_policy: ExecutionPolicy = ExecutionPolicy.STOP
+    branching: Branching | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +219,15 @@ class PartyRun:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """One entry of a task's status history."""
+
+    time: datetime
+    state: TaskState
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TaskRun:
     """The observed state of a task. `attempt` counts launches; reports name one."""
 
@@ -190,6 +242,14 @@ class TaskRun:
     progress: float = 0.0
     relaunches: int = 0  # launches repeated because a process was lost, not failed
     cached_from: str = ""  # the job whose recorded outputs the task reused instead of running
+    skip_cause: SkipCause | None = None
+    waived: bool = False  # a failure or stop a user let the job continue past
+    released: bool = False  # a hold task a user confirmed
+    parameters: Mapping[str, str] = field(default_factory=dict)  # a user's overrides
+    metrics: Mapping[str, str] = field(default_factory=dict)  # reported by the process
+    condition_result: bool | None = None
+    condition_values: tuple[tuple[str, str], ...] = ()  # (operand, value) evaluated
+    events: tuple[TaskEvent, ...] = ()
 
     def party(self, domain_id: str) -> PartyRun | None:
         for party in self.parties:

@@ -10,7 +10,8 @@ def satisfied(spec: TaskSpec, run: TaskRun) -> bool:
     disabled (a disabled step is left out, not broken)."""
     return (
         run.state is TaskState.SUCCEEDED
-        or (run.state is TaskState.FAILED and spec.tolerable)
+        or (run.state is TaskState.FAILED and (spec.tolerable or run.waived))
+        or (run.state is TaskState.STOPPED and run.waived)
         or (run.state is TaskState.SKIPPED and spec.disabled)
     )
 
@@ -21,7 +22,11 @@ def blocking(spec: TaskSpec, run: TaskRun) -> bool:
 
 
 def failed_intolerably(spec: TaskSpec, run: TaskRun) -> bool:
-    return run.state is TaskState.FAILED and not spec.tolerable
+    """A failure (or a user's stop) that fails the job: not tolerated by the spec, not
+    waived by a user."""
+    if run.waived:
+        return False
+    return (run.state is TaskState.FAILED and not spec.tolerable) or run.state is TaskState.STOPPED
 
 
 def ready_tasks(job: Job) -> list[str]:
@@ -60,8 +65,7 @@ def assess_job(job: Job) -> JobState | None:
         return None
     specs = {task.alias: task for task in job.spec.tasks}
     if job.stage is Stage.STOP or any(
-        failed_intolerably(specs[run.alias], run) or run.state is TaskState.STOPPED
-        for run in job.tasks
+        failed_intolerably(specs[run.alias], run) for run in job.tasks
     ):
         return JobState.FAILED
     return JobState.SUCCEEDED

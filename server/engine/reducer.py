@@ -9,20 +9,25 @@ recovered from the stored state rather than from half-done work.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from dagwire.server.engine.errors import InvalidApproval
+from dagwire.server.engine.conditions import ConditionError, evaluate
+from dagwire.server.engine.errors import IllegalTaskAction, InvalidApproval, TaskNotFound
 from dagwire.server.engine.model import (
     ApprovalState,
+    ExecutionPolicy,
     FailureStrategy,
     Job,
+    JobKind,
     JobSpec,
     JobState,
     PartyRun,
     PartyState,
+    SkipCause,
     Stage,
+    TaskEvent,
     TaskRun,
     TaskState,
 )
@@ -88,6 +93,7 @@ class ProcessExited:
     exit_code: int
     message: str = ""
     cached_from: str = ""  # set when the party reused recorded outputs instead of running
+    metrics: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,31 @@ class TaskTimedOut:
     attempt: int
 
 
+@dataclass(frozen=True, slots=True)
+class RetryTask:
+    """Run a failed, stopped or held task again (new attempt), with parameter overrides."""
+
+    alias: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StopTask:
+    """Stop one running task; its execution policy says what the job does next."""
+
+    alias: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContinueTask:
+    """Release a held task: a confirmation step runs (with the overrides), a held
+    failure is waived so that its dependents run."""
+
+    alias: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+
 # How often a task is relaunched after losing a process before it fails for good.
 MAX_RELAUNCHES = 2
 
@@ -122,6 +153,9 @@ Command = (
     | ProcessExited
     | ProcessLost
     | TaskTimedOut
+    | RetryTask
+    | StopTask
+    | ContinueTask
 )
 
 # --- effects --------------------------------------------------------------------------
@@ -166,8 +200,18 @@ class Outcome:
 # --- entry points ---------------------------------------------------------------------
 
 
+MAX_TASK_EVENTS = 100
+
+
 def create_job(spec: JobSpec, now: datetime, approval_domains: frozenset[str]) -> Outcome:
     """A new job: admitted and scheduled, or parked until its parties approve it."""
+    outcome = _create_job(spec, now, approval_domains)
+    if spec.kind is JobKind.RUN:
+        return Outcome(_record_events(None, outcome.job, now), outcome.effects)
+    return outcome
+
+
+def _create_job(spec: JobSpec, now: datetime, approval_domains: frozenset[str]) -> Outcome:
     tasks = tuple(
         TaskRun(
             alias=task.alias,
@@ -175,6 +219,7 @@ def create_job(spec: JobSpec, now: datetime, approval_domains: frozenset[str]) -
             parties=tuple(PartyRun(party.domain_id) for party in task.parties),
             create_time=now,
             err_msg="disabled" if task.disabled else "",
+            skip_cause=SkipCause.DISABLED if task.disabled else None,
         )
         for task in spec.tasks
     )
@@ -190,8 +235,38 @@ def create_job(spec: JobSpec, now: datetime, approval_domains: frozenset[str]) -
 
 
 def apply(job: Job, command: Command, now: datetime) -> Outcome:
-    """Apply one command. User commands raise IllegalTransition / InvalidApproval when
-    the job's state forbids them; stale executor reports are ignored."""
+    """Apply one command. User commands raise IllegalTransition / InvalidApproval /
+    IllegalTaskAction when the state forbids them; stale executor reports are ignored.
+    A run's tasks record every status change in their event history."""
+    outcome = _apply(job, command, now)
+    if job.spec.kind is JobKind.RUN and outcome.job is not job:
+        return Outcome(_record_events(job, outcome.job, now), outcome.effects)
+    return outcome
+
+
+def _record_events(before: Job | None, after: Job, now: datetime) -> Job:
+    old = {task.alias: task for task in before.tasks} if before else {}
+    tasks = []
+    changed = False
+    for task in after.tasks:
+        previous = old.get(task.alias)
+        if previous is None or (previous.state, previous.attempt) != (task.state, task.attempt):
+            event = TaskEvent(now, task.state, _event_message(task))
+            task = replace(task, events=(*task.events, event)[-MAX_TASK_EVENTS:])
+            changed = True
+        tasks.append(task)
+    return replace(after, tasks=tuple(tasks)) if changed else after
+
+
+def _event_message(task: TaskRun) -> str:
+    if task.state is TaskState.RUNNING:
+        return f"attempt {task.attempt} started"
+    if task.state is TaskState.SUCCEEDED and task.cached_from:
+        return f"reused the outputs of {task.cached_from}"
+    return task.err_msg
+
+
+def _apply(job: Job, command: Command, now: datetime) -> Outcome:
     match command:
         case Stop(reason, keep_post):
             reason = reason or "stopped by user"
@@ -210,6 +285,8 @@ def apply(job: Job, command: Command, now: datetime) -> Outcome:
             ProcessStarted() | ProgressReported() | ProcessExited() | ProcessLost() | TaskTimedOut()
         ):
             return _on_report(job, command, now)
+        case RetryTask() | StopTask() | ContinueTask():
+            return _act(job, command, now)
 
 
 def termination_effects(job: Job, reason: str) -> tuple[Effect, ...]:
@@ -232,7 +309,7 @@ def _halt(job: Job, event: JobEvent, stage: Stage, reason: str, now: datetime) -
     """Stop, suspend or cancel: terminate what runs; pending tasks stay pending so that
     a restart picks them up."""
     halted = _transition(job, event)
-    tasks, effects = _stop_running_tasks(halted.tasks, reason, now)
+    tasks, effects = _stop_running_tasks(_settle_holds(halted.tasks, reason, now), reason, now)
     end_time = now if halted.state.is_terminal else None
     return Outcome(
         replace(halted, tasks=tasks, stage=stage, err_msg=reason, end_time=end_time), effects
@@ -267,6 +344,8 @@ def _restart(job: Job, now: datetime) -> Outcome:
 
 
 def _reset_task(task: TaskRun) -> TaskRun:
+    """Back to pending. What a user gave it (overrides, a confirmation) and its history
+    stay; what its last attempt produced goes."""
     return replace(
         task,
         state=TaskState.PENDING,
@@ -276,6 +355,11 @@ def _reset_task(task: TaskRun) -> TaskRun:
         end_time=None,
         progress=0.0,
         cached_from="",
+        skip_cause=None,
+        waived=False,
+        metrics={},
+        condition_result=None,
+        condition_values=(),
     )
 
 
@@ -307,6 +391,78 @@ def _approve(job: Job, command: Approve, now: datetime) -> Outcome:
     return Outcome(decided)
 
 
+# --- step actions ---------------------------------------------------------------------
+
+_RETRYABLE = frozenset({TaskState.FAILED, TaskState.STOPPED, TaskState.HOLD})
+
+
+def _act(job: Job, command: RetryTask | StopTask | ContinueTask, now: datetime) -> Outcome:
+    try:
+        task = job.task(command.alias)
+    except KeyError:
+        raise TaskNotFound(job.job_id, command.alias) from None
+    spec = job.spec.task(command.alias)
+
+    def refuse(action: str, hint: str) -> IllegalTaskAction:
+        return IllegalTaskAction(job.job_id, task, action, hint)
+
+    match command:
+        case StopTask(reason=reason):
+            if job.state is not JobState.RUNNING or task.state is not TaskState.RUNNING:
+                raise refuse("stop", "only a running step can be stopped")
+            (stopped,), effects = _stop_running_tasks([task], reason or "stopped by user", now)
+            if spec.execution_policy is ExecutionPolicy.CONTINUE:
+                stopped = replace(stopped, waived=True)
+            elif spec.execution_policy is ExecutionPolicy.RETRY:
+                stopped = replace(stopped, state=TaskState.HOLD)
+            outcome = _schedule(_with_task(job, stopped), now)
+            return Outcome(outcome.job, effects + outcome.effects)
+        case RetryTask(parameters=parameters):
+            if task.state not in _RETRYABLE or (task.state is TaskState.HOLD and task.attempt == 0):
+                raise refuse(
+                    "retry", "only a failed, stopped, timed-out or held failed step can be retried"
+                )
+            finished = job.state is JobState.FAILED
+            if not finished and job.state is not JobState.RUNNING:
+                raise refuse("retry", f"its run is {job.state.value}")
+            retried = replace(_reset_task(task), parameters={**task.parameters, **parameters})
+            job = _with_task(job, retried)
+            if finished:
+                job = replace(
+                    _transition(job, JobEvent.RESTART),
+                    stage=Stage.RESTART,
+                    err_msg="",
+                    end_time=None,
+                )
+            job = replace(job, tasks=tuple(_reopen(t, finished) for t in job.tasks))
+            return _schedule(job, now)
+        case ContinueTask(parameters=parameters):
+            if task.state is not TaskState.HOLD or job.state is not JobState.RUNNING:
+                raise refuse("continue", "only a held step of a running run can continue")
+            if task.attempt == 0:  # a confirmation step: it runs now
+                released = replace(
+                    task,
+                    state=TaskState.PENDING,
+                    err_msg="",
+                    released=True,
+                    parameters={**task.parameters, **parameters},
+                )
+            else:  # a held failure: let the run go on past it
+                released = replace(task, state=TaskState.FAILED, waived=True)
+            return _schedule(_with_task(job, released), now)
+
+
+def _reopen(task: TaskRun, finished: bool) -> TaskRun:
+    """After a retry, tasks that were only skipped because of the failure get another
+    chance (the planner skips them again if they are still blocked); in a finished job,
+    so do the tasks its failure stopped."""
+    if task.state is TaskState.SKIPPED and task.skip_cause in (SkipCause.UPSTREAM, SkipCause.HALT):
+        return _reset_task(task)
+    if finished and task.state is TaskState.STOPPED and not task.waived:
+        return _reset_task(task)
+    return task
+
+
 # --- executor reports -----------------------------------------------------------------
 
 Report = ProcessStarted | ProgressReported | ProcessExited | ProcessLost | TaskTimedOut
@@ -329,11 +485,12 @@ def _on_report(job: Job, report: Report, now: datetime) -> Outcome:
                 return Outcome(job)
             return Outcome(_with_task(job, replace(task, progress=clamped)))
         case ProcessExited(domain_id=domain, exit_code=code, message=message):
-            outcome = _on_exit(job, task, domain, code, message, now)
-            if report.cached_from and code == 0:
-                cached = replace(outcome.job.task(task.alias), cached_from=report.cached_from)
-                return Outcome(_with_task(outcome.job, cached), outcome.effects)
-            return outcome
+            if code == 0 and (report.cached_from or report.metrics):
+                # Recorded before the exit is applied: a condition task scheduled by it
+                # reads these metrics.
+                task = replace(task, cached_from=report.cached_from, metrics=report.metrics)
+                job = _with_task(job, task)
+            return _on_exit(job, task, domain, code, message, now)
         case ProcessLost(domain_id=domain, message=message):
             return _on_lost(job, task, domain, message, now)
         case TaskTimedOut():
@@ -381,7 +538,9 @@ def _fail_task(job: Job, task: TaskRun, reason: str, now: datetime) -> Outcome:
         replace(p, state=PartyState.STOPPED, err_msg=reason) if p.domain_id in alive else p
         for p in task.parties
     )
-    failed = replace(task, state=TaskState.FAILED, parties=parties, err_msg=reason, end_time=now)
+    spec = job.spec.task(task.alias)
+    state = TaskState.FAILED if spec.execution_policy is ExecutionPolicy.STOP else TaskState.HOLD
+    failed = replace(task, state=state, parties=parties, err_msg=reason, end_time=now)
     effects: tuple[Effect, ...] = (
         (TerminateTask(task.alias, task.attempt, alive, reason),) if alive else ()
     )
@@ -408,17 +567,71 @@ def _schedule(job: Job, now: datetime) -> Outcome:
     if verdict is JobState.SUCCEEDED:
         return Outcome(replace(_transition(job, JobEvent.SUCCEED), end_time=now), stops)
     effects: list[Effect] = list(stops)
+    decided = False  # a hold or condition settled without launching: look again after
     for alias in ready_tasks(job):
+        spec = job.spec.task(alias)
         task = job.task(alias)
+        if spec.hold and not task.released:
+            job = _with_task(
+                job, replace(task, state=TaskState.HOLD, err_msg="awaiting confirmation")
+            )
+            decided = True
+            continue
+        if spec.branching is not None:
+            job = _decide(job, alias, now)
+            decided = True
+            continue
         launched = replace(
             _reset_task(task), state=TaskState.RUNNING, attempt=task.attempt + 1, start_time=now
         )
         job = _with_task(job, launched)
         effects.append(LaunchTask(alias, launched.attempt))
-        timeout = job.spec.task(alias).timeout_seconds
-        if timeout > 0:
-            effects.append(ArmTimeout(alias, launched.attempt, timeout))
+        if spec.timeout_seconds > 0:
+            effects.append(ArmTimeout(alias, launched.attempt, spec.timeout_seconds))
+    if decided:
+        again = _schedule(job, now)
+        return Outcome(again.job, (*effects, *again.effects))
     return Outcome(job, tuple(effects))
+
+
+def _decide(job: Job, alias: str, now: datetime) -> Job:
+    """Evaluate a condition task and skip the branch it does not take."""
+    spec = job.spec.task(alias)
+    assert spec.branching is not None
+    task = job.task(alias)
+    metrics = {f"{t.alias}.{name}": value for t in job.tasks for name, value in t.metrics.items()}
+    try:
+        result, values = evaluate(spec.branching.conditions, metrics)
+    except ConditionError as error:
+        state = (
+            TaskState.FAILED if spec.execution_policy is ExecutionPolicy.STOP else TaskState.HOLD
+        )
+        failed = replace(
+            task,
+            state=state,
+            err_msg=f"condition: {error}",
+            attempt=task.attempt + 1,
+            start_time=now,
+            end_time=now,
+        )
+        return _with_task(job, failed)
+    decided = replace(
+        task,
+        state=TaskState.SUCCEEDED,
+        attempt=task.attempt + 1,
+        start_time=now,
+        end_time=now,
+        progress=1.0,
+        condition_result=result,
+        condition_values=values,
+        err_msg=f"condition is {'true' if result else 'false'}",
+    )
+    job = _with_task(job, decided)
+    not_taken = spec.branching.else_then if result else spec.branching.if_then
+    reason = f"condition {alias} is {'true' if result else 'false'}"
+    for other in not_taken:
+        job = _with_task(job, _skip(job.task(other), reason, now, SkipCause.CONDITION))
+    return job
 
 
 def _settle_blocked(job: Job, now: datetime) -> tuple[Job, tuple[Effect, ...]]:
@@ -438,7 +651,8 @@ def _settle_blocked(job: Job, now: datetime) -> tuple[Job, tuple[Effect, ...]]:
         stopped, effects = _stop_running_tasks(main, reason, now)
         settled = {t.alias: t for t in stopped}
         tasks = tuple(
-            _skip(settled[t.alias], reason, now) if t.alias in settled else t for t in tasks
+            _skip(settled[t.alias], reason, now, SkipCause.HALT) if t.alias in settled else t
+            for t in tasks
         )
     runs = {t.alias: t for t in tasks}
     changed = True
@@ -453,24 +667,26 @@ def _settle_blocked(job: Job, now: datetime) -> tuple[Job, tuple[Effect, ...]]:
             )
             if blocker is not None:
                 state = runs[blocker].state.value
-                runs[spec.alias] = _skip(run, f"upstream task {blocker} {state}", now)
+                runs[spec.alias] = _skip(
+                    run, f"upstream task {blocker} {state}", now, SkipCause.UPSTREAM
+                )
                 changed = True
     if all(runs[t.alias] is t for t in job.tasks):
         return job, effects
     return replace(job, tasks=tuple(runs[t.alias] for t in job.tasks)), effects
 
 
-def _skip(task: TaskRun, reason: str, now: datetime) -> TaskRun:
+def _skip(task: TaskRun, reason: str, now: datetime, cause: SkipCause) -> TaskRun:
     if task.state is not TaskState.PENDING:
         return task
-    return replace(task, state=TaskState.SKIPPED, err_msg=reason, end_time=now)
+    return replace(task, state=TaskState.SKIPPED, err_msg=reason, end_time=now, skip_cause=cause)
 
 
 def _failure_reason(job: Job) -> str:
     """Why a settled job failed: its first intolerable failure, else its first stop."""
     specs = {task.alias: task for task in job.spec.tasks}
     for run in job.tasks:
-        if failed_intolerably(specs[run.alias], run):
+        if run.state is TaskState.FAILED and failed_intolerably(specs[run.alias], run):
             return f"task {specs[run.alias].task_id} failed: {run.err_msg}"
     for run in job.tasks:
         if run.state is TaskState.STOPPED:
@@ -498,6 +714,26 @@ def _stop_running_tasks(
         if alive:
             effects.append(TerminateTask(task.alias, task.attempt, alive, reason))
     return tuple(stopped), tuple(effects)
+
+
+def _settle_holds(tasks: Iterable[TaskRun], reason: str, now: datetime) -> tuple[TaskRun, ...]:
+    """A job that stops settles its held tasks: a held failure stays failed, a step that
+    never ran is skipped."""
+    settled = []
+    for task in tasks:
+        if task.state is TaskState.HOLD:
+            if task.attempt > 0:
+                task = replace(task, state=TaskState.FAILED, end_time=now)
+            else:
+                task = replace(
+                    task,
+                    state=TaskState.SKIPPED,
+                    err_msg=reason,
+                    end_time=now,
+                    skip_cause=SkipCause.HALT,
+                )
+        settled.append(task)
+    return tuple(settled)
 
 
 def _alive_parties(task: TaskRun) -> tuple[str, ...]:
@@ -532,6 +768,7 @@ __all__ = [
     "ArmTimeout",
     "Cancel",
     "Command",
+    "ContinueTask",
     "Effect",
     "LaunchTask",
     "Outcome",
@@ -540,7 +777,9 @@ __all__ = [
     "ProcessStarted",
     "ProgressReported",
     "Restart",
+    "RetryTask",
     "Stop",
+    "StopTask",
     "Suspend",
     "TaskTimedOut",
     "TerminateTask",

@@ -49,6 +49,8 @@ class PartyLaunch:
     command: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     job_kind: JobKind = JobKind.JOB
+    # Parameter overrides a user gave the task (a retry or continue with parameters).
+    parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class PartyExited:
     message: str = ""
     lost: bool = False
     cached_from: str = ""  # the job whose recorded outputs were reused instead of running
+    metrics: Mapping[str, str] = field(default_factory=dict)  # what the process reported
 
 
 ExecutorReport = PartyStarted | PartyProgress | PartyExited

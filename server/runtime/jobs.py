@@ -6,27 +6,40 @@ One lock per job makes the runtime the single writer of each job; the group comm
 writes the changes of all jobs in shared transactions and announces them in
 resource_version order. Executor reports are queued per job and applied in batches, so
 a burst of reports costs one write, not one each.
+
+With several replicas on PostgreSQL (`replication` given; see
+dagwire.server.runtime.replicas) each runtime runs the jobs it owns: those it created
+or took over from a replica that died. Only the owner launches and terminates a job's
+processes, arms its timers and writes its executor reports; `_active` holds the jobs it
+owns and runs, as the snapshot whose effects it carried out. A command may still reach
+any replica: it is applied to the stored job (optimistic version check, retried on
+conflict), and the owner catches up with the new snapshot when the bus brings it
+(`foreign`) or when a conflict makes it read the store, carrying out the difference
+(dagwire.server.runtime.reconcile). Queries read the store, since the owner's memory may
+lag behind another replica's commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from dagwire.server.bus.base import EventBus
 from dagwire.server.engine import reducer
-from dagwire.server.engine.errors import InvalidRequest, JobNotFound
+from dagwire.server.engine.errors import ConcurrentModification, InvalidRequest, JobNotFound
 from dagwire.server.engine.model import (
     ChangeType,
     Job,
     JobChange,
     JobSpec,
+    JobState,
     PartyState,
     TaskState,
 )
@@ -51,9 +64,16 @@ from dagwire.server.executors.base import (
     ReportSink,
 )
 from dagwire.server.runtime.committer import GroupCommitter
+from dagwire.server.runtime.reconcile import effects_between
 from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, UpdateJob
 
+if TYPE_CHECKING:
+    from dagwire.server.runtime.replicas import Replication
+
 log = structlog.get_logger(__name__)
+
+# How often a replica retries a write that another replica's write to the same job beat.
+_CONFLICT_RETRIES = 8
 
 Clock = Callable[[], datetime]
 # Checked against the stored job under its lock, before anything is done to it: the API
@@ -90,6 +110,7 @@ class JobRuntime:
         executor_factory: Callable[[ReportSink], Executor],
         settings: RuntimeSettings = RuntimeSettings(),
         clock: Clock = utc_now,
+        replication: Replication | None = None,
     ) -> None:
         self._store = store
         self._bus = bus
@@ -106,6 +127,13 @@ class JobRuntime:
         self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
         self._commits = 0
         self._closed = False
+        self._replication = replication
+        # Replicas only: owned jobs that failed (a restart would make them run again) with
+        # the resource version they failed at, and the changes of other replicas held
+        # back while jobs are being adopted.
+        self._dormant: dict[str, int] = {}
+        self._adopting = 0
+        self._held_back: list[JobChange] = []
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -115,20 +143,27 @@ class JobRuntime:
         stored only after its ready tasks were launched, and a task stored as running
         whose process never started comes back from the executor as lost and relaunches."""
         self._committer.start()
+        if self._replication is not None:
+            await self._replication.start(self)
+            await self._adopt(None)
+            return
         for job in await self._store.list_jobs(active_only=True):
-            self._active[job.job_id] = job
-            keys = [
-                PartyKey(
-                    job.job_id, job.spec.task(task.alias).task_id, party.domain_id, task.attempt
-                )
-                for task in job.tasks
-                if task.state is TaskState.RUNNING
-                for party in task.parties
-                if party.state in (PartyState.PENDING, PartyState.RUNNING)
-            ]
-            if keys:
-                await self.executor.recover(keys)
-            self._rearm_timeouts(job)
+            await self._take_up(job)
+
+    async def _take_up(self, job: Job) -> None:
+        """Run a stored job from where it is: recover its running parties (exit records,
+        still-running processes, or lost ones that relaunch) and re-arm timeouts."""
+        self._active[job.job_id] = job
+        keys = [
+            PartyKey(job.job_id, job.spec.task(task.alias).task_id, party.domain_id, task.attempt)
+            for task in job.tasks
+            if task.state is TaskState.RUNNING
+            for party in task.parties
+            if party.state in (PartyState.PENDING, PartyState.RUNNING)
+        ]
+        if keys:
+            await self.executor.recover(keys)
+        self._rearm_timeouts(job)
 
     async def close(self) -> None:
         """Stop reacting: no more reports, timers or background work. Processes keep
@@ -142,11 +177,16 @@ class JobRuntime:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._committer.close()
+        if self._replication is not None:
+            await self._replication.close()
 
     # --- queries ---------------------------------------------------------------------
 
     async def get(self, job_id: str, guard: Guard = allow_all) -> Job:
-        job = await self._load(job_id)
+        if self._replication is not None:
+            job = await self._store.get_job(job_id)
+        else:
+            job = await self._load(job_id)
         if job is None:
             raise JobNotFound(job_id)
         guard(job)
@@ -208,19 +248,48 @@ class JobRuntime:
     ) -> Job:
         return await self._command(job_id, reducer.Approve(domain_id, accept, reason), guard)
 
+    async def act_on_task(
+        self,
+        job_id: str,
+        command: reducer.RetryTask | reducer.StopTask | reducer.ContinueTask,
+        guard: Guard = allow_all,
+    ) -> Job:
+        """A user's action on one task of a job: retry, stop or continue it."""
+        return await self._command(job_id, command, guard)
+
     async def delete(self, job_id: str, guard: Guard = allow_all) -> None:
         """Stop what runs and remove the job; watchers get DELETED."""
         async with self._lock(job_id):
-            job = await self.get(job_id, guard)
+            job = await self._current(job_id, guard)
+            owned = self._owns(job_id)
             await self._committer.write(RemoveJob(job_id))
-            await self._carry_out(job, reducer.termination_effects(job, "job deleted"))
+            await self._carry_out(job, reducer.termination_effects(job, "job deleted"), owned)
         log.info("job deleted", job_id=job_id)
 
     async def _command(self, job_id: str, command: Command, guard: Guard) -> Job:
         async with self._lock(job_id):
-            job = await self.get(job_id, guard)
-            outcome = reducer.apply(job, command, self._clock())
-            return await self._save(job, outcome)
+            for attempt in range(_CONFLICT_RETRIES):
+                job = await self._current(job_id, guard)
+                outcome = reducer.apply(job, command, self._clock())
+                try:
+                    return await self._save(job, outcome)
+                except ConcurrentModification:
+                    # Another replica wrote the job since we read it: read it again.
+                    if self._replication is None or attempt == _CONFLICT_RETRIES - 1:
+                        raise
+            raise AssertionError("unreachable")
+
+    async def _current(self, job_id: str, guard: Guard) -> Job:
+        """The job a command acts on, under its lock. On a replica: as stored, after the
+        owner (if this is it) caught up with it."""
+        if self._replication is None:
+            return await self.get(job_id, guard)
+        job = await self._store.get_job(job_id)
+        await self._catch_up(job_id, job)
+        if job is None:
+            raise JobNotFound(job_id)
+        guard(job)
+        return job
 
     # --- executor reports ------------------------------------------------------------
 
@@ -239,35 +308,48 @@ class JobRuntime:
     async def _drain(self, job_id: str) -> None:
         async with self._lock(job_id):
             items = self._inbox.pop(job_id, [])
+            if self._replication is not None:
+                await self._drain_owned(job_id, items)
+                return
             job = await self._load(job_id)
             if job is None or not items:
                 return
-            now = self._clock()
-            current = job
-            effects: list[Effect] = []
-            for item in items:
-                command = _as_command(current, item)
-                if command is not None:
-                    outcome = reducer.apply(current, command, now)
-                    current = outcome.job
-                    effects.extend(outcome.effects)
-            await self._save(job, Outcome(current, tuple(effects)))
+            await self._save(job, _apply_all(job, items, self._clock()))
+
+    async def _drain_owned(self, job_id: str, items: list[Command | ExecutorReport]) -> None:
+        """A replica writes reports only for the jobs it owns and runs; for others they
+        are stale (the job settled, or its new owner recovers the processes itself)."""
+        for _ in range(_CONFLICT_RETRIES):
+            if not items or not await self._may_act(job_id):
+                return
+            job = self._active[job_id]
+            try:
+                await self._save(job, _apply_all(job, items, self._clock()))
+                return
+            except ConcurrentModification:
+                # A command on another replica changed the job: catch up, apply again.
+                await self._catch_up(job_id, await self._store.get_job(job_id))
+        log.error("reports dropped after repeated conflicts", job_id=job_id)
 
     # --- persistence and effects -----------------------------------------------------
 
     async def _save(self, before: Job, outcome: Outcome) -> Job:
         if outcome.job is before:
             return before
+        owned = self._owns(before.job_id)
         change = await self._committer.write(UpdateJob(outcome.job, before.version))
-        await self._carry_out(change.job, outcome.effects)
+        await self._carry_out(change.job, outcome.effects, owned)
         return change.job
 
     def _published(self, change: JobChange) -> None:
         job = change.job
-        if change.type is ChangeType.DELETED or job.state.is_terminal:
-            self._active.pop(job.job_id, None)
-        else:
-            self._active[job.job_id] = job
+        if self._replication is None:
+            if change.type is ChangeType.DELETED or job.state.is_terminal:
+                self._active.pop(job.job_id, None)
+            else:
+                self._active[job.job_id] = job
+        elif change.type is ChangeType.ADDED or self._owns(job.job_id):
+            self._hold(job.job_id, None if change.type is ChangeType.DELETED else job)
         self._bus.publish(change)
         self._commits += 1
         if self._commits % self._settings.compact_every == 0:
@@ -278,10 +360,17 @@ class JobRuntime:
         if dropped:
             log.info("event log compacted", dropped=dropped)
 
-    async def _carry_out(self, job: Job, effects: Iterable[Effect]) -> None:
+    async def _carry_out(self, job: Job, effects: Iterable[Effect], owned: bool = True) -> None:
+        """Carry out effects; on a replica only for jobs it owns, and launches only while
+        its lease holds (else the job may be another replica's by now)."""
+        if not owned:
+            return
+        replica = self._replication is not None
         for effect in effects:
             match effect:
                 case LaunchTask(alias, attempt):
+                    if replica and not await self._may_act(job.job_id):
+                        continue
                     await self._launch(job, alias, attempt)
                 case TerminateTask(alias, attempt, domains, reason):
                     task_id = job.spec.task(alias).task_id
@@ -290,6 +379,8 @@ class JobRuntime:
                         key = PartyKey(job.job_id, task_id, domain, attempt)
                         self._spawn(self.executor.terminate(key, reason))
                 case ArmTimeout(alias, attempt, seconds):
+                    if replica and job.job_id not in self._active:
+                        continue
                     self._arm_timer(job.job_id, alias, attempt, seconds)
 
     async def _launch(self, job: Job, alias: str, attempt: int) -> None:
@@ -307,6 +398,7 @@ class JobRuntime:
                 resources=party.resources,
                 custom_fields=job.spec.custom_fields,
                 job_kind=job.spec.kind,
+                parameters=job.task(alias).parameters,
             )
             try:
                 await self.executor.launch(launch)
@@ -344,6 +436,114 @@ class JobRuntime:
                 left = timeout - (now - task.start_time).total_seconds()
                 self._arm_timer(job.job_id, task.alias, task.attempt, left)
 
+    # --- replicas --------------------------------------------------------------------
+
+    def _owns(self, job_id: str) -> bool:
+        """Whether this runtime runs the job: always without replicas; on a replica when
+        it owns the job (running, or failed and restartable)."""
+        return self._replication is None or job_id in self._active or job_id in self._dormant
+
+    def _hold(self, job_id: str, job: Job | None) -> None:
+        """Keep the newest snapshot of an owned job (None: deleted)."""
+        if job is not None and not job.state.is_terminal:
+            self._active[job_id] = job
+            self._dormant.pop(job_id, None)
+            return
+        self._active.pop(job_id, None)
+        if job is not None and job.state is JobState.FAILED:
+            self._dormant[job_id] = job.resource_version
+        else:
+            self._dormant.pop(job_id, None)
+
+    async def _may_act(self, job_id: str) -> bool:
+        """Whether this replica may act for the job now: it runs the job and its lease
+        holds (waiting while the lease is in doubt)."""
+        assert self._replication is not None
+        if not self._replication.lease_valid():
+            await self._replication.wait_valid()
+        return job_id in self._active
+
+    def _locked(self, job_id: str) -> bool:
+        lock = self._job_locks.get(job_id)
+        return lock is not None and lock.locked()
+
+    def interested(self, job_id: str) -> bool:
+        """Replication callback: changes to this job matter here (we own it, or we are
+        writing it: a job being created is owned once its commit is handed over)."""
+        return bool(self._adopting) or self._owns(job_id) or self._locked(job_id)
+
+    def foreign(self, change: JobChange) -> None:
+        """Replication callback: another replica changed a job; its owner catches up."""
+        if self._adopting:
+            self._held_back.append(change)
+            return
+        job_id = change.job.job_id
+        if self._owns(job_id) or self._locked(job_id):
+            self._spawn(self._follow(change))
+
+    async def _follow(self, change: JobChange) -> None:
+        job_id = change.job.job_id
+        latest = None if change.type is ChangeType.DELETED else change.job
+        async with self._lock(job_id):
+            await self._catch_up(job_id, latest, change.resource_version)
+
+    async def _catch_up(self, job_id: str, latest: Job | None, position: float = 0) -> None:
+        """Bring an owned job's processes in line with `latest` (None: deleted), written
+        by another replica, unless it is not newer than what we hold. `position` is the
+        resource version of that news (default: latest's own; a deletion read from the
+        store is newer than anything held)."""
+        held = self._active.get(job_id)
+        since = held.resource_version if held is not None else self._dormant.get(job_id)
+        if since is None:
+            return
+        if not position:
+            position = latest.resource_version if latest is not None else math.inf
+        if position <= since:
+            return
+        effects = effects_between(held, latest, self._clock())
+        self._hold(job_id, latest)
+        reference = latest if latest is not None else held
+        if effects and reference is not None:
+            log.info("caught up with another replica's change", job_id=job_id)
+            await self._carry_out(reference, effects)
+
+    async def adopt(self, job_ids: Sequence[str]) -> None:
+        """Replication callback: these jobs were taken over from a replica that died."""
+        await self._adopt(job_ids)
+
+    async def _adopt(self, job_ids: Sequence[str] | None) -> None:
+        """Run the jobs this replica owns now (None: all it owns, at start) from where
+        they are, as a restarted server does. Changes of other replicas wait meanwhile:
+        those committed before the read are in it, the others are caught up with after."""
+        assert self._replication is not None
+        self._adopting += 1
+        try:
+            for job in await self._replication.owned_jobs(job_ids):
+                if job.job_id in self._active:
+                    continue
+                if job.state.is_terminal:
+                    self._hold(job.job_id, job)
+                else:
+                    await self._take_up(job)
+        finally:
+            self._adopting -= 1
+            if not self._adopting:
+                held_back, self._held_back = self._held_back, []
+                for change in held_back:
+                    self.foreign(change)
+
+    def disown(self, keep: set[str]) -> None:
+        """Replication callback: our lease expired; forget the jobs others took over.
+        Their processes are left alone: the new owner recovers them."""
+        lost = [job_id for job_id in (*self._active, *self._dormant) if job_id not in keep]
+        for job_id in lost:
+            self._active.pop(job_id, None)
+            self._dormant.pop(job_id, None)
+        for timer in [timer for timer in self._timers if timer[0] in lost]:
+            self._cancel_timer(*timer)
+        if lost:
+            log.warning("jobs taken over by other replicas", count=len(lost))
+
     # --- plumbing --------------------------------------------------------------------
 
     def _lock(self, job_id: str) -> asyncio.Lock:
@@ -364,6 +564,19 @@ class JobRuntime:
             log.error("background work failed", error=repr(task.exception()))
 
 
+def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetime) -> Outcome:
+    """Apply queued commands and reports in order; the effects of all of them."""
+    current = job
+    effects: list[Effect] = []
+    for item in items:
+        command = _as_command(current, item)
+        if command is not None:
+            outcome = reducer.apply(current, command, now)
+            current = outcome.job
+            effects.extend(outcome.effects)
+    return Outcome(current, tuple(effects))
+
+
 def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
     """Executor reports name the task by id; the engine names it by alias."""
     if not isinstance(item, PartyStarted | PartyProgress | PartyExited):
@@ -379,7 +592,7 @@ def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
             return reducer.ProgressReported(alias, key.attempt, key.domain_id, progress)
         case PartyExited(message=message, lost=True):
             return reducer.ProcessLost(alias, key.attempt, key.domain_id, message)
-        case PartyExited(exit_code=code, message=message, cached_from=cached_from):
+        case PartyExited(exit_code=code, message=message):
             return reducer.ProcessExited(
-                alias, key.attempt, key.domain_id, code, message, cached_from
+                alias, key.attempt, key.domain_id, code, message, item.cached_from, item.metrics
             )

@@ -8,6 +8,9 @@ from typing import Any
 from dagwire.server.engine.model import (
     ApprovalState,
     BandwidthLimit,
+    Branching,
+    Condition,
+    ExecutionPolicy,
     FailureStrategy,
     Job,
     JobKind,
@@ -16,7 +19,9 @@ from dagwire.server.engine.model import (
     PartyRun,
     PartySpec,
     PartyState,
+    SkipCause,
     Stage,
+    TaskEvent,
     TaskRun,
     TaskSpec,
     TaskState,
@@ -97,8 +102,7 @@ def _spec_to_dict(spec: JobSpec) -> dict[str, Any]:
                 "resource_reserved_seconds": t.resource_reserved_seconds,
                 "resource_reallocation_interval_seconds": t.resource_reallocation_interval_seconds,
                 "tolerable": t.tolerable,
-                "disabled": t.disabled,
-                "post": t.post,
+                **_step_fields(t),
             }
             for t in spec.tasks
         ],
@@ -140,6 +144,9 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
                 tolerable=t["tolerable"],
                 disabled=t.get("disabled", False),
                 post=t.get("post", False),
+                hold=t.get("hold", False),
+                execution_policy=ExecutionPolicy(t.get("execution_policy", "stop")),
+                branching=_branching_from_dict(t.get("branching")),
             )
             for t in data["tasks"]
         ),
@@ -147,7 +154,7 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
 
 
 def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
-    return {
+    document = {
         "alias": task.alias,
         "state": task.state.value,
         "attempt": task.attempt,
@@ -157,9 +164,23 @@ def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
         "end_time": _time(task.end_time),
         "progress": task.progress,
         "relaunches": task.relaunches,
-        "cached_from": task.cached_from,
         "parties": [[p.domain_id, p.state.value, p.err_msg] for p in task.parties],
     }
+    # Fields of pipeline steps, stored only when set: Kuscia tasks stay as lean as before.
+    optional = {
+        "cached_from": task.cached_from,
+        "skip_cause": task.skip_cause.value if task.skip_cause else None,
+        "waived": task.waived,
+        "released": task.released,
+        "parameters": dict(task.parameters),
+        "metrics": dict(task.metrics),
+        "condition_values": [list(pair) for pair in task.condition_values],
+        "events": [[_time(e.time), e.state.value, e.message] for e in task.events],
+    }
+    document.update((key, value) for key, value in optional.items() if value)
+    if task.condition_result is not None:
+        document["condition_result"] = task.condition_result
+    return document
 
 
 def _task_run_from_dict(data: dict[str, Any]) -> TaskRun:
@@ -176,5 +197,70 @@ def _task_run_from_dict(data: dict[str, Any]) -> TaskRun:
         progress=data["progress"],
         relaunches=data.get("relaunches", 0),
         cached_from=data.get("cached_from", ""),
+        skip_cause=SkipCause(data["skip_cause"]) if data.get("skip_cause") else None,
+        waived=data.get("waived", False),
+        released=data.get("released", False),
+        parameters=data.get("parameters", {}),
+        metrics=data.get("metrics", {}),
+        condition_result=data.get("condition_result"),
+        condition_values=tuple((a, b) for a, b in data.get("condition_values", [])),
+        events=tuple(
+            TaskEvent(datetime.fromisoformat(t), TaskState(state), message)
+            for t, state, message in data.get("events", [])
+        ),
         parties=tuple(PartyRun(d, PartyState(s), e) for d, s, e in data["parties"]),
     )
+
+
+def _condition_to_dict(condition: Condition) -> dict[str, Any]:
+    return {
+        "op": condition.op,
+        "left": condition.left,
+        "right": condition.right,
+        "any_of": [_condition_to_dict(inner) for inner in condition.any_of],
+    }
+
+
+def _condition_from_dict(data: dict[str, Any]) -> Condition:
+    return Condition(
+        op=data["op"],
+        left=data["left"],
+        right=data["right"],
+        any_of=tuple(_condition_from_dict(inner) for inner in data["any_of"]),
+    )
+
+
+def _branching_to_dict(branching: Branching | None) -> dict[str, Any] | None:
+    if branching is None:
+        return None
+    return {
+        "conditions": [_condition_to_dict(c) for c in branching.conditions],
+        "if_then": list(branching.if_then),
+        "else_then": list(branching.else_then),
+    }
+
+
+def _branching_from_dict(data: dict[str, Any] | None) -> Branching | None:
+    if data is None:
+        return None
+    return Branching(
+        conditions=tuple(_condition_from_dict(c) for c in data["conditions"]),
+        if_then=tuple(data["if_then"]),
+        else_then=tuple(data["else_then"]),
+    )
+
+
+def _step_fields(task: TaskSpec) -> dict[str, Any]:
+    """Fields of pipeline steps, stored only when set."""
+    fields = {
+        "disabled": task.disabled,
+        "post": task.post,
+        "hold": task.hold,
+        "execution_policy": (
+            task.execution_policy.value
+            if task.execution_policy is not ExecutionPolicy.STOP
+            else None
+        ),
+        "branching": _branching_to_dict(task.branching),
+    }
+    return {key: value for key, value in fields.items() if value}

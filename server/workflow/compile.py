@@ -11,9 +11,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from dagwire.server.engine.model import FailureStrategy, JobKind, JobSpec, PartySpec, TaskSpec
+from dagwire.server.engine.model import (
+    Branching,
+    Condition,
+    FailureStrategy,
+    JobKind,
+    JobSpec,
+    PartySpec,
+    TaskSpec,
+)
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 from dagwire.server.workflow.spec import PipelineSpec, StepSpec, substitute
 
@@ -43,6 +51,11 @@ class StepConfig:
     run_id: str
     username: str
     command: str = ""  # artifact references still unresolved
+    # The command and env with the step's own parameters still as references, so that a
+    # retry or continue with new parameters can fill them in at launch.
+    command_template: str = ""
+    env_template: Mapping[str, str] = field(default_factory=dict)
+    title: str = ""
     app_image: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
@@ -74,6 +87,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     for step in spec.steps:
         params = resolved[step.name]
         values = _context(spec, step, resolved, options)
+        shared = {k: v for k, v in values.items() if k not in params}
         config = StepConfig(
             step=step.name,
             run_id=options.run_id,
@@ -81,6 +95,9 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             command=substitute(step.command, values),
             app_image=step.app_image,
             env={k: substitute(v, values) for k, v in step.env.items()},
+            command_template=substitute(step.command, shared),
+            env_template={k: substitute(v, shared) for k, v in step.env.items()},
+            title=step.title,
             parameters=params,
             inputs=dict(step.input_artifacts),
             outputs=step.output_artifacts,
@@ -101,6 +118,9 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
                 timeout_seconds=step.timeout,
                 disabled=step.name in options.disabled,
                 post=step.post,
+                hold=step.hold,
+                execution_policy=step.execution_policy,
+                branching=_substituted(step.condition, values),
             )
         )
     return JobSpec(
@@ -183,6 +203,22 @@ def _in_dependency_order(steps: Sequence[StepSpec]) -> list[StepSpec]:
             done[step.name] = step
             remaining.remove(step)
     return [*done.values(), *(step for step in steps if step.post)]
+
+
+def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Branching | None:
+    """Parameters in a condition's operands are known now; metrics stay references."""
+    if branching is None:
+        return None
+
+    def fill(condition: Condition) -> Condition:
+        return replace(
+            condition,
+            left=substitute(condition.left, values),
+            right=substitute(condition.right, values),
+            any_of=tuple(fill(inner) for inner in condition.any_of),
+        )
+
+    return replace(branching, conditions=tuple(fill(c) for c in branching.conditions))
 
 
 def _system(options: RunOptions, step: str) -> dict[str, str]:

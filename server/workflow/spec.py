@@ -33,7 +33,8 @@ from typing import Any
 
 import yaml
 
-from dagwire.server.engine.model import FailureStrategy
+from dagwire.server.engine.conditions import OPERATORS
+from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
 MAX_YAML_BYTES = 1 << 20
@@ -60,7 +61,7 @@ _TOP_KEYS = frozenset(
 )
 _STEP_KEYS = frozenset(
     {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
-    | {"timeout"}
+    | {"timeout", "hold", "policy", "condition", "title"}
 )
 
 
@@ -84,6 +85,10 @@ class StepSpec:
     docker_env: str = ""
     timeout: int = 0
     post: bool = False
+    hold: bool = False  # waits for a user's continue before it runs
+    execution_policy: ExecutionPolicy = ExecutionPolicy.STOP
+    title: str = ""
+    condition: Branching | None = None  # a condition step: no command
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +173,8 @@ class _Checker:
             self.fail(
                 f"post_process.{duplicate}", "a post step must not share an entry point's name"
             )
+        steps = self.branch_deps(steps)
+        all_steps = steps + post_steps
         if not self.violations:
             self.graph(steps, parameters)
             for step in post_steps:
@@ -322,8 +329,31 @@ class _Checker:
                 )
         command = self.string(f"{path}.command", body.get("command"))
         app_image = self.string(f"{path}.app_image", body.get("app_image"))
-        if bool(command) == bool(app_image):
+        condition = (
+            self.branching(f"{path}.condition", body["condition"]) if "condition" in body else None
+        )
+        if condition is not None and (command or app_image):
+            self.fail(path, "a condition step runs no command or app_image")
+        elif condition is None and bool(command) == bool(app_image):
             self.fail(path, "a step needs exactly one of command or app_image")
+        hold = body.get("hold", False)
+        if not isinstance(hold, bool):
+            self.fail(f"{path}.hold", f"must be true or false, got {hold!r}")
+            hold = False
+        policy = self.mapping(f"{path}.policy", body.get("policy"))
+        for key in policy:
+            if key not in ("execution_policy", "use_cache"):
+                self.fail(
+                    f"{path}.policy.{key}", "unknown field; expected execution_policy or use_cache"
+                )
+        try:
+            execution_policy = ExecutionPolicy(policy.get("execution_policy", "stop"))
+        except ValueError:
+            self.fail(
+                f"{path}.policy.execution_policy",
+                f"must be retry, stop or continue, got {policy.get('execution_policy')!r}",
+            )
+            execution_policy = ExecutionPolicy.STOP
         artifacts = self.mapping(f"{path}.artifacts", body.get("artifacts"))
         for key in artifacts:
             if key not in ("input", "output"):
@@ -362,6 +392,82 @@ class _Checker:
             cache=self.cache(f"{path}.cache", body.get("cache"), defaults),
             docker_env=self.string(f"{path}.docker_env", body.get("docker_env")),
             timeout=self.integer(f"{path}.timeout", body.get("timeout", 0), 0, 7 * 24 * 3600),
+            hold=hold,
+            execution_policy=execution_policy,
+            title=self.string(f"{path}.title", body.get("title")),
+            condition=condition,
+        )
+
+    def branching(self, path: str, value: object) -> Branching | None:
+        body = self.mapping(path, value)
+        for key in body:
+            if key not in ("conditions", "if_then_steps", "else_then_steps"):
+                self.fail(
+                    f"{path}.{key}",
+                    "unknown field; expected conditions, if_then_steps or else_then_steps",
+                )
+        conditions = self.conditions(f"{path}.conditions", body.get("conditions"))
+        if not conditions:
+            self.fail(f"{path}.conditions", "a condition step needs at least one condition")
+        return Branching(
+            conditions=conditions,
+            if_then=self.deps(f"{path}.if_then_steps", body.get("if_then_steps")),
+            else_then=self.deps(f"{path}.else_then_steps", body.get("else_then_steps")),
+        )
+
+    def conditions(self, path: str, value: object) -> tuple[Condition, ...]:
+        if not isinstance(value, list):
+            self.fail(path, "must be a list of {type, left, right}")
+            return ()
+        result = []
+        for index, raw in enumerate(value):
+            where = f"{path}[{index}]"
+            item = self.mapping(where, raw)
+            kind = item.get("type")
+            if kind not in OPERATORS:
+                self.fail(
+                    f"{where}.type", f"must be one of {', '.join(sorted(OPERATORS))}, got {kind!r}"
+                )
+                continue
+            if kind == "or":
+                inner = self.conditions(f"{where}.conditions", item.get("conditions"))
+                result.append(Condition("or", any_of=inner))
+                continue
+            result.append(
+                Condition(
+                    str(kind),
+                    _render(item.get("left"))
+                    if not isinstance(item.get("left"), str)
+                    else item["left"],
+                    _render(item.get("right"))
+                    if not isinstance(item.get("right"), str)
+                    else item["right"],
+                )
+            )
+        return tuple(result)
+
+    def branch_deps(self, steps: tuple[StepSpec, ...]) -> tuple[StepSpec, ...]:
+        """A condition step's branches depend on it, whether or not they say so."""
+        names = {step.name for step in steps}
+        extra: dict[str, list[str]] = {}
+        for step in steps:
+            if step.condition is None:
+                continue
+            for field_name, branch in (
+                ("if_then_steps", step.condition.if_then),
+                ("else_then_steps", step.condition.else_then),
+            ):
+                for target in branch:
+                    if target not in names or target == step.name:
+                        self.fail(
+                            f"entry_points.{step.name}.condition.{field_name}",
+                            f"unknown step {target!r}",
+                        )
+                    else:
+                        extra.setdefault(target, []).append(step.name)
+        return tuple(
+            replace(step, deps=tuple(dict.fromkeys((*step.deps, *extra.get(step.name, ())))))
+            for step in steps
         )
 
     def deps(self, path: str, value: object) -> tuple[str, ...]:
@@ -434,6 +540,8 @@ class _Checker:
         own = set(step.parameters) | set(globals_) | SYSTEM_VARIABLES
         artifacts = set(step.input_artifacts) | set(step.output_artifacts)
         texts = [("command", step.command)]
+        if step.condition is not None:
+            texts += _condition_texts("condition.conditions", step.condition.conditions)
         texts += [(f"env.{k}", v) for k, v in step.env.items()]
         texts += [(f"parameters.{k}", v) for k, v in step.parameters.items()]
         for where, text in texts:
@@ -445,7 +553,10 @@ class _Checker:
                             f"{path}.{where}",
                             f"{{{{{ref}}}}} names step {upstream!r}, which is not among deps",
                         )
-                    elif param not in steps[upstream].parameters:
+                    elif (
+                        param not in steps[upstream].parameters
+                        and not where.startswith("condition.")  # or a metric it reports
+                    ):
                         self.fail(
                             f"{path}.{where}",
                             f"{{{{{ref}}}}}: step {upstream!r} has no parameter {param!r}",
@@ -465,6 +576,17 @@ class _Checker:
                 self.fail(where, f"names step {upstream!r}, which is not among deps")
             elif output not in steps[upstream].output_artifacts:
                 self.fail(where, f"step {upstream!r} has no output artifact {output!r}")
+
+
+def _condition_texts(path: str, conditions: tuple[Condition, ...]) -> list[tuple[str, str]]:
+    texts: list[tuple[str, str]] = []
+    for index, condition in enumerate(conditions):
+        where = f"{path}[{index}]"
+        if condition.op == "or":
+            texts += _condition_texts(f"{where}.conditions", condition.any_of)
+        else:
+            texts += [(f"{where}.left", condition.left), (f"{where}.right", condition.right)]
+    return texts
 
 
 def _unwrap_reference(ref: object) -> object:

@@ -26,6 +26,7 @@ class StepStatus(enum.Enum):
     FAILED = "failed"
     TERMINATED = "terminated"
     SKIPPED = "skipped"
+    HOLD = "hold"
 
 
 # (job state, whether a user stopped it) -> run status. A stopped run that is still
@@ -60,6 +61,7 @@ STEP_STATUS: Mapping[TaskState, StepStatus] = {
     TaskState.FAILED: StepStatus.FAILED,
     TaskState.STOPPED: StepStatus.TERMINATED,
     TaskState.SKIPPED: StepStatus.SKIPPED,
+    TaskState.HOLD: StepStatus.HOLD,
 }
 
 
@@ -71,3 +73,41 @@ def job_states_for(status: RunStatus) -> frozenset[JobState]:
     """The job states a run with this status can be in (a superset: refine with
     run_status)."""
     return frozenset(state for (state, _), value in RUN_STATUS.items() if value is status)
+
+
+class StepExecutionStatus(enum.Enum):
+    """ModelArts' step-execution statuses (dagwire produces the ones the table names)."""
+
+    INIT = "init"
+    WAIT_INPUTS = "wait_inputs"
+    PENDING = "pending"
+    CREATING = "creating"
+    CREATED = "created"
+    CREATE_FAILED = "create_failed"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    TIMEOUT = "timeout"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    HOLD = "hold"
+    SKIPPED = "skipped"
+
+
+# (task state, whether the failure was a timeout) -> ModelArts status.
+STEP_EXECUTION_STATUS: Mapping[tuple[TaskState, bool], StepExecutionStatus] = {
+    **{
+        (state, timeout): status
+        for timeout in (False, True)
+        for state, status in (
+            (TaskState.PENDING, StepExecutionStatus.PENDING),
+            (TaskState.RUNNING, StepExecutionStatus.RUNNING),
+            (TaskState.SUCCEEDED, StepExecutionStatus.COMPLETED),
+            (TaskState.STOPPED, StepExecutionStatus.STOPPED),
+            (TaskState.SKIPPED, StepExecutionStatus.SKIPPED),
+            (TaskState.HOLD, StepExecutionStatus.HOLD),
+        )
+    },
+    (TaskState.FAILED, False): StepExecutionStatus.FAILED,
+    (TaskState.FAILED, True): StepExecutionStatus.TIMEOUT,
+}

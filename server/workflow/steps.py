@@ -51,6 +51,7 @@ class _Prepared:
     config: StepConfig
     inputs: Mapping[str, str]  # artifact -> path
     outputs: Mapping[str, str]
+    metrics_file: str
     first_fp: str = ""
     second_fp: str = ""
 
@@ -84,7 +85,7 @@ class StepExecutor:
         if launch.job_kind is not JobKind.RUN:
             await self._inner.launch(launch)
             return
-        config = StepConfig.from_json(launch.task_input_config)
+        config = _with_overrides(StepConfig.from_json(launch.task_input_config), launch.parameters)
         key = launch.key
         if config.reuse_from:
             await self._reuse(key, config, config.reuse_from)
@@ -99,7 +100,7 @@ class StepExecutor:
             name: str(self._artifacts_dir / config.run_id / config.step / name)
             for name in config.outputs
         }
-        prepared = _Prepared(config, inputs, outputs)
+        prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
         if config.cache_enable:
             first, second = (
                 _first_fingerprint(config),
@@ -110,7 +111,7 @@ class StepExecutor:
             if entry is not None:
                 await self._reuse(key, config, entry.run_id)
                 return
-        await asyncio.to_thread(_make_parents, outputs.values())
+        await asyncio.to_thread(_make_parents, [*outputs.values(), prepared.metrics_file])
         self._prepared[key] = prepared
         paths = {**inputs, **outputs}
         env = {
@@ -120,6 +121,7 @@ class StepExecutor:
             "PF_RUN_ID": config.run_id,
             "PF_STEP_NAME": config.step,
             "PF_USER_NAME": config.username,
+            "PF_METRICS_FILE": prepared.metrics_file,
         }
         command = ("/bin/sh", "-c", substitute(config.command, paths)) if config.command else ()
         try:
@@ -152,7 +154,9 @@ class StepExecutor:
                     for name in config.outputs
                 }
                 inputs = await self._input_paths(config)
-                prepared = _Prepared(config, inputs, outputs)
+                overrides = job.task(task.alias).parameters
+                config = _with_overrides(config, overrides)
+                prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
                 if config.cache_enable:
                     second = await asyncio.to_thread(_second_fingerprint, inputs)
                     prepared = replace(
@@ -204,7 +208,8 @@ class StepExecutor:
                         pipeline_id=config.pipeline_id,
                     )
                 )
-            self._sink(report)
+            metrics = await asyncio.to_thread(_read_metrics, Path(prepared.metrics_file))
+            self._sink(replace(report, metrics=metrics))
         except Exception as error:  # the step's success cannot stand without its records
             log.error("could not record step outputs", key=str(report.key), error=repr(error))
             self._sink(replace(report, exit_code=1, message=f"could not record outputs: {error}"))
@@ -221,10 +226,22 @@ class StepExecutor:
             _artifacts(config, inputs, ArtifactType.INPUT, now)
             + _artifacts(config, outputs, ArtifactType.OUTPUT, now)
         )
+        source = await self._jobs.get_job(source_run)
+        metrics = source.task(config.step).metrics if source is not None else {}
         self._sink(PartyStarted(key))
         self._sink(
-            PartyExited(key, 0, f"reused the outputs of run {source_run}", cached_from=source_run)
+            PartyExited(
+                key,
+                0,
+                f"reused the outputs of run {source_run}",
+                cached_from=source_run,
+                metrics=metrics,
+            )
         )
+
+    def _metrics_file(self, config: StepConfig, key: PartyKey) -> str:
+        folder = self._artifacts_dir / config.run_id / config.step
+        return str(folder / f".metrics-{key.attempt}.json")
 
     async def _cache_hit(self, first_fp: str, second_fp: str) -> CacheEntry | None:
         now = self._clock()
@@ -286,6 +303,30 @@ def _second_fingerprint(inputs: Mapping[str, str]) -> str:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)
     return digest.hexdigest()
+
+
+def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepConfig:
+    """The step as a user's retry or continue re-parameterised it."""
+    if not overrides:
+        return config
+    parameters = {**config.parameters, **overrides}
+    return replace(
+        config,
+        parameters=parameters,
+        command=substitute(config.command_template, parameters),
+        env={k: substitute(v, parameters) for k, v in config.env_template.items()},
+    )
+
+
+def _read_metrics(path: Path) -> dict[str, str]:
+    """The metrics a step wrote as a JSON object to PF_METRICS_FILE; none if it did not."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if isinstance(v, str | int | float | bool)}
 
 
 def _make_parents(paths: Iterable[str]) -> None:

@@ -80,6 +80,8 @@ class _StepStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StepStatus
     """Killed by a stop (of the step, the run, or a fail_fast sibling failure)."""
     STEP_STATUS_SKIPPED: _StepStatus.ValueType  # 6
     """Never ran: disabled, or an upstream step failed or was skipped."""
+    STEP_STATUS_HOLD: _StepStatus.ValueType  # 7
+    """Waits for a user (StepExecutionService continue or retry)."""
 
 class StepStatus(_StepStatus, metaclass=_StepStatusEnumTypeWrapper):
     """StepStatus is where one step of a run stands (PaddleFlow's job statuses)."""
@@ -98,6 +100,8 @@ STEP_STATUS_TERMINATED: StepStatus.ValueType  # 5
 """Killed by a stop (of the step, the run, or a fail_fast sibling failure)."""
 STEP_STATUS_SKIPPED: StepStatus.ValueType  # 6
 """Never ran: disabled, or an upstream step failed or was skipped."""
+STEP_STATUS_HOLD: StepStatus.ValueType  # 7
+"""Waits for a user (StepExecutionService continue or retry)."""
 Global___StepStatus: _TypeAlias = StepStatus  # noqa: Y015
 
 class _FailureStrategy:
@@ -263,3 +267,134 @@ ARTIFACT_TYPE_INPUT: ArtifactType.ValueType  # 1
 ARTIFACT_TYPE_OUTPUT: ArtifactType.ValueType  # 2
 """Produced by the step."""
 Global___ArtifactType: _TypeAlias = ArtifactType  # noqa: Y015
+
+class _StepExecutionStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StepExecutionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StepExecutionStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STEP_EXECUTION_STATUS_UNSPECIFIED: _StepExecutionStatus.ValueType  # 0
+    """Not set; never returned."""
+    STEP_EXECUTION_STATUS_INIT: _StepExecutionStatus.ValueType  # 1
+    """Created, nothing decided yet."""
+    STEP_EXECUTION_STATUS_WAIT_INPUTS: _StepExecutionStatus.ValueType  # 2
+    """Waiting for its input data."""
+    STEP_EXECUTION_STATUS_PENDING: _StepExecutionStatus.ValueType  # 3
+    """Waiting for its dependencies or a free slot."""
+    STEP_EXECUTION_STATUS_CREATING: _StepExecutionStatus.ValueType  # 4
+    """Its process is being created."""
+    STEP_EXECUTION_STATUS_CREATED: _StepExecutionStatus.ValueType  # 5
+    """Its process was created."""
+    STEP_EXECUTION_STATUS_CREATE_FAILED: _StepExecutionStatus.ValueType  # 6
+    """Its process could not be created."""
+    STEP_EXECUTION_STATUS_RUNNING: _StepExecutionStatus.ValueType  # 7
+    """Its process runs."""
+    STEP_EXECUTION_STATUS_STOPPING: _StepExecutionStatus.ValueType  # 8
+    """A stop was requested."""
+    STEP_EXECUTION_STATUS_STOPPED: _StepExecutionStatus.ValueType  # 9
+    """Stopped by a user or by its run."""
+    STEP_EXECUTION_STATUS_TIMEOUT: _StepExecutionStatus.ValueType  # 10
+    """Ran longer than its timeout."""
+    STEP_EXECUTION_STATUS_COMPLETED: _StepExecutionStatus.ValueType  # 11
+    """Finished successfully (or reused cached outputs)."""
+    STEP_EXECUTION_STATUS_FAILED: _StepExecutionStatus.ValueType  # 12
+    """Failed."""
+    STEP_EXECUTION_STATUS_HOLD: _StepExecutionStatus.ValueType  # 13
+    """Waits for a user's continue (a confirmation step) or retry (a held failure)."""
+    STEP_EXECUTION_STATUS_SKIPPED: _StepExecutionStatus.ValueType  # 14
+    """Will not run: disabled, on a branch a condition did not take, or blocked upstream."""
+
+class StepExecutionStatus(_StepExecutionStatus, metaclass=_StepExecutionStatusEnumTypeWrapper):
+    """StepExecutionStatus is a step's status in ModelArts' vocabulary. dagwire reports
+    pending, running, completed, failed, stopped, timeout, hold and skipped; the others
+    exist for clients that switch over ModelArts' full list.
+    """
+
+STEP_EXECUTION_STATUS_UNSPECIFIED: StepExecutionStatus.ValueType  # 0
+"""Not set; never returned."""
+STEP_EXECUTION_STATUS_INIT: StepExecutionStatus.ValueType  # 1
+"""Created, nothing decided yet."""
+STEP_EXECUTION_STATUS_WAIT_INPUTS: StepExecutionStatus.ValueType  # 2
+"""Waiting for its input data."""
+STEP_EXECUTION_STATUS_PENDING: StepExecutionStatus.ValueType  # 3
+"""Waiting for its dependencies or a free slot."""
+STEP_EXECUTION_STATUS_CREATING: StepExecutionStatus.ValueType  # 4
+"""Its process is being created."""
+STEP_EXECUTION_STATUS_CREATED: StepExecutionStatus.ValueType  # 5
+"""Its process was created."""
+STEP_EXECUTION_STATUS_CREATE_FAILED: StepExecutionStatus.ValueType  # 6
+"""Its process could not be created."""
+STEP_EXECUTION_STATUS_RUNNING: StepExecutionStatus.ValueType  # 7
+"""Its process runs."""
+STEP_EXECUTION_STATUS_STOPPING: StepExecutionStatus.ValueType  # 8
+"""A stop was requested."""
+STEP_EXECUTION_STATUS_STOPPED: StepExecutionStatus.ValueType  # 9
+"""Stopped by a user or by its run."""
+STEP_EXECUTION_STATUS_TIMEOUT: StepExecutionStatus.ValueType  # 10
+"""Ran longer than its timeout."""
+STEP_EXECUTION_STATUS_COMPLETED: StepExecutionStatus.ValueType  # 11
+"""Finished successfully (or reused cached outputs)."""
+STEP_EXECUTION_STATUS_FAILED: StepExecutionStatus.ValueType  # 12
+"""Failed."""
+STEP_EXECUTION_STATUS_HOLD: StepExecutionStatus.ValueType  # 13
+"""Waits for a user's continue (a confirmation step) or retry (a held failure)."""
+STEP_EXECUTION_STATUS_SKIPPED: StepExecutionStatus.ValueType  # 14
+"""Will not run: disabled, on a branch a condition did not take, or blocked upstream."""
+Global___StepExecutionStatus: _TypeAlias = StepExecutionStatus  # noqa: Y015
+
+class _StepAction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StepActionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StepAction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STEP_ACTION_UNSPECIFIED: _StepAction.ValueType  # 0
+    """Not set; rejected."""
+    STEP_ACTION_RETRY: _StepAction.ValueType  # 1
+    """Run a failed, stopped, timed-out or held failed step again (new attempt, same uuid)."""
+    STEP_ACTION_STOP: _StepAction.ValueType  # 2
+    """Stop a running step; its execution policy decides what the run does."""
+    STEP_ACTION_CONTINUE: _StepAction.ValueType  # 3
+    """Release a held step: a confirmation step runs, a held failure is passed over."""
+
+class StepAction(_StepAction, metaclass=_StepActionEnumTypeWrapper):
+    """StepAction is what a user asks of a step."""
+
+STEP_ACTION_UNSPECIFIED: StepAction.ValueType  # 0
+"""Not set; rejected."""
+STEP_ACTION_RETRY: StepAction.ValueType  # 1
+"""Run a failed, stopped, timed-out or held failed step again (new attempt, same uuid)."""
+STEP_ACTION_STOP: StepAction.ValueType  # 2
+"""Stop a running step; its execution policy decides what the run does."""
+STEP_ACTION_CONTINUE: StepAction.ValueType  # 3
+"""Release a held step: a confirmation step runs, a held failure is passed over."""
+Global___StepAction: _TypeAlias = StepAction  # noqa: Y015
+
+class _ExecutionPolicy:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ExecutionPolicyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ExecutionPolicy.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    EXECUTION_POLICY_UNSPECIFIED: _ExecutionPolicy.ValueType  # 0
+    """Not set: stop."""
+    EXECUTION_POLICY_RETRY: _ExecutionPolicy.ValueType  # 1
+    """The step holds until a user retries it."""
+    EXECUTION_POLICY_STOP: _ExecutionPolicy.ValueType  # 2
+    """The run's failure strategy applies."""
+    EXECUTION_POLICY_CONTINUE: _ExecutionPolicy.ValueType  # 3
+    """The step holds until a user retries it or continues past it."""
+
+class ExecutionPolicy(_ExecutionPolicy, metaclass=_ExecutionPolicyEnumTypeWrapper):
+    """ExecutionPolicy is what a step's failure (or stop) does to its run."""
+
+EXECUTION_POLICY_UNSPECIFIED: ExecutionPolicy.ValueType  # 0
+"""Not set: stop."""
+EXECUTION_POLICY_RETRY: ExecutionPolicy.ValueType  # 1
+"""The step holds until a user retries it."""
+EXECUTION_POLICY_STOP: ExecutionPolicy.ValueType  # 2
+"""The run's failure strategy applies."""
+EXECUTION_POLICY_CONTINUE: ExecutionPolicy.ValueType  # 3
+"""The step holds until a user retries it or continues past it."""
+Global___ExecutionPolicy: _TypeAlias = ExecutionPolicy  # noqa: Y015

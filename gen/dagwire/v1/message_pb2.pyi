@@ -713,3 +713,307 @@ class StepLog(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StepLog: _TypeAlias = StepLog  # noqa: Y015
+
+@_typing.final
+class StepExecution(_message.Message):
+    """StepExecution is one step of one run, as ModelArts' workflow step executions show it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PropertiesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    STEP_NAME_FIELD_NUMBER: _builtins.int
+    UUID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    INSTANCE_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    INPUTS_FIELD_NUMBER: _builtins.int
+    OUTPUTS_FIELD_NUMBER: _builtins.int
+    STEP_UUID_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    ERROR_INFO_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    CONDITIONS_EXECUTION_FIELD_NUMBER: _builtins.int
+    STEP_TITLE_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    step_name: _builtins.str
+    """Step name in the spec."""
+    uuid: _builtins.str
+    """Stable id of this step of this run; a retry keeps it."""
+    duration: _builtins.int
+    """Seconds its latest attempt ran (so far, while it runs)."""
+    type: _builtins.str
+    """"job" (runs a command or app image), "condition", or "hold" (waits for confirmation)."""
+    instance_id: _builtins.str
+    """Id of the latest attempt's process: the task id and the attempt number."""
+    status: _enums_pb2.StepExecutionStatus.ValueType
+    """Current status."""
+    step_uuid: _builtins.str
+    """Id of the step in its spec (the same in every run of the spec)."""
+    step_title: _builtins.str
+    """The spec's title for the step."""
+    attempt: _builtins.int
+    """Number of launches so far."""
+    run_id: _builtins.str
+    """The run it belongs to."""
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """When the run created the step."""
+
+    @_builtins.property
+    def inputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___StepIO]:
+        """Input artifacts and parameters."""
+
+    @_builtins.property
+    def outputs(self) -> _containers.RepeatedCompositeFieldContainer[Global___StepIO]:
+        """Output artifacts and reported metrics."""
+
+    @_builtins.property
+    def properties(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Further facts: attempt, cache_run_id, skip_cause, docker_env."""
+
+    @_builtins.property
+    def events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Human-readable status-change history, oldest first."""
+
+    @_builtins.property
+    def error_info(self) -> Global___StepErrorInfo:
+        """Why it failed, was stopped or skipped."""
+
+    @_builtins.property
+    def policy(self) -> Global___StepPolicy:
+        """What a failure does, and whether the cache is used."""
+
+    @_builtins.property
+    def conditions_execution(self) -> Global___ConditionsExecution:
+        """For a condition step: the outcome and the metric values it compared."""
+
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___StepCondition]:
+        """For a condition step: its conditions."""
+
+    def __init__(
+        self,
+        *,
+        step_name: _builtins.str = ...,
+        uuid: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        duration: _builtins.int = ...,
+        type: _builtins.str = ...,
+        instance_id: _builtins.str = ...,
+        status: _enums_pb2.StepExecutionStatus.ValueType = ...,
+        inputs: _abc.Iterable[Global___StepIO] | None = ...,
+        outputs: _abc.Iterable[Global___StepIO] | None = ...,
+        step_uuid: _builtins.str = ...,
+        properties: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        events: _abc.Iterable[_builtins.str] | None = ...,
+        error_info: Global___StepErrorInfo | None = ...,
+        policy: Global___StepPolicy | None = ...,
+        conditions_execution: Global___ConditionsExecution | None = ...,
+        step_title: _builtins.str = ...,
+        conditions: _abc.Iterable[Global___StepCondition] | None = ...,
+        attempt: _builtins.int = ...,
+        run_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conditions_execution", b"conditions_execution", "created_at", b"created_at", "error_info", b"error_info", "policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "conditions", b"conditions", "conditions_execution", b"conditions_execution", "created_at", b"created_at", "duration", b"duration", "error_info", b"error_info", "events", b"events", "inputs", b"inputs", "instance_id", b"instance_id", "outputs", b"outputs", "policy", b"policy", "properties", b"properties", "run_id", b"run_id", "status", b"status", "step_name", b"step_name", "step_title", b"step_title", "step_uuid", b"step_uuid", "type", b"type", "uuid", b"uuid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepExecution: _TypeAlias = StepExecution  # noqa: Y015
+
+@_typing.final
+class StepIO(_message.Message):
+    """StepIO is one named input or output of a step."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name in the spec."""
+    type: _builtins.str
+    """"artifact", "parameter" or "metric"."""
+    value: _builtins.str
+    """A path, a parameter value or a metric value."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        type: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "type", b"type", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepIO: _TypeAlias = StepIO  # noqa: Y015
+
+@_typing.final
+class StepErrorInfo(_message.Message):
+    """StepErrorInfo explains a failure."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERROR_CODE_FIELD_NUMBER: _builtins.int
+    ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
+    error_code: _builtins.str
+    """Machine-readable cause: EXIT_CODE, TIMEOUT, STOPPED, SKIPPED, CONDITION, LOST."""
+    error_message: _builtins.str
+    """Human-readable message."""
+    def __init__(
+        self,
+        *,
+        error_code: _builtins.str = ...,
+        error_message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_code", b"error_code", "error_message", b"error_message"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepErrorInfo: _TypeAlias = StepErrorInfo  # noqa: Y015
+
+@_typing.final
+class StepPolicy(_message.Message):
+    """StepPolicy is a step's failure policy."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXECUTION_POLICY_FIELD_NUMBER: _builtins.int
+    USE_CACHE_FIELD_NUMBER: _builtins.int
+    execution_policy: _enums_pb2.ExecutionPolicy.ValueType
+    """What its failure does."""
+    use_cache: _builtins.bool
+    """Whether it reuses cached outputs."""
+    def __init__(
+        self,
+        *,
+        execution_policy: _enums_pb2.ExecutionPolicy.ValueType = ...,
+        use_cache: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["execution_policy", b"execution_policy", "use_cache", b"use_cache"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepPolicy: _TypeAlias = StepPolicy  # noqa: Y015
+
+@_typing.final
+class ConditionsExecution(_message.Message):
+    """ConditionsExecution is what a condition step decided."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULT_FIELD_NUMBER: _builtins.int
+    METRIC_LIST_FIELD_NUMBER: _builtins.int
+    result: _builtins.str
+    """"true" or "false"; empty until evaluated."""
+    @_builtins.property
+    def metric_list(self) -> _containers.RepeatedCompositeFieldContainer[Global___StepMetric]:
+        """The metrics it compared, with their values."""
+
+    def __init__(
+        self,
+        *,
+        result: _builtins.str = ...,
+        metric_list: _abc.Iterable[Global___StepMetric] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["metric_list", b"metric_list", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConditionsExecution: _TypeAlias = ConditionsExecution  # noqa: Y015
+
+@_typing.final
+class StepMetric(_message.Message):
+    """StepMetric is one named value."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Name, as "step.metric"."""
+    value: _builtins.str
+    """Value."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepMetric: _TypeAlias = StepMetric  # noqa: Y015
+
+@_typing.final
+class StepCondition(_message.Message):
+    """StepCondition is one condition of a condition step."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    LEFT_FIELD_NUMBER: _builtins.int
+    RIGHT_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    """One of ==, !=, >, >=, <, <=, in, or."""
+    left: _builtins.str
+    """Left operand (a value or a {{step.metric}} reference)."""
+    right: _builtins.str
+    """Right operand."""
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___StepCondition]:
+        """For `or`: the alternatives."""
+
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        left: _builtins.str = ...,
+        right: _builtins.str = ...,
+        conditions: _abc.Iterable[Global___StepCondition] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conditions", b"conditions", "left", b"left", "right", b"right", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepCondition: _TypeAlias = StepCondition  # noqa: Y015

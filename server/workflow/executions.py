@@ -1,0 +1,203 @@
+"""StepExecutions: the steps of runs as ModelArts' step executions — read, list, act on
+(retry, stop, continue) and watch their status history."""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections.abc import AsyncIterator, Collection, Mapping
+from dataclasses import dataclass
+
+from dagwire.server.engine import reducer
+from dagwire.server.engine.errors import IllegalTaskAction
+from dagwire.server.engine.model import TaskEvent, TaskRun
+from dagwire.server.runtime.jobs import JobRuntime
+from dagwire.server.workflow.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+)
+from dagwire.server.workflow.runs import RunView, WorkflowRuntime, page_limit, parse_filter
+from dagwire.server.workflow.status import STEP_EXECUTION_STATUS, StepExecutionStatus
+
+_NAMESPACE = uuid.UUID("6f1c1e5e-2f6b-4c59-9a53-0f1d3c8a2b10")
+
+
+class StepAction(enum.Enum):
+    RETRY = "retry"
+    STOP = "stop"
+    CONTINUE = "continue"
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """One step of a run as it stands."""
+
+    run: RunView
+    alias: str
+
+    @property
+    def task(self) -> TaskRun:
+        return self.run.job.task(self.alias)
+
+    @property
+    def uuid(self) -> str:
+        return step_uuid(self.run.record.run_id, self.alias)
+
+    @property
+    def status(self) -> StepExecutionStatus:
+        return step_execution_status(self.task)
+
+
+@dataclass(frozen=True, slots=True)
+class StepTransition:
+    """One entry of a step's history, with the step as it is now."""
+
+    event: TaskEvent
+    step: StepView
+    resource_version: int
+
+    @property
+    def status(self) -> StepExecutionStatus:
+        return STEP_EXECUTION_STATUS[(self.event.state, _is_timeout(self.event.message))]
+
+
+def step_uuid(run_id: str, alias: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{run_id}/{alias}"))
+
+
+def step_execution_status(task: TaskRun) -> StepExecutionStatus:
+    return STEP_EXECUTION_STATUS[(task.state, _is_timeout(task.err_msg))]
+
+
+def _is_timeout(message: str) -> bool:
+    return message.startswith("timed out")  # the reducer's wording for TaskTimedOut
+
+
+class StepExecutions:
+    def __init__(self, runs: WorkflowRuntime, jobs: JobRuntime) -> None:
+        self._runs = runs
+        self._jobs = jobs
+
+    async def get(self, run_id: str, step_name: str, step_id: str) -> StepView:
+        run = await self._runs.get_run(run_id)
+        return StepView(run, self._alias(run, step_name, step_id))
+
+    async def list(
+        self, run_id: str, page_size: int, page_token: str, filter_text: str
+    ) -> tuple[list[StepView], str]:
+        run = await self._runs.get_run(run_id)
+        where = parse_filter(filter_text, {"status"})
+        steps = [StepView(run, task.alias) for task in run.job.tasks]
+        if "status" in where:
+            try:
+                wanted = StepExecutionStatus(where["status"].lower())
+            except ValueError:
+                choices = ", ".join(s.value for s in StepExecutionStatus)
+                raise InvalidArgument.of("filter", f"status must be one of {choices}") from None
+            steps = [step for step in steps if step.status is wanted]
+        limit = page_limit(page_size, 100)
+        start = _offset(page_token)
+        end = start + limit
+        return steps[start:end], (str(end) if end < len(steps) else "")
+
+    async def act(
+        self,
+        run_id: str,
+        step_name: str,
+        step_id: str,
+        action: StepAction,
+        parameters: Mapping[str, str],
+    ) -> StepView:
+        view = await self._runs.get_run(run_id)
+        alias = self._alias(view, step_name, step_id)
+        if parameters and action is StepAction.STOP:
+            raise InvalidArgument.of("parameters", "stop takes no parameters")
+        command: reducer.RetryTask | reducer.StopTask | reducer.ContinueTask
+        match action:
+            case StepAction.RETRY:
+                command = reducer.RetryTask(alias, dict(parameters))
+            case StepAction.STOP:
+                command = reducer.StopTask(alias, "stopped by user")
+            case StepAction.CONTINUE:
+                command = reducer.ContinueTask(alias, dict(parameters))
+        try:
+            job = await self._jobs.act_on_task(run_id, command)
+        except IllegalTaskAction as error:
+            # Said in ModelArts' words: the status the user sees, not the engine's state.
+            status = step_execution_status(error.task).value
+            raise FailedPrecondition(
+                "step",
+                f"{run_id}/{alias}",
+                f"it is {status}; {action.value} is not allowed ({error.hint})",
+            ) from None
+        return StepView(RunView(view.record, job), alias)
+
+    async def watch(
+        self,
+        run_id: str,
+        step_names: Collection[str],
+        heartbeat_interval: float,
+        lifetime: float | None,
+    ) -> AsyncIterator[StepTransition]:
+        """Every status change of the run's steps in order: the history so far, then
+        new entries as the run changes; ends once the run has finished."""
+        await self._runs.get_run(run_id)  # NOT_FOUND before the stream starts
+        sent: dict[str, int] = {}
+        events = self._runs.watch_runs([run_id], 0, heartbeat_interval, lifetime)
+        try:
+            async for event, record in events:
+                job = event.job
+                if job is None or record is None:
+                    continue
+                run = RunView(record, job)
+                fresh: list[tuple[TaskEvent, str]] = []
+                for task in job.tasks:
+                    if step_names and task.alias not in step_names:
+                        continue
+                    fresh += [(e, task.alias) for e in task.events[sent.get(task.alias, 0) :]]
+                    sent[task.alias] = len(task.events)
+                fresh.sort(key=lambda item: item[0].time)  # stable: per-step order kept
+                for entry, alias in fresh:
+                    yield StepTransition(entry, StepView(run, alias), event.resource_version)
+                if job.state.is_terminal:
+                    return
+        finally:
+            await events.aclose()
+
+    def _alias(self, run: RunView, step_name: str, step_id: str) -> str:
+        if step_name:
+            try:
+                run.job.task(step_name)
+            except KeyError:
+                raise NotFound("step", f"{run.record.run_id}/{step_name}") from None
+            return step_name
+        if not step_id:
+            raise InvalidArgument([FieldViolation("step_name", "give step_name or uuid")])
+        for task in run.job.tasks:
+            if step_uuid(run.record.run_id, task.alias) == step_id:
+                return task.alias
+        raise NotFound("step", f"{run.record.run_id}/{step_id}")
+
+
+def _offset(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit():
+        raise InvalidArgument.of("page_token", "is not a token this server handed out")
+    return int(token)
+
+
+def action_parameters(
+    parameters: Mapping[str, str], data_requirements: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
+    """Parameters and data requirements of an action, as parameter overrides: a data
+    requirement's "value" entry (else its whole value map as JSON) under its name."""
+    merged = dict(parameters)
+    for name, value in data_requirements.items():
+        merged[name] = (
+            value["value"] if "value" in value else json.dumps(dict(value), sort_keys=True)
+        )
+    return merged
