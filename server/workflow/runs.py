@@ -687,4 +687,3 @@ def _page(lines: list[str], size: int, number: int, from_end: bool) -> tuple[lis
     start = min((number - 1) * size, total)
     stop = min(start + size, total)
     return lines[start:stop], stop < total
-

@@ -56,17 +56,25 @@ def test_a_post_task_runs_after_a_failure_and_the_job_fails_after_it() -> None:
     assert job.state is JobState.RUNNING
     assert effects == [r.LaunchTask("z", 1)]
     job, _ = run(job, finish("z"))
-    assert job.state is JobState.FAILED and job.err_msg == "task a failed: party alice failed: exit code 2"
+    assert (
+        job.state is JobState.FAILED
+        and job.err_msg == "task a failed: party alice failed: exit code 2"
+    )
 
 
 def test_a_failing_post_task_fails_a_job_whose_tasks_succeeded() -> None:
     job = r.create_job(spec(task("a"), task("z", post=True)), at(0), frozenset()).job
     job, _ = run(job, finish("a"), finish("z", code=4))
-    assert job.state is JobState.FAILED and job.err_msg == "task z failed: party alice failed: exit code 4"
+    assert (
+        job.state is JobState.FAILED
+        and job.err_msg == "task z failed: party alice failed: exit code 4"
+    )
 
 
 def test_a_stop_that_keeps_the_post_task_runs_it_before_the_job_fails() -> None:
-    job = r.create_job(spec(task("a"), task("b", "a"), task("z", post=True)), at(0), frozenset()).job
+    job = r.create_job(
+        spec(task("a"), task("b", "a"), task("z", post=True)), at(0), frozenset()
+    ).job
     job, effects = run(job, r.Stop("enough", keep_post=True))
     assert job.state is JobState.RUNNING
     assert states(job) == {"a": TaskState.STOPPED, "b": TaskState.SKIPPED, "z": TaskState.RUNNING}
