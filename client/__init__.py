@@ -1,5 +1,7 @@
-"""dagwire's Python SDK (sync and asyncio) for the Kuscia-compatible JobService.
+"""dagwire's Python SDK (sync and asyncio) for the Kuscia-compatible JobService and for
+WorkflowService (pipelines, runs, cache, artifacts, logs, schedules).
 
+    from pathlib import Path
     from dagwire.client import DagwireClient
 
     with DagwireClient(target="127.0.0.1:8083") as client:
@@ -7,20 +9,30 @@
         job = handle.result(timeout=600)
         print(job.status.state, [t.progress for t in job.status.tasks])
 
+        pipeline = client.create_pipeline(Path("diamond.yaml"))
+        run = client.create_run(pipeline_id=pipeline.pipeline_id).result(timeout=600)
+        print(run.status, [(step.name, step.status) for step in run.steps])
+
 The command-line tool lives in :mod:`dagwire.client.cli`.
 """
 
-from ._async import AsyncDagwireClient, AsyncJobHandle
+from ._async import AsyncDagwireClient, AsyncJobHandle, AsyncRunHandle
 from ._base import TLS, BaseDagwireClient, JobRequest, TLSConfig
 from ._errors import (
     ERROR_CLASSES,
+    RPC_ERROR_CLASSES,
+    AlreadyExistsError,
     AuthError,
     DagwireError,
+    FailedPreconditionError,
+    FieldViolation,
     IllegalStateError,
+    InvalidArgumentError,
     InvalidRequestError,
     JobAlreadyExistsError,
     JobNotFoundError,
     KusciaError,
+    NotFoundError,
     RPCError,
     WaitTimeoutError,
     WatchExpiredError,
@@ -41,21 +53,52 @@ from ._models import (
     job_request_from_dict,
     job_request_from_text,
 )
-from ._sync import DagwireClient, JobHandle
+from ._sync import DagwireClient, JobHandle, RunHandle
+from ._workflow_calls import PipelineSpec
+from ._workflow_models import (
+    Artifact,
+    ArtifactType,
+    CacheEntry,
+    ConcurrencyPolicy,
+    FailureStrategy,
+    LogPosition,
+    Page,
+    Pipeline,
+    PipelineVersion,
+    Run,
+    RunEvent,
+    RunStatus,
+    Schedule,
+    ScheduleStatus,
+    Step,
+    StepLog,
+    StepStatus,
+)
 
 __all__ = [
     "ERROR_CLASSES",
+    "RPC_ERROR_CLASSES",
     "TERMINAL_STATES",
     "TLS",
+    "AlreadyExistsError",
+    "Artifact",
+    "ArtifactType",
     "AsyncDagwireClient",
     "AsyncJobHandle",
+    "AsyncRunHandle",
     "AuthError",
     "BaseDagwireClient",
+    "CacheEntry",
+    "ConcurrencyPolicy",
     "DagwireClient",
     "DagwireError",
     "Endpoint",
     "EventType",
+    "FailedPreconditionError",
+    "FailureStrategy",
+    "FieldViolation",
     "IllegalStateError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "Job",
     "JobAlreadyExistsError",
@@ -66,10 +109,25 @@ __all__ = [
     "JobState",
     "JobStatus",
     "KusciaError",
+    "LogPosition",
+    "NotFoundError",
+    "Page",
     "Party",
     "PartyStatus",
+    "Pipeline",
+    "PipelineSpec",
+    "PipelineVersion",
     "RPCError",
+    "Run",
+    "RunEvent",
+    "RunHandle",
+    "RunStatus",
+    "Schedule",
     "ScheduleConfig",
+    "ScheduleStatus",
+    "Step",
+    "StepLog",
+    "StepStatus",
     "TLSConfig",
     "TaskSpec",
     "TaskStatus",

@@ -1,16 +1,20 @@
-"""The asyncio client: AsyncDagwireClient and AsyncJobHandle (twins of the sync ones)."""
+"""The asyncio client: AsyncDagwireClient, AsyncJobHandle and AsyncRunHandle (twins of the
+sync ones)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterable, Mapping
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping
 from contextlib import aclosing
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
+from dagwire.v1 import workflow_service_pb2_grpc
 
 from ._base import (
     DEFAULT_TARGET,
@@ -18,26 +22,50 @@ from ._base import (
     TLS,
     BaseDagwireClient,
     JobRequest,
-    _Call,
     _JobWaiter,
+    _RunWaiter,
+    _RunWatchCursor,
     _watch_cursor,
+    _WatchCursor,
 )
+from ._call import _Call
 from ._errors import error_from_rpc
 from ._models import Job, JobEvent, JobStatus
+from ._workflow_calls import Parameters, PipelineSpec, _next_token
+from ._workflow_models import (
+    Artifact,
+    ArtifactType,
+    CacheEntry,
+    ConcurrencyPolicy,
+    FailureStrategy,
+    LogPosition,
+    Page,
+    Pipeline,
+    PipelineVersion,
+    Run,
+    RunEvent,
+    RunStatus,
+    Schedule,
+    ScheduleStatus,
+    StepLog,
+)
 
 T = TypeVar("T")
 
 
 class AsyncDagwireClient(BaseDagwireClient):
-    """asyncio client of the Kuscia-compatible JobService; the twin of DagwireClient.
+    """asyncio client of the Kuscia-compatible JobService and of WorkflowService; the twin
+    of DagwireClient.
 
     Use it as an async context manager (or await :meth:`close`)::
 
         async with AsyncDagwireClient(target="127.0.0.1:8083") as client:
             job = await client.run_job(body)
+            run = await (await client.create_run(Path("diamond.yaml"))).result()
 
-    Server-side failures raise a :class:`~dagwire.client.KusciaError` subclass, transport
-    failures :class:`~dagwire.client.RPCError`.
+    JobService failures raise a :class:`~dagwire.client.KusciaError` subclass (its errors are
+    in-band); WorkflowService failures and transport failures an
+    :class:`~dagwire.client.RPCError` subclass picked by the gRPC status.
     """
 
     def __init__(
@@ -53,18 +81,29 @@ class AsyncDagwireClient(BaseDagwireClient):
         # Created on first use, so that the channel binds to the loop that uses it.
         self._channel: grpc.aio.Channel | None = None
         self._stub_: Any = None
+        self._workflow_stub_: Any = None
+
+    def _connect(self) -> None:
+        if self._credentials is None:
+            self._channel = grpc.aio.insecure_channel(self.target, options=self._options)
+        else:
+            self._channel = grpc.aio.secure_channel(
+                self.target, self._credentials, options=self._options
+            )
+        self._stub_ = job_pb2_grpc.JobServiceStub(self._channel)
+        self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
 
     @property
     def _stub(self) -> Any:
         if self._stub_ is None:
-            if self._credentials is None:
-                self._channel = grpc.aio.insecure_channel(self.target, options=self._options)
-            else:
-                self._channel = grpc.aio.secure_channel(
-                    self.target, self._credentials, options=self._options
-                )
-            self._stub_ = job_pb2_grpc.JobServiceStub(self._channel)
+            self._connect()
         return self._stub_
+
+    @property
+    def _workflow_stub(self) -> Any:
+        if self._workflow_stub_ is None:
+            self._connect()
+        return self._workflow_stub_
 
     async def __aenter__(self) -> AsyncDagwireClient:
         return self
@@ -81,10 +120,11 @@ class AsyncDagwireClient(BaseDagwireClient):
         """Closes the channel; calls in flight are cancelled."""
         if self._channel is not None:
             await self._channel.close(grace=None)
-            self._channel, self._stub_ = None, None
+            self._channel, self._stub_, self._workflow_stub_ = None, None, None
 
     async def _invoke(self, call: _Call[T]) -> T:
-        method = getattr(self._stub, call.method)
+        stub = self._workflow_stub if call.service == "workflow" else self._stub
+        method = getattr(stub, call.method)
         try:
             response = await method(call.request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
@@ -163,9 +203,17 @@ class AsyncDagwireClient(BaseDagwireClient):
         repeated; :class:`WatchExpiredError` when the server no longer has those events.
         """
         cursor = _watch_cursor(job_ids, resume_from, include_heartbeats, timeout_seconds)
+        async with aclosing(self._watch(self._stub.WatchJob, cursor)) as events:
+            async for event in events:
+                yield event
+
+    async def _watch(
+        self, open_stream: Callable[..., Any], cursor: _WatchCursor
+    ) -> AsyncGenerator[Any, None]:
+        """Streams what ``cursor`` accepts, reconnecting (and resuming) as it decides."""
         delay: float | None
         while True:
-            stream = self._stub.WatchJob(cursor.request(), metadata=self._metadata)
+            stream = open_stream(cursor.request(), metadata=self._metadata)
             try:
                 async for message in stream:
                     event = cursor.accept(message)
@@ -180,6 +228,476 @@ class AsyncDagwireClient(BaseDagwireClient):
             if delay is None:
                 return
             await asyncio.sleep(delay)
+
+    # --- pipelines (WorkflowService) ----------------------------------------------------
+
+    async def create_pipeline(
+        self, spec: PipelineSpec, *, description: str = "", username: str = "", request_id: str = ""
+    ) -> Pipeline:
+        """Adds a pipeline from a YAML spec (text, or a ``Path`` to read) as its version "1".
+
+        Returns the pipeline with that version in ``versions``. InvalidArgumentError (with
+        ``field_violations``) for a bad spec, AlreadyExistsError when the name is taken.
+        ``request_id`` makes a retry return the first answer instead of failing.
+        """
+        call = self._create_pipeline_call(spec, description, username, request_id)
+        return await self._invoke(call)
+
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline:
+        """The pipeline with every version in ``versions``, newest first."""
+        return await self._invoke(self._get_pipeline_call(pipeline_id))
+
+    async def list_pipelines(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Pipeline]:
+        """One page of pipelines, oldest first (``versions`` left empty).
+
+        ``name`` and ``username`` filter, ``filter`` adds raw ``key=value AND ...`` terms;
+        pass the page's ``next_page_token`` as ``page_token`` for the next page.
+        """
+        return await self._invoke(
+            self._list_pipelines_call(
+                name=name,
+                username=username,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_pipelines(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> AsyncIterator[Pipeline]:
+        """Every pipeline :meth:`list_pipelines` finds, fetching page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_pipelines_call,
+                name=name,
+                username=username,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    async def update_pipeline(
+        self, pipeline_id: str, spec: PipelineSpec, *, description: str = "", username: str = ""
+    ) -> Pipeline:
+        """Adds a version to a pipeline; returns the pipeline with the new version in
+        ``versions``. The spec's ``name`` must be the pipeline's."""
+        call = self._update_pipeline_call(pipeline_id, spec, description, username)
+        return await self._invoke(call)
+
+    async def delete_pipeline(self, pipeline_id: str) -> None:
+        """Deletes a pipeline and its versions (its runs and schedules are kept).
+        FailedPreconditionError while an active schedule uses it."""
+        await self._invoke(self._delete_pipeline_call(pipeline_id))
+
+    async def get_pipeline_version(self, pipeline_id: str, version_id: str) -> PipelineVersion:
+        """One version of a pipeline, with its YAML."""
+        return await self._invoke(self._get_pipeline_version_call(pipeline_id, version_id))
+
+    async def delete_pipeline_version(self, pipeline_id: str, version_id: str) -> None:
+        """Deletes one version; FailedPreconditionError for the last one or one in use."""
+        await self._invoke(self._delete_pipeline_version_call(pipeline_id, version_id))
+
+    # --- runs -----------------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        run_yaml: PipelineSpec | None = None,
+        *,
+        pipeline_id: str = "",
+        pipeline_version_id: str = "",
+        source_run_id: str = "",
+        name: str = "",
+        description: str = "",
+        username: str = "",
+        parameters: Parameters = None,
+        disabled: Iterable[str] = (),
+        failure_strategy: FailureStrategy | str | None = None,
+        docker_env: str = "",
+        request_id: str = "",
+    ) -> AsyncRunHandle:
+        """Starts a run from exactly one source: ``run_yaml`` (text, or a ``Path``), a
+        ``pipeline_id`` (its ``pipeline_version_id``, default the latest) or the spec of
+        ``source_run_id``. Returns a handle to wait on; ``handle.run`` is the run as created.
+
+        ``parameters`` override the spec's (``"p"`` on every step, ``"step.p"`` on one);
+        ``disabled`` steps are skipped; ``failure_strategy`` (``"fail_fast"`` or
+        ``"continue"``) overrides the spec's. ValueError when not exactly one source is
+        given; InvalidArgumentError for a bad spec, parameter or step name.
+        """
+        call = self._create_run_call(
+            run_yaml,
+            pipeline_id=pipeline_id,
+            pipeline_version_id=pipeline_version_id,
+            source_run_id=source_run_id,
+            name=name,
+            description=description,
+            username=username,
+            parameters=parameters,
+            disabled=disabled,
+            failure_strategy=failure_strategy,
+            docker_env=docker_env,
+            request_id=request_id,
+        )
+        run = await self._invoke(call)
+        return AsyncRunHandle(self, run.run_id, run)
+
+    def run_handle(self, run_id: str) -> AsyncRunHandle:
+        """A handle to an existing run (no call is made)."""
+        return AsyncRunHandle(self, run_id)
+
+    async def get_run(self, run_id: str) -> Run:
+        """The run with its DAG of steps and their status."""
+        return await self._invoke(self._get_run_call(run_id))
+
+    async def list_runs(
+        self,
+        *,
+        username: str | None = None,
+        status: RunStatus | str | None = None,
+        pipeline_id: str | None = None,
+        name: str | None = None,
+        schedule_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Run]:
+        """One page of runs, newest first (steps left out), filtered by the given fields
+        (``status`` as a RunStatus or its name, ``"failed"``) and raw ``filter`` terms."""
+        return await self._invoke(
+            self._list_runs_call(
+                username=username,
+                status=status,
+                pipeline_id=pipeline_id,
+                name=name,
+                schedule_id=schedule_id,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_runs(
+        self,
+        *,
+        username: str | None = None,
+        status: RunStatus | str | None = None,
+        pipeline_id: str | None = None,
+        name: str | None = None,
+        schedule_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> AsyncIterator[Run]:
+        """Every run :meth:`list_runs` finds, fetching page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_runs_call,
+                username=username,
+                status=status,
+                pipeline_id=pipeline_id,
+                name=name,
+                schedule_id=schedule_id,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    async def stop_run(self, run_id: str, *, force: bool = False) -> Run:
+        """Stops a run: running steps are killed, pending ones skipped; the post step still
+        runs unless ``force``. FailedPreconditionError once the run finished."""
+        return await self._invoke(self._stop_run_call(run_id, force))
+
+    async def retry_run(self, run_id: str) -> AsyncRunHandle:
+        """Starts a new run of a failed or terminated run's spec that reuses its succeeded
+        steps' outputs; returns the new run's handle (``handle.run.retried_from`` is
+        ``run_id``)."""
+        run = await self._invoke(self._retry_run_call(run_id))
+        return AsyncRunHandle(self, run.run_id, run)
+
+    async def delete_run(self, run_id: str, *, check_cache: bool = False) -> None:
+        """Deletes a finished run (FailedPreconditionError while it runs, or with
+        ``check_cache`` while other runs' cache reuse points at it)."""
+        await self._invoke(self._delete_run_call(run_id, check_cache))
+
+    async def watch_runs(
+        self,
+        run_ids: Iterable[str] = (),
+        resume_from: int = 0,
+        include_heartbeats: bool = False,
+        timeout_seconds: float = 0,
+    ) -> AsyncGenerator[RunEvent, None]:
+        """Streams run events, across dropped connections, until ``timeout_seconds`` (0: never).
+
+        Works as :meth:`watch_jobs`: an ADDED event per run first (unless ``resume_from``),
+        ``run_ids`` limits the events, heartbeats are hidden unless asked for, and a dropped
+        stream resumes after the last event seen (WatchExpiredError when the server no
+        longer has it).
+        """
+        cursor = _watch_cursor(
+            run_ids, resume_from, include_heartbeats, timeout_seconds, kind=_RunWatchCursor
+        )
+        async with aclosing(self._watch(self._workflow_stub.WatchRuns, cursor)) as events:
+            async for event in events:
+                yield event
+
+    # --- cache, artifacts, logs -----------------------------------------------------------
+
+    async def list_cache_entries(
+        self,
+        *,
+        username: str | None = None,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        pipeline_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[CacheEntry]:
+        """One page of cache entries, newest first, filtered by the given fields."""
+        return await self._invoke(
+            self._list_cache_entries_call(
+                username=username,
+                run_id=run_id,
+                step_name=step_name,
+                pipeline_id=pipeline_id,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_cache_entries(
+        self,
+        *,
+        username: str | None = None,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        pipeline_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> AsyncIterator[CacheEntry]:
+        """Every cache entry :meth:`list_cache_entries` finds, page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_cache_entries_call,
+                username=username,
+                run_id=run_id,
+                step_name=step_name,
+                pipeline_id=pipeline_id,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    async def get_cache_entry(self, cache_id: str) -> CacheEntry:
+        """One cache entry."""
+        return await self._invoke(self._get_cache_entry_call(cache_id))
+
+    async def delete_cache_entry(self, cache_id: str) -> None:
+        """Drops a cache entry; later runs no longer reuse it."""
+        await self._invoke(self._delete_cache_entry_call(cache_id))
+
+    async def list_artifacts(
+        self,
+        *,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        type: ArtifactType | str | None = None,
+        path: str | None = None,
+        username: str | None = None,
+        name: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Artifact]:
+        """One page of artifacts, newest first; ``type`` is ``"input"`` or ``"output"``,
+        ``path`` matches as a prefix."""
+        return await self._invoke(
+            self._list_artifacts_call(
+                run_id=run_id,
+                step_name=step_name,
+                type=type,
+                path=path,
+                username=username,
+                name=name,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_artifacts(
+        self,
+        *,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        type: ArtifactType | str | None = None,
+        path: str | None = None,
+        username: str | None = None,
+        name: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> AsyncIterator[Artifact]:
+        """Every artifact :meth:`list_artifacts` finds, page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_artifacts_call,
+                run_id=run_id,
+                step_name=step_name,
+                type=type,
+                path=path,
+                username=username,
+                name=name,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    async def get_run_log(
+        self,
+        run_id: str,
+        step_name: str = "",
+        *,
+        page_size: int = 0,
+        page_no: int = 0,
+        position: LogPosition | str | None = None,
+    ) -> list[StepLog]:
+        """One page of the log of each started step (or of ``step_name`` only), in spec
+        order. ``position="begin"`` numbers pages from the first line, ``"end"`` (the
+        default) from the last; ``page_size`` lines a page (server default 100)."""
+        call = self._get_run_log_call(run_id, step_name, page_size, page_no, position)
+        return await self._invoke(call)
+
+    # --- schedules ------------------------------------------------------------------------
+
+    async def create_schedule(
+        self,
+        name: str,
+        pipeline_id: str,
+        crontab: str,
+        *,
+        pipeline_version_id: str = "",
+        description: str = "",
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        concurrency: int = 0,
+        concurrency_policy: ConcurrencyPolicy | str | None = None,
+        expire_interval: int = 0,
+        catchup: bool = False,
+        username: str = "",
+        parameters: Parameters = None,
+        request_id: str = "",
+    ) -> Schedule:
+        """Adds a schedule running ``pipeline_id`` (its ``pipeline_version_id``, default the
+        latest) at every ``crontab`` tick (five fields, or six with seconds first) between
+        ``start_time`` and ``end_time``. At most ``concurrency`` runs (default 1) are active
+        at once; ``concurrency_policy`` (suspend, replace, skip) says what a tick does at the
+        limit. With ``catchup`` ticks missed while the server was down run when it is back,
+        those no older than ``expire_interval`` seconds (0: any)."""
+        call = self._create_schedule_call(
+            name,
+            pipeline_id,
+            crontab,
+            pipeline_version_id=pipeline_version_id,
+            description=description,
+            start_time=start_time,
+            end_time=end_time,
+            concurrency=concurrency,
+            concurrency_policy=concurrency_policy,
+            expire_interval=expire_interval,
+            catchup=catchup,
+            username=username,
+            parameters=parameters,
+            request_id=request_id,
+        )
+        return await self._invoke(call)
+
+    async def get_schedule(self, schedule_id: str) -> Schedule:
+        """The schedule, with its recent runs (newest first) in ``runs``."""
+        return await self._invoke(self._get_schedule_call(schedule_id))
+
+    async def list_schedules(
+        self,
+        *,
+        username: str | None = None,
+        pipeline_id: str | None = None,
+        pipeline_version_id: str | None = None,
+        name: str | None = None,
+        status: ScheduleStatus | str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Schedule]:
+        """One page of schedules, oldest first, filtered by the given fields."""
+        return await self._invoke(
+            self._list_schedules_call(
+                username=username,
+                pipeline_id=pipeline_id,
+                pipeline_version_id=pipeline_version_id,
+                name=name,
+                status=status,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_schedules(
+        self,
+        *,
+        username: str | None = None,
+        pipeline_id: str | None = None,
+        pipeline_version_id: str | None = None,
+        name: str | None = None,
+        status: ScheduleStatus | str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> AsyncIterator[Schedule]:
+        """Every schedule :meth:`list_schedules` finds, page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_schedules_call,
+                username=username,
+                pipeline_id=pipeline_id,
+                pipeline_version_id=pipeline_version_id,
+                name=name,
+                status=status,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    async def stop_schedule(self, schedule_id: str) -> Schedule:
+        """Stops a schedule for good (its active runs go on); FailedPreconditionError when
+        it is not active."""
+        return await self._invoke(self._stop_schedule_call(schedule_id))
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        """Deletes a schedule; its runs are kept."""
+        await self._invoke(self._delete_schedule_call(schedule_id))
+
+    async def _pages(self, page_call: Callable[..., _Call[Page[T]]]) -> AsyncIterator[T]:
+        """The items of every page, calling ``page_call(page_token=...)`` page after page."""
+        token: str | None = ""
+        seen: set[str] = set()
+        while token is not None:
+            page = await self._invoke(page_call(page_token=token))
+            for item in page:
+                yield item
+            token = _next_token(page, seen)
 
 
 class AsyncJobHandle:
@@ -219,3 +737,65 @@ class AsyncJobHandle:
     async def stop(self, reason: str = "") -> None:
         """Stops the job; it ends Failed with ``reason``."""
         await self.client.stop_job(self.job_id, reason)
+
+
+class AsyncRunHandle:
+    """A run started (or named) through an :class:`AsyncDagwireClient`.
+
+    ``run`` is the run as the call that made the handle returned it (None for
+    :meth:`AsyncDagwireClient.run_handle`); :meth:`describe` fetches it afresh.
+    """
+
+    def __init__(self, client: AsyncDagwireClient, run_id: str, run: Run | None = None) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.run = run
+
+    def __repr__(self) -> str:
+        return f"AsyncRunHandle(run_id={self.run_id!r})"
+
+    async def describe(self) -> Run:
+        """The run with its steps, as it is now."""
+        return await self.client.get_run(self.run_id)
+
+    async def result(self, timeout: float | None = None) -> Run:  # noqa: ASYNC109 - sync parity
+        """Waits until the run finished (succeeded, failed or terminated) and returns it
+        with its steps, whatever the outcome: check ``run.status``.
+
+        Raises WaitTimeoutError after ``timeout`` seconds, NotFoundError when the run is
+        deleted meanwhile.
+        """
+        waiter = _RunWaiter(self.run_id, timeout)
+        run = await self.describe()
+        if run.is_finished:
+            return run
+        async with aclosing(self.client.watch_runs(**waiter.watch_args())) as events:
+            async for event in events:
+                if waiter.finished(event):
+                    return await self.describe()
+        raise waiter.timed_out()
+
+    async def stop(self, *, force: bool = False) -> Run:
+        """Stops the run (the post step still runs unless ``force``)."""
+        return await self.client.stop_run(self.run_id, force=force)
+
+    async def retry(self) -> AsyncRunHandle:
+        """Starts a new run reusing this one's succeeded steps; returns its handle."""
+        return await self.client.retry_run(self.run_id)
+
+    async def delete(self, *, check_cache: bool = False) -> None:
+        """Deletes the (finished) run."""
+        await self.client.delete_run(self.run_id, check_cache=check_cache)
+
+    async def logs(
+        self,
+        step_name: str = "",
+        *,
+        page_size: int = 0,
+        page_no: int = 0,
+        position: LogPosition | str | None = None,
+    ) -> list[StepLog]:
+        """One page of the run's step logs; see :meth:`AsyncDagwireClient.get_run_log`."""
+        return await self.client.get_run_log(
+            self.run_id, step_name, page_size=page_size, page_no=page_no, position=position
+        )

@@ -1,6 +1,9 @@
 """What the sync and asyncio clients share: configuration, request building, response
 checking and the watch/wait bookkeeping. The twins in ``_sync.py`` and ``_async.py`` only
 perform the calls (``stub.X(request)`` or ``await stub.X(request)``) and sleep.
+
+JobService requests are built here, WorkflowService ones in ``_workflow_calls.py`` (a base
+of :class:`BaseDagwireClient`); the watch cursors and waiters of both live here.
 """
 
 from __future__ import annotations
@@ -10,21 +13,26 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
+from dagwire.v1 import workflow_request_response_pb2 as wf
 
+from ._call import _Call
 from ._errors import (
     DagwireError,
     JobNotFoundError,
+    NotFoundError,
     RPCError,
     WaitTimeoutError,
     error_from_rpc,
     error_from_status,
 )
 from ._models import EventType, Job, JobEvent, JobStatus, job_request_from_dict
+from ._workflow_calls import _WorkflowCalls
+from ._workflow_models import RunEvent
 
 T = TypeVar("T")
 
@@ -73,15 +81,6 @@ class TLSConfig:
 TLS: TypeAlias = "bool | TLSConfig | grpc.ChannelCredentials"
 
 
-@dataclass(frozen=True)
-class _Call(Generic[T]):
-    """One unary RPC: the stub method's name, its request, and how to read the response."""
-
-    method: str
-    request: Any
-    parse: Callable[[Any], T]
-
-
 def _checked(response: Any) -> Any:
     """The response itself when its in-band status is OK; the precise KusciaError otherwise."""
     if response.status.code != 0:
@@ -106,7 +105,7 @@ _CONTROL_RPCS: Mapping[str, tuple[str, Any]] = {
 }
 
 
-class BaseDagwireClient:
+class BaseDagwireClient(_WorkflowCalls):
     """Configuration and request building shared by DagwireClient and AsyncDagwireClient.
 
     ``target`` is ``host:port``; ``timeout`` the deadline in seconds of each unary call
@@ -210,6 +209,9 @@ class _WatchCursor:
 
     Against a server without the resource_version extension (Kuscia), every reconnection
     re-lists, so ADDED events for existing jobs can come again.
+
+    This one watches jobs; :class:`_RunWatchCursor` overrides the three hooks (``_request``,
+    ``_event``, ``_key``) for runs.
     """
 
     def __init__(
@@ -231,36 +233,48 @@ class _WatchCursor:
         self._floor = 0  # resume_from of the current stream
         self._failures = 0
 
-    def request(self) -> job_pb2.WatchJobRequest:
+    def request(self) -> Any:
         """The request for the next stream: resuming after the last version when possible."""
         resume = 0 if self._listing else self.last_rv
         self._floor = resume
         timeout = 0
         if self._deadline is not None:
             timeout = max(1, math.ceil(self._deadline - self._clock()))
+        return self._request(resume, timeout)
+
+    def _request(self, resume: int, timeout: int) -> Any:
         return job_pb2.WatchJobRequest(
             timeout_seconds=timeout, resume_from=resume, job_ids=sorted(self.job_ids)
         )
 
-    def accept(self, message: job_pb2.WatchJobEventResponse) -> JobEvent | None:
+    @staticmethod
+    def _event(message: Any) -> Any:
+        return JobEvent._from_proto(message)
+
+    @staticmethod
+    def _key(event: Any) -> str:
+        """The id of the object an event is about."""
+        return str(event.job_id)
+
+    def accept(self, message: Any) -> Any:
         """The event to hand to the caller, or None when it is to be hidden."""
         self._failures = 0
-        event = JobEvent._from_proto(message)
+        event = self._event(message)
         rv = event.resource_version
         if self._floor and 0 < rv <= self._floor and event.type is not EventType.HEARTBEAT:
             return None  # replayed: delivered before the reconnection
         if self._listing:
             if event.type is EventType.ADDED:
-                if (event.job_id, rv) in self._listed:
+                if (self._key(event), rv) in self._listed:
                     return None
-                self._listed.add((event.job_id, rv))
+                self._listed.add((self._key(event), rv))
             else:
                 self._listing, self._listed = False, set()
         if not self._listing:
             self.last_rv = max(self.last_rv, rv)
         if event.type is EventType.HEARTBEAT:
             return event if self.include_heartbeats else None
-        if self.job_ids and event.job_id not in self.job_ids:
+        if self.job_ids and self._key(event) not in self.job_ids:
             return None
         return event
 
@@ -284,15 +298,34 @@ class _WatchCursor:
         return min(RECONNECT_INITIAL_DELAY * 2.0 ** (self._failures - 1), RECONNECT_MAX_DELAY)
 
 
+class _RunWatchCursor(_WatchCursor):
+    """The same bookkeeping for WatchRuns (``job_ids`` holds the run ids)."""
+
+    def _request(self, resume: int, timeout: int) -> wf.WatchRunsRequest:
+        return wf.WatchRunsRequest(
+            timeout_seconds=timeout, resume_from=resume, run_ids=sorted(self.job_ids)
+        )
+
+    @staticmethod
+    def _event(message: Any) -> RunEvent:
+        return RunEvent._from_proto(message)
+
+    @staticmethod
+    def _key(event: Any) -> str:
+        return str(event.run_id)
+
+
 def _watch_cursor(
     job_ids: Iterable[str] | str,
     resume_from: int,
     include_heartbeats: bool,
     timeout_seconds: float,
+    kind: type[_WatchCursor] = _WatchCursor,
 ) -> _WatchCursor:
+    """A cursor for jobs, or for runs with ``kind=_RunWatchCursor``."""
     if isinstance(job_ids, str):  # a lone id, not its characters
         job_ids = (job_ids,)
-    return _WatchCursor(
+    return kind(
         job_ids=job_ids,
         resume_from=resume_from,
         include_heartbeats=include_heartbeats,
@@ -328,3 +361,36 @@ class _JobWaiter:
 
     def timed_out(self) -> DagwireError:
         return WaitTimeoutError(f"job {self.job_id!r} did not finish within {self.timeout} seconds")
+
+
+class _RunWaiter:
+    """Waiting for one run to finish (succeeded, failed, terminated), for both run handles."""
+
+    def __init__(self, run_id: str, timeout: float | None) -> None:
+        self.run_id = run_id
+        self.timeout = timeout
+        self._deadline = time.monotonic() + timeout if timeout is not None else None
+
+    def watch_args(self) -> dict[str, Any]:
+        """Arguments for watch_runs: this run only, heartbeats on so the deadline is checked."""
+        seconds = 0 if self.timeout is None else max(1, math.ceil(self.timeout))
+        return {"run_ids": (self.run_id,), "include_heartbeats": True, "timeout_seconds": seconds}
+
+    def finished(self, event: RunEvent) -> bool:
+        """True once ``event`` shows the run finished; raises when it never can."""
+        if event.run_id == self.run_id and event.run is not None:
+            if event.type is EventType.DELETED:
+                raise NotFoundError(
+                    grpc.StatusCode.NOT_FOUND,
+                    f"run {self.run_id!r} was deleted before it finished",
+                    resource_type="run",
+                    resource_name=self.run_id,
+                )
+            if event.run.is_finished:
+                return True
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            raise self.timed_out()
+        return False
+
+    def timed_out(self) -> DagwireError:
+        return WaitTimeoutError(f"run {self.run_id!r} did not finish within {self.timeout} seconds")

@@ -3,8 +3,12 @@
 Every exception the SDK raises on purpose derives from :class:`DagwireError`::
 
     DagwireError
-    ├── RPCError                  the call failed at the transport: a gRPC status other than OK
-    │   └── WatchExpiredError     OUT_OF_RANGE: resume_from is older than the server retains
+    ├── RPCError                  the call failed with a gRPC status other than OK
+    │   ├── WatchExpiredError     OUT_OF_RANGE: resume_from is older than the server retains
+    │   ├── InvalidArgumentError  INVALID_ARGUMENT; ``field_violations`` name the exact paths
+    │   ├── NotFoundError         NOT_FOUND: no pipeline, version, run, cache entry or schedule
+    │   ├── AlreadyExistsError    ALREADY_EXISTS: e.g. a pipeline with the spec's name
+    │   └── FailedPreconditionError  FAILED_PRECONDITION: not allowed in the resource's state
     ├── KusciaError               the server answered with an in-band Kuscia error code
     │   ├── InvalidRequestError   11100 / INVALID_REQUEST: the request is malformed
     │   │   └── JobAlreadyExistsError   JOB_ALREADY_EXISTS: the job id is taken
@@ -19,18 +23,27 @@ whose ``reason`` names the exact cause; the SDK maps that reason to a class, and
 to the numeric code for servers that send none (Kuscia itself). Both live in one table,
 :data:`ERROR_CLASSES`.
 
+WorkflowService (``dagwire.v1``) reports errors as plain gRPC statuses instead, with
+``google.rpc`` details in the ``grpc-status-details-bin`` trailer: an ``ErrorInfo``
+(``reason``), a ``BadRequest`` for INVALID_ARGUMENT (``field_violations``, one per problem,
+``field`` a dotted path such as ``entry_points.train.deps``) and a ``ResourceInfo`` naming the
+resource (``resource_type``, ``resource_name``). Every :class:`RPCError` carries whichever of
+these the server sent; the status code picks the class (:data:`RPC_ERROR_CLASSES`).
+
 ``JobAlreadyExistsError`` derives from ``InvalidRequestError`` because Kuscia reports a
 duplicate job id with 11100, so code written against Kuscia's codes keeps working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import grpc
-from google.rpc import error_details_pb2
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
 
 ERROR_INFO_DOMAIN = "dagwire.io"
 
@@ -39,20 +52,73 @@ class DagwireError(Exception):
     """Root of every error the dagwire SDK raises."""
 
 
-class RPCError(DagwireError):
-    """A call failed at the gRPC transport with a status other than OK."""
+@dataclass(frozen=True)
+class FieldViolation:
+    """One problem of an INVALID_ARGUMENT request: ``field`` is a dotted path into the
+    request or the spec it carries (``entry_points.train.deps``, ``parameters.epoch``)."""
 
-    def __init__(self, status: grpc.StatusCode, details: str = "") -> None:
+    field: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.description}" if self.field else self.description
+
+
+class RPCError(DagwireError):
+    """A call failed with a gRPC status other than OK.
+
+    ``status`` is the ``grpc.StatusCode`` and ``details`` the server's message. When the
+    server attached ``google.rpc`` details: ``reason`` and ``metadata`` come from its
+    ``ErrorInfo``, ``field_violations`` from a ``BadRequest``, ``resource_type`` and
+    ``resource_name`` from a ``ResourceInfo``; otherwise they are empty.
+    """
+
+    def __init__(
+        self,
+        status: grpc.StatusCode,
+        details: str = "",
+        *,
+        reason: str = "",
+        metadata: Mapping[str, str] | None = None,
+        field_violations: Sequence[FieldViolation] = (),
+        resource_type: str = "",
+        resource_name: str = "",
+    ) -> None:
         super().__init__(f"{status.name}: {details}" if details else status.name)
         self.status = status
         self.details = details
+        self.reason = reason
+        self.metadata: Mapping[str, str] = MappingProxyType(dict(metadata or {}))
+        self.field_violations: tuple[FieldViolation, ...] = tuple(field_violations)
+        self.resource_type = resource_type
+        self.resource_name = resource_name
 
 
 class WatchExpiredError(RPCError):
     """A watch cannot resume: the server no longer holds the events after ``resume_from``.
 
-    List the jobs again (``batch_status`` / ``get_job``) and watch without ``resume_from``.
+    List again (``batch_status`` / ``get_job``, ``list_runs``) and watch without
+    ``resume_from``.
     """
+
+
+class InvalidArgumentError(RPCError):
+    """The request (or the spec it carries) is invalid and nothing was stored;
+    ``field_violations`` says what is wrong where."""
+
+
+class NotFoundError(RPCError):
+    """The named pipeline, version, run, cache entry or schedule does not exist;
+    ``resource_type`` and ``resource_name`` say which, when the server sent them."""
+
+
+class AlreadyExistsError(RPCError):
+    """The resource exists already (a pipeline with the spec's name)."""
+
+
+class FailedPreconditionError(RPCError):
+    """The operation is not allowed in the resource's current state (a stop of a finished
+    run, a delete of a running one, a retry of a succeeded one)."""
 
 
 class KusciaError(DagwireError):
@@ -146,12 +212,63 @@ def error_from_status(status: Any) -> KusciaError:
     return cls(message, code=code, reason=reason, metadata=metadata)
 
 
+#: The gRPC status picks the class of an :class:`RPCError`; statuses not listed map to
+#: RPCError itself.
+RPC_ERROR_CLASSES: Mapping[grpc.StatusCode, type[RPCError]] = MappingProxyType(
+    {
+        grpc.StatusCode.OUT_OF_RANGE: WatchExpiredError,
+        grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+        grpc.StatusCode.NOT_FOUND: NotFoundError,
+        grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
+        grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
+    }
+)
+
+_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def _rich_status(exc: grpc.RpcError) -> status_pb2.Status | None:
+    """The ``google.rpc.Status`` the server put in the trailers, if any and readable."""
+    trailers_of = getattr(exc, "trailing_metadata", None)
+    trailers = trailers_of() if callable(trailers_of) else None
+    for key, value in trailers or ():
+        if key == _DETAILS_KEY and isinstance(value, bytes):
+            try:
+                return status_pb2.Status.FromString(value)
+            except DecodeError:
+                return None
+    return None
+
+
+def _details_kwargs(status: status_pb2.Status | None) -> dict[str, Any]:
+    """RPCError's keyword arguments from the details packed in a rich status."""
+    kwargs: dict[str, Any] = {}
+    violations: list[FieldViolation] = []
+    for item in status.details if status is not None else ():
+        if item.Is(error_details_pb2.ErrorInfo.DESCRIPTOR) and "reason" not in kwargs:
+            info = error_details_pb2.ErrorInfo()
+            item.Unpack(info)
+            kwargs["reason"], kwargs["metadata"] = info.reason, dict(info.metadata)
+        elif item.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            item.Unpack(bad)
+            violations += [FieldViolation(v.field, v.description) for v in bad.field_violations]
+        elif item.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
+            resource = error_details_pb2.ResourceInfo()
+            item.Unpack(resource)
+            kwargs["resource_type"] = resource.resource_type
+            kwargs["resource_name"] = resource.resource_name
+    if violations:
+        kwargs["field_violations"] = violations
+    return kwargs
+
+
 def error_from_rpc(exc: grpc.RpcError) -> RPCError:
-    """Wraps a transport-level ``grpc.RpcError`` into :class:`RPCError` (or a subclass)."""
+    """Wraps a failed call's ``grpc.RpcError`` into :class:`RPCError` (or the subclass its
+    status code picks), with the ``google.rpc`` details the server attached."""
     # Sync errors are grpc.Call objects, asyncio ones AioRpcError: both have code()/details().
     code_of, details_of = getattr(exc, "code", None), getattr(exc, "details", None)
     status = code_of() if callable(code_of) else grpc.StatusCode.UNKNOWN
     details = (details_of() if callable(details_of) else None) or str(exc)
-    if status is grpc.StatusCode.OUT_OF_RANGE:
-        return WatchExpiredError(status, details)
-    return RPCError(status, details)
+    cls = RPC_ERROR_CLASSES.get(status, RPCError)
+    return cls(status, details, **_details_kwargs(_rich_status(exc)))

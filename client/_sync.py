@@ -1,16 +1,19 @@
-"""The blocking client: DagwireClient and JobHandle."""
+"""The blocking client: DagwireClient, JobHandle and RunHandle."""
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import closing
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
+from dagwire.v1 import workflow_service_pb2_grpc
 
 from ._base import (
     DEFAULT_TARGET,
@@ -18,27 +21,51 @@ from ._base import (
     TLS,
     BaseDagwireClient,
     JobRequest,
-    _Call,
     _JobWaiter,
+    _RunWaiter,
+    _RunWatchCursor,
     _watch_cursor,
+    _WatchCursor,
 )
+from ._call import _Call
 from ._errors import error_from_rpc
 from ._models import Job, JobEvent, JobStatus
+from ._workflow_calls import Parameters, PipelineSpec, _next_token
+from ._workflow_models import (
+    Artifact,
+    ArtifactType,
+    CacheEntry,
+    ConcurrencyPolicy,
+    FailureStrategy,
+    LogPosition,
+    Page,
+    Pipeline,
+    PipelineVersion,
+    Run,
+    RunEvent,
+    RunStatus,
+    Schedule,
+    ScheduleStatus,
+    StepLog,
+)
 
 T = TypeVar("T")
 
 
 class DagwireClient(BaseDagwireClient):
-    """Blocking client of the Kuscia-compatible JobService.
+    """Blocking client of the Kuscia-compatible JobService and of WorkflowService.
 
     Use it as a context manager (or call :meth:`close`)::
 
         with DagwireClient(target="127.0.0.1:8083", token="...") as client:
             job = client.run_job(body)          # body: Kuscia's JSON as a dict
             print(job.status.state)
+            run = client.create_run(Path("diamond.yaml")).result(timeout=600)
+            print(run.status, [(s.name, s.status) for s in run.steps])
 
-    Server-side failures raise a :class:`~dagwire.client.KusciaError` subclass, transport
-    failures :class:`~dagwire.client.RPCError`.
+    JobService failures raise a :class:`~dagwire.client.KusciaError` subclass (its errors are
+    in-band); WorkflowService failures and transport failures an
+    :class:`~dagwire.client.RPCError` subclass picked by the gRPC status.
     """
 
     def __init__(
@@ -56,6 +83,7 @@ class DagwireClient(BaseDagwireClient):
         else:
             self._channel = grpc.secure_channel(target, self._credentials, options=self._options)
         self._stub: Any = job_pb2_grpc.JobServiceStub(self._channel)
+        self._workflow_stub: Any = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
 
     def __enter__(self) -> DagwireClient:
         return self
@@ -73,7 +101,8 @@ class DagwireClient(BaseDagwireClient):
         self._channel.close()
 
     def _invoke(self, call: _Call[T]) -> T:
-        method = getattr(self._stub, call.method)
+        stub = self._workflow_stub if call.service == "workflow" else self._stub
+        method = getattr(stub, call.method)
         try:
             response = method(call.request, timeout=self.timeout, metadata=self._metadata)
         except grpc.RpcError as exc:
@@ -145,9 +174,15 @@ class DagwireClient(BaseDagwireClient):
         repeated; :class:`WatchExpiredError` when the server no longer has those events.
         """
         cursor = _watch_cursor(job_ids, resume_from, include_heartbeats, timeout_seconds)
+        return self._watch(self._stub.WatchJob, cursor)
+
+    def _watch(
+        self, open_stream: Callable[..., Any], cursor: _WatchCursor
+    ) -> Generator[Any, None, None]:
+        """Streams what ``cursor`` accepts, reconnecting (and resuming) as it decides."""
         delay: float | None
         while True:
-            stream = self._stub.WatchJob(cursor.request(), metadata=self._metadata)
+            stream = open_stream(cursor.request(), metadata=self._metadata)
             try:
                 for message in stream:
                     event = cursor.accept(message)
@@ -162,6 +197,473 @@ class DagwireClient(BaseDagwireClient):
             if delay is None:
                 return
             time.sleep(delay)
+
+    # --- pipelines (WorkflowService) ----------------------------------------------------
+
+    def create_pipeline(
+        self, spec: PipelineSpec, *, description: str = "", username: str = "", request_id: str = ""
+    ) -> Pipeline:
+        """Adds a pipeline from a YAML spec (text, or a ``Path`` to read) as its version "1".
+
+        Returns the pipeline with that version in ``versions``. InvalidArgumentError (with
+        ``field_violations``) for a bad spec, AlreadyExistsError when the name is taken.
+        ``request_id`` makes a retry return the first answer instead of failing.
+        """
+        call = self._create_pipeline_call(spec, description, username, request_id)
+        return self._invoke(call)
+
+    def get_pipeline(self, pipeline_id: str) -> Pipeline:
+        """The pipeline with every version in ``versions``, newest first."""
+        return self._invoke(self._get_pipeline_call(pipeline_id))
+
+    def list_pipelines(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Pipeline]:
+        """One page of pipelines, oldest first (``versions`` left empty).
+
+        ``name`` and ``username`` filter, ``filter`` adds raw ``key=value AND ...`` terms;
+        pass the page's ``next_page_token`` as ``page_token`` for the next page.
+        """
+        return self._invoke(
+            self._list_pipelines_call(
+                name=name,
+                username=username,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_pipelines(
+        self,
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> Iterator[Pipeline]:
+        """Every pipeline :meth:`list_pipelines` finds, fetching page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_pipelines_call,
+                name=name,
+                username=username,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    def update_pipeline(
+        self, pipeline_id: str, spec: PipelineSpec, *, description: str = "", username: str = ""
+    ) -> Pipeline:
+        """Adds a version to a pipeline; returns the pipeline with the new version in
+        ``versions``. The spec's ``name`` must be the pipeline's."""
+        call = self._update_pipeline_call(pipeline_id, spec, description, username)
+        return self._invoke(call)
+
+    def delete_pipeline(self, pipeline_id: str) -> None:
+        """Deletes a pipeline and its versions (its runs and schedules are kept).
+        FailedPreconditionError while an active schedule uses it."""
+        self._invoke(self._delete_pipeline_call(pipeline_id))
+
+    def get_pipeline_version(self, pipeline_id: str, version_id: str) -> PipelineVersion:
+        """One version of a pipeline, with its YAML."""
+        return self._invoke(self._get_pipeline_version_call(pipeline_id, version_id))
+
+    def delete_pipeline_version(self, pipeline_id: str, version_id: str) -> None:
+        """Deletes one version; FailedPreconditionError for the last one or one in use."""
+        self._invoke(self._delete_pipeline_version_call(pipeline_id, version_id))
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        run_yaml: PipelineSpec | None = None,
+        *,
+        pipeline_id: str = "",
+        pipeline_version_id: str = "",
+        source_run_id: str = "",
+        name: str = "",
+        description: str = "",
+        username: str = "",
+        parameters: Parameters = None,
+        disabled: Iterable[str] = (),
+        failure_strategy: FailureStrategy | str | None = None,
+        docker_env: str = "",
+        request_id: str = "",
+    ) -> RunHandle:
+        """Starts a run from exactly one source: ``run_yaml`` (text, or a ``Path``), a
+        ``pipeline_id`` (its ``pipeline_version_id``, default the latest) or the spec of
+        ``source_run_id``. Returns a handle to wait on; ``handle.run`` is the run as created.
+
+        ``parameters`` override the spec's (``"p"`` on every step, ``"step.p"`` on one);
+        ``disabled`` steps are skipped; ``failure_strategy`` (``"fail_fast"`` or
+        ``"continue"``) overrides the spec's. ValueError when not exactly one source is
+        given; InvalidArgumentError for a bad spec, parameter or step name.
+        """
+        call = self._create_run_call(
+            run_yaml,
+            pipeline_id=pipeline_id,
+            pipeline_version_id=pipeline_version_id,
+            source_run_id=source_run_id,
+            name=name,
+            description=description,
+            username=username,
+            parameters=parameters,
+            disabled=disabled,
+            failure_strategy=failure_strategy,
+            docker_env=docker_env,
+            request_id=request_id,
+        )
+        run = self._invoke(call)
+        return RunHandle(self, run.run_id, run)
+
+    def run_handle(self, run_id: str) -> RunHandle:
+        """A handle to an existing run (no call is made)."""
+        return RunHandle(self, run_id)
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with its DAG of steps and their status."""
+        return self._invoke(self._get_run_call(run_id))
+
+    def list_runs(
+        self,
+        *,
+        username: str | None = None,
+        status: RunStatus | str | None = None,
+        pipeline_id: str | None = None,
+        name: str | None = None,
+        schedule_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Run]:
+        """One page of runs, newest first (steps left out), filtered by the given fields
+        (``status`` as a RunStatus or its name, ``"failed"``) and raw ``filter`` terms."""
+        return self._invoke(
+            self._list_runs_call(
+                username=username,
+                status=status,
+                pipeline_id=pipeline_id,
+                name=name,
+                schedule_id=schedule_id,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_runs(
+        self,
+        *,
+        username: str | None = None,
+        status: RunStatus | str | None = None,
+        pipeline_id: str | None = None,
+        name: str | None = None,
+        schedule_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> Iterator[Run]:
+        """Every run :meth:`list_runs` finds, fetching page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_runs_call,
+                username=username,
+                status=status,
+                pipeline_id=pipeline_id,
+                name=name,
+                schedule_id=schedule_id,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    def stop_run(self, run_id: str, *, force: bool = False) -> Run:
+        """Stops a run: running steps are killed, pending ones skipped; the post step still
+        runs unless ``force``. FailedPreconditionError once the run finished."""
+        return self._invoke(self._stop_run_call(run_id, force))
+
+    def retry_run(self, run_id: str) -> RunHandle:
+        """Starts a new run of a failed or terminated run's spec that reuses its succeeded
+        steps' outputs; returns the new run's handle (``handle.run.retried_from`` is
+        ``run_id``)."""
+        run = self._invoke(self._retry_run_call(run_id))
+        return RunHandle(self, run.run_id, run)
+
+    def delete_run(self, run_id: str, *, check_cache: bool = False) -> None:
+        """Deletes a finished run (FailedPreconditionError while it runs, or with
+        ``check_cache`` while other runs' cache reuse points at it)."""
+        self._invoke(self._delete_run_call(run_id, check_cache))
+
+    def watch_runs(
+        self,
+        run_ids: Iterable[str] = (),
+        resume_from: int = 0,
+        include_heartbeats: bool = False,
+        timeout_seconds: float = 0,
+    ) -> Generator[RunEvent, None, None]:
+        """Streams run events, across dropped connections, until ``timeout_seconds`` (0: never).
+
+        Works as :meth:`watch_jobs`: an ADDED event per run first (unless ``resume_from``),
+        ``run_ids`` limits the events, heartbeats are hidden unless asked for, and a dropped
+        stream resumes after the last event seen (WatchExpiredError when the server no
+        longer has it).
+        """
+        cursor = _watch_cursor(
+            run_ids, resume_from, include_heartbeats, timeout_seconds, kind=_RunWatchCursor
+        )
+        return self._watch(self._workflow_stub.WatchRuns, cursor)
+
+    # --- cache, artifacts, logs -----------------------------------------------------------
+
+    def list_cache_entries(
+        self,
+        *,
+        username: str | None = None,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        pipeline_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[CacheEntry]:
+        """One page of cache entries, newest first, filtered by the given fields."""
+        return self._invoke(
+            self._list_cache_entries_call(
+                username=username,
+                run_id=run_id,
+                step_name=step_name,
+                pipeline_id=pipeline_id,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_cache_entries(
+        self,
+        *,
+        username: str | None = None,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        pipeline_id: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> Iterator[CacheEntry]:
+        """Every cache entry :meth:`list_cache_entries` finds, page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_cache_entries_call,
+                username=username,
+                run_id=run_id,
+                step_name=step_name,
+                pipeline_id=pipeline_id,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    def get_cache_entry(self, cache_id: str) -> CacheEntry:
+        """One cache entry."""
+        return self._invoke(self._get_cache_entry_call(cache_id))
+
+    def delete_cache_entry(self, cache_id: str) -> None:
+        """Drops a cache entry; later runs no longer reuse it."""
+        self._invoke(self._delete_cache_entry_call(cache_id))
+
+    def list_artifacts(
+        self,
+        *,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        type: ArtifactType | str | None = None,
+        path: str | None = None,
+        username: str | None = None,
+        name: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Artifact]:
+        """One page of artifacts, newest first; ``type`` is ``"input"`` or ``"output"``,
+        ``path`` matches as a prefix."""
+        return self._invoke(
+            self._list_artifacts_call(
+                run_id=run_id,
+                step_name=step_name,
+                type=type,
+                path=path,
+                username=username,
+                name=name,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_artifacts(
+        self,
+        *,
+        run_id: str | None = None,
+        step_name: str | None = None,
+        type: ArtifactType | str | None = None,
+        path: str | None = None,
+        username: str | None = None,
+        name: str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> Iterator[Artifact]:
+        """Every artifact :meth:`list_artifacts` finds, page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_artifacts_call,
+                run_id=run_id,
+                step_name=step_name,
+                type=type,
+                path=path,
+                username=username,
+                name=name,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    def get_run_log(
+        self,
+        run_id: str,
+        step_name: str = "",
+        *,
+        page_size: int = 0,
+        page_no: int = 0,
+        position: LogPosition | str | None = None,
+    ) -> list[StepLog]:
+        """One page of the log of each started step (or of ``step_name`` only), in spec
+        order. ``position="begin"`` numbers pages from the first line, ``"end"`` (the
+        default) from the last; ``page_size`` lines a page (server default 100)."""
+        call = self._get_run_log_call(run_id, step_name, page_size, page_no, position)
+        return self._invoke(call)
+
+    # --- schedules ------------------------------------------------------------------------
+
+    def create_schedule(
+        self,
+        name: str,
+        pipeline_id: str,
+        crontab: str,
+        *,
+        pipeline_version_id: str = "",
+        description: str = "",
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        concurrency: int = 0,
+        concurrency_policy: ConcurrencyPolicy | str | None = None,
+        expire_interval: int = 0,
+        catchup: bool = False,
+        username: str = "",
+        parameters: Parameters = None,
+        request_id: str = "",
+    ) -> Schedule:
+        """Adds a schedule running ``pipeline_id`` (its ``pipeline_version_id``, default the
+        latest) at every ``crontab`` tick (five fields, or six with seconds first) between
+        ``start_time`` and ``end_time``. At most ``concurrency`` runs (default 1) are active
+        at once; ``concurrency_policy`` (suspend, replace, skip) says what a tick does at the
+        limit. With ``catchup`` ticks missed while the server was down run when it is back,
+        those no older than ``expire_interval`` seconds (0: any)."""
+        call = self._create_schedule_call(
+            name,
+            pipeline_id,
+            crontab,
+            pipeline_version_id=pipeline_version_id,
+            description=description,
+            start_time=start_time,
+            end_time=end_time,
+            concurrency=concurrency,
+            concurrency_policy=concurrency_policy,
+            expire_interval=expire_interval,
+            catchup=catchup,
+            username=username,
+            parameters=parameters,
+            request_id=request_id,
+        )
+        return self._invoke(call)
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        """The schedule, with its recent runs (newest first) in ``runs``."""
+        return self._invoke(self._get_schedule_call(schedule_id))
+
+    def list_schedules(
+        self,
+        *,
+        username: str | None = None,
+        pipeline_id: str | None = None,
+        pipeline_version_id: str | None = None,
+        name: str | None = None,
+        status: ScheduleStatus | str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[Schedule]:
+        """One page of schedules, oldest first, filtered by the given fields."""
+        return self._invoke(
+            self._list_schedules_call(
+                username=username,
+                pipeline_id=pipeline_id,
+                pipeline_version_id=pipeline_version_id,
+                name=name,
+                status=status,
+                filter=filter,
+                page_size=page_size,
+                page_token=page_token,
+            )
+        )
+
+    def iter_schedules(
+        self,
+        *,
+        username: str | None = None,
+        pipeline_id: str | None = None,
+        pipeline_version_id: str | None = None,
+        name: str | None = None,
+        status: ScheduleStatus | str | None = None,
+        filter: str = "",
+        page_size: int = 0,
+    ) -> Iterator[Schedule]:
+        """Every schedule :meth:`list_schedules` finds, page after page."""
+        return self._pages(
+            functools.partial(
+                self._list_schedules_call,
+                username=username,
+                pipeline_id=pipeline_id,
+                pipeline_version_id=pipeline_version_id,
+                name=name,
+                status=status,
+                filter=filter,
+                page_size=page_size,
+            )
+        )
+
+    def stop_schedule(self, schedule_id: str) -> Schedule:
+        """Stops a schedule for good (its active runs go on); FailedPreconditionError when
+        it is not active."""
+        return self._invoke(self._stop_schedule_call(schedule_id))
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Deletes a schedule; its runs are kept."""
+        self._invoke(self._delete_schedule_call(schedule_id))
+
+    def _pages(self, page_call: Callable[..., _Call[Page[T]]]) -> Iterator[T]:
+        """The items of every page, calling ``page_call(page_token=...)`` page after page."""
+        token: str | None = ""
+        seen: set[str] = set()
+        while token is not None:
+            page = self._invoke(page_call(page_token=token))
+            yield from page
+            token = _next_token(page, seen)
 
 
 class JobHandle:
@@ -201,3 +703,65 @@ class JobHandle:
     def stop(self, reason: str = "") -> None:
         """Stops the job; it ends Failed with ``reason``."""
         self.client.stop_job(self.job_id, reason)
+
+
+class RunHandle:
+    """A run started (or named) through a :class:`DagwireClient`.
+
+    ``run`` is the run as the call that made the handle returned it (None for
+    :meth:`DagwireClient.run_handle`); :meth:`describe` fetches it afresh.
+    """
+
+    def __init__(self, client: DagwireClient, run_id: str, run: Run | None = None) -> None:
+        self.client = client
+        self.run_id = run_id
+        self.run = run
+
+    def __repr__(self) -> str:
+        return f"RunHandle(run_id={self.run_id!r})"
+
+    def describe(self) -> Run:
+        """The run with its steps, as it is now."""
+        return self.client.get_run(self.run_id)
+
+    def result(self, timeout: float | None = None) -> Run:
+        """Waits until the run finished (succeeded, failed or terminated) and returns it
+        with its steps, whatever the outcome: check ``run.status``.
+
+        Raises WaitTimeoutError after ``timeout`` seconds, NotFoundError when the run is
+        deleted meanwhile.
+        """
+        waiter = _RunWaiter(self.run_id, timeout)
+        run = self.describe()
+        if run.is_finished:
+            return run
+        with closing(self.client.watch_runs(**waiter.watch_args())) as events:
+            for event in events:
+                if waiter.finished(event):
+                    return self.describe()
+        raise waiter.timed_out()
+
+    def stop(self, *, force: bool = False) -> Run:
+        """Stops the run (the post step still runs unless ``force``)."""
+        return self.client.stop_run(self.run_id, force=force)
+
+    def retry(self) -> RunHandle:
+        """Starts a new run reusing this one's succeeded steps; returns its handle."""
+        return self.client.retry_run(self.run_id)
+
+    def delete(self, *, check_cache: bool = False) -> None:
+        """Deletes the (finished) run."""
+        self.client.delete_run(self.run_id, check_cache=check_cache)
+
+    def logs(
+        self,
+        step_name: str = "",
+        *,
+        page_size: int = 0,
+        page_no: int = 0,
+        position: LogPosition | str | None = None,
+    ) -> list[StepLog]:
+        """One page of the run's step logs; see :meth:`DagwireClient.get_run_log`."""
+        return self.client.get_run_log(
+            self.run_id, step_name, page_size=page_size, page_no=page_no, position=position
+        )

@@ -4,6 +4,9 @@
     dagwire job create -f job.json          # Kuscia's JSON body, or the same in YAML
     dagwire job watch job-alice-bob-001
     dagwire --json job get job-alice-bob-001
+    dagwire pipeline create -f diamond.yaml
+    dagwire run create --pipeline-id ppl-1a2b3c4d --param epochs=3
+    dagwire run watch run-5e6f7a8b          # the DAG with live per-step status
     eval "$(dagwire completion bash)"       # tab completion (bash, zsh, fish)
 
 Exit status: 0 on success, 1 when the server or the connection reports an error (the
@@ -14,97 +17,21 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 from click.shell_completion import get_completion_class
-from rich.console import Console, RenderableType
 from rich.live import Live
 
 from ._base import DEFAULT_TARGET, TLS, TLSConfig
-from ._errors import DagwireError
+from ._cli_base import OUTPUTS, _console, _Failure, _pass_settings, _Root, _Settings
+from ._cli_workflow import WORKFLOW_GROUPS
 from ._models import job_request_from_text
 from ._render import WatchView, dump, job_view, proto_dict, statuses_table
-from ._sync import DagwireClient
 
-OUTPUTS = ("table", "json", "yaml")
 SHELLS = ("bash", "zsh", "fish")
-
-
-class _Failure(click.ClickException):
-    """A DagwireError on its way out: message on stderr, exit status 1."""
-
-    exit_code = 1
-
-
-class _Root(click.Group):
-    """Turns SDK errors raised by any command into a clean message and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DagwireError as exc:
-            raise _Failure(str(exc)) from exc
-
-
-@dataclass
-class _Settings:
-    """The global options; builds the SDK client on first use."""
-
-    target: str
-    token: str | None
-    output: str
-    tls: TLS
-    _client: DagwireClient | None = field(default=None, repr=False)
-
-    def client(self) -> DagwireClient:
-        if self._client is None:
-            self._client = DagwireClient(target=self.target, token=self.token, tls=self.tls)
-            click.get_current_context().call_on_close(self._client.close)
-        return self._client
-
-    def show(self, data: Any, table: Callable[[], RenderableType | str]) -> None:
-        """Prints ``data`` as JSON / YAML, or the human rendering ``table()`` builds."""
-        if self.output == "table":
-            _console().print(table())
-        else:
-            click.echo(dump(data, self.output))
-
-
-def _set_output(ctx: click.Context, param: click.Parameter, value: str | bool | None) -> None:
-    """`--output` / `--json` given after the command override the global choice."""
-    settings = ctx.find_object(_Settings)
-    if value and settings is not None:
-        settings.output = "json" if value is True else str(value)
-
-
-def _console() -> Console:
-    """Stdout as rich sees it; not cut to 80 columns when it is a pipe or a file."""
-    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-
-
-def _pass_settings(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Passes the global settings, and accepts --output/-o and --json here as well."""
-    function = click.make_pass_decorator(_Settings)(function)
-    function = click.option(
-        "--json",
-        is_flag=True,
-        expose_value=False,
-        callback=_set_output,
-        help="Shorthand for --output json.",
-    )(function)
-    return click.option(
-        "--output",
-        "-o",
-        type=click.Choice(OUTPUTS),
-        expose_value=False,
-        callback=_set_output,
-        help="Output format.",
-    )(function)
 
 
 def _tls(tls: bool, ca: Path | None, cert: Path | None, key: Path | None) -> TLS:
@@ -168,7 +95,8 @@ def main(
     cert: Path | None,
     key: Path | None,
 ) -> None:
-    """dagwire: run and watch multi-party DAG jobs (Kuscia-compatible JobService)."""
+    """dagwire: run and watch multi-party DAG jobs (Kuscia-compatible JobService) and
+    pipelines (WorkflowService: pipelines, runs, cache, artifacts, schedules)."""
     output = "json" if as_json else output
     ctx.obj = _Settings(target, token, output, _tls(tls, ca, cert, key))
 
@@ -316,3 +244,7 @@ def watch(settings: _Settings, job_ids: tuple[str, ...], timeout: int) -> None:
                 click.echo(line)
     if view.pending:
         raise _Failure(f"watch ended before {', '.join(view.pending)} finished")
+
+
+for _group in WORKFLOW_GROUPS:
+    main.add_command(_group)

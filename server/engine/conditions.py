@@ -7,12 +7,13 @@ import json
 import operator
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from dagwire.server.engine.model import Condition
 
 OPERATORS = frozenset({"==", "!=", ">", ">=", "<", "<=", "in", "or"})
 _REFERENCE = re.compile(r"^\{\{\s*([^{}]+?)\s*\}\}$")
-_ORDER: Mapping[str, Callable[[object, object], bool]] = {
+_ORDER: Mapping[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
     "<": operator.lt,

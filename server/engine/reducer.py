@@ -683,14 +683,19 @@ def _skip(task: TaskRun, reason: str, now: datetime, cause: SkipCause) -> TaskRu
 
 
 def _failure_reason(job: Job) -> str:
-    """Why a settled job failed: its first intolerable failure, else its first stop."""
+    """Why a settled job failed: its first intolerable failure, else its first stop.
+    A run's steps are named by step name, a Kuscia job's tasks by task id."""
     specs = {task.alias: task for task in job.spec.tasks}
+    name = {
+        alias: alias if job.spec.kind is JobKind.RUN else spec.task_id
+        for alias, spec in specs.items()
+    }
     for run in job.tasks:
         if run.state is TaskState.FAILED and failed_intolerably(specs[run.alias], run):
-            return f"task {specs[run.alias].task_id} failed: {run.err_msg}"
+            return f"task {name[run.alias]} failed: {run.err_msg}"
     for run in job.tasks:
         if run.state is TaskState.STOPPED:
-            return f"task {specs[run.alias].task_id} stopped: {run.err_msg}"
+            return f"task {name[run.alias]} stopped: {run.err_msg}"
     return job.err_msg or "failed"
 
 

@@ -154,7 +154,7 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
 
 
 def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
-    document = {
+    document: dict[str, Any] = {
         "alias": task.alias,
         "state": task.state.value,
         "attempt": task.attempt,
@@ -167,7 +167,7 @@ def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
         "parties": [[p.domain_id, p.state.value, p.err_msg] for p in task.parties],
     }
     # Fields of pipeline steps, stored only when set: Kuscia tasks stay as lean as before.
-    optional = {
+    optional: dict[str, Any] = {
         "cached_from": task.cached_from,
         "skip_cause": task.skip_cause.value if task.skip_cause else None,
         "waived": task.waived,

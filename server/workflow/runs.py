@@ -13,10 +13,11 @@ import contextlib
 import hashlib
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from dagwire.server.bus.base import EventBus
 from dagwire.server.engine.catalog import (
@@ -26,7 +27,12 @@ from dagwire.server.engine.catalog import (
     PipelineVersion,
     RunRecord,
 )
-from dagwire.server.engine.errors import EngineError, JobAlreadyExists, JobNotFound
+from dagwire.server.engine.errors import (
+    EngineError,
+    IllegalTransition,
+    JobAlreadyExists,
+    JobNotFound,
+)
 from dagwire.server.engine.model import FailureStrategy, Job, JobKind, JobState, TaskState
 from dagwire.server.engine.validation import Limits, validate_job_spec
 from dagwire.server.executors.base import PartyKey
@@ -52,6 +58,14 @@ MAX_LOG_BYTES = 8 << 20
 MAX_LOG_PAGE = 10_000
 
 Clock = Callable[[], datetime]
+
+
+class ScheduleRegistry(Protocol):
+    """What the runtime asks the schedules before removing what they run."""
+
+    async def active_schedules_of(
+        self, pipeline_id: str, pipeline_version_id: str = ""
+    ) -> Sequence[object]: ...
 
 
 def utc_now() -> datetime:
@@ -125,6 +139,24 @@ class WorkflowRuntime:
         self._limits = limits or Limits()
         # Run records never change after creation; watches look them up per event.
         self._records: OrderedDict[str, RunRecord] = OrderedDict()
+        self._schedules: ScheduleRegistry | None = None
+
+    def use_schedules(self, schedules: ScheduleRegistry) -> None:
+        """The schedules, built after this runtime (they start its runs)."""
+        self._schedules = schedules
+
+    async def _refuse_if_scheduled(self, pipeline_id: str, version_id: str = "") -> None:
+        if self._schedules is None:
+            return
+        active = await self._schedules.active_schedules_of(pipeline_id, version_id)
+        if active:
+            what = f"{pipeline_id}/{version_id}" if version_id else pipeline_id
+            ids = ", ".join(getattr(s, "schedule_id", "?") for s in active)
+            raise FailedPrecondition(
+                "pipeline version" if version_id else "pipeline",
+                what,
+                f"active schedules run it ({ids}); stop or delete them first",
+            )
 
     # --- pipelines -------------------------------------------------------------------
 
@@ -197,7 +229,8 @@ class WorkflowRuntime:
         return added
 
     async def delete_pipeline(self, pipeline_id: str) -> None:
-        if not await self._store.delete_pipeline(_required("pipeline_id", pipeline_id)):
+        await self._refuse_if_scheduled(_required("pipeline_id", pipeline_id))
+        if not await self._store.delete_pipeline(pipeline_id):
             raise NotFound("pipeline", pipeline_id)
 
     async def get_version(
@@ -213,6 +246,7 @@ class WorkflowRuntime:
 
     async def delete_version(self, pipeline_id: str, version_id: str) -> None:
         _, version = await self.get_version(pipeline_id, version_id)
+        await self._refuse_if_scheduled(pipeline_id, version.version_id)
         if len(await self._store.versions(pipeline_id)) == 1:
             raise FailedPrecondition(
                 "pipeline version",
@@ -247,12 +281,7 @@ class WorkflowRuntime:
             validate_job_spec(job_spec, self._limits)
         except EngineError as error:
             raise InvalidArgument.of("run_yaml", str(error)) from None
-        try:
-            await self._store.insert_run(record)
-        except Exception as error:
-            if await self._store.get_run(record.run_id) is not None:
-                raise AlreadyExists("run", record.run_id) from None
-            raise error
+        await self._insert_record(record)
         try:
             job = await self._jobs.create(job_spec)
         except JobAlreadyExists:
@@ -264,6 +293,20 @@ class WorkflowRuntime:
         if key:
             await self._store.remember(key, record.run_id)
         return RunView(record, job)
+
+    async def _insert_record(self, record: RunRecord) -> None:
+        """Store a run's record; AlreadyExists when a run has its id. A record left
+        without its job (a crash between the two writes) is replaced, so that a
+        schedule's tick retried after the crash still gets its run."""
+        try:
+            await self._store.insert_run(record)
+        except Exception:
+            if await self._store.get_run(record.run_id) is None:
+                raise
+            if await self._job_store.get_job(record.run_id) is not None:
+                raise AlreadyExists("run", record.run_id) from None
+            await self._store.delete_run(record.run_id)
+            await self._store.insert_run(record)
 
     async def _plan_run(self, new: NewRun) -> tuple[RunRecord, RunOptions, str]:
         sources = [bool(new.run_yaml), bool(new.pipeline_id), bool(new.source_run_id)]
@@ -364,7 +407,13 @@ class WorkflowRuntime:
 
     async def stop_run(self, run_id: str, force: bool) -> RunView:
         record = await self._record(run_id)
-        job = await self._jobs.stop(run_id, "stopped by user", keep_post=not force)
+        try:
+            job = await self._jobs.stop(run_id, "stopped by user", keep_post=not force)
+        except IllegalTransition:
+            status = (await self.get_run(run_id)).status.value
+            raise FailedPrecondition(
+                "run", run_id, f"it is {status}; only an unfinished run can be stopped"
+            ) from None
         return RunView(record, job)
 
     async def retry_run(self, run_id: str) -> RunView:
@@ -409,7 +458,7 @@ class WorkflowRuntime:
             reuse=reuse,
         )
         job_spec = compile_run(spec, options)
-        await self._store.insert_run(record)
+        await self._insert_record(record)
         try:
             job = await self._jobs.create(job_spec)
         except BaseException:
@@ -439,7 +488,7 @@ class WorkflowRuntime:
         resume_from: int,
         heartbeat_interval: float,
         lifetime: float | None,
-    ) -> AsyncIterator[tuple[WatchEvent, RunRecord | None]]:
+    ) -> AsyncGenerator[tuple[WatchEvent, RunRecord | None], None]:
         events = watch_jobs(
             self._job_store,
             self._bus,
