@@ -90,27 +90,18 @@ class StepExecutor:
         if config.reuse_from:
             await self._reuse(key, config, config.reuse_from)
             return
-        inputs = await self._input_paths(config)
-        missing = sorted(set(config.inputs) - set(inputs))
+        prepared = await self._prepare(config, key)
+        missing = sorted(set(config.inputs) - set(prepared.inputs))
         if missing:
             self._sink(PartyStarted(key))
             self._sink(PartyExited(key, 1, f"input artifacts not found: {', '.join(missing)}"))
             return
-        outputs = {
-            name: str(self._artifacts_dir / config.run_id / config.step / name)
-            for name in config.outputs
-        }
-        prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
         if config.cache_enable:
-            first, second = (
-                _first_fingerprint(config),
-                await asyncio.to_thread(_second_fingerprint, inputs),
-            )
-            prepared = replace(prepared, first_fp=first, second_fp=second)
-            entry = await self._cache_hit(first, second)
+            entry = await self._cache_hit(prepared.first_fp, prepared.second_fp)
             if entry is not None:
                 await self._reuse(key, config, entry.run_id)
                 return
+        inputs, outputs = prepared.inputs, prepared.outputs
         await asyncio.to_thread(_make_parents, [*outputs.values(), prepared.metrics_file])
         self._prepared[key] = prepared
         paths = {**inputs, **outputs}
@@ -148,20 +139,11 @@ class StepExecutor:
                 task = tasks.get(key.task_id)
                 if task is None:
                     continue
-                config = StepConfig.from_json(task.task_input_config)
-                outputs = {
-                    name: str(self._artifacts_dir / config.run_id / config.step / name)
-                    for name in config.outputs
-                }
-                inputs = await self._input_paths(config)
-                overrides = job.task(task.alias).parameters
-                config = _with_overrides(config, overrides)
-                prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
-                if config.cache_enable:
-                    second = await asyncio.to_thread(_second_fingerprint, inputs)
-                    prepared = replace(
-                        prepared, first_fp=_first_fingerprint(config), second_fp=second
-                    )
+                config = _with_overrides(
+                    StepConfig.from_json(task.task_input_config),
+                    job.task(task.alias).parameters,
+                )
+                prepared = await self._prepare(config, key)
                 self._prepared[key] = prepared
         await self._inner.recover(keys)
 
@@ -238,6 +220,17 @@ class StepExecutor:
                 metrics=metrics,
             )
         )
+
+    async def _prepare(self, config: StepConfig, key: PartyKey) -> _Prepared:
+        """Where the step reads and writes, and its fingerprints when it is cached."""
+        inputs = await self._input_paths(config)
+        folder = self._artifacts_dir / config.run_id / config.step
+        outputs = {name: str(folder / name) for name in config.outputs}
+        prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
+        if not config.cache_enable:
+            return prepared
+        second = await asyncio.to_thread(_second_fingerprint, inputs)
+        return replace(prepared, first_fp=_first_fingerprint(config), second_fp=second)
 
     def _metrics_file(self, config: StepConfig, key: PartyKey) -> str:
         folder = self._artifacts_dir / config.run_id / config.step
