@@ -136,6 +136,7 @@ class DagwireServer:
         )
         self.schedule_store = SqlScheduleStore(lambda: self.store.engine)
         self.schedules = ScheduleService(self.schedule_store, self.workflows, self.workflows)
+        self.workflows.use_schedules(self.schedules)
         self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()
         options = [
@@ -166,7 +167,18 @@ class DagwireServer:
                 job_pb2.DESCRIPTOR.services_by_name["JobService"],
                 JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
                 reject_unary=kuscia_rejection,
-            )
+            ),
+            # No in-band status: an undecodable request is INVALID_ARGUMENT.
+            GatewayService(
+                WORKFLOW_SERVICE_DESCRIPTOR,
+                WorkflowServicer(self.workflows, self.schedules, config.heartbeat_interval),
+            ),
+            GatewayService(
+                STEP_SERVICE_DESCRIPTOR,
+                StepExecutionServicer(
+                    StepExecutions(self.workflows, self.runtime), config.heartbeat_interval
+                ),
+            ),
         ]
         for service in served:
             add_servicer(
@@ -175,18 +187,6 @@ class DagwireServer:
                 service.descriptor,
                 reject_unary=service.reject_unary,
             )
-        add_servicer(
-            self._server,
-            WorkflowServicer(self.workflows, self.schedules, config.heartbeat_interval),
-            WORKFLOW_SERVICE_DESCRIPTOR,
-        )
-        add_servicer(
-            self._server,
-            StepExecutionServicer(
-                StepExecutions(self.workflows, self.runtime), config.heartbeat_interval
-            ),
-            STEP_SERVICE_DESCRIPTOR,
-        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
             (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
@@ -339,7 +339,7 @@ async def serve(config: ServerConfig) -> None:
     )
     if server.http is not None:
         print(
-            f"  http gateway on {server.http.url} (POST /api/v1/job/..., GET /metrics)",
+            f"  http gateway on {server.http.url} (POST /api/v1/job/..., /api/v1/workflow/..., GET /metrics)",
             flush=True,
         )
     if server.metrics_http is not None:

@@ -1,6 +1,11 @@
 """The gateway's aiohttp application: each route decodes JSON, authenticates the caller
 the way the gRPC server does, calls the same servicer method, and encodes the answer.
 
+A service with an in-band status (Kuscia's JobService) answers HTTP 200 with it, as
+Kuscia does. Any other reports a failed call as grpc-gateway does: the HTTP status of
+the gRPC code and a google.rpc.Status body whose details are those the servicer put in
+`grpc-status-details-bin` (field violations included).
+
 The gateway calls servicers in-process rather than through a loopback gRPC channel.
 Authentication stays identical because it is the same: the server's own Authenticator
 resolves the `Token` header (as the `token` metadata) and the TLS client certificate
@@ -55,11 +60,13 @@ OPENAPI_FILE = "openapi.yaml"
 @dataclass(frozen=True, slots=True)
 class GatewayService:
     """A gRPC service the gateway serves: its descriptor, the servicer the gRPC server
-    runs, and how that service answers a request it cannot decode."""
+    runs, and how that service answers a unary request it cannot decode: with an
+    in-band response of its own (Kuscia's 11100), or, when `reject_unary` is None,
+    INVALID_ARGUMENT (as `registration.add_servicer` does over gRPC)."""
 
     descriptor: ServiceDescriptor
     servicer: object
-    reject_unary: UnaryRejection
+    reject_unary: UnaryRejection | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,7 @@ class _Route:
     path: str
     method: MethodDescriptor
     behaviour: Callable[..., Any]
-    reject_unary: UnaryRejection
+    reject_unary: UnaryRejection | None
 
     @property
     def full_method(self) -> str:
@@ -92,6 +99,12 @@ def _routes(tables: Iterable[RouteTable], services: Sequence[GatewayService]) ->
         service = by_name.get(table.service)
         if service is None:
             raise ValueError(f"the gateway has routes for {table.service} but no servicer")
+        if table.in_band != (service.reject_unary is not None):
+            # The table documents (OpenAPI) what the service does: keep them agreeing.
+            raise ValueError(
+                f"the routes of {table.service} say in_band={table.in_band}, but its "
+                f"servicer {'lacks' if table.in_band else 'has'} an in-band rejection"
+            )
         for path, rpc in table.routes():
             method = service.descriptor.methods_by_name[rpc]
             behaviour = getattr(service.servicer, rpc)
@@ -134,6 +147,8 @@ class HttpGateway:
         try:
             request = parse_request(await http.read(), route.request_type)
             if isinstance(request, str):
+                if route.reject_unary is None:
+                    raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)
                 # Undecodable: the service's own in-band rejection, as over gRPC (11100),
                 # with HTTP 200 as Kuscia answers every request it could route.
                 reply = route.reject_unary(route.method, request)
@@ -141,6 +156,9 @@ class HttpGateway:
             else:
                 bind_request_fields(request)
                 context, refusal = self._authenticate(http, request_id)
+                if refusal is not None and route.reject_unary is None:
+                    # No in-band status to carry it: UNAUTHENTICATED, as over gRPC.
+                    raise GatewayAbort(grpc.StatusCode.UNAUTHENTICATED, refusal)
                 reply = await route.behaviour(request, context)
                 # Kuscia's HTTP server refuses a bad token with 401; the body still
                 # carries the in-band status (11102) a gRPC caller gets.

@@ -35,6 +35,19 @@ OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 PROTO_ROOT = Path(__file__).resolve().parents[2] / "proto"
 SCHEMA_REF = "#/components/schemas/"
 ERROR_SCHEMA = "GatewayError"
+ANY = ".google.protobuf.Any"
+# Well-known types whose JSON mapping is not an object of their fields.
+WELL_KNOWN: dict[str, dict[str, Any]] = {
+    ".google.protobuf.Timestamp": {
+        "type": "string",
+        "format": "date-time",
+        "description": "RFC 3339, UTC (`2024-05-01T12:00:00Z`).",
+    },
+    ".google.protobuf.Duration": {
+        "type": "string",
+        "description": "Seconds with an `s` suffix (`1.5s`).",
+    },
+}
 
 _F = FieldDescriptorProto
 _INTEGER32 = (_F.TYPE_INT32, _F.TYPE_SINT32, _F.TYPE_SFIXED32)
@@ -157,7 +170,8 @@ def build(files: FileDescriptorSet, tables: Iterable[RouteTable] = ROUTE_TABLES)
     for table in tables:
         for path, rpc in table.routes():
             service = f".{table.service}"
-            paths[path] = {"post": _operation(protos, service, rpc, schemas)}
+            operation = _operation(protos, service, rpc, schemas, in_band=table.in_band)
+            paths[path] = {"post": operation}
     paths["/metrics"] = {
         "get": {
             "operationId": "Metrics",
@@ -184,15 +198,24 @@ def build(files: FileDescriptorSet, tables: Iterable[RouteTable] = ROUTE_TABLES)
             },
         }
     }
+    _collect(protos, ANY, schemas)
     schemas[ERROR_SCHEMA] = {
         "type": "object",
-        "description": "A gRPC status ending a call that has no in-band status (WatchJob), "
-        "as google.rpc.Status in JSON: grpc-gateway's error body. A watch that fails after "
-        'its first event ends with a last line `{"error": <this>}` instead.',
+        "description": "A gRPC status ending a call that has no in-band status (WatchJob, "
+        "every dagwire.v1 call), as google.rpc.Status in JSON: grpc-gateway's error body. "
+        'A watch that fails after its first event ends with a last line `{"error": <this>}` '
+        "instead.",
         "properties": {
             "code": {"type": "integer", "format": "int32", "description": "gRPC status code."},
             "message": {"type": "string", "description": "What went wrong."},
-            "details": {"type": "array", "items": {"type": "object"}},
+            "details": {
+                "type": "array",
+                "items": _ref(ANY),
+                "description": "The status's google.rpc details, as protojson writes them "
+                "(lowerCamelCase): `google.rpc.ErrorInfo` (`reason`, `domain`), "
+                "`google.rpc.BadRequest` (`fieldViolations`: `field`, `description`), "
+                "`google.rpc.ResourceInfo` (`resourceType`, `resourceName`).",
+            },
         },
     }
     return {
@@ -201,13 +224,19 @@ def build(files: FileDescriptorSet, tables: Iterable[RouteTable] = ROUTE_TABLES)
             "title": "dagwire HTTP/JSON gateway",
             "version": "v1",
             "description": (
-                "Kuscia's KusciaAPI HTTP paths, served by dagwire's gateway (`--http-listen`). "
+                "Kuscia's KusciaAPI HTTP paths (`/api/v1/job/...`) and dagwire's own "
+                "(`/api/v1/workflow/...`, `/api/v1/stepexecution/...`), served by dagwire's "
+                "gateway (`--http-listen`). "
                 "Bodies use the protobuf JSON mapping: field names as in the .proto files "
                 "(snake_case, as below) or in lowerCamelCase; 64-bit integers as strings; "
-                "enums by name or number. Unknown fields are rejected. Unary calls answer HTTP "
-                "200 with an in-band `status` (code 0, or a Kuscia error code such as 11100 for "
-                "an invalid or undecodable request), or 401 with status code 11102 when the "
-                "`Token` header is missing or wrong. Every response carries `X-Request-Id`."
+                "enums by name or number. Unknown fields are rejected. Kuscia's unary calls "
+                "answer HTTP 200 with an in-band `status` (code 0, or a Kuscia error code such "
+                "as 11100 for an invalid or undecodable request), or 401 with status code 11102 "
+                "when the `Token` header is missing or wrong. dagwire's calls answer errors as "
+                "grpc-gateway does: the HTTP status of the gRPC code (INVALID_ARGUMENT and "
+                "FAILED_PRECONDITION 400, NOT_FOUND 404, ALREADY_EXISTS 409, ...) and a "
+                "`GatewayError` body with the same google.rpc details a gRPC client gets. "
+                "Every response carries `X-Request-Id`."
             ),
         },
         "servers": [{"url": "http://127.0.0.1:8082"}],
@@ -227,7 +256,9 @@ def build(files: FileDescriptorSet, tables: Iterable[RouteTable] = ROUTE_TABLES)
     }
 
 
-def _operation(protos: _Protos, service: str, rpc: str, schemas: dict[str, Any]) -> Any:
+def _operation(
+    protos: _Protos, service: str, rpc: str, schemas: dict[str, Any], *, in_band: bool
+) -> Any:
     key = f"{service}/{rpc}"
     input_type, output_type, streaming = protos.methods[key]
     _collect(protos, input_type, schemas)
@@ -264,6 +295,16 @@ def _operation(protos: _Protos, service: str, rpc: str, schemas: dict[str, Any])
             "401": _error_response("The Token header is missing or wrong (UNAUTHENTICATED)."),
             "429": _error_response("The watch fell too far behind (RESOURCE_EXHAUSTED)."),
         }
+        if not in_band:
+            operation["responses"]["404"] = _error_response("No such resource (NOT_FOUND).")
+    elif not in_band:
+        operation["responses"] = {
+            "200": {
+                "description": "The response.",
+                "content": {"application/json": {"schema": _ref(output_type)}},
+            },
+            **_status_responses(),
+        }
     else:
         operation["responses"] = {
             "200": {
@@ -279,9 +320,29 @@ def _operation(protos: _Protos, service: str, rpc: str, schemas: dict[str, Any])
 
 
 def _error_response(description: str) -> dict[str, Any]:
+    """An HTTP error status whose body is the gRPC status (see ERROR_SCHEMA)."""
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": SCHEMA_REF + ERROR_SCHEMA}}},
+    }
+
+
+def _status_responses() -> dict[str, Any]:
+    """The failures of a unary call without an in-band status, by HTTP status (fresh
+    dicts each time: YAML would print shared ones as anchors)."""
+    return {
+        "400": _error_response(
+            "The request is invalid (INVALID_ARGUMENT, with a google.rpc.BadRequest naming "
+            "each field), or the resource is not in a state that allows it "
+            "(FAILED_PRECONDITION)."
+        ),
+        "401": _error_response("The Token header is missing or wrong (UNAUTHENTICATED)."),
+        "403": _error_response("The caller may not act on this resource (PERMISSION_DENIED)."),
+        "404": _error_response("No such resource (NOT_FOUND, with a google.rpc.ResourceInfo)."),
+        "409": _error_response(
+            "The resource exists already (ALREADY_EXISTS), or changed meanwhile (ABORTED)."
+        ),
+        "500": _error_response("An unexpected server error (INTERNAL)."),
     }
 
 
@@ -302,7 +363,10 @@ def _collect(protos: _Protos, type_name: str, schemas: dict[str, Any]) -> None:
             "description": protos.comments.get(type_name, ""),
         }
         return
-    if type_name == ".google.protobuf.Any":
+    if type_name in WELL_KNOWN:
+        schemas[name] = WELL_KNOWN[type_name]
+        return
+    if type_name == ANY:
         schemas[name] = {
             "type": "object",
             "description": "Any message, with its type URL in `@type`.",

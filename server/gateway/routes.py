@@ -2,7 +2,9 @@
 generator alike.
 
 A service is served over HTTP by adding its table here; the gateway finds the servicer
-by the service's full name. WorkflowService and StepExecutionService join this way.
+by the service's full name. Kuscia's JobService keeps Kuscia's paths and its in-band
+status; dagwire's own services live under /api/v1/workflow/ and /api/v1/stepexecution/
+and answer errors as grpc-gateway does (an HTTP status and a google.rpc.Status body).
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class RouteTable:
-    """`POST {prefix}{path}` calls `{service}/{rpc}` for every `path: rpc` of `paths`."""
+    """`POST {prefix}{path}` calls `{service}/{rpc}` for every `path: rpc` of `paths`.
+
+    `in_band` says how the service reports errors: in its responses (Kuscia's `status`,
+    with HTTP 200), or as gRPC statuses, which the gateway turns into HTTP statuses.
+    """
 
     service: str
     prefix: str
     paths: Mapping[str, str]
+    in_band: bool = False
 
     def routes(self) -> list[tuple[str, str]]:
         """(HTTP path, RPC name) pairs."""
@@ -40,6 +47,50 @@ KUSCIA_JOB_ROUTES = RouteTable(
         "restart": "RestartJob",
         "cancel": "CancelJob",
     },
+    in_band=True,
 )
 
-ROUTE_TABLES: tuple[RouteTable, ...] = (KUSCIA_JOB_ROUTES,)
+# dagwire's own: `{noun}/{verb}`, one path per RPC, in the service's order.
+WORKFLOW_ROUTES = RouteTable(
+    service="dagwire.v1.WorkflowService",
+    prefix="/api/v1/workflow/",
+    paths={
+        "pipeline/create": "CreatePipeline",
+        "pipeline/get": "GetPipeline",
+        "pipeline/list": "ListPipelines",
+        "pipeline/update": "UpdatePipeline",
+        "pipeline/delete": "DeletePipeline",
+        "pipeline/version/get": "GetPipelineVersion",
+        "pipeline/version/delete": "DeletePipelineVersion",
+        "run/create": "CreateRun",
+        "run/get": "GetRun",
+        "run/list": "ListRuns",
+        "run/stop": "StopRun",
+        "run/retry": "RetryRun",
+        "run/delete": "DeleteRun",
+        "run/watch": "WatchRuns",
+        "cache/list": "ListCacheEntries",
+        "cache/get": "GetCacheEntry",
+        "cache/delete": "DeleteCacheEntry",
+        "artifact/list": "ListArtifacts",
+        "log/get": "GetRunLog",
+        "schedule/create": "CreateSchedule",
+        "schedule/get": "GetSchedule",
+        "schedule/list": "ListSchedules",
+        "schedule/stop": "StopSchedule",
+        "schedule/delete": "DeleteSchedule",
+    },
+)
+
+STEP_EXECUTION_ROUTES = RouteTable(
+    service="dagwire.v1.StepExecutionService",
+    prefix="/api/v1/stepexecution/",
+    paths={
+        "get": "GetStepExecution",
+        "list": "ListStepExecutions",
+        "act": "ActOnStepExecution",
+        "watch": "WatchStepExecutions",
+    },
+)
+
+ROUTE_TABLES: tuple[RouteTable, ...] = (KUSCIA_JOB_ROUTES, WORKFLOW_ROUTES, STEP_EXECUTION_ROUTES)

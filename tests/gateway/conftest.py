@@ -4,7 +4,7 @@ port, and an aiohttp client that speaks to it as curl does in Kuscia's docs."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ class Gateway:
 
     async def watch_lines(
         self, body: Any, *, headers: Mapping[str, str] | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """The events of a watch stream, one JSON object per line, until it ends."""
         async with self.session.post(
             "/api/v1/job/watch", data=json.dumps(body).encode(), headers=_json(headers)
