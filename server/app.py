@@ -42,6 +42,8 @@ from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
+from dagwire.server.workflow.outputs import RunOutputs
+from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.steps import StepExecutor
@@ -127,16 +129,20 @@ class DagwireServer:
             ),
             replication=self.replication,
         )
+        self.pipelines = Pipelines(self.workflow_store, utc_now)
         self.workflows = WorkflowRuntime(
             jobs=self.runtime,
             job_store=self.store,
             bus=self.bus,
             store=self.workflow_store,
-            log_path=self.runtime.executor.log_path,
+            pipelines=self.pipelines,
+        )
+        self.run_outputs = RunOutputs(
+            self.workflow_store, self.workflows, self.runtime.executor.log_path
         )
         self.schedule_store = SqlScheduleStore(lambda: self.store.engine)
-        self.schedules = ScheduleService(self.schedule_store, self.workflows, self.workflows)
-        self.workflows.use_schedules(self.schedules)
+        self.schedules = ScheduleService(self.schedule_store, self.workflows, self.pipelines)
+        self.pipelines.use_schedules(self.schedules)
         self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()
         options = [
@@ -171,7 +177,13 @@ class DagwireServer:
             # No in-band status: an undecodable request is INVALID_ARGUMENT.
             GatewayService(
                 WORKFLOW_SERVICE_DESCRIPTOR,
-                WorkflowServicer(self.workflows, self.schedules, config.heartbeat_interval),
+                WorkflowServicer(
+                    self.pipelines,
+                    self.workflows,
+                    self.run_outputs,
+                    self.schedules,
+                    config.heartbeat_interval,
+                ),
             ),
             GatewayService(
                 STEP_SERVICE_DESCRIPTOR,

@@ -19,7 +19,8 @@ from dagwire.server.engine.model import Condition, ExecutionPolicy, FailureStrat
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.compile import StepConfig
 from dagwire.server.workflow.executions import StepAction, StepView
-from dagwire.server.workflow.runs import LogPage, RunView
+from dagwire.server.workflow.outputs import LogPage
+from dagwire.server.workflow.runs import RunView
 from dagwire.server.workflow.status import (
     STEP_STATUS,
     RunStatus,

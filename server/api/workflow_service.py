@@ -16,7 +16,10 @@ from dagwire.server.api.workflow_schedules import ScheduleRpcs
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.errors import InvalidArgument
-from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime, encode_token
+from dagwire.server.workflow.outputs import RunOutputs
+from dagwire.server.workflow.paging import encode_token
+from dagwire.server.workflow.pipelines import Pipelines
+from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime
 from dagwire.server.workflow.scheduler import ScheduleService
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
@@ -29,9 +32,16 @@ MAX_WATCH_TIMEOUT = 2**31 - 1
 
 class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     def __init__(
-        self, runtime: WorkflowRuntime, schedules: ScheduleService, heartbeat_interval: float
+        self,
+        pipelines: Pipelines,
+        runs: WorkflowRuntime,
+        outputs: RunOutputs,
+        schedules: ScheduleService,
+        heartbeat_interval: float,
     ) -> None:
-        self._runtime = runtime
+        self._pipelines = pipelines
+        self._runtime = runs
+        self._outputs = outputs
         self._schedules = schedules
         self._heartbeat_interval = heartbeat_interval
 
@@ -41,7 +51,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def CreatePipeline(
         self, request: rr.CreatePipelineRequest, context: Context
     ) -> rr.CreatePipelineResponse:
-        pipeline, version = await self._runtime.create_pipeline(
+        pipeline, version = await self._pipelines.create_pipeline(
             request.pipeline_yaml, request.description, request.username, request.request_id
         )
         return rr.CreatePipelineResponse(
@@ -53,7 +63,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def GetPipeline(
         self, request: rr.GetPipelineRequest, context: Context
     ) -> rr.GetPipelineResponse:
-        pipeline, versions = await self._runtime.get_pipeline(request.pipeline_id)
+        pipeline, versions = await self._pipelines.get_pipeline(request.pipeline_id)
         return rr.GetPipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
             pipeline_versions=[convert.version_to_proto(v) for v in versions],
@@ -63,7 +73,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def ListPipelines(
         self, request: rr.ListPipelinesRequest, context: Context
     ) -> rr.ListPipelinesResponse:
-        page = await self._runtime.list_pipelines(
+        page = await self._pipelines.list_pipelines(
             request.page_size, request.page_token, request.filter
         )
         return rr.ListPipelinesResponse(
@@ -75,7 +85,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def UpdatePipeline(
         self, request: rr.UpdatePipelineRequest, context: Context
     ) -> rr.UpdatePipelineResponse:
-        pipeline, version = await self._runtime.update_pipeline(
+        pipeline, version = await self._pipelines.update_pipeline(
             request.pipeline_id, request.pipeline_yaml, request.description, request.username
         )
         return rr.UpdatePipelineResponse(
@@ -87,14 +97,14 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def DeletePipeline(
         self, request: rr.DeletePipelineRequest, context: Context
     ) -> rr.DeletePipelineResponse:
-        await self._runtime.delete_pipeline(request.pipeline_id)
+        await self._pipelines.delete_pipeline(request.pipeline_id)
         return rr.DeletePipelineResponse()
 
     @workflow_errors
     async def GetPipelineVersion(
         self, request: rr.GetPipelineVersionRequest, context: Context
     ) -> rr.GetPipelineVersionResponse:
-        pipeline, version = await self._runtime.get_version(
+        pipeline, version = await self._pipelines.get_version(
             request.pipeline_id, request.pipeline_version_id
         )
         return rr.GetPipelineVersionResponse(
@@ -106,7 +116,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def DeletePipelineVersion(
         self, request: rr.DeletePipelineVersionRequest, context: Context
     ) -> rr.DeletePipelineVersionResponse:
-        await self._runtime.delete_version(request.pipeline_id, request.pipeline_version_id)
+        await self._pipelines.delete_version(request.pipeline_id, request.pipeline_version_id)
         return rr.DeletePipelineVersionResponse()
 
     # --- runs ------------------------------------------------------------------------
@@ -202,7 +212,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def ListCacheEntries(
         self, request: rr.ListCacheEntriesRequest, context: Context
     ) -> rr.ListCacheEntriesResponse:
-        page = await self._runtime.list_cache_entries(
+        page = await self._outputs.list_cache_entries(
             request.page_size, request.page_token, request.filter
         )
         return rr.ListCacheEntriesResponse(
@@ -214,21 +224,21 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def GetCacheEntry(
         self, request: rr.GetCacheEntryRequest, context: Context
     ) -> rr.GetCacheEntryResponse:
-        entry = await self._runtime.get_cache_entry(request.cache_id)
+        entry = await self._outputs.get_cache_entry(request.cache_id)
         return rr.GetCacheEntryResponse(cache_entry=convert.cache_entry_to_proto(entry))
 
     @workflow_errors
     async def DeleteCacheEntry(
         self, request: rr.DeleteCacheEntryRequest, context: Context
     ) -> rr.DeleteCacheEntryResponse:
-        await self._runtime.delete_cache_entry(request.cache_id)
+        await self._outputs.delete_cache_entry(request.cache_id)
         return rr.DeleteCacheEntryResponse()
 
     @workflow_errors
     async def ListArtifacts(
         self, request: rr.ListArtifactsRequest, context: Context
     ) -> rr.ListArtifactsResponse:
-        page = await self._runtime.list_artifacts(
+        page = await self._outputs.list_artifacts(
             request.page_size, request.page_token, request.filter
         )
         return rr.ListArtifactsResponse(
@@ -242,7 +252,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     ) -> rr.GetRunLogResponse:
         if request.position not in enums.LogPosition.values():
             raise InvalidArgument.of("position", f"unknown value {request.position}")
-        pages = await self._runtime.read_logs(
+        pages = await self._outputs.read_logs(
             request.run_id,
             request.step_name,
             request.page_size,

@@ -19,7 +19,8 @@ from dagwire.server.workflow.errors import (
     InvalidArgument,
     NotFound,
 )
-from dagwire.server.workflow.runs import RunView, WorkflowRuntime, page_limit, parse_filter
+from dagwire.server.workflow.paging import page_limit, parse_filter
+from dagwire.server.workflow.runs import RunView, WorkflowRuntime
 from dagwire.server.workflow.status import STEP_EXECUTION_STATUS, StepExecutionStatus
 
 _NAMESPACE = uuid.UUID("6f1c1e5e-2f6b-4c59-9a53-0f1d3c8a2b10")

@@ -1,14 +1,12 @@
-"""WorkflowRuntime: the application service behind WorkflowService.
+"""WorkflowRuntime: runs of pipeline specs.
 
-Pipelines and run records live in the workflow store; a run's DAG runs as a job of kind
-RUN on the shared JobRuntime, so it is scheduled, recovered after a crash and watched
-exactly like a Kuscia job. This module validates, compiles and delegates.
+A run's record (what it was made from) lives in the workflow store; its DAG runs as a
+job of kind RUN on the shared JobRuntime, so it is scheduled, recovered after a crash
+and watched exactly like a Kuscia job. This module validates, compiles and delegates.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
 import hashlib
 import secrets
@@ -16,15 +14,9 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol
 
 from dagwire.server.bus.base import EventBus
 from dagwire.server.engine.catalog import (
-    Artifact,
-    CacheEntry,
-    Pipeline,
-    PipelineVersion,
     RunRecord,
 )
 from dagwire.server.engine.errors import (
@@ -35,37 +27,30 @@ from dagwire.server.engine.errors import (
 )
 from dagwire.server.engine.model import FailureStrategy, Job, JobKind, JobState, TaskState
 from dagwire.server.engine.validation import Limits, validate_job_spec
-from dagwire.server.executors.base import PartyKey
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.runtime.watch import WatchEvent, WatchFilter, watch_jobs
 from dagwire.server.store.base import JobStore
-from dagwire.server.store.workflow import Page, PipelineNameTaken, SqlWorkflowStore
-from dagwire.server.workflow.compile import RUN_DOMAIN, RunOptions, compile_run
+from dagwire.server.store.workflow import Page, SqlWorkflowStore
+from dagwire.server.workflow.compile import RunOptions, compile_run
 from dagwire.server.workflow.errors import (
     AlreadyExists,
     FailedPrecondition,
-    FieldViolation,
     InvalidArgument,
     NotFound,
 )
+from dagwire.server.workflow.paging import (
+    MAX_PAGE_SIZE,
+    decode_token,
+    page_limit,
+    parse_filter,
+    required,
+)
+from dagwire.server.workflow.pipelines import DEFAULT_USER, Pipelines
 from dagwire.server.workflow.scheduler import ScheduledRun
 from dagwire.server.workflow.spec import parse_pipeline
 from dagwire.server.workflow.status import RunStatus, job_states_for, run_status
 
-DEFAULT_USER = "default"
-MAX_PAGE_SIZE = 1_000
-MAX_LOG_BYTES = 8 << 20
-MAX_LOG_PAGE = 10_000
-
 Clock = Callable[[], datetime]
-
-
-class ScheduleRegistry(Protocol):
-    """What the runtime asks the schedules before removing what they run."""
-
-    async def active_schedules_of(
-        self, pipeline_id: str, pipeline_version_id: str = ""
-    ) -> Sequence[object]: ...
 
 
 def utc_now() -> datetime:
@@ -106,18 +91,6 @@ class NewRun:
     scheduled_time: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LogPage:
-    step_name: str
-    task_id: str
-    attempt: int
-    has_next_page: bool
-    truncated: bool
-    page_size: int
-    page_no: int
-    content: str
-
-
 class WorkflowRuntime:
     def __init__(
         self,
@@ -126,7 +99,7 @@ class WorkflowRuntime:
         job_store: JobStore,
         bus: EventBus,
         store: SqlWorkflowStore,
-        log_path: Callable[[PartyKey], str],
+        pipelines: Pipelines,
         clock: Clock = utc_now,
         limits: Limits | None = None,
     ) -> None:
@@ -134,139 +107,11 @@ class WorkflowRuntime:
         self._job_store = job_store
         self._bus = bus
         self._store = store
-        self._log_path = log_path
+        self._pipelines = pipelines
         self._clock = clock
         self._limits = limits or Limits()
         # Run records never change after creation; watches look them up per event.
         self._records: OrderedDict[str, RunRecord] = OrderedDict()
-        self._schedules: ScheduleRegistry | None = None
-
-    def use_schedules(self, schedules: ScheduleRegistry) -> None:
-        """The schedules, built after this runtime (they start its runs)."""
-        self._schedules = schedules
-
-    async def _refuse_if_scheduled(self, pipeline_id: str, version_id: str = "") -> None:
-        if self._schedules is None:
-            return
-        active = await self._schedules.active_schedules_of(pipeline_id, version_id)
-        if active:
-            what = f"{pipeline_id}/{version_id}" if version_id else pipeline_id
-            ids = ", ".join(getattr(s, "schedule_id", "?") for s in active)
-            raise FailedPrecondition(
-                "pipeline version" if version_id else "pipeline",
-                what,
-                f"active schedules run it ({ids}); stop or delete them first",
-            )
-
-    # --- pipelines -------------------------------------------------------------------
-
-    async def create_pipeline(
-        self, pipeline_yaml: str, description: str, username: str, request_id: str
-    ) -> tuple[Pipeline, PipelineVersion]:
-        spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
-        key = f"pipeline:{request_id}" if request_id else ""
-        if key and (known := await self._store.remembered(key)):
-            return await self.get_version(known, "1")
-        now = self._clock()
-        pipeline = Pipeline(
-            pipeline_id=f"ppl-{secrets.token_hex(4)}",
-            name=spec.name,
-            username=username or DEFAULT_USER,
-            description=description,
-            create_time=now,
-            update_time=now,
-            latest_version_id="1",
-        )
-        version = PipelineVersion(
-            pipeline.pipeline_id, "1", pipeline_yaml, pipeline.username, description, now
-        )
-        try:
-            await self._store.insert_pipeline(pipeline, version)
-        except PipelineNameTaken:
-            raise AlreadyExists(
-                "pipeline", spec.name, "update it to add a version, or rename the spec"
-            ) from None
-        if key:
-            await self._store.remember(key, pipeline.pipeline_id)
-        return pipeline, version
-
-    async def get_pipeline(self, pipeline_id: str) -> tuple[Pipeline, list[PipelineVersion]]:
-        pipeline = await self._pipeline(pipeline_id)
-        return pipeline, await self._store.versions(pipeline_id)
-
-    async def list_pipelines(
-        self, page_size: int, page_token: str, filter_text: str
-    ) -> Page[Pipeline]:
-        where = parse_filter(filter_text, {"name", "username"})
-        return await self._store.list_pipelines(
-            after=decode_token(page_token), limit=page_limit(page_size, 50), where=where
-        )
-
-    async def update_pipeline(
-        self, pipeline_id: str, pipeline_yaml: str, description: str, username: str
-    ) -> tuple[Pipeline, PipelineVersion]:
-        pipeline = await self._pipeline(pipeline_id)
-        spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
-        if spec.name != pipeline.name:
-            raise InvalidArgument.of(
-                "pipeline_yaml.name",
-                f"must stay {pipeline.name!r}, the pipeline's name; got {spec.name!r}",
-            )
-        now = self._clock()
-        added = await self._store.add_version(
-            pipeline_id,
-            lambda version_id: PipelineVersion(
-                pipeline_id,
-                version_id,
-                pipeline_yaml,
-                username or pipeline.username,
-                description,
-                now,
-            ),
-        )
-        if added is None:
-            raise NotFound("pipeline", pipeline_id)
-        return added
-
-    async def delete_pipeline(self, pipeline_id: str) -> None:
-        await self._refuse_if_scheduled(_required("pipeline_id", pipeline_id))
-        if not await self._store.delete_pipeline(pipeline_id):
-            raise NotFound("pipeline", pipeline_id)
-
-    async def get_version(
-        self, pipeline_id: str, version_id: str
-    ) -> tuple[Pipeline, PipelineVersion]:
-        pipeline = await self._pipeline(pipeline_id)
-        version = await self._store.get_version(
-            pipeline_id, _required("pipeline_version_id", version_id)
-        )
-        if version is None:
-            raise NotFound("pipeline version", f"{pipeline_id}/{version_id}")
-        return pipeline, version
-
-    async def delete_version(self, pipeline_id: str, version_id: str) -> None:
-        _, version = await self.get_version(pipeline_id, version_id)
-        await self._refuse_if_scheduled(pipeline_id, version.version_id)
-        if len(await self._store.versions(pipeline_id)) == 1:
-            raise FailedPrecondition(
-                "pipeline version",
-                f"{pipeline_id}/{version_id}",
-                "it is the pipeline's only version; delete the pipeline instead",
-            )
-        await self._store.delete_version(pipeline_id, version.version_id)
-
-    async def resolve_version(self, pipeline_id: str, pipeline_version_id: str) -> str:
-        """The version to run ("" means the latest); NotFound when there is none."""
-        pipeline = await self._pipeline(pipeline_id)
-        version_id = pipeline_version_id or pipeline.latest_version_id
-        await self.get_version(pipeline_id, version_id)
-        return version_id
-
-    async def _pipeline(self, pipeline_id: str) -> Pipeline:
-        pipeline = await self._store.get_pipeline(_required("pipeline_id", pipeline_id))
-        if pipeline is None:
-            raise NotFound("pipeline", pipeline_id)
-        return pipeline
 
     # --- runs ------------------------------------------------------------------------
 
@@ -321,8 +166,10 @@ class WorkflowRuntime:
             text = new.run_yaml
             source = f"yaml:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
         elif new.pipeline_id:
-            version_id = await self.resolve_version(new.pipeline_id, new.pipeline_version_id)
-            _, version = await self.get_version(new.pipeline_id, version_id)
+            version_id = await self._pipelines.resolve_version(
+                new.pipeline_id, new.pipeline_version_id
+            )
+            _, version = await self._pipelines.get_version(new.pipeline_id, version_id)
             text, pipeline_id = version.pipeline_yaml, new.pipeline_id
             source = f"{pipeline_id}@{version_id}"
         else:
@@ -507,7 +354,7 @@ class WorkflowRuntime:
             await events.aclose()
 
     async def _record(self, run_id: str) -> RunRecord:
-        record = self._records.get(run_id) or await self._store.get_run(_required("run_id", run_id))
+        record = self._records.get(run_id) or await self._store.get_run(required("run_id", run_id))
         if record is None:
             raise NotFound("run", run_id)
         self._remember(record)
@@ -578,161 +425,6 @@ class WorkflowRuntime:
         with contextlib.suppress(EngineError):  # it finished meanwhile
             await self._jobs.stop(run_id, reason)
 
-    # --- cache, artifacts, logs ------------------------------------------------------
-
-    async def list_cache_entries(
-        self, page_size: int, page_token: str, filter_text: str
-    ) -> Page[CacheEntry]:
-        where = parse_filter(filter_text, {"username", "run_id", "step_name", "pipeline_id"})
-        return await self._store.list_cache_entries(
-            after=decode_token(page_token), limit=page_limit(page_size, 100), where=where
-        )
-
-    async def get_cache_entry(self, cache_id: str) -> CacheEntry:
-        entry = await self._store.get_cache_entry(_required("cache_id", cache_id))
-        if entry is None:
-            raise NotFound("cache entry", cache_id)
-        return entry
-
-    async def delete_cache_entry(self, cache_id: str) -> None:
-        if not await self._store.delete_cache_entry(_required("cache_id", cache_id)):
-            raise NotFound("cache entry", cache_id)
-
-    async def list_artifacts(
-        self, page_size: int, page_token: str, filter_text: str
-    ) -> Page[Artifact]:
-        where = parse_filter(
-            filter_text, {"run_id", "step_name", "type", "path", "username", "name"}
-        )
-        prefix = where.pop("path", "")
-        if "type" in where and where["type"] not in ("input", "output"):
-            raise InvalidArgument.of("filter", "type must be input or output")
-        return await self._store.list_artifacts(
-            after=decode_token(page_token),
-            limit=page_limit(page_size, 100),
-            where=where,
-            path_prefix=prefix,
-        )
-
-    async def read_logs(
-        self, run_id: str, step_name: str, page_size: int, page_no: int, from_end: bool
-    ) -> list[LogPage]:
-        view = await self.get_run(run_id)
-        if page_size < 0 or page_size > MAX_LOG_PAGE:
-            raise InvalidArgument.of("page_size", f"must be within [1, {MAX_LOG_PAGE}]")
-        if page_no < 0:
-            raise InvalidArgument.of("page_no", "must be 1 or more")
-        size, number = page_size or 100, page_no or 1
-        if step_name:
-            try:
-                tasks = [view.job.task(step_name)]
-            except KeyError:
-                raise NotFound("step", f"{run_id}/{step_name}") from None
-        else:
-            tasks = [task for task in view.job.tasks if task.attempt > 0]
-        pages = []
-        for task in tasks:
-            task_id = view.job.spec.task(task.alias).task_id
-            lines: list[str] = []
-            truncated = False
-            if task.attempt > 0:
-                path = self._log_path(PartyKey(run_id, task_id, RUN_DOMAIN, task.attempt))
-                lines, truncated = await asyncio.to_thread(_read_lines, Path(path))
-            chosen, has_next = _page(lines, size, number, from_end)
-            pages.append(
-                LogPage(
-                    task.alias,
-                    task_id,
-                    task.attempt,
-                    has_next,
-                    truncated,
-                    size,
-                    number,
-                    "".join(chosen),
-                )
-            )
-        return pages
-
 
 def _is_run(job: Job) -> bool:
     return job.spec.kind is JobKind.RUN
-
-
-def _required(field_name: str, value: str) -> str:
-    if not value:
-        raise InvalidArgument.of(field_name, "is required")
-    return value
-
-
-def page_limit(page_size: int, default: int) -> int:
-    if page_size < 0 or page_size > MAX_PAGE_SIZE:
-        raise InvalidArgument.of(
-            "page_size", f"must be within [0, {MAX_PAGE_SIZE}], got {page_size}"
-        )
-    return page_size or default
-
-
-def encode_token(seq: int | None) -> str:
-    if seq is None:
-        return ""
-    return base64.urlsafe_b64encode(f"v1:{seq}".encode()).decode()
-
-
-def decode_token(token: str) -> int | None:
-    if not token:
-        return None
-    try:
-        prefix, _, seq = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if prefix == "v1" and seq.isdigit():
-            return int(seq)
-    except (ValueError, UnicodeError):
-        pass
-    raise InvalidArgument.of("page_token", "is not a token this server handed out")
-
-
-def parse_filter(text: str, allowed: Collection[str]) -> dict[str, str]:
-    """`key=value AND key=value` -> {key: value}; unknown keys are INVALID_ARGUMENT."""
-    where: dict[str, str] = {}
-    if not text.strip():
-        return where
-    violations = []
-    for term in text.split(" AND "):
-        key, sep, value = term.partition("=")
-        key, value = key.strip(), value.strip().strip('"')
-        if not sep or not key:
-            violations.append(FieldViolation("filter", f"{term.strip()!r} is not key=value"))
-        elif key not in allowed:
-            violations.append(
-                FieldViolation("filter", f"unknown key {key!r}; keys: {', '.join(sorted(allowed))}")
-            )
-        else:
-            where[key] = value
-    if violations:
-        raise InvalidArgument(violations)
-    return where
-
-
-def _read_lines(path: Path) -> tuple[list[str], bool]:
-    """The log's lines; only its last MAX_LOG_BYTES when it is longer (truncated)."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return [], False
-    with path.open("rb") as handle:
-        truncated = size > MAX_LOG_BYTES
-        if truncated:
-            handle.seek(size - MAX_LOG_BYTES)
-            handle.readline()  # drop the partial first line
-        data = handle.read()
-    return data.decode(errors="replace").splitlines(keepends=True), truncated
-
-
-def _page(lines: list[str], size: int, number: int, from_end: bool) -> tuple[list[str], bool]:
-    total = len(lines)
-    if from_end:
-        stop = max(total - (number - 1) * size, 0)
-        start = max(stop - size, 0)
-        return lines[start:stop], start > 0
-    start = min((number - 1) * size, total)
-    stop = min(start + size, total)
-    return lines[start:stop], stop < total

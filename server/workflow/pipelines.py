@@ -1,0 +1,161 @@
+"""Pipelines and their versions: the specs runs and schedules are made from."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from dagwire.server.engine.catalog import Pipeline, PipelineVersion
+from dagwire.server.store.workflow import Page, PipelineNameTaken, SqlWorkflowStore
+from dagwire.server.workflow.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+from dagwire.server.workflow.paging import decode_token, page_limit, parse_filter, required
+from dagwire.server.workflow.spec import parse_pipeline
+
+DEFAULT_USER = "default"
+
+
+class ScheduleRegistry(Protocol):
+    """What the runtime asks the schedules before removing what they run."""
+
+    async def active_schedules_of(
+        self, pipeline_id: str, pipeline_version_id: str = ""
+    ) -> Sequence[object]: ...
+
+
+class Pipelines:
+    def __init__(self, store: SqlWorkflowStore, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+        self._schedules: ScheduleRegistry | None = None
+
+    def use_schedules(self, schedules: ScheduleRegistry) -> None:
+        """The schedules, built after this runtime (they start its runs)."""
+        self._schedules = schedules
+
+    async def _refuse_if_scheduled(self, pipeline_id: str, version_id: str = "") -> None:
+        if self._schedules is None:
+            return
+        active = await self._schedules.active_schedules_of(pipeline_id, version_id)
+        if active:
+            what = f"{pipeline_id}/{version_id}" if version_id else pipeline_id
+            ids = ", ".join(getattr(s, "schedule_id", "?") for s in active)
+            raise FailedPrecondition(
+                "pipeline version" if version_id else "pipeline",
+                what,
+                f"active schedules run it ({ids}); stop or delete them first",
+            )
+
+    async def create_pipeline(
+        self, pipeline_yaml: str, description: str, username: str, request_id: str
+    ) -> tuple[Pipeline, PipelineVersion]:
+        spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
+        key = f"pipeline:{request_id}" if request_id else ""
+        if key and (known := await self._store.remembered(key)):
+            return await self.get_version(known, "1")
+        now = self._clock()
+        pipeline = Pipeline(
+            pipeline_id=f"ppl-{secrets.token_hex(4)}",
+            name=spec.name,
+            username=username or DEFAULT_USER,
+            description=description,
+            create_time=now,
+            update_time=now,
+            latest_version_id="1",
+        )
+        version = PipelineVersion(
+            pipeline.pipeline_id, "1", pipeline_yaml, pipeline.username, description, now
+        )
+        try:
+            await self._store.insert_pipeline(pipeline, version)
+        except PipelineNameTaken:
+            raise AlreadyExists(
+                "pipeline", spec.name, "update it to add a version, or rename the spec"
+            ) from None
+        if key:
+            await self._store.remember(key, pipeline.pipeline_id)
+        return pipeline, version
+
+    async def get_pipeline(self, pipeline_id: str) -> tuple[Pipeline, list[PipelineVersion]]:
+        pipeline = await self._pipeline(pipeline_id)
+        return pipeline, await self._store.versions(pipeline_id)
+
+    async def list_pipelines(
+        self, page_size: int, page_token: str, filter_text: str
+    ) -> Page[Pipeline]:
+        where = parse_filter(filter_text, {"name", "username"})
+        return await self._store.list_pipelines(
+            after=decode_token(page_token), limit=page_limit(page_size, 50), where=where
+        )
+
+    async def update_pipeline(
+        self, pipeline_id: str, pipeline_yaml: str, description: str, username: str
+    ) -> tuple[Pipeline, PipelineVersion]:
+        pipeline = await self._pipeline(pipeline_id)
+        spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
+        if spec.name != pipeline.name:
+            raise InvalidArgument.of(
+                "pipeline_yaml.name",
+                f"must stay {pipeline.name!r}, the pipeline's name; got {spec.name!r}",
+            )
+        now = self._clock()
+        added = await self._store.add_version(
+            pipeline_id,
+            lambda version_id: PipelineVersion(
+                pipeline_id,
+                version_id,
+                pipeline_yaml,
+                username or pipeline.username,
+                description,
+                now,
+            ),
+        )
+        if added is None:
+            raise NotFound("pipeline", pipeline_id)
+        return added
+
+    async def delete_pipeline(self, pipeline_id: str) -> None:
+        await self._refuse_if_scheduled(required("pipeline_id", pipeline_id))
+        if not await self._store.delete_pipeline(pipeline_id):
+            raise NotFound("pipeline", pipeline_id)
+
+    async def get_version(
+        self, pipeline_id: str, version_id: str
+    ) -> tuple[Pipeline, PipelineVersion]:
+        pipeline = await self._pipeline(pipeline_id)
+        version = await self._store.get_version(
+            pipeline_id, required("pipeline_version_id", version_id)
+        )
+        if version is None:
+            raise NotFound("pipeline version", f"{pipeline_id}/{version_id}")
+        return pipeline, version
+
+    async def delete_version(self, pipeline_id: str, version_id: str) -> None:
+        _, version = await self.get_version(pipeline_id, version_id)
+        await self._refuse_if_scheduled(pipeline_id, version.version_id)
+        if len(await self._store.versions(pipeline_id)) == 1:
+            raise FailedPrecondition(
+                "pipeline version",
+                f"{pipeline_id}/{version_id}",
+                "it is the pipeline's only version; delete the pipeline instead",
+            )
+        await self._store.delete_version(pipeline_id, version.version_id)
+
+    async def resolve_version(self, pipeline_id: str, pipeline_version_id: str) -> str:
+        """The version to run ("" means the latest); NotFound when there is none."""
+        pipeline = await self._pipeline(pipeline_id)
+        version_id = pipeline_version_id or pipeline.latest_version_id
+        await self.get_version(pipeline_id, version_id)
+        return version_id
+
+    async def _pipeline(self, pipeline_id: str) -> Pipeline:
+        pipeline = await self._store.get_pipeline(required("pipeline_id", pipeline_id))
+        if pipeline is None:
+            raise NotFound("pipeline", pipeline_id)
+        return pipeline
