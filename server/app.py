@@ -30,6 +30,7 @@ from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.images import AppImageRegistry
 from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
 from dagwire.server.executors.local import LocalExecutor
+from dagwire.server.executors.ray import RayExecutor  # imports ray only when it launches
 from dagwire.server.gateway.http import GatewayService, HttpGateway, metrics_application
 from dagwire.server.gateway.listener import HttpListener, server_ssl_context
 from dagwire.server.observability.bus import ObservedBus
@@ -94,7 +95,6 @@ class DagwireServer:
         StateGauges(self.metrics, self.store)
 
         def executor(sink: ReportSink) -> RoutingExecutor:
-            from dagwire.server.executors.ray import RayExecutor  # does not import ray
 
             local = LocalExecutor(config.data_dir, registry, sink)
             # --executor ray: every image on Ray; else only those that ask for it.
@@ -345,7 +345,7 @@ async def serve(config: ServerConfig) -> None:
     await server.start()
     print(
         f"dagwire listening on {server.address} (store: {_redacted(config.store_url)}, "
-        f"executor: local)\n"
+        f"executor: {config.executor})\n"
         f"  try: grpcurl -plaintext {server.address} list",
         flush=True,
     )

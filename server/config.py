@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# --executor: run tasks as local processes, or as tasks on a Ray cluster.
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +35,20 @@ class ServerConfig:
     http_listen: str | None = None
     # A listener serving only /metrics, for Prometheus without the gateway.
     metrics_listen: str | None = None
+    # Several replicas on one PostgreSQL database (on whenever the URL is PostgreSQL):
+    # this replica's name (default: unique per process) and its lease on its jobs.
+    replica_id: str | None = None
+    lease_seconds: float = 10.0
+    # Where tasks run: "local" processes (images may still ask for Ray with `executor:
+    # ray`), or "ray" for every image not run in-process; and the Ray cluster to use.
+    executor: str = "local"
+    ray_address: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}")
+        if not self.ray_address:
+            raise ValueError("--ray-address must not be empty (use 'auto' to find the cluster)")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("--tls-cert and --tls-key must be given together")
         if self.tls_client_ca is not None and self.tls_cert is None:
@@ -58,6 +74,12 @@ class ServerConfig:
     @property
     def store_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'dagwire.db'}"
+
+    @property
+    def replicated(self) -> bool:
+        """PostgreSQL is the shared store of replicas: any number of servers may use one
+        database, so each runs as a replica (see dagwire.server.runtime.replicas)."""
+        return self.store_url.startswith("postgresql")
 
 
 def _is_host_port(address: str) -> bool:
@@ -163,9 +185,44 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         help="host:port serving only Prometheus /metrics (the gateway serves it too); "
         "off when empty",
     )
+    parser.add_argument(
+        "--replica-id",
+        default=_env("REPLICA_ID", ""),
+        help="with a PostgreSQL database: this replica's name, unique among the replicas "
+        "(default: host-pid-random); a replica restarted under the same name picks up "
+        "its jobs at once instead of after its old lease expires",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=float(_env("LEASE_SECONDS", str(defaults.lease_seconds))),
+        help="with a PostgreSQL database: how long a replica's jobs stay its own without "
+        "renewal; other replicas take over the jobs of a replica silent this long",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=_env("EXECUTOR", defaults.executor),
+        help="where tasks run: local processes, or tasks on a Ray cluster (every image "
+        "but dagwire-noop); with local, images may still ask for Ray (`executor: ray` "
+        "in --app-images)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        default=_env("RAY_ADDRESS", defaults.ray_address),
+        help="the Ray cluster (ray.init's address): 'auto' finds the one `ray start` "
+        "started on this machine (or $RAY_ADDRESS), or host:port of its head",
+    )
     args = parser.parse_args(argv)
+    if args.executor == "ray" and importlib.util.find_spec("ray") is None:
+        parser.error(
+            "--executor ray needs Ray, which is not installed: pip install 'dagwire[ray]' "
+            "(or 'ray>=2.60')"
+        )
     if args.heartbeat_interval <= 0:
         parser.error("--heartbeat-interval must be positive")
+    if args.lease_seconds <= 0:
+        parser.error("--lease-seconds must be positive")
     try:
         return _config(args)
     except ValueError as error:
@@ -192,4 +249,8 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         auth_health=args.auth_health,
         http_listen=args.http_listen or None,
         metrics_listen=args.metrics_listen or None,
+        replica_id=args.replica_id or None,
+        lease_seconds=args.lease_seconds,
+        executor=args.executor,
+        ray_address=args.ray_address,
     )

@@ -34,9 +34,9 @@ ALLOWED: dict[str, set[str]] = {
 }
 THIRD_PARTY: dict[str, set[str]] = {
     "engine": set(),
-    "store": {"sqlalchemy"},
+    "store": {"sqlalchemy", "asyncpg"},  # asyncpg: the LISTEN connection of replicas
     "bus": set(),
-    "executors": {"yaml"},
+    "executors": {"yaml", "ray"},  # ray: imported lazily, by the Ray executor only
     "runtime": {"structlog"},
     "workflow": {"yaml", "croniter", "structlog"},
     "rpc": {"grpc"},

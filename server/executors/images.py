@@ -1,8 +1,8 @@
 """The app-image registry: which command runs for a Kuscia appImageRef.
 
-dagwire runs party processes locally, so an "image" is just a command line and
-extra environment. A few demo images are built in; users add or override images
-in a YAML file.
+dagwire runs party processes locally or as Ray tasks, so an "image" is just a command
+line, extra environment and the executor that runs it. A few demo images are built in;
+users add or override images in a YAML file.
 """
 
 from __future__ import annotations
@@ -17,16 +17,20 @@ import yaml
 
 from dagwire.server.executors.base import UnknownAppImageError
 
-_IMAGE_KEYS = frozenset({"command", "env"})
+_IMAGE_KEYS = frozenset({"command", "env", "executor"})
+# Where an image runs: "local" processes, or tasks on the Ray cluster (--ray-address).
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True, slots=True)
 class AppImage:
-    """A runnable image: the command to start and the environment to add."""
+    """A runnable image: the command to start, the environment to add, and which
+    executor runs it (one of EXECUTORS)."""
 
     name: str
     command: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    executor: str = "local"
 
     def __post_init__(self) -> None:
         # Frozen should mean frozen: callers must not be able to edit a shared image's env.
@@ -79,6 +83,10 @@ class AppImageRegistry:
     def names(self) -> list[str]:
         return sorted(self._images)
 
+    def names_run_by(self, executor: str) -> frozenset[str]:
+        """The images that ask for this executor (`executor:` in the images file)."""
+        return frozenset(name for name, image in self._images.items() if image.executor == executor)
+
     def __contains__(self, name: object) -> bool:
         return name in self._images
 
@@ -109,11 +117,17 @@ def _parse_image(path: Path, name: object, spec: object) -> AppImage:
         raise ValueError(f"{where}: expected a mapping with 'command' and optional 'env'")
     unexpected = sorted(str(key) for key in spec if key not in _IMAGE_KEYS)
     if unexpected:
-        raise ValueError(f"{where}: unexpected key(s) {unexpected}; allowed: command, env")
+        raise ValueError(
+            f"{where}: unexpected key(s) {unexpected}; allowed: command, env, executor"
+        )
+    executor = spec.get("executor", "local")
+    if executor not in EXECUTORS:
+        raise ValueError(f"{where}: 'executor' must be one of {list(EXECUTORS)}, got {executor!r}")
     return AppImage(
         name=name,
         command=_parse_command(where, spec.get("command")),
         env=_parse_env(where, spec.get("env")),
+        executor=executor,
     )
 
 

@@ -25,6 +25,7 @@ from dagwire.server.executors.base import (
     UnknownAppImageError,
 )
 from dagwire.server.executors.local import LocalExecutor
+from dagwire.server.executors.ray import RayExecutor
 
 NOOP_IMAGE = "dagwire-noop"
 INPROCESS_IMAGES: frozenset[str] = frozenset({NOOP_IMAGE})
@@ -98,12 +99,23 @@ class InProcessExecutor:
 
 
 class RoutingExecutor:
-    """One Executor over two: in-process images run in-process, everything else goes to
-    the local subprocess executor (which rejects images it does not know)."""
+    """One Executor over several: in-process images run in-process; with a Ray executor,
+    the images in `ray_images` (None: every other image, and pipeline steps' own
+    commands) run on Ray; everything else goes to the local subprocess executor (which
+    rejects images it does not know)."""
 
-    def __init__(self, inprocess: InProcessExecutor, local: LocalExecutor) -> None:
+    def __init__(
+        self,
+        inprocess: InProcessExecutor,
+        local: LocalExecutor,
+        ray: RayExecutor | None = None,
+        *,
+        ray_images: frozenset[str] | None = None,
+    ) -> None:
         self._inprocess = inprocess
         self._local = local
+        self._ray = ray
+        self._ray_images = ray_images
 
     def knows_image(self, app_image: str) -> bool:
         return self._inprocess.knows_image(app_image) or self._local.knows_image(app_image)
@@ -111,6 +123,10 @@ class RoutingExecutor:
     async def launch(self, launch: PartyLaunch) -> None:
         if self._inprocess.knows_image(launch.app_image):
             await self._inprocess.launch(launch)
+        elif self._ray is not None and (
+            self._ray_images is None or launch.app_image in self._ray_images
+        ):
+            await self._ray.launch(launch)
         else:
             await self._local.launch(launch)
 
@@ -119,26 +135,38 @@ class RoutingExecutor:
         # the local executor's, which ignores keys it does not run.
         if self._inprocess.holds(key):
             await self._inprocess.terminate(key, reason)
+        elif self._ray is not None and self._ray.holds(key):
+            await self._ray.terminate(key, reason)
         else:
             await self._local.terminate(key, reason)
 
     async def recover(self, keys: Iterable[PartyKey]) -> None:
         # A key carries no image. The local executor creates a party's attempt directory
         # before it starts anything, so a key without one never ran as a local process.
+        # The Ray executor uses the same directories and marks its attempts there.
         local: list[PartyKey] = []
         inprocess: list[PartyKey] = []
+        on_ray: list[PartyKey] = []
         for key in keys:
-            (local if self._ran_locally(key) else inprocess).append(key)
+            if self._ray is not None and self._ray.ran_here(key):
+                on_ray.append(key)
+            else:
+                (local if self._ran_locally(key) else inprocess).append(key)
         await self._local.recover(local)
         await self._inprocess.recover(inprocess)
+        if self._ray is not None:
+            await self._ray.recover(on_ray)
 
     def log_path(self, key: PartyKey) -> str:
+        # The Ray executor writes its logs where the local executor does.
         executor: Executor = self._local if self._ran_locally(key) else self._inprocess
         return executor.log_path(key)
 
     async def close(self) -> None:
         await self._inprocess.close()
         await self._local.close()
+        if self._ray is not None:
+            await self._ray.close()
 
     def _ran_locally(self, key: PartyKey) -> bool:
         try:

@@ -1,0 +1,698 @@
+"""Run party processes on a Ray cluster, one Ray task per party.
+
+Each party is a Ray streaming-generator task. On the worker it writes its own task.json
+and progress file into a private temporary directory, runs the app image's command there
+as a child process with the same environment variables the local executor sets, and
+streams back what happened: started (where), output chunks and progress, the exit code.
+This server is the task's consumer: it writes the output into the same per-attempt
+directory as the local executor (data_dir/tasks/<job>/<task>/<domain>/<attempt>/ with
+task.json, output.log, progress and exit_status), so reading logs and recovering after a
+restart work the same for both, and the cluster needs no file system shared with it. A
+`ray_task.json` there records that the attempt ran on Ray, and where.
+
+Processes and cleanup. The command stays in the Ray worker's process group, which Ray
+(2.10 and later) kills as a whole when the worker ends; every party gets a fresh worker
+(`max_calls=1`) that ends with it. So a force-cancelled task, a task whose driver died,
+and whatever a finished app left running in the background are all cleaned up by Ray.
+terminate() first cancels softly: the worker sends the command SIGTERM and waits up to
+`kill_grace` before SIGKILL, as the local executor does; `ray.cancel(force=True)` ends
+the worker when that did not finish it in time.
+
+Recovery. The task is not detached (Ray has no detached tasks, only detached actors):
+it belongs to the Ray job of the server process that submitted it, its driver, and Ray
+kills it when that process exits. A party still running when the server stopped is
+therefore gone after a restart. recover() reports the exit recorded on disk if there is
+one, and otherwise reports the party lost, so that the engine relaunches it.
+
+Ray is imported lazily: a server that does not use this executor never loads it, and
+one that does connects (ray.init) at the first launch, not at start. All blocking Ray
+calls run in a worker thread; the task's results are awaited on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import importlib.util
+import json
+import logging
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from dagwire.server.executors._files import write_atomic
+from dagwire.server.executors.base import (
+    PartyExited,
+    PartyKey,
+    PartyLaunch,
+    PartyProgress,
+    PartyStarted,
+    ReportSink,
+)
+from dagwire.server.executors.images import AppImage, AppImageRegistry
+from dagwire.server.executors.local import (
+    START_FAILURE_EXIT_CODE,
+    VANISHED_EXIT_CODE,
+    _AttemptFiles,
+    _cluster_define,
+    _exit_message,
+    _read_int,
+    _read_progress,
+    _task_document,
+)
+
+if TYPE_CHECKING:
+    from ray import ObjectRefGenerator
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_ADDRESS = "auto"
+RAY_NAMESPACE = "dagwire"
+INSTALL_HINT = "pip install 'dagwire[ray]' (or 'ray>=2.60')"
+# What a terminated party reports: the code a process killed by SIGTERM gives.
+TERMINATED_EXIT_CODE = -signal.SIGTERM
+# A task that failed on Ray without an exit code of its command.
+RAY_FAILURE_EXIT_CODE = 1
+LOST_MESSAGE = (
+    "the Ray task ended with the server that submitted it (a Ray task dies with its "
+    "driver); no exit status recorded"
+)
+# Seconds terminate() waits, beyond the worker's own kill grace, before it force-cancels.
+_FORCE_MARGIN = 2.0
+# The most output one streamed item carries.
+_MAX_CHUNK = 1 << 20
+
+
+class RayUnavailableError(RuntimeError):
+    """Ray is not installed, or the cluster cannot be reached."""
+
+
+def ray_installed() -> bool:
+    """Whether the ray package can be imported, without importing it (that is slow)."""
+    return importlib.util.find_spec("ray") is not None
+
+
+# --- what the Ray task streams back -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Started:
+    """The command runs; where."""
+
+    node_id: str
+    task_id: str
+    worker_pid: int
+    hostname: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """Output written since the last item, and the progress if it changed."""
+
+    log: bytes
+    progress: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    exit_code: int
+    message: str = ""
+
+
+_Item = _Started | _Output | _Ended
+
+
+# --- the Ray task: runs on a worker -----------------------------------------------------------
+
+
+def _run_party(
+    command: tuple[str, ...],
+    env: Mapping[str, str],
+    document: Mapping[str, object],
+    poll_interval: float,
+    kill_grace: float,
+) -> Iterator[_Item]:
+    """The body of the Ray task; see the module docstring."""
+    import ray  # on a Ray worker, ray is there
+
+    context = ray.get_runtime_context()
+    with tempfile.TemporaryDirectory(prefix="dagwire-party-") as workdir:
+        directory = Path(workdir)
+        task_file = directory / "task.json"
+        task_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        progress_file = directory / "progress"
+        process_env = {
+            **os.environ,
+            **env,
+            "DAGWIRE_TASK_FILE": str(task_file),
+            "DAGWIRE_PROGRESS_FILE": str(progress_file),
+        }
+        try:
+            # No new session: the command stays in the worker's process group, which
+            # Ray kills with the worker (see the module docstring).
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=process_env,
+                cwd=directory,
+            )
+        except OSError as exc:
+            yield _Ended(START_FAILURE_EXIT_CODE, f"failed to start: {exc}")
+            return
+        yield _Started(
+            node_id=context.get_node_id(),
+            task_id=context.get_task_id() or "",
+            worker_pid=os.getpid(),
+            hostname=socket.gethostname(),
+        )
+        with process:
+            try:
+                yield from _follow(process, progress_file, context, poll_interval, kill_grace)
+            except BaseException:
+                # A soft ray.cancel() interrupts the task (KeyboardInterrupt) or closes
+                # the generator at a yield (GeneratorExit): stop the command, then go.
+                if process.poll() is None:
+                    _stop(process, kill_grace)
+                raise
+
+
+def _follow(
+    process: subprocess.Popen[bytes],
+    progress_file: Path,
+    context: Any,
+    poll_interval: float,
+    kill_grace: float,
+) -> Iterator[_Item]:
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    os.set_blocking(fd, False)
+    last_progress: float | None = None
+    eof = False
+    while True:
+        if context.is_canceled():
+            # Anything yielded now is dropped: the consumer sees the cancellation.
+            _stop(process, kill_grace)
+            return
+        exited = process.poll() is not None
+        if not exited:
+            if eof:
+                time.sleep(poll_interval)
+            else:
+                select.select([fd], [], [], poll_interval)
+        chunk, eof = _read_available(fd, eof)
+        progress = _read_progress(progress_file)
+        changed = progress is not None and progress != last_progress
+        if changed:
+            last_progress = progress
+        if chunk or changed:
+            yield _Output(chunk, progress if changed else None)
+        if exited:
+            # Exited before the read: what is left in the pipe is all it wrote (less
+            # what a background child of it may still write).
+            while chunk:
+                chunk, eof = _read_available(fd, eof)
+                if chunk:
+                    yield _Output(chunk, None)
+            yield _Ended(process.returncode)
+            return
+
+
+def _read_available(fd: int, eof: bool) -> tuple[bytes, bool]:
+    """What can be read without blocking (up to _MAX_CHUNK), and whether the pipe ended."""
+    chunks: list[bytes] = []
+    size = 0
+    while not eof and size < _MAX_CHUNK:
+        try:
+            data = os.read(fd, 64 << 10)
+        except BlockingIOError:
+            break
+        if not data:
+            eof = True
+            break
+        chunks.append(data)
+        size += len(data)
+    return b"".join(chunks), eof
+
+
+def _stop(process: subprocess.Popen[bytes], kill_grace: float) -> None:
+    process.terminate()
+    try:
+        process.wait(kill_grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- the connection to the cluster, one per server process -----------------------------------
+
+
+class _Connection:
+    """ray.init once for all the executors of this process; ray.shutdown when the last one
+    closes, unless Ray was connected before (by the embedding program) and is not ours."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._owned = False
+
+    def acquire(self, address: str) -> None:
+        """Blocking: call it in a worker thread."""
+        with self._lock:
+            try:
+                import ray
+            except ImportError as exc:
+                raise RayUnavailableError(
+                    f"the Ray executor needs the ray package: {INSTALL_HINT}"
+                ) from exc
+            if not ray.is_initialized():
+                # Ray's driver would otherwise install absl's failure signal handler,
+                # which prints a stack dump at every SIGTERM, the server's normal stop.
+                os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+                _check_reachable(address)
+                try:
+                    ray.init(
+                        address=address,
+                        namespace=RAY_NAMESPACE,
+                        # The tasks' output goes to their log files, not to our stderr.
+                        log_to_driver=False,
+                        # Ray's own records go through the server's logging set-up.
+                        configure_logging=False,
+                    )
+                except Exception as exc:  # ConnectionError, ValueError, RuntimeError...
+                    raise RayUnavailableError(
+                        f"cannot connect to the Ray cluster at {address!r}: {exc}"
+                    ) from exc
+                self._owned = True
+            self._users += 1
+
+    def release(self) -> None:
+        """Blocking: call it in a worker thread."""
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._owned:
+                import ray
+
+                ray.shutdown()
+                self._owned = False
+
+
+_CONNECTION = _Connection()
+_REACH_TIMEOUT = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast when a host:port address does not answer: ray.init would retry for many
+    minutes. ("auto" and ray:// addresses are Ray's to resolve.)"""
+    host, separator, port = address.rpartition(":")
+    if "://" in address or not separator or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=_REACH_TIMEOUT).close()
+    except OSError as exc:
+        raise RayUnavailableError(
+            f"cannot connect to the Ray cluster at {address!r}: {exc}"
+        ) from exc
+
+
+@functools.cache
+def _remote_party() -> Any:
+    import ray
+
+    # max_retries=0: the engine decides about re-running a party, not Ray.
+    # max_calls=1: a fresh worker per party, which ends (and takes every process the
+    # party left behind with it) when the party ends.
+    return ray.remote(num_returns="streaming", max_retries=0, max_calls=1)(_run_party)
+
+
+# --- the executor: runs in the server ---------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Party:
+    """A Ray task this executor follows."""
+
+    key: PartyKey
+    files: _AttemptFiles
+    generator: ObjectRefGenerator[Any] | None = None
+    watcher: asyncio.Task[None] | None = None
+    started: bool = False
+    terminate_reason: str | None = None
+    log: IO[bytes] | None = None
+
+
+class RayExecutor:
+    """Runs each party as a Ray task; see the module docstring."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        registry: AppImageRegistry,
+        sink: ReportSink,
+        address: str = DEFAULT_ADDRESS,
+        progress_poll_interval: float = 0.2,
+        *,
+        kill_grace: float = 2.0,
+    ) -> None:
+        if not ray_installed():
+            raise RayUnavailableError(f"the Ray executor needs the ray package: {INSTALL_HINT}")
+        self._tasks_dir = data_dir.absolute() / "tasks"
+        self._registry = registry
+        self._sink = sink
+        self._address = address
+        self._poll_interval = progress_poll_interval
+        self._kill_grace = kill_grace
+        self._parties: dict[PartyKey, _Party] = {}
+        self._connect_lock = asyncio.Lock()
+        self._connected = False
+
+    def knows_image(self, app_image: str) -> bool:
+        return app_image in self._registry
+
+    def holds(self, key: PartyKey) -> bool:
+        """Whether this party runs here now (launched and not yet reported exited)."""
+        return key in self._parties
+
+    def ran_here(self, key: PartyKey) -> bool:
+        """Whether this attempt was launched on Ray (by this or an earlier server)."""
+        try:
+            return _ray_record(self._files(key)).is_file()
+        except ValueError:  # the key cannot name a directory: never launched
+            return False
+
+    def log_path(self, key: PartyKey) -> str:
+        return str(self._files(key).log)
+
+    async def launch(self, launch: PartyLaunch) -> None:
+        image = (
+            AppImage(name=launch.app_image, command=launch.command)
+            if launch.command
+            else self._registry.get(launch.app_image)
+        )
+        options = _task_options(launch)  # a bad resource value fails before anything runs
+        key = launch.key
+        files = self._files(key)
+        await self._connect()
+        files.prepare()
+        document = _task_document(launch)
+        write_atomic(files.task, json.dumps(document, indent=2) + "\n")
+        write_atomic(_ray_record(files), json.dumps({"address": self._address}) + "\n")
+        party = _Party(key, files, log=files.log.open("wb"))
+        self._parties[key] = party
+        try:
+            party.generator = await asyncio.to_thread(
+                _submit,
+                options,
+                image.command,
+                _party_env(launch, image),
+                document,
+                self._poll_interval,
+                self._kill_grace,
+            )
+        except BaseException:
+            self._forget(party)
+            raise
+        party.watcher = asyncio.create_task(self._watch(party), name=f"dagwire ray {key}")
+        party.watcher.add_done_callback(functools.partial(_watcher_done, key))
+        if party.terminate_reason is not None:  # terminate() came while we submitted
+            await self._cancel(party)
+
+    async def terminate(self, key: PartyKey, reason: str) -> None:
+        party = self._parties.get(key)
+        if party is None:
+            return
+        party.terminate_reason = reason
+        if party.generator is not None:
+            await self._cancel(party)
+
+    async def recover(self, keys: Iterable[PartyKey]) -> None:
+        for key in keys:
+            if key in self._parties:
+                continue
+            files = self._files(key)
+            progress = _read_progress(files.progress)
+            if progress is not None:
+                self._sink(PartyProgress(key, progress))
+            status = _read_int(files.exit_status)
+            if status is None:
+                self._sink(PartyExited(key, VANISHED_EXIT_CODE, LOST_MESSAGE, lost=True))
+            else:
+                self._sink(PartyExited(key, status, _exit_message(status, None)))
+
+    async def close(self) -> None:
+        """Stop following the tasks and end them: they could not outlive this process (their
+        driver) anyway, and ending them now keeps a task from running unobserved. Their
+        keys have no exit record, so the next start reports them lost and relaunches them."""
+        parties = list(self._parties.values())
+        self._parties.clear()
+        watchers = [p.watcher for p in parties if p.watcher is not None]
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        for party in parties:
+            _close_log(party)
+            if party.generator is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(_cancel, party.generator, True)
+        if self._connected:
+            self._connected = False
+            await asyncio.to_thread(_CONNECTION.release)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _files(self, key: PartyKey) -> _AttemptFiles:
+        # The local executor's layout, so that logs and records are found the same way.
+        parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
+        for part in parts:
+            if part in ("", ".", "..") or "/" in part or "\0" in part:
+                raise ValueError(f"{key} cannot name a directory: {part!r}")
+        return _AttemptFiles(self._tasks_dir.joinpath(*parts))
+
+    async def _connect(self) -> None:
+        async with self._connect_lock:
+            if not self._connected:
+                await asyncio.to_thread(_CONNECTION.acquire, self._address)
+                self._connected = True
+
+    async def _cancel(self, party: _Party) -> None:
+        """Cancel softly (the worker stops the command with SIGTERM, then SIGKILL after
+        kill_grace); force-cancel when the task has not ended some time after that."""
+        generator, watcher = party.generator, party.watcher
+        assert generator is not None and watcher is not None
+        await asyncio.to_thread(_cancel, generator, False)
+        await asyncio.wait({watcher}, timeout=self._kill_grace + _FORCE_MARGIN)
+        if not watcher.done():
+            _log.warning("Ray task of %s did not end when cancelled; forcing", party.key)
+            await asyncio.to_thread(_cancel, generator, True)
+
+    async def _watch(self, party: _Party) -> None:
+        assert party.generator is not None
+        ended: _Ended | None = None
+        try:
+            async for ref in party.generator:
+                item = await ref
+                if isinstance(item, _Started):
+                    self._on_started(party, item)
+                elif isinstance(item, _Output):
+                    self._on_output(party, item)
+                elif isinstance(item, _Ended):
+                    ended = item
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._on_failure(party, error)
+            return
+        if ended is None:
+            self._finish(party, RAY_FAILURE_EXIT_CODE, "the Ray task ended without an exit status")
+        elif ended.message:
+            self._finish(party, ended.exit_code, ended.message)
+        else:
+            self._finish(party, ended.exit_code, _exit_message(ended.exit_code, None))
+
+    def _on_started(self, party: _Party, item: _Started) -> None:
+        party.started = True
+        record = {
+            "address": self._address,
+            "node_id": item.node_id,
+            "task_id": item.task_id,
+            "worker_pid": item.worker_pid,
+            "hostname": item.hostname,
+        }
+        try:
+            write_atomic(_ray_record(party.files), json.dumps(record) + "\n")
+        except OSError:
+            _log.warning("could not record where %s runs", party.key, exc_info=True)
+        self._sink(PartyStarted(party.key))
+
+    def _on_output(self, party: _Party, item: _Output) -> None:
+        if item.log and party.log is not None:
+            party.log.write(item.log)
+            party.log.flush()
+        if item.progress is not None:
+            with contextlib.suppress(OSError):  # the report below is what counts
+                write_atomic(party.files.progress, repr(item.progress))
+            self._sink(PartyProgress(party.key, item.progress))
+
+    def _on_failure(self, party: _Party, error: Exception) -> None:
+        from ray import exceptions
+
+        if isinstance(error, exceptions.TaskCancelledError) or party.terminate_reason:
+            reason = party.terminate_reason or "cancelled on the Ray cluster"
+            self._finish(party, TERMINATED_EXIT_CODE, f"terminated: {reason}")
+        elif isinstance(error, exceptions.OutOfMemoryError):
+            self._finish(party, -signal.SIGKILL, f"killed by Ray for lack of memory: {error}")
+        elif isinstance(
+            error,
+            exceptions.WorkerCrashedError
+            | exceptions.NodeDiedError
+            | exceptions.LocalRayletDiedError
+            | exceptions.OwnerDiedError
+            | exceptions.ObjectLostError,
+        ):
+            # The cluster lost it, not the app: the engine relaunches it (a few times).
+            self._finish(party, VANISHED_EXIT_CODE, f"lost on Ray: {_summary(error)}", lost=True)
+        else:
+            verb = "failed on Ray" if party.started else "could not start on Ray"
+            code = RAY_FAILURE_EXIT_CODE if party.started else START_FAILURE_EXIT_CODE
+            if not isinstance(error, exceptions.RayError):
+                _log.error("following the Ray task of %s failed", party.key, exc_info=error)
+            self._finish(party, code, f"{verb}: {_summary(error)}")
+
+    def _finish(self, party: _Party, exit_code: int, message: str, *, lost: bool = False) -> None:
+        """Record and report the one PartyExited; lost parties get no record, so that a
+        restarted server reports them lost too."""
+        _close_log(party)
+        if self._parties.get(party.key) is not party:
+            return  # closed meanwhile
+        del self._parties[party.key]
+        if not lost:
+            try:
+                write_atomic(party.files.exit_status, str(exit_code))
+            except OSError:
+                _log.warning("could not record the exit of %s", party.key, exc_info=True)
+        self._sink(PartyExited(party.key, exit_code, message, lost=lost))
+
+    def _forget(self, party: _Party) -> None:
+        _close_log(party)
+        if self._parties.get(party.key) is party:
+            del self._parties[party.key]
+
+
+def _ray_record(files: _AttemptFiles) -> Path:
+    return files.directory / "ray_task.json"
+
+
+def _close_log(party: _Party) -> None:
+    if party.log is not None:
+        party.log.close()
+        party.log = None
+
+
+def _watcher_done(key: PartyKey, task: asyncio.Task[None]) -> None:
+    # Nothing awaits a watcher; without this its failure would only surface as
+    # "Task exception was never retrieved" at garbage collection.
+    if not task.cancelled() and (error := task.exception()) is not None:
+        _log.error("following the Ray task of %s failed", key, exc_info=error)
+
+
+def _submit(
+    options: Mapping[str, Any],
+    command: tuple[str, ...],
+    env: Mapping[str, str],
+    document: Mapping[str, object],
+    poll_interval: float,
+    kill_grace: float,
+) -> ObjectRefGenerator[Any]:
+    """Blocking (the first call exports the function to the cluster): call it in a thread."""
+    remote = _remote_party().options(**options)
+    generator: ObjectRefGenerator[Any] = remote.remote(
+        command, dict(env), dict(document), poll_interval, kill_grace
+    )
+    return generator
+
+
+def _cancel(generator: ObjectRefGenerator[Any], force: bool) -> None:
+    import ray
+
+    ray.cancel(generator, force=force)
+
+
+def _summary(error: BaseException) -> str:
+    """One line about an error: for an error raised in the task, the original exception
+    (a RayTaskError's own text starts with the task's name and a traceback)."""
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException):
+        error = cause
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def _party_env(launch: PartyLaunch, image: AppImage) -> dict[str, str]:
+    """The local executor's variables, less the file paths the worker adds. The worker's
+    own environment is the base, not this server's."""
+    key = launch.key
+    return {
+        **image.env,
+        **launch.env,
+        "DAGWIRE_JOB_ID": key.job_id,
+        "DAGWIRE_TASK_ID": key.task_id,
+        "DAGWIRE_TASK_ALIAS": launch.task_alias,
+        "DAGWIRE_DOMAIN_ID": key.domain_id,
+        "DAGWIRE_ROLE": launch.role,
+        "DAGWIRE_ATTEMPT": str(key.attempt),
+        "DAGWIRE_TASK_INPUT_CONFIG": launch.task_input_config,
+        "TASK_ID": key.task_id,
+        "TASK_INPUT_CONFIG": launch.task_input_config,
+        "TASK_CLUSTER_DEFINE": json.dumps(_cluster_define(launch)),
+    }
+
+
+def _task_options(launch: PartyLaunch) -> dict[str, Any]:
+    """Ray task options: a readable name, and the party's cpu and memory as Ray resources
+    (Kubernetes quantities, as Kuscia gives them: "2", "500m", "1Gi")."""
+    key = launch.key
+    options: dict[str, Any] = {
+        "name": f"dagwire {key.job_id}/{key.task_id}/{key.domain_id}#{key.attempt}"
+    }
+    cpu = launch.resources.get("cpu", "").strip()
+    if cpu:
+        options["num_cpus"] = _quantity(cpu, "cpu")
+    memory = launch.resources.get("memory", "").strip()
+    if memory:
+        options["memory"] = int(_quantity(memory, "memory"))
+    return options
+
+
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(m|k|K|M|G|T|Ki|Mi|Gi|Ti)?$")
+_SUFFIXES = {
+    None: 1.0,
+    "m": 1e-3,
+    "k": 1e3,
+    "K": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+}
+
+
+def _quantity(text: str, name: str) -> float:
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(f"resource {name} {text!r} is not a quantity such as 2, 500m or 1Gi")
+    return float(match.group(1)) * _SUFFIXES[match.group(2)]
