@@ -474,6 +474,8 @@ class JobRuntime:
 
     def foreign(self, change: JobChange) -> None:
         """Replication callback: another replica changed a job; its owner catches up."""
+        if self._closed:
+            return  # whoever takes our jobs over reads them from the store
         if self._adopting:
             self._held_back.append(change)
             return

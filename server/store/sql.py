@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -104,11 +105,27 @@ def _enable_sqlite_wal(dbapi_connection: DBAPIConnection, _record: ConnectionPoo
     cursor.close()
 
 
+# Held while the schema is created or checked, so that replicas starting together on an
+# empty PostgreSQL database do not race on CREATE TABLE.
+SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(7310512914250195201)")
+
+
+class WriteHooks(Protocol):
+    """Extra statements in every write transaction (several replicas on PostgreSQL: see
+    dagwire.server.store.pg). `before_writes` runs first, `after_writes` once the
+    accepted changes are written, both before the commit."""
+
+    async def before_writes(self, conn: AsyncConnection) -> None: ...
+
+    async def after_writes(self, conn: AsyncConnection, changes: Sequence[JobChange]) -> None: ...
+
+
 class SqlJobStore:
     """JobStore over any SQLAlchemy async URL (sqlite+aiosqlite, postgresql+asyncpg)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, hooks: WriteHooks | None = None) -> None:
         self._url = url
+        self._hooks = hooks
         self._engine: AsyncEngine | None = None
 
     @property
@@ -123,6 +140,8 @@ class SqlJobStore:
             event.listen(engine.sync_engine, "connect", _enable_sqlite_wal)
         self._engine = engine
         async with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                await conn.execute(SCHEMA_LOCK)
             await conn.run_sync(metadata.create_all)
             await self._check_schema_version(conn)
 
@@ -156,6 +175,8 @@ class SqlJobStore:
         verdict: a refused one (conflict, missing job) is left out and its error returned
         in its place, without writing anything for it."""
         async with self.engine.begin() as conn:
+            if self._hooks is not None:
+                await self._hooks.before_writes(conn)
             current = await self._current(conn, writes)
             planned = [_plan(write, current) for write in writes]
             accepted = [plan for plan in planned if not isinstance(plan, EngineError)]
@@ -164,6 +185,8 @@ class SqlJobStore:
                 for plan, rv in zip(accepted, versions, strict=True):
                     plan.resource_version = rv
                 await self._write_rows(conn, accepted)
+                if self._hooks is not None:
+                    await self._hooks.after_writes(conn, [plan.change() for plan in accepted])
         return [plan if isinstance(plan, EngineError) else plan.change() for plan in planned]
 
     async def _current(self, conn: AsyncConnection, writes: Sequence[JobWrite]) -> _Current:

@@ -1,0 +1,420 @@
+"""Several replicas on one PostgreSQL database: the store's side of it.
+
+- **Ordered event log.** Every write transaction takes one transaction-scoped advisory
+  lock before it reads versions or allocates resource versions. Sequence values are
+  handed out before commit, so without it rv 11 could commit before rv 10 and a replica
+  tailing the log could pass over 10 for good. With it, transactions that write events
+  run one at a time: every rv a transaction allocates is larger than those of all
+  transactions that committed before it, and when a replica learns that rv N committed,
+  everything at or below N is final (committed, or rolled back and never coming). The
+  same lock makes the optimistic version check hold across replicas (read and write of a
+  job's version cannot interleave with another replica's). The price is that writes of
+  all replicas are serialised; group commit keeps the number of transactions small.
+- **Notifications.** The transaction ends with `pg_notify(channel, "<replica> <max rv>")`;
+  PostgreSQL delivers notifications at commit and in commit order. Replicas LISTEN
+  (`PgListener`) and read the event rows up to that rv (`events_between`).
+- **Ownership.** `job_owners` names the replica that runs each unfinished job (it
+  launches processes, receives their reports, arms timers). A row is written in the
+  job's creating transaction and removed with the job or once the job is final.
+  `replicas` holds each replica's lease; a job's lease is its owner's. A live replica
+  renews its lease; the jobs of a replica whose lease expired are taken over with
+  `UPDATE ... WHERE job_id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, so that each goes to
+  exactly one taker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
+from dagwire.server.store.codec import job_from_dict
+from dagwire.server.store.sql import SCHEMA_LOCK, events, jobs
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "dagwire_events"
+# An arbitrary 63-bit key (the schema lock, SCHEMA_LOCK, uses its neighbour).
+_EVENTS_LOCK = text("SELECT pg_advisory_xact_lock(7310512914250195202)")
+# Everything a write transaction adds at its end, in one round trip: owner rows of the
+# jobs it created, none for those it deleted or finished, and the notification.
+_AFTER_WRITES = text(
+    """
+    WITH added AS (
+        INSERT INTO job_owners (job_id, owner)
+        SELECT job_id, :owner FROM unnest(CAST(:added AS text[])) AS job_id
+        ON CONFLICT (job_id) DO UPDATE SET owner = EXCLUDED.owner
+    ), gone AS (
+        DELETE FROM job_owners WHERE job_id = ANY(CAST(:gone AS text[]))
+    )
+    SELECT pg_notify(:channel, :payload)
+    """
+)
+_FINAL = [state.value for state in JobState if state.is_final]
+
+replica_metadata = MetaData()
+
+replicas = Table(
+    "replicas",
+    replica_metadata,
+    Column("replica_id", String(128), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+job_owners = Table(
+    "job_owners",
+    replica_metadata,
+    Column("job_id", String(253), primary_key=True),
+    Column("owner", String(128), nullable=False, index=True),
+)
+
+
+def _lease_end(seconds: float) -> Any:
+    return func.now() + func.make_interval(0, 0, 0, 0, 0, 0, literal(seconds))
+
+
+class PgWriteHooks:
+    """The statements every write transaction of a replica adds (SqlJobStore hooks):
+    the event-log lock, owner rows, the notification. It also records the resource
+    versions this replica wrote, before they commit, so that the bus can tell its own
+    rows from other replicas' when it reads the log."""
+
+    def __init__(self, replica_id: str) -> None:
+        self.replica_id = replica_id
+        self.own: set[int] = set()
+
+    async def before_writes(self, conn: AsyncConnection) -> None:
+        await conn.execute(_EVENTS_LOCK)
+
+    async def after_writes(self, conn: AsyncConnection, changes: Sequence[JobChange]) -> None:
+        owned: dict[str, bool] = {}  # job -> whether it has an owner row after this batch
+        for change in changes:
+            job_id = change.job.job_id
+            if change.type is ChangeType.DELETED or change.job.state.is_final:
+                owned[job_id] = False
+            elif change.type is ChangeType.ADDED:
+                owned[job_id] = True
+        latest = max(change.resource_version for change in changes)
+        self.own.update(change.resource_version for change in changes)
+        await conn.execute(
+            _AFTER_WRITES,
+            {
+                "owner": self.replica_id,
+                "added": [job_id for job_id, keep in owned.items() if keep],
+                "gone": [job_id for job_id, keep in owned.items() if not keep],
+                "channel": CHANNEL,
+                "payload": f"{self.replica_id} {latest}",
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One row of the event log, decoded only when someone needs the job in it (read
+    without its document, `doc` is None and `change()` refuses)."""
+
+    resource_version: int
+    object_id: str
+    type: str
+    version: int
+    doc: str | None
+
+    def change(self) -> JobChange:
+        if self.doc is None:
+            raise ValueError(f"event {self.resource_version} was read without its document")
+        job = job_from_dict(
+            json.loads(self.doc), version=self.version, resource_version=self.resource_version
+        )
+        return JobChange(self.resource_version, ChangeType(self.type), job)
+
+
+class PgReplicaStore:
+    """Leases, ownership and the event log as replicas read it, on an engine of its own
+    (a small pool beside the job store's)."""
+
+    def __init__(self, url: str, replica_id: str, lease_seconds: float) -> None:
+        self._url = url
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
+        self.hooks = PgWriteHooks(replica_id)
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("replica store is not open")
+        return self._engine
+
+    @property
+    def dsn(self) -> str:
+        """The URL as asyncpg takes it (for the LISTEN connection)."""
+        return make_url(self._url).set(drivername="postgresql").render_as_string(False)
+
+    async def open(self) -> None:
+        self._engine = create_async_engine(self._url, pool_size=3, max_overflow=2)
+        async with self.engine.begin() as conn:
+            await conn.execute(SCHEMA_LOCK)
+            await conn.run_sync(replica_metadata.create_all)
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    # --- the lease --------------------------------------------------------------------
+
+    async def register(self) -> None:
+        """Start (or restart) this replica's lease."""
+        statement = pg_insert(replicas).values(
+            replica_id=self.replica_id, expires_at=_lease_end(self.lease_seconds)
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[replicas.c.replica_id],
+            set_={"expires_at": statement.excluded.expires_at},
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def renew(self) -> bool:
+        """Extend the lease; False when it had already expired (others may have taken
+        over this replica's jobs: re-register and find out which are still ours)."""
+        statement = (
+            update(replicas)
+            .where(replicas.c.replica_id == self.replica_id, replicas.c.expires_at > func.now())
+            .values(expires_at=_lease_end(self.lease_seconds))
+            .returning(replicas.c.replica_id)
+        )
+        async with self.engine.begin() as conn:
+            return (await conn.execute(statement)).first() is not None
+
+    async def release(self) -> None:
+        """End the lease now, so that other replicas take over at once."""
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(replicas).where(replicas.c.replica_id == self.replica_id))
+
+    # --- ownership --------------------------------------------------------------------
+
+    async def take_over(self, limit: int) -> list[str]:
+        """Become the owner of up to `limit` jobs whose owner's lease has expired (or who
+        has none). SKIP LOCKED lets replicas sweeping at the same time split them.
+
+        The live replicas are read again once the candidate rows are locked: a replica
+        that (re)registered in between keeps its jobs, and one that registers later
+        finds them taken, since its own read of its jobs (`owned_jobs`, `owned_ids`)
+        waits for these locks.
+
+        The condition is on the owner column alone, against the live replicas read
+        first. Written as a join or EXISTS against `replicas`, it would be unsafe: when
+        a row another sweeper just took is locked, PostgreSQL re-checks the condition
+        on the new row version but with the *original* rows of the other tables (none,
+        for an anti-join), so the taken job still qualifies and is taken twice; nor may
+        the SELECT be a subquery of the UPDATE, which PostgreSQL may evaluate more than
+        once (tests/replicas/test_pg_store.py caught both)."""
+        alive = select(replicas.c.replica_id).where(replicas.c.expires_at > func.now())
+        async with self.engine.begin() as conn:
+            live = {row[0] for row in await conn.execute(alive)}
+            candidates = (
+                select(job_owners.c.job_id, job_owners.c.owner)
+                .where(job_owners.c.owner.not_in([*live, self.replica_id]))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            locked = (await conn.execute(candidates)).all()
+            if not locked:
+                return []
+            live = {row[0] for row in await conn.execute(alive)}
+            picked = [job_id for job_id, owner in locked if owner not in live]
+            if picked:
+                await conn.execute(
+                    update(job_owners)
+                    .where(job_owners.c.job_id.in_(picked))
+                    .values(owner=self.replica_id)
+                )
+        return picked
+
+    async def forget_dead_replicas(self) -> None:
+        """Drop the lease rows of replicas long gone that own nothing any more."""
+        owns = exists().where(job_owners.c.owner == replicas.c.replica_id)
+        statement = delete(replicas).where(
+            replicas.c.expires_at < func.now() - text("interval '1 hour'"), ~owns
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def claim_unowned(self) -> list[str]:
+        """Own the unfinished jobs that have no owner row (written before the database
+        served replicas)."""
+        unowned = select(jobs.c.job_id, literal(self.replica_id)).where(
+            jobs.c.state.not_in(_FINAL),
+            ~exists().where(job_owners.c.job_id == jobs.c.job_id),
+        )
+        statement = (
+            pg_insert(job_owners)
+            .from_select(["job_id", "owner"], unowned)
+            .on_conflict_do_nothing()
+            .returning(job_owners.c.job_id)
+        )
+        async with self.engine.begin() as conn:
+            return [row[0] for row in await conn.execute(statement)]
+
+    async def owned_ids(self) -> set[str]:
+        """The jobs this replica owns; waits for takeovers in progress (see take_over)."""
+        query = (
+            select(job_owners.c.job_id)
+            .where(job_owners.c.owner == self.replica_id)
+            .with_for_update()
+        )
+        async with self.engine.begin() as conn:
+            return {row[0] for row in await conn.execute(query)}
+
+    async def owned_jobs(self, job_ids: Iterable[str] | None = None) -> list[Job]:
+        """The jobs this replica owns (all, or those among `job_ids`), read together with
+        their owner rows in one statement, so a job another replica owns by now is left
+        out. Locking the owner rows makes the read wait for a takeover in progress (see
+        take_over); the re-check PostgreSQL then makes is on the owner column."""
+        query = (
+            select(jobs.c.doc, jobs.c.version, jobs.c.resource_version)
+            .join(job_owners, job_owners.c.job_id == jobs.c.job_id)
+            .where(job_owners.c.owner == self.replica_id)
+            .order_by(jobs.c.create_time, jobs.c.job_id)
+            .with_for_update(of=job_owners)
+        )
+        if job_ids is not None:
+            query = query.where(jobs.c.job_id.in_(list(job_ids)))
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            job_from_dict(
+                json.loads(row.doc), version=row.version, resource_version=row.resource_version
+            )
+            for row in rows
+        ]
+
+    async def owner_of(self, job_id: str) -> str | None:
+        query = select(job_owners.c.owner).where(job_owners.c.job_id == job_id)
+        async with self.engine.connect() as conn:
+            return await conn.scalar(query)
+
+    # --- the event log ----------------------------------------------------------------
+
+    async def events_between(
+        self, after: int, upto: int, limit: int, docs: bool = True
+    ) -> list[EventRow]:
+        """Events with after < resource_version <= upto, in order, at most `limit`;
+        without their documents (the jobs) unless `docs`."""
+        query = (_EVENTS_BETWEEN if docs else _EVENTS_BETWEEN_BARE).params(
+            after=after, upto=upto, limit=limit
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [EventRow(row[0], row[1], row[2], row[3], row[4] if docs else None) for row in rows]
+
+    async def latest(self) -> int:
+        """The newest resource version committed (everything at or below it is final)."""
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(func.max(events.c.resource_version)))
+        return int(value or 0)
+
+
+_BETWEEN = and_(
+    events.c.resource_version > bindparam("after"),
+    events.c.resource_version <= bindparam("upto"),
+)
+_EVENTS_BETWEEN = (
+    select(
+        events.c.resource_version, events.c.object_id, events.c.type, events.c.version, events.c.doc
+    )
+    .where(_BETWEEN)
+    .order_by(events.c.resource_version)
+    .limit(bindparam("limit"))
+)
+_EVENTS_BETWEEN_BARE = (
+    select(events.c.resource_version, events.c.object_id, events.c.type, events.c.version)
+    .where(_BETWEEN)
+    .order_by(events.c.resource_version)
+    .limit(bindparam("limit"))
+)
+
+
+class PgListener:
+    """A connection of its own that LISTENs on the event channel and hands each payload
+    ("<replica> <max rv>") to `on_notify`. When the connection drops it reconnects and
+    calls `on_reconnect`, since notifications sent in between are lost (the caller
+    then reads the log's end instead)."""
+
+    def __init__(
+        self,
+        dsn: str,
+        on_notify: Callable[[str, int], None],
+        on_reconnect: Callable[[], None],
+        *,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self._dsn = dsn
+        self._on_notify = on_notify
+        self._on_reconnect = on_reconnect
+        self._retry = retry_seconds
+        self._conn: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._connect()
+        self._task = asyncio.create_task(self._watch(), name="dagwire pg listener")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._conn is not None and not self._conn.is_closed():
+            with contextlib.suppress(Exception):
+                await self._conn.close(timeout=2)
+        self._conn = None
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self._dsn, timeout=10)
+        await conn.add_listener(CHANNEL, self._received)
+        self._conn = conn
+
+    def _received(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        origin, _, version = str(payload).rpartition(" ")
+        with contextlib.suppress(ValueError):
+            self._on_notify(origin, int(version))
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._retry)
+            if self._conn is not None and not self._conn.is_closed():
+                continue
+            try:
+                await self._connect()
+            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+                log.warning("LISTEN connection lost; retrying: %s", error)
+                continue
+            log.info("LISTEN connection re-established")
+            self._on_reconnect()
