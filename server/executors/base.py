@@ -108,10 +108,11 @@ class Executor(Protocol):
         Terminating a process that is not running is a no-op."""
         ...
 
-    async def recover(self, keys: Iterable[PartyKey]) -> None:
-        """After a restart: for each key that was running when the server stopped,
-        report PartyExited from its on-disk exit record, or re-attach to it if it
-        still runs, or report it exited with a clear message if it vanished."""
+    async def recover(self, launches: Iterable[PartyLaunch]) -> None:
+        """After a restart: for each party that was running when the server stopped (as
+        it was launched, or was about to be), report PartyExited from its on-disk exit
+        record, or re-attach to it if it still runs, or report it lost if it vanished
+        or never started."""
         ...
 
     def log_path(self, key: PartyKey) -> str:

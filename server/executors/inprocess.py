@@ -75,12 +75,12 @@ class InProcessExecutor:
         handle.cancel()
         self._sink(PartyExited(key, TERMINATED_EXIT_CODE, f"terminated: {reason}"))
 
-    async def recover(self, keys: Iterable[PartyKey]) -> None:
+    async def recover(self, launches: Iterable[PartyLaunch]) -> None:
         # An in-process party leaves nothing behind to recover from; running the no-op
         # again has the same result as the run the stopped server did not report.
-        for key in keys:
-            if key not in self._pending:
-                self._schedule(key)
+        for launch in launches:
+            if launch.key not in self._pending:
+                self._schedule(launch.key)
 
     async def close(self) -> None:
         # Unreported parties stay running in the store and are re-run by recover().
@@ -121,14 +121,17 @@ class RoutingExecutor:
         return self._inprocess.knows_image(app_image) or self._local.knows_image(app_image)
 
     async def launch(self, launch: PartyLaunch) -> None:
+        await self._route(launch).launch(launch)
+
+    def _route(self, launch: PartyLaunch) -> Executor:
+        """Which executor runs this launch: the same answer at launch and at recovery."""
         if self._inprocess.knows_image(launch.app_image):
-            await self._inprocess.launch(launch)
-        elif self._ray is not None and (
+            return self._inprocess
+        if self._ray is not None and (
             self._ray_images is None or launch.app_image in self._ray_images
         ):
-            await self._ray.launch(launch)
-        else:
-            await self._local.launch(launch)
+            return self._ray
+        return self._local
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
         # In-process parties are held only until their reports go out; every other key is
@@ -140,22 +143,16 @@ class RoutingExecutor:
         else:
             await self._local.terminate(key, reason)
 
-    async def recover(self, keys: Iterable[PartyKey]) -> None:
-        # A key carries no image. The local executor creates a party's attempt directory
-        # before it starts anything, so a key without one never ran as a local process.
-        # The Ray executor uses the same directories and marks its attempts there.
-        local: list[PartyKey] = []
-        inprocess: list[PartyKey] = []
-        on_ray: list[PartyKey] = []
-        for key in keys:
-            if self._ray is not None and self._ray.ran_here(key):
-                on_ray.append(key)
-            else:
-                (local if self._ran_locally(key) else inprocess).append(key)
-        await self._local.recover(local)
-        await self._inprocess.recover(inprocess)
-        if self._ray is not None:
-            await self._ray.recover(on_ray)
+    async def recover(self, launches: Iterable[PartyLaunch]) -> None:
+        # Routed by image as at launch: a party stored as running whose process never
+        # started (a crash between the commit and the launch) reaches the executor that
+        # would have run it, which reports it lost, and the task relaunches.
+        routed: dict[int, tuple[Executor, list[PartyLaunch]]] = {}
+        for launch in launches:
+            executor = self._route(launch)
+            routed.setdefault(id(executor), (executor, []))[1].append(launch)
+        for executor, group in routed.values():
+            await executor.recover(group)
 
     def log_path(self, key: PartyKey) -> str:
         # The Ray executor writes its logs where the local executor does.

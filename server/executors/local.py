@@ -158,8 +158,8 @@ class LocalExecutor:
         if not await _group_exits_within(party.pid, self._kill_grace):
             _signal_group(party, signal.SIGKILL)
 
-    async def recover(self, keys: Iterable[PartyKey]) -> None:
-        for key in keys:
+    async def recover(self, launches: Iterable[PartyLaunch]) -> None:
+        for key in (launch.key for launch in launches):
             if key in self._parties:
                 continue
             files = self._files(key)

@@ -437,8 +437,8 @@ class RayExecutor:
         if party.generator is not None:
             await self._cancel(party)
 
-    async def recover(self, keys: Iterable[PartyKey]) -> None:
-        for key in keys:
+    async def recover(self, launches: Iterable[PartyLaunch]) -> None:
+        for key in (launch.key for launch in launches):
             if key in self._parties:
                 continue
             files = self._files(key)

@@ -154,15 +154,16 @@ class JobRuntime:
         """Run a stored job from where it is: recover its running parties (exit records,
         still-running processes, or lost ones that relaunch) and re-arm timeouts."""
         self._active[job.job_id] = job
-        keys = [
-            PartyKey(job.job_id, job.spec.task(task.alias).task_id, party.domain_id, task.attempt)
+        launches = [
+            launch
             for task in job.tasks
             if task.state is TaskState.RUNNING
-            for party in task.parties
-            if party.state in (PartyState.PENDING, PartyState.RUNNING)
+            for launch in _party_launches(job, task.alias, task.attempt)
+            if (party := task.party(launch.key.domain_id)) is not None
+            and party.state in (PartyState.PENDING, PartyState.RUNNING)
         ]
-        if keys:
-            await self.executor.recover(keys)
+        if launches:
+            await self.executor.recover(launches)
         self._rearm_timeouts(job)
 
     async def close(self) -> None:
@@ -384,33 +385,18 @@ class JobRuntime:
                     self._arm_timer(job.job_id, alias, attempt, seconds)
 
     async def _launch(self, job: Job, alias: str, attempt: int) -> None:
-        spec = job.spec.task(alias)
-        cluster = tuple(ClusterParty(p.domain_id, p.role) for p in spec.parties)
-        for party in spec.parties:
-            key = PartyKey(job.job_id, spec.task_id, party.domain_id, attempt)
-            launch = PartyLaunch(
-                key=key,
-                app_image=spec.app_image,
-                role=party.role,
-                task_alias=alias,
-                task_input_config=spec.task_input_config,
-                parties=cluster,
-                resources=party.resources,
-                custom_fields=job.spec.custom_fields,
-                job_kind=job.spec.kind,
-                parameters=job.task(alias).parameters,
-            )
+        for launch in _party_launches(job, alias, attempt):
             try:
                 await self.executor.launch(launch)
             except Exception as error:  # any launch failure fails the party, not the server
                 log.warning(
                     "launch failed",
                     job_id=job.job_id,
-                    task_id=spec.task_id,
-                    domain_id=party.domain_id,
+                    task_id=launch.key.task_id,
+                    domain_id=launch.key.domain_id,
                     error=str(error),
                 )
-                self.report(PartyExited(key, 127, f"could not start: {error}"))
+                self.report(PartyExited(launch.key, 127, f"could not start: {error}"))
 
     def _arm_timer(self, job_id: str, alias: str, attempt: int, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -577,6 +563,28 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
             current = outcome.job
             effects.extend(outcome.effects)
     return Outcome(current, tuple(effects))
+
+
+def _party_launches(job: Job, alias: str, attempt: int) -> list[PartyLaunch]:
+    """What each party's process of this attempt of the task needs (to start, or to be
+    recovered after a restart)."""
+    spec = job.spec.task(alias)
+    cluster = tuple(ClusterParty(p.domain_id, p.role) for p in spec.parties)
+    return [
+        PartyLaunch(
+            key=PartyKey(job.job_id, spec.task_id, party.domain_id, attempt),
+            app_image=spec.app_image,
+            role=party.role,
+            task_alias=alias,
+            task_input_config=spec.task_input_config,
+            parties=cluster,
+            resources=party.resources,
+            custom_fields=job.spec.custom_fields,
+            job_kind=job.spec.kind,
+            parameters=job.task(alias).parameters,
+        )
+        for party in spec.parties
+    ]
 
 
 def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:

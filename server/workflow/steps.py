@@ -124,28 +124,17 @@ class StepExecutor:
     async def terminate(self, key: PartyKey, reason: str) -> None:
         await self._inner.terminate(key, reason)
 
-    async def recover(self, keys: Iterable[PartyKey]) -> None:
-        """Reload what the steps among `keys` need for recording their exits, then let
-        the inner executor report on them."""
-        keys = list(keys)
-        by_job: dict[str, list[PartyKey]] = {}
-        for key in keys:
-            by_job.setdefault(key.job_id, []).append(key)
-        for job in await self._jobs.get_jobs(list(by_job)):
-            if job.spec.kind is not JobKind.RUN:
-                continue
-            tasks = {task.task_id: task for task in job.spec.tasks}
-            for key in by_job[job.job_id]:
-                task = tasks.get(key.task_id)
-                if task is None:
-                    continue
+    async def recover(self, launches: Iterable[PartyLaunch]) -> None:
+        """Reload what the steps among `launches` need for recording their exits, then
+        let the inner executor report on them."""
+        launches = list(launches)
+        for launch in launches:
+            if launch.job_kind is JobKind.RUN:
                 config = _with_overrides(
-                    StepConfig.from_json(task.task_input_config),
-                    job.task(task.alias).parameters,
+                    StepConfig.from_json(launch.task_input_config), launch.parameters
                 )
-                prepared = await self._prepare(config, key)
-                self._prepared[key] = prepared
-        await self._inner.recover(keys)
+                self._prepared[launch.key] = await self._prepare(config, launch.key)
+        await self._inner.recover(launches)
 
     def log_path(self, key: PartyKey) -> str:
         return self._inner.log_path(key)

@@ -13,7 +13,6 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.executors.base import (
     PartyExited,
-    PartyKey,
     PartyStarted,
     UnknownAppImageError,
 )
@@ -93,9 +92,10 @@ async def test_router_runs_noop_without_a_process_and_other_images_locally(
 async def test_router_recovers_in_process_keys_by_running_them_again(
     routing: RoutingExecutor, reports: Reports
 ) -> None:
-    key = PartyKey("job-1", "noop", "alice", 1)
+    launch = make_launch("dagwire-noop", task_id="noop")
+    key = launch.key
 
-    await routing.recover([key])
+    await routing.recover([launch])
 
     assert await reports.exited(key) == PartyExited(key, 0)
 
@@ -109,7 +109,7 @@ async def test_router_recovers_local_keys_from_their_exit_records(
     await before_restart.exited(launch.key)
 
     routing = RoutingExecutor(InProcessExecutor(reports), make_executor())
-    await routing.recover([launch.key])
+    await routing.recover([launch])
 
     # Read back from the exit record the process wrote, not re-run in-process.
     assert reports.of(launch.key) == [PartyExited(launch.key, 0, "")]
@@ -134,3 +134,17 @@ async def test_a_job_of_noop_tasks_succeeds_over_grpc(channel: grpc.aio.Channel)
     )
 
     assert [t.state for t in response.data.status.tasks] == ["Succeeded"] * 3
+
+
+async def test_router_reports_a_subprocess_party_that_never_started_as_lost(
+    make_executor: MakeExecutor, reports: Reports
+) -> None:
+    # Stored as running, but the server died between the commit and the launch: no
+    # attempt directory exists. It must relaunch, not pass as an in-process no-op.
+    launch = make_launch("dagwire-sleep", task_id="never-started")
+    routing = RoutingExecutor(InProcessExecutor(reports), make_executor())
+
+    await routing.recover([launch])
+
+    exited = await reports.exited(launch.key)
+    assert exited.lost and exited.exit_code != 0

@@ -316,7 +316,7 @@ async def test_recover_reports_exit_status_written_while_server_was_down(
     await eventually((attempt_dir(data_dir, launch.key) / "exit_status").exists)
     after_restart = Reports()
 
-    await make_executor(sink=after_restart).recover([launch.key])
+    await make_executor(sink=after_restart).recover([launch])
 
     assert after_restart.of(launch.key) == [PartyExited(launch.key, 5, "exit code 5")]
 
@@ -330,7 +330,7 @@ async def test_recover_reattaches_to_a_process_that_still_runs(
     await first.close()
     after_restart = Reports()
 
-    await make_executor(sink=after_restart).recover([launch.key])
+    await make_executor(sink=after_restart).recover([launch])
 
     assert after_restart.items == []
     assert await after_restart.exited(launch.key) == PartyExited(launch.key, 0, "")
@@ -347,7 +347,7 @@ async def test_terminate_stops_a_reattached_process(
     await first.close()
     after_restart = Reports()
     second = make_executor(sink=after_restart)
-    await second.recover([launch.key])
+    await second.recover([launch])
 
     await second.terminate(launch.key, "job deleted")
 
@@ -360,14 +360,15 @@ async def test_terminate_stops_a_reattached_process(
 async def test_recover_reports_a_vanished_process_as_failed(
     make_executor: MakeExecutor, reports: Reports, data_dir: Path
 ) -> None:
-    key = make_launch("dagwire-sleep").key
+    launch = make_launch("dagwire-sleep")
+    key = launch.key
     gone = await asyncio.create_subprocess_exec("true")
     await gone.wait()
     directory = attempt_dir(data_dir, key)
     directory.mkdir(parents=True)
     (directory / "pid").write_text(str(gone.pid))
 
-    await make_executor().recover([key])
+    await make_executor().recover([launch])
 
     assert reports.of(key) == [PartyExited(key, -1, VANISHED_MESSAGE, lost=True)]
 
@@ -375,9 +376,10 @@ async def test_recover_reports_a_vanished_process_as_failed(
 async def test_recover_reports_a_party_without_any_record_as_vanished(
     make_executor: MakeExecutor, reports: Reports
 ) -> None:
-    key = PartyKey("job-1", "task-1", "alice", 0)
+    launch = make_launch("dagwire-sleep")
+    key = launch.key
 
-    await make_executor().recover([key])
+    await make_executor().recover([launch])
 
     assert reports.of(key) == [PartyExited(key, -1, VANISHED_MESSAGE, lost=True)]
 

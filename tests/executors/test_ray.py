@@ -347,8 +347,9 @@ async def test_recovery_reports_recorded_exits_and_the_rest_lost(
     ray_cluster: RayCluster, data_dir: Path, reports: Reports
 ) -> None:
     registry = AppImageRegistry(BUILTIN_IMAGES)
-    finished = make_launch("dagwire-sleep", task_id="finished").key
-    running = make_launch("dagwire-sleep", task_id="running").key
+    finished_launch = make_launch("dagwire-sleep", task_id="finished")
+    running_launch = make_launch("dagwire-sleep", task_id="running")
+    finished, running = finished_launch.key, running_launch.key
     for key, status in ((finished, "0"), (running, None)):
         directory = attempt_dir(data_dir, key)
         directory.mkdir(parents=True)
@@ -357,7 +358,7 @@ async def test_recovery_reports_recorded_exits_and_the_rest_lost(
             (directory / "exit_status").write_text(status)
     executor = RayExecutor(data_dir, registry, reports, ray_cluster.address)
 
-    await executor.recover([finished, running])
+    await executor.recover([finished_launch, running_launch])
 
     assert reports.items == [
         PartyExited(finished, 0, ""),
