@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
+from dagwire.server.engine.memo import IdentityMemo
 from dagwire.server.engine.model import (
     ApprovalState,
     BandwidthLimit,
@@ -187,7 +189,10 @@ def status_detail(job: Job) -> pb.JobStatusDetail:
         create_time=rfc3339(job.create_time),
         start_time=rfc3339(job.start_time),
         end_time=rfc3339(job.end_time),
-        tasks=[_task_status(task_ids[task.alias], task) for task in job.tasks],
+        tasks=[
+            _TASK_STATUS.get(task, functools.partial(_task_status, task_ids[task.alias], task))
+            for task in job.tasks
+        ],
         stage_status_list=[
             pb.PartyStageStatus(domain_id=domain, state=stage_state) for domain in job.spec.domains
         ],
@@ -196,6 +201,10 @@ def status_detail(job: Job) -> pb.JobStatusDetail:
             for domain, state in job.approvals.items()
         ],
     )
+
+
+# A task's wire status, built once per task value: a job change replaces one task.
+_TASK_STATUS: IdentityMemo[TaskRun, pb.TaskStatus] = IdentityMemo()
 
 
 def _task_status(task_id: str, task: TaskRun) -> pb.TaskStatus:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dagwire.server.engine.memo import IdentityMemo
+
 
 class JobState(enum.Enum):
     """Canonical job states. Each API family maps them onto its own names in one table."""
@@ -185,7 +187,7 @@ class TaskSpec:
     branching: Branching | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class JobSpec:
     job_id: str
     initiator: str
@@ -196,10 +198,16 @@ class JobSpec:
     failure_strategy: FailureStrategy = FailureStrategy.FAIL_FAST
 
     def task(self, alias: str) -> TaskSpec:
-        for task in self.tasks:
-            if task.alias == alias:
-                return task
-        raise KeyError(alias)
+        return self.tasks[self.index(alias)]
+
+    def index(self, alias: str) -> int:
+        """The position of a task (in the spec and in its job's tasks); KeyError if none."""
+        return _positions(self)[alias]
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """alias -> position of every task."""
+        return _positions(self)
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -227,7 +235,7 @@ class TaskEvent:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class TaskRun:
     """The observed state of a task. `attempt` counts launches; reports name one."""
 
@@ -283,10 +291,8 @@ class Job:
         return self.spec.job_id
 
     def task(self, alias: str) -> TaskRun:
-        for task in self.tasks:
-            if task.alias == alias:
-                return task
-        raise KeyError(alias)
+        # A job's tasks are in its spec's order, always (the reducer replaces in place).
+        return self.tasks[self.spec.index(alias)]
 
     def has_party(self, domain_id: str) -> bool:
         return domain_id in self.spec.domains
@@ -299,3 +305,10 @@ class JobChange:
     resource_version: int
     type: ChangeType
     job: Job
+
+
+# alias -> position, computed once per spec: specs never change, and tasks are looked
+# up by alias on every report.
+_positions: IdentityMemo[JobSpec, dict[str, int]] = IdentityMemo(
+    lambda spec: {task.alias: index for index, task in enumerate(spec.tasks)}
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dagwire.server.engine.model import Job, JobState, Stage, TaskRun, TaskSpec, TaskState
 
+_UNSETTLED = frozenset({TaskState.PENDING, TaskState.RUNNING, TaskState.HOLD})
+
 
 def satisfied(spec: TaskSpec, run: TaskRun) -> bool:
     """A dependency lets its dependents run once it succeeded, failed tolerably, or was
@@ -33,25 +35,26 @@ def ready_tasks(job: Job) -> list[str]:
     """Aliases of the tasks to launch now: pending, dependencies satisfied, highest
     priority first (ties in submission order), no more than max_parallelism running.
     A post task is ready once every other task has settled, whatever their outcome."""
-    specs = {task.alias: task for task in job.spec.tasks}
-    runs = {task.alias: task for task in job.tasks}
-    running = sum(1 for task in job.tasks if task.state is TaskState.RUNNING)
+    specs, runs, at = job.spec.tasks, job.tasks, job.spec.positions
+    running = [run.state for run in runs].count(TaskState.RUNNING)
     free = max(job.spec.max_parallelism, 1) - running
     if free <= 0:
         return []
     main_settled: bool | None = None
     candidates: list[tuple[int, TaskSpec]] = []
-    for index, spec in enumerate(job.spec.tasks):
-        if runs[spec.alias].state is not TaskState.PENDING:
+    for index, (spec, run) in enumerate(zip(specs, runs, strict=True)):
+        if run.state is not TaskState.PENDING:
             continue
         if spec.post:
             if main_settled is None:
                 main_settled = all(
-                    run.state.is_settled for run in job.tasks if not specs[run.alias].post
+                    other.state.is_settled
+                    for other_spec, other in zip(specs, runs, strict=True)
+                    if not other_spec.post
                 )
             if main_settled:
                 candidates.append((index, spec))
-        elif all(satisfied(specs[dep], runs[dep]) for dep in spec.dependencies):
+        elif all(satisfied(specs[at[dep]], runs[at[dep]]) for dep in spec.dependencies):
             candidates.append((index, spec))
     candidates.sort(key=lambda item: (-item[1].priority, item[0]))
     return [spec.alias for _, spec in candidates[:free]]
@@ -61,7 +64,7 @@ def assess_job(job: Job) -> JobState | None:
     """The state a running job's tasks imply once every task has settled: FAILED when a
     task failed intolerably or was stopped, or when the job was stopped; else SUCCEEDED.
     None while work remains."""
-    if not all(run.state.is_settled for run in job.tasks):
+    if not {run.state for run in job.tasks}.isdisjoint(_UNSETTLED):
         return None
     specs = {task.alias: task for task in job.spec.tasks}
     if job.stage is Stage.STOP or any(

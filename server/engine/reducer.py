@@ -638,6 +638,9 @@ def _settle_blocked(job: Job, now: datetime) -> tuple[Job, tuple[Effect, ...]]:
     """Settle the tasks that can no longer run. Fail fast (or a stopped job): once a task
     failed intolerably, stop what runs and skip what waits, post tasks aside. Always:
     skip the pending tasks whose dependencies will never let them run."""
+    states = {task.state for task in job.tasks}
+    if job.stage is not Stage.STOP and states.isdisjoint(_BLOCKING_STATES):
+        return job, ()  # nothing failed, stopped or was skipped: nothing is blocked
     specs = {task.alias: task for task in job.spec.tasks}
     effects: tuple[Effect, ...] = ()
     failed = next((run for run in job.tasks if failed_intolerably(specs[run.alias], run)), None)
@@ -674,6 +677,10 @@ def _settle_blocked(job: Job, now: datetime) -> tuple[Job, tuple[Effect, ...]]:
     if all(runs[t.alias] is t for t in job.tasks):
         return job, effects
     return replace(job, tasks=tuple(runs[t.alias] for t in job.tasks)), effects
+
+
+# The states a task must be in to block its dependents or fail its job.
+_BLOCKING_STATES = frozenset({TaskState.FAILED, TaskState.STOPPED, TaskState.SKIPPED})
 
 
 def _skip(task: TaskRun, reason: str, now: datetime, cause: SkipCause) -> TaskRun:
@@ -765,7 +772,9 @@ def _set_party(
 
 
 def _with_task(job: Job, task: TaskRun) -> Job:
-    return replace(job, tasks=tuple(task if t.alias == task.alias else t for t in job.tasks))
+    tasks = list(job.tasks)
+    tasks[job.spec.index(task.alias)] = task
+    return replace(job, tasks=tuple(tasks))
 
 
 __all__ = [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from dagwire.server.engine.memo import IdentityMemo
 from dagwire.server.engine.model import (
     ApprovalState,
     BandwidthLimit,
@@ -36,6 +38,28 @@ def _time(value: datetime | None) -> str | None:
 
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+def job_to_json(job: Job) -> str:
+    """The stored form as compact JSON text: the same document as
+    json.dumps(job_to_dict(job)), assembled from per-object pieces that are encoded once
+    (the spec, and each task as long as it is unchanged)."""
+    head = {
+        "format": FORMAT_VERSION,
+        "state": job.state.value,
+        "stage": job.stage.value,
+        "err_msg": job.err_msg,
+        "create_time": _time(job.create_time),
+        "start_time": _time(job.start_time),
+        "end_time": _time(job.end_time),
+        "approvals": {domain: state.value for domain, state in job.approvals.items()},
+    }
+    tasks = ",".join(_task_json(task) for task in job.tasks)
+    return f'{_compact(head)[:-1]},"spec":{_spec_json(job.spec)},"tasks":[{tasks}]}}'
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
@@ -80,30 +104,36 @@ def _spec_to_dict(spec: JobSpec) -> dict[str, Any]:
         "kind": spec.kind.value,
         "failure_strategy": spec.failure_strategy.value,
         "tasks": [
-            {
-                "alias": t.alias,
-                "task_id": t.task_id,
-                "app_image": t.app_image,
-                "parties": [
-                    {
-                        "domain_id": p.domain_id,
-                        "role": p.role,
-                        "resources": dict(p.resources),
-                        "bandwidth_limits": [
-                            [b.destination_id, b.limit_kbps] for b in p.bandwidth_limits
-                        ],
-                    }
-                    for p in t.parties
-                ],
-                "dependencies": list(t.dependencies),
-                "task_input_config": t.task_input_config,
-                "priority": t.priority,
-                "timeout_seconds": t.timeout_seconds,
-                "resource_reserved_seconds": t.resource_reserved_seconds,
-                "resource_reallocation_interval_seconds": t.resource_reallocation_interval_seconds,
-                "tolerable": t.tolerable,
-                **_step_fields(t),
-            }
+            _lean(
+                {
+                    "alias": t.alias,
+                    "task_id": t.task_id,
+                    "app_image": t.app_image,
+                    "parties": [
+                        _lean(
+                            {
+                                "domain_id": p.domain_id,
+                                "role": p.role,
+                                "resources": dict(p.resources),
+                                "bandwidth_limits": [
+                                    [b.destination_id, b.limit_kbps] for b in p.bandwidth_limits
+                                ],
+                            }
+                        )
+                        for p in t.parties
+                    ],
+                    "dependencies": list(t.dependencies),
+                    "task_input_config": t.task_input_config,
+                    "priority": t.priority,
+                    "timeout_seconds": t.timeout_seconds,
+                    "resource_reserved_seconds": t.resource_reserved_seconds,
+                    "resource_reallocation_interval_seconds": (
+                        t.resource_reallocation_interval_seconds
+                    ),
+                    "tolerable": t.tolerable,
+                    **_step_fields(t),
+                }
+            )
             for t in spec.tasks
         ],
     }
@@ -123,25 +153,27 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
             TaskSpec(
                 alias=t["alias"],
                 task_id=t["task_id"],
-                app_image=t["app_image"],
+                app_image=t.get("app_image", ""),
                 parties=tuple(
                     PartySpec(
                         domain_id=p["domain_id"],
-                        role=p["role"],
-                        resources=p["resources"],
+                        role=p.get("role", ""),
+                        resources=p.get("resources", {}),
                         bandwidth_limits=tuple(
-                            BandwidthLimit(d, k) for d, k in p["bandwidth_limits"]
+                            BandwidthLimit(d, k) for d, k in p.get("bandwidth_limits", ())
                         ),
                     )
-                    for p in t["parties"]
+                    for p in t.get("parties", ())
                 ),
-                dependencies=tuple(t["dependencies"]),
-                task_input_config=t["task_input_config"],
-                priority=t["priority"],
-                timeout_seconds=t["timeout_seconds"],
-                resource_reserved_seconds=t["resource_reserved_seconds"],
-                resource_reallocation_interval_seconds=t["resource_reallocation_interval_seconds"],
-                tolerable=t["tolerable"],
+                dependencies=tuple(t.get("dependencies", ())),
+                task_input_config=t.get("task_input_config", ""),
+                priority=t.get("priority", 0),
+                timeout_seconds=t.get("timeout_seconds", 0),
+                resource_reserved_seconds=t.get("resource_reserved_seconds", 0),
+                resource_reallocation_interval_seconds=t.get(
+                    "resource_reallocation_interval_seconds", 0
+                ),
+                tolerable=t.get("tolerable", False),
                 disabled=t.get("disabled", False),
                 post=t.get("post", False),
                 hold=t.get("hold", False),
@@ -153,19 +185,27 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
     )
 
 
+def _lean(document: dict[str, Any]) -> dict[str, Any]:
+    """Leave out fields at their default (empty, zero, false, none): a 1,000-task job is
+    stored on every change, and most of its fields are defaults. Readers default them."""
+    return {key: value for key, value in document.items() if value}
+
+
 def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "alias": task.alias,
-        "state": task.state.value,
-        "attempt": task.attempt,
-        "err_msg": task.err_msg,
-        "create_time": _time(task.create_time),
-        "start_time": _time(task.start_time),
-        "end_time": _time(task.end_time),
-        "progress": task.progress,
-        "relaunches": task.relaunches,
-        "parties": [[p.domain_id, p.state.value, p.err_msg] for p in task.parties],
-    }
+    document: dict[str, Any] = _lean(
+        {
+            "alias": task.alias,
+            "state": task.state.value,
+            "attempt": task.attempt,
+            "err_msg": task.err_msg,
+            "create_time": _time(task.create_time),
+            "start_time": _time(task.start_time),
+            "end_time": _time(task.end_time),
+            "progress": task.progress,
+            "relaunches": task.relaunches,
+            "parties": [[p.domain_id, p.state.value, p.err_msg] for p in task.parties],
+        }
+    )
     # Fields of pipeline steps, stored only when set: Kuscia tasks stay as lean as before.
     optional: dict[str, Any] = {
         "cached_from": task.cached_from,
@@ -189,12 +229,12 @@ def _task_run_from_dict(data: dict[str, Any]) -> TaskRun:
     return TaskRun(
         alias=data["alias"],
         state=TaskState(data["state"]),
-        attempt=data["attempt"],
-        err_msg=data["err_msg"],
+        attempt=data.get("attempt", 0),
+        err_msg=data.get("err_msg", ""),
         create_time=create_time,
-        start_time=_parse_time(data["start_time"]),
-        end_time=_parse_time(data["end_time"]),
-        progress=data["progress"],
+        start_time=_parse_time(data.get("start_time")),
+        end_time=_parse_time(data.get("end_time")),
+        progress=data.get("progress", 0.0),
         relaunches=data.get("relaunches", 0),
         cached_from=data.get("cached_from", ""),
         skip_cause=SkipCause(data["skip_cause"]) if data.get("skip_cause") else None,
@@ -208,7 +248,7 @@ def _task_run_from_dict(data: dict[str, Any]) -> TaskRun:
             TaskEvent(datetime.fromisoformat(t), TaskState(state), message)
             for t, state, message in data.get("events", [])
         ),
-        parties=tuple(PartyRun(d, PartyState(s), e) for d, s, e in data["parties"]),
+        parties=tuple(PartyRun(d, PartyState(s), e) for d, s, e in data.get("parties", ())),
     )
 
 
@@ -264,3 +304,9 @@ def _step_fields(task: TaskSpec) -> dict[str, Any]:
         "branching": _branching_to_dict(task.branching),
     }
     return {key: value for key, value in fields.items() if value}
+
+
+_spec_json: IdentityMemo[JobSpec, str] = IdentityMemo(lambda spec: _compact(_spec_to_dict(spec)))
+_task_json: IdentityMemo[TaskRun, str] = IdentityMemo(
+    lambda task: _compact(_task_run_to_dict(task))
+)
