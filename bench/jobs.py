@@ -185,7 +185,7 @@ class SeedCache:
         """None when the database exists; else the file to fill and the first index."""
         if (self._root / f"{count}.db").exists():
             return None
-        if self._owns_parent and not self._root.exists():
+        if self._owns_parent and not self._root.exists() and self._root.parent.exists():
             # Databases seeded by other versions of the code are of no use any more.
             for stale in self._root.parent.iterdir():
                 if stale.is_dir() and _HASH.fullmatch(stale.name):

@@ -8,6 +8,7 @@ import logging
 import signal
 import ssl
 import sys
+from typing import TYPE_CHECKING
 
 import grpc
 import structlog
@@ -31,14 +32,12 @@ from dagwire.server.executors.images import AppImageRegistry
 from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.executors.ray import RayExecutor  # imports ray only when it launches
-from dagwire.server.gateway.http import GatewayService, HttpGateway, metrics_application
-from dagwire.server.gateway.listener import HttpListener, server_ssl_context
+from dagwire.server.gateway.services import GatewayService
 from dagwire.server.observability.bus import ObservedBus
 from dagwire.server.observability.gauges import StateGauges
 from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
-from dagwire.server.runtime.replicas import Replication, default_replica_id
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
@@ -49,6 +48,10 @@ from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.steps import StepExecutor
 from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
+
+if TYPE_CHECKING:
+    from dagwire.server.gateway.listener import HttpListener
+    from dagwire.server.runtime.replicas import Replication
 
 log = structlog.get_logger(__name__)
 
@@ -78,16 +81,17 @@ class DagwireServer:
         self.metrics = ServerMetrics()
         observed = ObservedBus(InProcessBus(capacity=config.watch_queue_size), self.metrics)
         # On PostgreSQL, one replica among any number: dagwire.server.runtime.replicas.
-        self.replication = (
-            Replication(
+        self.replication: Replication | None = None
+        if config.replicated:
+            # Imported here: a server on SQLite never loads the PostgreSQL machinery.
+            from dagwire.server.runtime.replicas import Replication, default_replica_id
+
+            self.replication = Replication(
                 config.store_url,
                 replica_id=config.replica_id or default_replica_id(),
                 lease_seconds=config.lease_seconds,
                 bus=observed,
             )
-            if config.replicated
-            else None
-        )
         self.store = SqlJobStore(
             config.store_url, hooks=self.replication.hooks if self.replication else None
         )
@@ -213,6 +217,10 @@ class DagwireServer:
         same authenticator as the gRPC port, with its TLS settings."""
         if self.config.http_listen is None:
             return None
+        # Imported here: without --http-listen the server never loads aiohttp.
+        from dagwire.server.gateway.http import HttpGateway
+        from dagwire.server.gateway.listener import HttpListener
+
         gateway = HttpGateway(
             services=served,
             authenticator=authenticator,
@@ -231,6 +239,9 @@ class DagwireServer:
         scrapes by default; bind it to a private address)."""
         if self.config.metrics_listen is None:
             return None
+        from dagwire.server.gateway.http import metrics_application
+        from dagwire.server.gateway.listener import HttpListener
+
         return HttpListener(
             metrics_application(self.metrics),
             self.config.metrics_listen,
@@ -242,6 +253,8 @@ class DagwireServer:
         config = self.config
         if config.tls_cert is None or config.tls_key is None:
             return None
+        from dagwire.server.gateway.listener import server_ssl_context
+
         return server_ssl_context(config.tls_cert, config.tls_key, config.tls_client_ca)
 
     @property

@@ -176,11 +176,14 @@ def _task_config(task: TaskSpec) -> pb.TaskConfig:
     )
 
 
-def job_status(job: Job) -> pb.JobStatus:
-    return pb.JobStatus(job_id=job.job_id, status=status_detail(job))
+def job_status(job: Job, *, reuse: bool = False) -> pb.JobStatus:
+    return pb.JobStatus(job_id=job.job_id, status=status_detail(job, reuse=reuse))
 
 
-def status_detail(job: Job) -> pb.JobStatusDetail:
+def status_detail(job: Job, *, reuse: bool = False) -> pb.JobStatusDetail:
+    """The wire status. With `reuse`, task statuses are kept per task value and reused
+    by the job's next changes (a watch's MODIFIED events); a one-off conversion (a
+    query, a listing of many jobs) builds them without keeping them."""
     task_ids = {task.alias: task.task_id for task in job.spec.tasks}
     stage_state = f"Job{job.stage.value}StageSucceeded"
     return pb.JobStatusDetail(
@@ -191,6 +194,8 @@ def status_detail(job: Job) -> pb.JobStatusDetail:
         end_time=rfc3339(job.end_time),
         tasks=[
             _TASK_STATUS.get(task, functools.partial(_task_status, task_ids[task.alias], task))
+            if reuse
+            else _task_status(task_ids[task.alias], task)
             for task in job.tasks
         ],
         stage_status_list=[
@@ -229,6 +234,10 @@ def _task_status(task_id: str, task: TaskRun) -> pb.TaskStatus:
 def watch_event(event: WatchEvent) -> pb.WatchJobEventResponse:
     return pb.WatchJobEventResponse(
         type=WATCH_EVENT_TYPES[event.type],  # type: ignore[arg-type]
-        object=job_status(event.job) if event.job is not None else None,
+        object=(
+            job_status(event.job, reuse=event.type is WatchEventType.MODIFIED)
+            if event.job is not None
+            else None
+        ),
         resource_version=event.resource_version,
     )

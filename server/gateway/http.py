@@ -27,7 +27,7 @@ from typing import Any
 import grpc
 import structlog
 from aiohttp import web
-from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
@@ -38,6 +38,7 @@ from dagwire.server.auth.principal import admit, refuse
 from dagwire.server.gateway.codec import dumps, parse_request, to_json
 from dagwire.server.gateway.context import GatewayAbort, GatewayContext
 from dagwire.server.gateway.routes import ROUTE_TABLES, RouteTable
+from dagwire.server.gateway.services import GatewayService
 from dagwire.server.observability.context import (
     REQUEST_ID_KEY,
     bind_request_fields,
@@ -55,18 +56,6 @@ REQUEST_ID_HEADER = "X-Request-Id"
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
 OPENAPI_FILE = "openapi.yaml"
-
-
-@dataclass(frozen=True, slots=True)
-class GatewayService:
-    """A gRPC service the gateway serves: its descriptor, the servicer the gRPC server
-    runs, and how that service answers a unary request it cannot decode: with an
-    in-band response of its own (Kuscia's 11100), or, when `reject_unary` is None,
-    INVALID_ARGUMENT (as `registration.add_servicer` does over gRPC)."""
-
-    descriptor: ServiceDescriptor
-    servicer: object
-    reject_unary: UnaryRejection | None = None
 
 
 @dataclass(frozen=True, slots=True)
