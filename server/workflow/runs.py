@@ -47,7 +47,7 @@ from dagwire.server.workflow.paging import (
 )
 from dagwire.server.workflow.pipelines import DEFAULT_USER, Pipelines
 from dagwire.server.workflow.scheduler import ScheduledRun
-from dagwire.server.workflow.spec import parse_pipeline
+from dagwire.server.workflow.spec import PipelineSpec, parse_pipeline
 from dagwire.server.workflow.status import RunStatus, job_states_for, run_status
 
 Clock = Callable[[], datetime]
@@ -119,9 +119,16 @@ class WorkflowRuntime:
         key = f"run:{new.request_id}" if new.request_id else ""
         if key and (known := await self._store.remembered(key)):
             return await self.get_run(known)
-        record, run_options, spec_text = await self._plan_run(new)
-        spec = parse_pipeline(spec_text, "run_yaml")
-        job_spec = compile_run(spec, run_options)
+        record, options, spec = await self._plan_run(new)
+        view = await self._start(record, options, spec)
+        if key:
+            await self._store.remember(key, record.run_id)
+        return view
+
+    async def _start(self, record: RunRecord, options: RunOptions, spec: PipelineSpec) -> RunView:
+        """Compile the run, store its record, then create its job; the record goes again
+        when the job cannot be created, so that nothing is half-applied."""
+        job_spec = compile_run(spec, options)
         try:
             validate_job_spec(job_spec, self._limits)
         except EngineError as error:
@@ -129,14 +136,12 @@ class WorkflowRuntime:
         await self._insert_record(record)
         try:
             job = await self._jobs.create(job_spec)
-        except JobAlreadyExists:
-            raise AlreadyExists("run", record.run_id) from None
-        except BaseException:
+        except BaseException as error:
             await self._store.delete_run(record.run_id)
+            if isinstance(error, JobAlreadyExists):
+                raise AlreadyExists("run", record.run_id) from None
             raise
         self._remember(record)
-        if key:
-            await self._store.remember(key, record.run_id)
         return RunView(record, job)
 
     async def _insert_record(self, record: RunRecord) -> None:
@@ -153,7 +158,7 @@ class WorkflowRuntime:
             await self._store.delete_run(record.run_id)
             await self._store.insert_run(record)
 
-    async def _plan_run(self, new: NewRun) -> tuple[RunRecord, RunOptions, str]:
+    async def _plan_run(self, new: NewRun) -> tuple[RunRecord, RunOptions, PipelineSpec]:
         sources = [bool(new.run_yaml), bool(new.pipeline_id), bool(new.source_run_id)]
         if sum(sources) != 1:
             raise InvalidArgument.of(
@@ -161,7 +166,7 @@ class WorkflowRuntime:
             )
         parameters = dict(new.parameters)
         disabled = list(new.disabled)
-        pipeline_id = version_id = retried_from = ""
+        pipeline_id = version_id = ""
         if new.run_yaml:
             text = new.run_yaml
             source = f"yaml:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
@@ -198,7 +203,6 @@ class WorkflowRuntime:
             pipeline_version_id=version_id,
             schedule_id=new.schedule_id,
             scheduled_time=new.scheduled_time,
-            retried_from=retried_from,
         )
         options = RunOptions(
             run_id=run_id,
@@ -209,7 +213,7 @@ class WorkflowRuntime:
             docker_env=new.docker_env,
             pipeline_id=pipeline_id,
         )
-        return record, options, text
+        return record, options, spec
 
     async def get_run(self, run_id: str) -> RunView:
         record = await self._record(run_id)
@@ -276,7 +280,6 @@ class WorkflowRuntime:
             task.alias: old.run_id for task in view.job.tasks if task.state is TaskState.SUCCEEDED
         }
         new_id = f"run-{secrets.token_hex(4)}"
-        spec = parse_pipeline(old.run_yaml, "run_yaml")
         record = RunRecord(
             run_id=new_id,
             name=old.name,
@@ -304,15 +307,7 @@ class WorkflowRuntime:
             pipeline_id=old.pipeline_id,
             reuse=reuse,
         )
-        job_spec = compile_run(spec, options)
-        await self._insert_record(record)
-        try:
-            job = await self._jobs.create(job_spec)
-        except BaseException:
-            await self._store.delete_run(new_id)
-            raise
-        self._remember(record)
-        return RunView(record, job)
+        return await self._start(record, options, parse_pipeline(old.run_yaml, "run_yaml"))
 
     async def delete_run(self, run_id: str, check_cache: bool) -> None:
         view = await self.get_run(run_id)
