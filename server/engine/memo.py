@@ -3,8 +3,8 @@
 A change to a job replaces one task and keeps every other task object as it was, so
 whatever was derived from an unchanged task (its stored JSON, its wire message) can be
 reused instead of rebuilt: encoding a 1,000-task job then costs one task, not 1,000.
-Entries live exactly as long as their object (a finalizer drops them), so identity is
-a safe key and nothing accumulates.
+Entries live exactly as long as their object (a weak reference's callback drops them),
+so identity is a safe key and nothing accumulates.
 """
 
 from __future__ import annotations
@@ -20,30 +20,31 @@ V = TypeVar("V")
 class IdentityMemo(Generic[K, V]):
     def __init__(self, compute: Callable[[K], V] | None = None) -> None:
         self._compute = compute
-        self._values: dict[int, V] = {}
+        # id -> (value, the weak reference whose callback removes the entry)
+        self._values: dict[int, tuple[V, weakref.ref[K]]] = {}
 
     def __call__(self, key: K) -> V:
-        ident = id(key)
-        try:
-            return self._values[ident]
-        except KeyError:
-            assert self._compute is not None, "this memo computes through get()"
-            value = self._compute(key)
-            self._values[ident] = value
-            weakref.finalize(key, self._values.pop, ident, None)
-            return value
+        entry = self._values.get(id(key))
+        if entry is not None:
+            return entry[0]
+        assert self._compute is not None, "this memo computes through get()"
+        return self._store(key, self._compute(key))
 
     def get(self, key: K, compute: Callable[[], V]) -> V:
         """The value for `key`, computed by `compute` the first time (for values that
         need more than the key to compute)."""
+        entry = self._values.get(id(key))
+        if entry is not None:
+            return entry[0]
+        return self._store(key, compute())
+
+    def _store(self, key: K, value: V) -> V:
         ident = id(key)
-        try:
-            return self._values[ident]
-        except KeyError:
-            value = compute()
-            self._values[ident] = value
-            weakref.finalize(key, self._values.pop, ident, None)
-            return value
+        values = self._values
+        # A plain weakref callback is much cheaper than weakref.finalize; CPython runs it
+        # when the object dies, before its id can be given to another object.
+        values[ident] = (value, weakref.ref(key, lambda _ref: values.pop(ident, None)))
+        return value
 
     def __len__(self) -> int:
         return len(self._values)
