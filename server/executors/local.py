@@ -327,11 +327,12 @@ def _cluster_define(launch: PartyLaunch) -> dict[str, object]:
     }
 
 
-def _process_env(launch: PartyLaunch, image: AppImage, files: _AttemptFiles) -> dict[str, str]:
+def party_env(launch: PartyLaunch, image: AppImage) -> dict[str, str]:
+    """The variables a party's process gets wherever it runs (locally or on Ray), on top
+    of the environment it starts in. dagwire's own come last: an image must not be able
+    to redirect them."""
     key = launch.key
-    # dagwire's own variables come last: an image must not be able to redirect them.
     return {
-        **os.environ,
         **image.env,
         **launch.env,
         "DAGWIRE_JOB_ID": key.job_id,
@@ -341,12 +342,21 @@ def _process_env(launch: PartyLaunch, image: AppImage, files: _AttemptFiles) -> 
         "DAGWIRE_ROLE": launch.role,
         "DAGWIRE_ATTEMPT": str(key.attempt),
         "DAGWIRE_TASK_INPUT_CONFIG": launch.task_input_config,
-        "DAGWIRE_TASK_FILE": str(files.task),
-        "DAGWIRE_PROGRESS_FILE": str(files.progress),
-        "DAGWIRE_STATUS_FILE": str(files.exit_status),
         "TASK_ID": key.task_id,
         "TASK_INPUT_CONFIG": launch.task_input_config,
         "TASK_CLUSTER_DEFINE": json.dumps(_cluster_define(launch)),
+    }
+
+
+def _process_env(launch: PartyLaunch, image: AppImage, files: _AttemptFiles) -> dict[str, str]:
+    """A local process: this server's environment, the party's variables, and the files
+    of its attempt folder."""
+    return {
+        **os.environ,
+        **party_env(launch, image),
+        "DAGWIRE_TASK_FILE": str(files.task),
+        "DAGWIRE_PROGRESS_FILE": str(files.progress),
+        "DAGWIRE_STATUS_FILE": str(files.exit_status),
     }
 
 

@@ -65,11 +65,11 @@ from dagwire.server.executors.local import (
     START_FAILURE_EXIT_CODE,
     VANISHED_EXIT_CODE,
     _AttemptFiles,
-    _cluster_define,
     _exit_message,
     _read_int,
     _read_progress,
     _task_document,
+    party_env,
 )
 
 if TYPE_CHECKING:
@@ -416,7 +416,7 @@ class RayExecutor:
                 _submit,
                 options,
                 image.command,
-                _party_env(launch, image),
+                party_env(launch, image),  # the worker's own environment is the base
                 document,
                 self._poll_interval,
                 self._kill_grace,
@@ -637,26 +637,6 @@ def _summary(error: BaseException) -> str:
         error = cause
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-
-
-def _party_env(launch: PartyLaunch, image: AppImage) -> dict[str, str]:
-    """The local executor's variables, less the file paths the worker adds. The worker's
-    own environment is the base, not this server's."""
-    key = launch.key
-    return {
-        **image.env,
-        **launch.env,
-        "DAGWIRE_JOB_ID": key.job_id,
-        "DAGWIRE_TASK_ID": key.task_id,
-        "DAGWIRE_TASK_ALIAS": launch.task_alias,
-        "DAGWIRE_DOMAIN_ID": key.domain_id,
-        "DAGWIRE_ROLE": launch.role,
-        "DAGWIRE_ATTEMPT": str(key.attempt),
-        "DAGWIRE_TASK_INPUT_CONFIG": launch.task_input_config,
-        "TASK_ID": key.task_id,
-        "TASK_INPUT_CONFIG": launch.task_input_config,
-        "TASK_CLUSTER_DEFINE": json.dumps(_cluster_define(launch)),
-    }
 
 
 def _task_options(launch: PartyLaunch) -> dict[str, Any]:
