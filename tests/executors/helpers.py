@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -86,6 +87,19 @@ def python_image(name: str, code: str) -> AppImage:
 
 def read_log(executor: LocalExecutor, key: PartyKey) -> str:
     return Path(executor.log_path(key)).read_text()
+
+
+async def logged_number(read: Callable[[], str], word: str, within: float = 30.0) -> int:
+    """The number on the first whole log line `<word> <number>`, once it is written.
+
+    Polling for the word alone can read the line half-written, and a runtime such
+    as Ray may log lines of its own that contain the word.
+    """
+    line = re.compile(rf"^{re.escape(word)} (\d+)$", re.MULTILINE)
+    await eventually(lambda: line.search(read()) is not None, within)
+    found = line.search(read())
+    assert found is not None
+    return int(found.group(1))
 
 
 def files_under(root: Path) -> list[Path]:

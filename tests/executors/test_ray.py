@@ -36,7 +36,14 @@ from dagwire.server.executors.ray import (
 from tests.api.conftest import job_request, seed_request, task, wait_for_state
 from tests.processes import ServerProcess, free_port
 
-from .helpers import Reports, eventually, is_running, make_launch, shell_image
+from .helpers import (
+    Reports,
+    eventually,
+    is_running,
+    logged_number,
+    make_launch,
+    shell_image,
+)
 from .ray_cluster import LOOPBACK_ENV, RayCluster
 
 needs_ray = pytest.mark.skipif(
@@ -264,8 +271,7 @@ async def test_terminate_stops_the_command_gracefully_and_reports_terminated(
     launch = make_launch(image.name)
     executor = make_ray(image)
     await executor.launch(launch)
-    await eventually(lambda: "pid" in read_log(executor, launch.key), within=30)
-    pid = int(read_log(executor, launch.key).split()[1])
+    pid = await logged_number(lambda: read_log(executor, launch.key), "pid")
 
     await executor.terminate(launch.key, "stopped by the user")
 
@@ -286,8 +292,7 @@ async def test_terminate_kills_a_command_that_ignores_sigterm_with_its_children(
     launch = make_launch(image.name)
     executor = make_ray(image, kill_grace=0.2)
     await executor.launch(launch)
-    await eventually(lambda: "child" in read_log(executor, launch.key), within=30)
-    child = int(read_log(executor, launch.key).split()[1])
+    child = await logged_number(lambda: read_log(executor, launch.key), "child")
 
     await executor.terminate(launch.key, "timed out")
 
