@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -176,15 +175,21 @@ def _task_config(task: TaskSpec) -> pb.TaskConfig:
     )
 
 
-def job_status(job: Job, *, reuse: bool = False) -> pb.JobStatus:
-    return pb.JobStatus(job_id=job.job_id, status=status_detail(job, reuse=reuse))
+def job_status(job: Job) -> pb.JobStatus:
+    return pb.JobStatus(job_id=job.job_id, status=status_detail(job))
 
 
-def status_detail(job: Job, *, reuse: bool = False) -> pb.JobStatusDetail:
-    """The wire status. With `reuse`, task statuses are kept per task value and reused
-    by the job's next changes (a watch's MODIFIED events); a one-off conversion (a
-    query, a listing of many jobs) builds them without keeping them."""
-    task_ids = {task.alias: task.task_id for task in job.spec.tasks}
+def status_detail(job: Job) -> pb.JobStatusDetail:
+    detail = _status_header(job)
+    detail.tasks.extend(
+        _task_status(spec.task_id, task)
+        for spec, task in zip(job.spec.tasks, job.tasks, strict=True)  # in the spec's order
+    )
+    return detail
+
+
+def _status_header(job: Job) -> pb.JobStatusDetail:
+    """A job's wire status without its tasks."""
     stage_state = f"Job{job.stage.value}StageSucceeded"
     return pb.JobStatusDetail(
         state=job_state_name(job.state),
@@ -192,12 +197,6 @@ def status_detail(job: Job, *, reuse: bool = False) -> pb.JobStatusDetail:
         create_time=rfc3339(job.create_time),
         start_time=rfc3339(job.start_time),
         end_time=rfc3339(job.end_time),
-        tasks=[
-            _TASK_STATUS.get(task, functools.partial(_task_status, task_ids[task.alias], task))
-            if reuse
-            else _task_status(task_ids[task.alias], task)
-            for task in job.tasks
-        ],
         stage_status_list=[
             pb.PartyStageStatus(domain_id=domain, state=stage_state) for domain in job.spec.domains
         ],
@@ -206,10 +205,6 @@ def status_detail(job: Job, *, reuse: bool = False) -> pb.JobStatusDetail:
             for domain, state in job.approvals.items()
         ],
     )
-
-
-# A task's wire status, built once per task value: a job change replaces one task.
-_TASK_STATUS: IdentityMemo[TaskRun, pb.TaskStatus] = IdentityMemo()
 
 
 def _task_status(task_id: str, task: TaskRun) -> pb.TaskStatus:
@@ -231,13 +226,69 @@ def _task_status(task_id: str, task: TaskRun) -> pb.TaskStatus:
     )
 
 
-def watch_event(event: WatchEvent) -> pb.WatchJobEventResponse:
-    return pb.WatchJobEventResponse(
+def watch_event(event: WatchEvent) -> bytes:
+    """A watch event, serialized.
+
+    A change replaces one task of a job and keeps the others as they were, so each
+    task's status is kept encoded, per job, as the encoding of a JobStatusDetail holding
+    that one task: the encoding of one element of `tasks`. The status is the encoding of
+    its other fields followed by those elements, and the event wraps it in its two
+    enclosing fields (key and length, protobuf's wire format): one well-formed message,
+    built without re-encoding the 1,000 tasks of a big job that did not change.
+    """
+    head = pb.WatchJobEventResponse(
         type=WATCH_EVENT_TYPES[event.type],  # type: ignore[arg-type]
-        object=(
-            job_status(event.job, reuse=event.type is WatchEventType.MODIFIED)
-            if event.job is not None
-            else None
-        ),
         resource_version=event.resource_version,
-    )
+    ).SerializeToString()
+    job = event.job
+    if job is None:
+        return head
+    detail = _status_header(job).SerializeToString() + b"".join(_task_elements(job))
+    status = pb.JobStatus(job_id=job.job_id).SerializeToString() + _field(_STATUS, detail)
+    return head + _field(_OBJECT, status)
+
+
+_OBJECT = pb.WatchJobEventResponse.DESCRIPTOR.fields_by_name["object"].number
+_STATUS = pb.JobStatus.DESCRIPTOR.fields_by_name["status"].number
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field: key (number, wire type 2), length, bytes."""
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# Per job (by its spec, which lives as long as the job): the tasks last encoded, and
+# their encodings as elements of JobStatusDetail.tasks.
+_TASK_ELEMENTS: IdentityMemo[JobSpec, tuple[tuple[TaskRun, ...], tuple[bytes, ...]]] = (
+    IdentityMemo()
+)
+
+
+def _task_elements(job: Job) -> tuple[bytes, ...]:
+    specs, runs = job.spec.tasks, job.tasks  # a job's tasks are in its spec's order
+    last = _TASK_ELEMENTS.find(job.spec)
+    if last is None:
+        elements = tuple(
+            _task_element(spec.task_id, run) for spec, run in zip(specs, runs, strict=True)
+        )
+    else:
+        before, kept = last
+        fresh = list(kept)
+        for i in [i for i, (a, b) in enumerate(zip(before, runs, strict=True)) if a is not b]:
+            fresh[i] = _task_element(specs[i].task_id, runs[i])
+        elements = tuple(fresh)
+    _TASK_ELEMENTS.put(job.spec, (runs, elements))
+    return elements
+
+
+def _task_element(task_id: str, task: TaskRun) -> bytes:
+    return pb.JobStatusDetail(tasks=[_task_status(task_id, task)]).SerializeToString()

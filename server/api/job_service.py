@@ -79,7 +79,7 @@ class EncodedEvents:
         key = (event.type, event.resource_version)
         encoded = self._cache.get(key)
         if encoded is None:
-            encoded = convert.watch_event(event).SerializeToString()
+            encoded = convert.watch_event(event)
             self._cache[key] = encoded
             if len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)

@@ -27,18 +27,15 @@ class IdentityMemo(Generic[K, V]):
         entry = self._values.get(id(key))
         if entry is not None:
             return entry[0]
-        assert self._compute is not None, "this memo computes through get()"
-        return self._store(key, self._compute(key))
+        assert self._compute is not None, "this memo is filled through put()"
+        return self.put(key, self._compute(key))
 
-    def get(self, key: K, compute: Callable[[], V]) -> V:
-        """The value for `key`, computed by `compute` the first time (for values that
-        need more than the key to compute)."""
+    def find(self, key: K) -> V | None:
+        """The value kept for `key`, or None."""
         entry = self._values.get(id(key))
-        if entry is not None:
-            return entry[0]
-        return self._store(key, compute())
+        return None if entry is None else entry[0]
 
-    def _store(self, key: K, value: V) -> V:
+    def put(self, key: K, value: V) -> V:
         ident = id(key)
         values = self._values
         # A plain weakref callback is much cheaper than weakref.finalize; CPython runs it

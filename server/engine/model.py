@@ -210,13 +210,19 @@ class JobSpec:
         return _positions(self)
 
     @property
+    def dependency_positions(self) -> tuple[tuple[int, ...], ...]:
+        """The positions of each task's dependencies, by the task's position."""
+        return _dependency_positions(self)
+
+    @property
+    def first_dependencies(self) -> tuple[int, ...]:
+        """The position of each task's first dependency, -1 for a task without any."""
+        return _first_dependencies(self)
+
+    @property
     def domains(self) -> tuple[str, ...]:
         """Every party domain of the job, in first-seen order."""
-        seen: dict[str, None] = {}
-        for task in self.tasks:
-            for party in task.parties:
-                seen.setdefault(party.domain_id, None)
-        return tuple(seen)
+        return _domains(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,4 +317,18 @@ class JobChange:
 # up by alias on every report.
 _positions: IdentityMemo[JobSpec, dict[str, int]] = IdentityMemo(
     lambda spec: {task.alias: index for index, task in enumerate(spec.tasks)}
+)
+
+_dependency_positions: IdentityMemo[JobSpec, tuple[tuple[int, ...], ...]] = IdentityMemo(
+    lambda spec: tuple(
+        tuple(spec.positions[dep] for dep in task.dependencies) for task in spec.tasks
+    )
+)
+
+_domains: IdentityMemo[JobSpec, tuple[str, ...]] = IdentityMemo(
+    lambda spec: tuple({party.domain_id: None for task in spec.tasks for party in task.parties})
+)
+
+_first_dependencies: IdentityMemo[JobSpec, tuple[int, ...]] = IdentityMemo(
+    lambda spec: tuple(deps[0] if deps else -1 for deps in spec.dependency_positions)
 )

@@ -35,29 +35,55 @@ def ready_tasks(job: Job) -> list[str]:
     """Aliases of the tasks to launch now: pending, dependencies satisfied, highest
     priority first (ties in submission order), no more than max_parallelism running.
     A post task is ready once every other task has settled, whatever their outcome."""
-    specs, runs, at = job.spec.tasks, job.tasks, job.spec.positions
-    running = [run.state for run in runs].count(TaskState.RUNNING)
-    free = max(job.spec.max_parallelism, 1) - running
+    specs, runs = job.spec.tasks, job.tasks
+    # Runs on every change of a job: one pass over the states, then work only for the
+    # pending tasks, so that a long chain costs little per step.
+    states = [run.state for run in runs]
+    free = max(job.spec.max_parallelism, 1) - states.count(TaskState.RUNNING)
     if free <= 0:
         return []
+    depends_on = job.spec.dependency_positions
     main_settled: bool | None = None
     candidates: list[tuple[int, TaskSpec]] = []
-    for index, (spec, run) in enumerate(zip(specs, runs, strict=True)):
-        if run.state is not TaskState.PENDING:
-            continue
+    first = job.spec.first_dependencies
+    # A task whose first dependency is still to run cannot be ready: in a long chain
+    # that is every pending task but one, ruled out here without a call.
+    waiting = (TaskState.PENDING, TaskState.RUNNING, TaskState.HOLD)
+    pending = [
+        i
+        for i, state in enumerate(states)
+        if state is TaskState.PENDING and (first[i] < 0 or states[first[i]] not in waiting)
+    ]
+    for index in pending:
+        spec = specs[index]
         if spec.post:
             if main_settled is None:
                 main_settled = all(
-                    other.state.is_settled
-                    for other_spec, other in zip(specs, runs, strict=True)
-                    if not other_spec.post
+                    state.is_settled
+                    for other, state in zip(specs, states, strict=True)
+                    if not other.post
                 )
             if main_settled:
                 candidates.append((index, spec))
-        elif all(satisfied(specs[at[dep]], runs[at[dep]]) for dep in spec.dependencies):
+        elif _dependencies_satisfied(depends_on[index], specs, runs, states):
             candidates.append((index, spec))
     candidates.sort(key=lambda item: (-item[1].priority, item[0]))
     return [spec.alias for _, spec in candidates[:free]]
+
+
+def _dependencies_satisfied(
+    positions: tuple[int, ...],
+    specs: tuple[TaskSpec, ...],
+    runs: tuple[TaskRun, ...],
+    states: list[TaskState],
+) -> bool:
+    for position in positions:
+        state = states[position]
+        if state is TaskState.SUCCEEDED:
+            continue
+        if state is TaskState.PENDING or not satisfied(specs[position], runs[position]):
+            return False
+    return True
 
 
 def assess_job(job: Job) -> JobState | None:

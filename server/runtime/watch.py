@@ -19,6 +19,7 @@ from dagwire.server.engine.model import ChangeType, Job, JobChange
 from dagwire.server.store.base import JobStore
 
 _REPLAY_PAGE = 1_000
+_LISTING_PAGE = 1_000
 
 
 class WatchEventType(enum.Enum):
@@ -106,14 +107,24 @@ def _initial_listing(
     store: JobStore, where: WatchFilter
 ) -> Callable[[_Seen], AsyncIterator[WatchEvent]]:
     async def run(seen: _Seen) -> AsyncIterator[WatchEvent]:
-        for job in await store.list_jobs():
-            seen.per_job[job.job_id] = job.resource_version
-            if where.matches(job):
-                yield WatchEvent(WatchEventType.ADDED, job, job.resource_version)
-        # A bookmark, as Kubernetes sends after its initial events: the listing is one
-        # consistent snapshot, so resuming from its newest version misses nothing (what
-        # lies between belongs to jobs deleted before the snapshot).
-        yield WatchEvent(WatchEventType.HEARTBEAT, None, max(seen.per_job.values(), default=0))
+        # Read page by page, so a watch of 100k jobs never holds them all. Everything
+        # up to `start` is in the listing; whatever changes after it reaches the stream
+        # live, unless the listing already showed that version of the job.
+        start = await store.latest_resource_version()
+        seen.position = start
+        after = None
+        while True:
+            page = await store.list_jobs_page(after, _LISTING_PAGE)
+            for job in page:
+                seen.per_job[job.job_id] = job.resource_version
+                if where.matches(job):
+                    yield WatchEvent(WatchEventType.ADDED, job, job.resource_version)
+            if len(page) < _LISTING_PAGE:
+                break
+            after = page[-1]
+        # A bookmark, as Kubernetes sends after its initial events: resuming from it
+        # misses nothing (a resumed stream replays every change after it).
+        yield WatchEvent(WatchEventType.HEARTBEAT, None, start)
 
     return run
 

@@ -69,6 +69,11 @@ class JobStore(Protocol):
         """Every job (or only those not in a terminal state), oldest first."""
         ...
 
+    async def list_jobs_page(self, after: Job | None, limit: int) -> list[Job]:
+        """Up to `limit` jobs in list_jobs' order, those after `after` (from the start
+        when None): a listing that never holds every job at once."""
+        ...
+
     async def count_jobs_by_state(self) -> dict[JobState, int]:
         """How many jobs are in each state (states without jobs are left out)."""
         ...

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +46,77 @@ def job_to_json(job: Job) -> str:
     """The stored form as compact JSON text: the same document as
     json.dumps(job_to_dict(job)), assembled from per-object pieces that are encoded once
     (the spec, and each task as long as it is unchanged)."""
-    head = {
+    return assemble(head_json(job), spec_json(job.spec), task_jsons(job))
+
+
+@dataclass(frozen=True, slots=True)
+class JobParts:
+    """A job's stored form in its parts, each compact JSON: the head (everything but the
+    spec and the tasks), the spec, and each task."""
+
+    head: str
+    spec: str
+    tasks: tuple[str, ...]
+
+    @classmethod
+    def of(cls, job: Job) -> JobParts:
+        return cls(head_json(job), spec_json(job.spec), task_jsons(job))
+
+    def whole(self) -> str:
+        return assemble(self.head, self.spec, self.tasks)
+
+
+def job_from_json(doc: str, version: int, resource_version: int) -> Job:
+    return job_from_dict(json.loads(doc), version=version, resource_version=resource_version)
+
+
+def head_json(job: Job) -> str:
+    """Everything of the stored form but the spec and the tasks."""
+    return compact_json(_head_to_dict(job))
+
+
+def spec_json(spec: JobSpec) -> str:
+    return _spec_json(spec)
+
+
+def task_jsons(job: Job) -> tuple[str, ...]:
+    """Each task's stored form, encoded once per task value."""
+    return tuple(_task_json(task) for task in job.tasks)
+
+
+def task_json(task: TaskRun) -> str:
+    """A task's stored form, encoded once per task value."""
+    return _task_json(task)
+
+
+def assemble(head: str, spec: str, tasks: Sequence[str]) -> str:
+    """The whole stored form from its parts."""
+    return f'{head[:-1]},"spec":{spec},"tasks":[{",".join(tasks)}]}}'
+
+
+def delta_json(head: str, changed: Mapping[int, str]) -> str:
+    """A change of a job as the head after it and the tasks it replaced, by position."""
+    tasks = ",".join(f'"{position}":{task}' for position, task in changed.items())
+    return f'{{"head":{head},"tasks":{{{tasks}}}}}'
+
+
+def job_after_delta(job: Job, delta: str, *, version: int, resource_version: int) -> Job:
+    """The job a delta_json document turns `job` into; unchanged tasks are kept."""
+    data = json.loads(delta)
+    tasks = list(job.tasks)
+    for position, task in data["tasks"].items():
+        tasks[int(position)] = _task_run_from_dict(task)
+    return replace(
+        job,
+        **_head_from_dict(data["head"]),
+        tasks=tuple(tasks),
+        version=version,
+        resource_version=resource_version,
+    )
+
+
+def _head_to_dict(job: Job) -> dict[str, Any]:
+    return {
         "format": FORMAT_VERSION,
         "state": job.state.value,
         "stage": job.stage.value,
@@ -54,44 +126,41 @@ def job_to_json(job: Job) -> str:
         "end_time": _time(job.end_time),
         "approvals": {domain: state.value for domain, state in job.approvals.items()},
     }
-    tasks = ",".join(_task_json(task) for task in job.tasks)
-    return f'{_compact(head)[:-1]},"spec":{_spec_json(job.spec)},"tasks":[{tasks}]}}'
 
 
-def _compact(value: object) -> str:
+def _head_from_dict(data: dict[str, Any]) -> dict[str, Any]:
+    create_time = _parse_time(data["create_time"])
+    assert create_time is not None
+    return {
+        "state": JobState(data["state"]),
+        "stage": Stage(data["stage"]),
+        "err_msg": data["err_msg"],
+        "create_time": create_time,
+        "start_time": _parse_time(data["start_time"]),
+        "end_time": _parse_time(data["end_time"]),
+        "approvals": {d: ApprovalState(s) for d, s in data["approvals"].items()},
+    }
+
+
+def compact_json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
     return {
-        "format": FORMAT_VERSION,
+        **_head_to_dict(job),
         "spec": _spec_to_dict(job.spec),
-        "state": job.state.value,
-        "stage": job.stage.value,
-        "err_msg": job.err_msg,
-        "create_time": _time(job.create_time),
-        "start_time": _time(job.start_time),
-        "end_time": _time(job.end_time),
-        "approvals": {domain: state.value for domain, state in job.approvals.items()},
         "tasks": [_task_run_to_dict(task) for task in job.tasks],
     }
 
 
 def job_from_dict(data: dict[str, Any], *, version: int, resource_version: int) -> Job:
-    create_time = _parse_time(data["create_time"])
-    assert create_time is not None
     return Job(
         spec=_spec_from_dict(data["spec"]),
-        state=JobState(data["state"]),
-        stage=Stage(data["stage"]),
-        err_msg=data["err_msg"],
-        create_time=create_time,
-        start_time=_parse_time(data["start_time"]),
-        end_time=_parse_time(data["end_time"]),
-        approvals={d: ApprovalState(s) for d, s in data["approvals"].items()},
         tasks=tuple(_task_run_from_dict(task) for task in data["tasks"]),
         version=version,
         resource_version=resource_version,
+        **_head_from_dict(data),
     )
 
 
@@ -306,7 +375,9 @@ def _step_fields(task: TaskSpec) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value}
 
 
-_spec_json: IdentityMemo[JobSpec, str] = IdentityMemo(lambda spec: _compact(_spec_to_dict(spec)))
+_spec_json: IdentityMemo[JobSpec, str] = IdentityMemo(
+    lambda spec: compact_json(_spec_to_dict(spec))
+)
 _task_json: IdentityMemo[TaskRun, str] = IdentityMemo(
-    lambda task: _compact(_task_run_to_dict(task))
+    lambda task: compact_json(_task_run_to_dict(task))
 )

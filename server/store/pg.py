@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -50,12 +49,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
-from dagwire.server.store.codec import job_from_dict
-from dagwire.server.store.sql import SCHEMA_LOCK, events, jobs
+from dagwire.server.store.history import EVENT_COLUMNS, replay
+from dagwire.server.store.rows import load_jobs
+from dagwire.server.store.schema import SCHEMA_LOCK, events, jobs
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +109,10 @@ class PgWriteHooks:
         self.replica_id = replica_id
         self.own: set[int] = set()
 
-    async def before_writes(self, conn: AsyncConnection) -> None:
-        await conn.execute(_EVENTS_LOCK)
+    def before_writes(self, conn: Connection) -> None:
+        conn.execute(_EVENTS_LOCK)
 
-    async def after_writes(self, conn: AsyncConnection, changes: Sequence[JobChange]) -> None:
+    def after_writes(self, conn: Connection, changes: Sequence[JobChange]) -> None:
         owned: dict[str, bool] = {}  # job -> whether it has an owner row after this batch
         for change in changes:
             job_id = change.job.job_id
@@ -122,7 +122,7 @@ class PgWriteHooks:
                 owned[job_id] = True
         latest = max(change.resource_version for change in changes)
         self.own.update(change.resource_version for change in changes)
-        await conn.execute(
+        conn.execute(
             _AFTER_WRITES,
             {
                 "owner": self.replica_id,
@@ -136,22 +136,19 @@ class PgWriteHooks:
 
 @dataclass(frozen=True, slots=True)
 class EventRow:
-    """One row of the event log, decoded only when someone needs the job in it (read
-    without its document, `doc` is None and `change()` refuses)."""
+    """One row of the event log, with the change it records (read without documents,
+    `recorded` is None and `change()` refuses)."""
 
     resource_version: int
     object_id: str
     type: str
     version: int
-    doc: str | None
+    recorded: JobChange | None
 
     def change(self) -> JobChange:
-        if self.doc is None:
+        if self.recorded is None:
             raise ValueError(f"event {self.resource_version} was read without its document")
-        job = job_from_dict(
-            json.loads(self.doc), version=self.version, resource_version=self.resource_version
-        )
-        return JobChange(self.resource_version, ChangeType(self.type), job)
+        return self.recorded
 
 
 class PgReplicaStore:
@@ -294,27 +291,22 @@ class PgReplicaStore:
             return {row[0] for row in await conn.execute(query)}
 
     async def owned_jobs(self, job_ids: Iterable[str] | None = None) -> list[Job]:
-        """The jobs this replica owns (all, or those among `job_ids`), read together with
-        their owner rows in one statement, so a job another replica owns by now is left
-        out. Locking the owner rows makes the read wait for a takeover in progress (see
-        take_over); the re-check PostgreSQL then makes is on the owner column."""
-        query = (
-            select(jobs.c.doc, jobs.c.version, jobs.c.resource_version)
-            .join(job_owners, job_owners.c.job_id == jobs.c.job_id)
-            .where(job_owners.c.owner == self.replica_id)
-            .order_by(jobs.c.create_time, jobs.c.job_id)
-            .with_for_update(of=job_owners)
-        )
+        """The jobs this replica owns (all, or those among `job_ids`). Their owner rows
+        are locked first, which waits for a takeover in progress (see take_over); the
+        jobs are then read where the owner is still this replica, so a job another
+        replica owns by now is left out."""
+        mine = job_owners.c.owner == self.replica_id
         if job_ids is not None:
-            query = query.where(jobs.c.job_id.in_(list(job_ids)))
+            mine = and_(mine, job_owners.c.job_id.in_(list(job_ids)))
+        lock = select(job_owners.c.job_id).where(mine).with_for_update()
+        owned = jobs.c.job_id.in_(select(job_owners.c.job_id).where(mine))
+
+        def read(conn: Connection) -> list[Job]:
+            conn.execute(lock)
+            return load_jobs(conn, owned)
+
         async with self.engine.begin() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            job_from_dict(
-                json.loads(row.doc), version=row.version, resource_version=row.resource_version
-            )
-            for row in rows
-        ]
+            return await conn.run_sync(read)
 
     async def owner_of(self, job_id: str) -> str | None:
         query = select(job_owners.c.owner).where(job_owners.c.job_id == job_id)
@@ -327,13 +319,23 @@ class PgReplicaStore:
         self, after: int, upto: int, limit: int, docs: bool = True
     ) -> list[EventRow]:
         """Events with after < resource_version <= upto, in order, at most `limit`;
-        without their documents (the jobs) unless `docs`."""
-        query = (_EVENTS_BETWEEN if docs else _EVENTS_BETWEEN_BARE).params(
-            after=after, upto=upto, limit=limit
-        )
+        without the changes they record (the jobs) unless `docs`."""
+        if not docs:
+            query = _EVENTS_BETWEEN_BARE.params(after=after, upto=upto, limit=limit)
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+            return [EventRow(row[0], row[1], row[2], row[3], None) for row in rows]
+        query = _EVENTS_BETWEEN.params(after=after, upto=upto, limit=limit)
+
+        def read(conn: Connection) -> list[EventRow]:
+            rows = conn.execute(query).all()
+            return [
+                EventRow(row[0], row[1], row[2], row[3], change)
+                for row, change in zip(rows, replay(conn, rows, after=after), strict=True)
+            ]
+
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [EventRow(row[0], row[1], row[2], row[3], row[4] if docs else None) for row in rows]
+            return await conn.run_sync(read)
 
     async def latest(self) -> int:
         """The newest resource version committed (everything at or below it is final)."""
@@ -347,9 +349,7 @@ _BETWEEN = and_(
     events.c.resource_version <= bindparam("upto"),
 )
 _EVENTS_BETWEEN = (
-    select(
-        events.c.resource_version, events.c.object_id, events.c.type, events.c.version, events.c.doc
-    )
+    select(*EVENT_COLUMNS)
     .where(_BETWEEN)
     .order_by(events.c.resource_version)
     .limit(bindparam("limit"))

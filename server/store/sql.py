@@ -1,33 +1,31 @@
 """JobStore on SQLAlchemy Core (async): SQLite through aiosqlite by default,
-PostgreSQL through asyncpg, chosen by the database URL."""
+PostgreSQL through asyncpg, chosen by the database URL.
+
+Writes. A job is stored as its row and one row per task (schema.py). A change writes
+the job row, the task rows that changed and one event. The store remembers the tasks it
+last wrote for each unfinished job, so it finds the changed ones by comparing encoded
+tasks; a job it does not remember (after a restart, or one another replica wrote) is
+written whole.
+
+History. An event holds the whole job, or a delta: the job's head and the tasks that
+changed since the job's previous event. Every SNAPSHOT_EVERY-th version of a job is
+whole, so a reader rebuilds a delta from at most that many events; compaction stores
+whole the first event it keeps of each job (history.py).
+
+Reads of the jobs as they are now: rows.py. SQLite's writer thread: sqlite.py.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import functools
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy import bindparam, delete, event, func, insert, select, tuple_, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from dagwire.server.engine.errors import (
     ConcurrentModification,
@@ -35,7 +33,7 @@ from dagwire.server.engine.errors import (
     JobAlreadyExists,
     JobNotFound,
 )
-from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
+from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState, TaskRun
 from dagwire.server.store.base import (
     InsertJob,
     JobWrite,
@@ -43,85 +41,45 @@ from dagwire.server.store.base import (
     UpdateJob,
     WriteResult,
 )
-from dagwire.server.store.codec import job_from_dict, job_to_json
-
-SCHEMA_VERSION = 1
-
-metadata = MetaData()
-
-# SQLite's INTEGER PRIMARY KEY is its rowid; BIGINT is PostgreSQL's identity column type.
-_ResourceVersion = BigInteger().with_variant(Integer(), "sqlite")
-
-jobs = Table(
-    "jobs",
-    metadata,
-    Column("job_id", String(253), primary_key=True),
-    Column("state", String(32), nullable=False, index=True),
-    Column("version", Integer, nullable=False),
-    Column("resource_version", BigInteger, nullable=False),
-    Column("create_time", String(40), nullable=False),
-    Column("doc", Text, nullable=False),
+from dagwire.server.store.codec import (
+    JobParts,
+    delta_json,
+    head_json,
+    spec_json,
+    task_json,
 )
-
-# The event log. AUTOINCREMENT on SQLite so that a resource_version is never reused,
-# even after the newest events were compacted away.
-events = Table(
-    "events",
+from dagwire.server.store.history import EVENT_COLUMNS, compact, replay
+from dagwire.server.store.rows import load_jobs, read_stored
+from dagwire.server.store.schema import (
+    COMPACTED_THROUGH,
+    SCHEMA_LOCK,
+    check_schema,
+    events,
+    job_tasks,
+    jobs,
     metadata,
-    Column("resource_version", _ResourceVersion, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),
-    Column("object_id", String(253), nullable=False),
-    Column("type", String(16), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("doc", Text, nullable=False),
-    sqlite_autoincrement=True,
+    schema_info,
 )
+from dagwire.server.store.sqlite import SqliteWriter, enable_sqlite_wal
 
-schema_info = Table(
-    "schema_info",
-    metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", String(256), nullable=False),
-)
+# A job's every SNAPSHOT_EVERY-th version is stored whole in the event log.
+SNAPSHOT_EVERY = 64
 
 _TERMINAL = [state.value for state in JobState if state.is_terminal]
 
-
-def _dumps(job: Job) -> str:
-    return job_to_json(job)
-
-
-def _loads(doc: str, version: int, resource_version: int) -> Job:
-    return job_from_dict(json.loads(doc), version=version, resource_version=resource_version)
-
-
-def _enable_sqlite_wal(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # WAL lets readers proceed while the single writer commits; NORMAL sync survives a
-    # process crash (only a power loss may drop the newest transactions).
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    # Checkpoint every ~40 MB of WAL instead of 4 MB: a running job's row is rewritten
-    # on every change, and a longer WAL lets many rewrites of the same pages reach the
-    # database file as one.
-    cursor.execute("PRAGMA wal_autocheckpoint=10000")
-    cursor.close()
-
-
-# Held while the schema is created or checked, so that replicas starting together on an
-# empty PostgreSQL database do not race on CREATE TABLE.
-SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(7310512914250195201)")
+T = TypeVar("T")
 
 
 class WriteHooks(Protocol):
     """Extra statements in every write transaction (several replicas on PostgreSQL: see
     dagwire.server.store.pg). `before_writes` runs first, `after_writes` once the
-    accepted changes are written, both before the commit."""
+    accepted changes are written, both before the commit. They run inside the
+    transaction's synchronous body (on PostgreSQL, SQLAlchemy's greenlet bridge awaits
+    each statement)."""
 
-    async def before_writes(self, conn: AsyncConnection) -> None: ...
+    def before_writes(self, conn: Connection) -> None: ...
 
-    async def after_writes(self, conn: AsyncConnection, changes: Sequence[JobChange]) -> None: ...
+    def after_writes(self, conn: Connection, changes: Sequence[JobChange]) -> None: ...
 
 
 class SqlJobStore:
@@ -131,6 +89,10 @@ class SqlJobStore:
         self._url = url
         self._hooks = hooks
         self._engine: AsyncEngine | None = None
+        self._sqlite_writer: SqliteWriter | None = None
+        # The last change this store committed of each unfinished job: what a delta is
+        # taken against.
+        self._written: dict[str, _Written] = {}
 
     @property
     def engine(self) -> AsyncEngine:
@@ -141,28 +103,39 @@ class SqlJobStore:
     async def open(self) -> None:
         engine = create_async_engine(self._url)
         if engine.dialect.name == "sqlite":
-            event.listen(engine.sync_engine, "connect", _enable_sqlite_wal)
+            event.listen(engine.sync_engine, "connect", enable_sqlite_wal)
         self._engine = engine
         async with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
                 await conn.execute(SCHEMA_LOCK)
             await conn.run_sync(metadata.create_all)
-            await self._check_schema_version(conn)
-
-    async def _check_schema_version(self, conn: AsyncConnection) -> None:
-        stored = await conn.scalar(select(schema_info.c.value).where(schema_info.c.key == "schema"))
-        if stored is None:
-            await conn.execute(insert(schema_info).values(key="schema", value=str(SCHEMA_VERSION)))
-        elif int(stored) > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"the database has schema version {stored}, newer than this server's "
-                f"{SCHEMA_VERSION}; upgrade dagwire"
-            )
+            await conn.run_sync(check_schema)
+        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+            # (An in-memory database exists once per connection: it keeps the async path.)
+            self._sqlite_writer = SqliteWriter(self._url)
 
     async def close(self) -> None:
+        if self._sqlite_writer is not None:
+            self._sqlite_writer.close()
+            self._sqlite_writer = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+
+    async def _write_transaction(self, body: Callable[[Connection], T]) -> T:
+        """Run `body` as one write transaction: on SQLite in the writer thread, elsewhere
+        on the async engine (each statement awaited through SQLAlchemy's greenlet
+        bridge, on the event loop)."""
+        if self._sqlite_writer is not None:
+            return await self._sqlite_writer.run(body)
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(body)
+
+    async def _read(self, body: Callable[[Connection], T]) -> T:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(body)
+
+    # --- writes ---------------------------------------------------------------------
 
     async def insert_job(self, job: Job) -> JobChange:
         return _raise_or_return((await self.apply_writes([InsertJob(job)]))[0])
@@ -178,115 +151,85 @@ class SqlJobStore:
         the current versions, then bulk inserts and updates. Each write gets its own
         verdict: a refused one (conflict, missing job) is left out and its error returned
         in its place, without writing anything for it."""
-        async with self.engine.begin() as conn:
-            if self._hooks is not None:
-                await self._hooks.before_writes(conn)
-            current = await self._current(conn, writes)
-            planned = [_plan(write, current) for write in writes]
-            accepted = [plan for plan in planned if not isinstance(plan, EngineError)]
-            if accepted:
-                versions = await self._append_events(conn, accepted)
-                for plan, rv in zip(accepted, versions, strict=True):
-                    plan.resource_version = rv
-                await self._write_rows(conn, accepted)
-                if self._hooks is not None:
-                    await self._hooks.after_writes(conn, [plan.change() for plan in accepted])
+        # Jobs are encoded here, on the event loop, where the per-task pieces they are
+        # assembled from are kept; the transaction only compares and runs statements.
+        encoded = [
+            None if isinstance(write, RemoveJob) else self._encode(write.job) for write in writes
+        ]
+        planned = await self._write_transaction(
+            functools.partial(self._apply_writes, writes, encoded)
+        )
+        accepted = [plan for plan in planned if not isinstance(plan, EngineError)]
+        for plan in accepted:  # committed: the bases of the next deltas
+            if plan.type is ChangeType.DELETED or plan.job.state.is_terminal:
+                self._written.pop(plan.job_id, None)
+            else:
+                self._written[plan.job_id] = _Written(
+                    plan.resource_version, plan.job.tasks, plan.encoded.tasks
+                )
         return [plan if isinstance(plan, EngineError) else plan.change() for plan in planned]
 
-    async def _current(self, conn: AsyncConnection, writes: Sequence[JobWrite]) -> _Current:
-        """Stored versions of the jobs written, and the last snapshot of those removed."""
-        ids = list({_job_id_of(write) for write in writes})
-        rows = await conn.execute(
-            select(jobs.c.job_id, jobs.c.version).where(jobs.c.job_id.in_(ids))
-        )
-        current = _Current(versions={row.job_id: row.version for row in rows})
-        removed = [write.job_id for write in writes if isinstance(write, RemoveJob)]
-        if removed:
-            rows = await conn.execute(
-                select(jobs.c.job_id, jobs.c.doc, jobs.c.version).where(jobs.c.job_id.in_(removed))
-            )
-            current.snapshots = {row.job_id: _loads(row.doc, row.version, 0) for row in rows}
-        return current
+    def _encode(self, job: Job) -> JobParts:
+        """The job's stored form. A change keeps most task objects as they were: their
+        encodings are taken from the last write of the job instead of looked up."""
+        last = self._written.get(job.job_id)
+        if last is None or len(last.runs) != len(job.tasks):
+            return JobParts.of(job)
+        runs = job.tasks
+        tasks = list(last.tasks)
+        for position in [
+            i for i, (a, b) in enumerate(zip(last.runs, runs, strict=True)) if a is not b
+        ]:
+            tasks[position] = task_json(runs[position])
+        return JobParts(head_json(job), spec_json(job.spec), tuple(tasks))
 
-    async def _append_events(self, conn: AsyncConnection, plans: list[_Plan]) -> list[int]:
-        statement = insert(events).returning(
-            events.c.resource_version, sort_by_parameter_order=True
-        )
-        rows = await conn.execute(
-            statement,
-            [
-                {
-                    "kind": "job",
-                    "object_id": plan.job_id,
-                    "type": plan.type.value,
-                    "version": plan.version,
-                    "doc": plan.doc,
-                }
-                for plan in plans
-            ],
-        )
-        return [int(row[0]) for row in rows]
+    def _apply_writes(
+        self,
+        writes: Sequence[JobWrite],
+        encoded: Sequence[JobParts | None],
+        conn: Connection,
+    ) -> list[_Plan | EngineError]:
+        if self._hooks is not None:
+            self._hooks.before_writes(conn)
+        current = _current(conn, writes, self._written)
+        planned = [_plan(write, enc, current) for write, enc in zip(writes, encoded, strict=True)]
+        accepted = [plan for plan in planned if not isinstance(plan, EngineError)]
+        if accepted:
+            versions = _append_events(conn, accepted)
+            for plan, rv in zip(accepted, versions, strict=True):
+                plan.resource_version = rv
+            # Jobs written once in the batch go in bulk; a job written more than once
+            # has its writes applied one after the other.
+            times = Counter(plan.job_id for plan in accepted)
+            _write_rows(conn, [plan for plan in accepted if times[plan.job_id] == 1])
+            for plan in accepted:
+                if times[plan.job_id] > 1:
+                    _write_rows(conn, [plan])
+            if self._hooks is not None:
+                self._hooks.after_writes(conn, [plan.change() for plan in accepted])
+        return planned
 
-    async def _write_rows(self, conn: AsyncConnection, plans: list[_Plan]) -> None:
-        added = [plan for plan in plans if plan.type is ChangeType.ADDED]
-        modified = [plan for plan in plans if plan.type is ChangeType.MODIFIED]
-        removed = [plan for plan in plans if plan.type is ChangeType.DELETED]
-        if added:
-            await conn.execute(
-                insert(jobs),
-                [
-                    {
-                        "job_id": plan.job_id,
-                        "state": plan.job.state.value,
-                        "version": plan.version,
-                        "resource_version": plan.resource_version,
-                        "create_time": plan.job.create_time.isoformat(),
-                        "doc": plan.doc,
-                    }
-                    for plan in added
-                ],
-            )
-        if modified:
-            await conn.execute(
-                _UPDATE_JOB,
-                [
-                    {
-                        "key": plan.job_id,
-                        "new_state": plan.job.state.value,
-                        "new_version": plan.version,
-                        "new_rv": plan.resource_version,
-                        "new_doc": plan.doc,
-                    }
-                    for plan in modified
-                ],
-            )
-        if removed:
-            await conn.execute(
-                delete(jobs).where(jobs.c.job_id.in_([plan.job_id for plan in removed]))
-            )
+    # --- reads ----------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> Job | None:
         found = await self.get_jobs([job_id])
         return found[0] if found else None
 
     async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
-        query = select(jobs.c.doc, jobs.c.version, jobs.c.resource_version).where(
-            jobs.c.job_id.in_(list(job_ids))
-        )
-        return await self._load(query)
+        return await self._read(functools.partial(load_jobs, where=jobs.c.job_id.in_(job_ids)))
 
     async def list_jobs(self, *, active_only: bool = False) -> list[Job]:
-        query = select(jobs.c.doc, jobs.c.version, jobs.c.resource_version).order_by(
-            jobs.c.create_time, jobs.c.job_id
-        )
-        if active_only:
-            query = query.where(jobs.c.state.not_in(_TERMINAL))
-        return await self._load(query)
+        where = jobs.c.state.not_in(_TERMINAL) if active_only else None
+        return await self._read(functools.partial(load_jobs, where=where))
 
-    async def _load(self, query: Any) -> list[Job]:
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_loads(row.doc, row.version, row.resource_version) for row in rows]
+    async def list_jobs_page(self, after: Job | None, limit: int) -> list[Job]:
+        where = (
+            None
+            if after is None
+            else tuple_(jobs.c.create_time, jobs.c.job_id)
+            > tuple_(after.create_time.isoformat(), after.job_id)
+        )
+        return await self._read(functools.partial(load_jobs, where=where, limit=limit))
 
     async def count_jobs_by_state(self) -> dict[JobState, int]:
         query = select(jobs.c.state, func.count()).group_by(jobs.c.state)
@@ -296,25 +239,22 @@ class SqlJobStore:
 
     async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:
         query = (
-            select(events.c.resource_version, events.c.type, events.c.version, events.c.doc)
+            select(*EVENT_COLUMNS)
             .where(events.c.resource_version > resource_version)
             .order_by(events.c.resource_version)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [
-            JobChange(
-                row.resource_version,
-                ChangeType(row.type),
-                _loads(row.doc, row.version, row.resource_version),
-            )
-            for row in rows
-        ]
+        return await self._read(
+            lambda conn: replay(conn, conn.execute(query).all(), after=resource_version)
+        )
 
     async def oldest_resource_version(self) -> int:
         async with self.engine.connect() as conn:
-            value = await conn.scalar(select(func.min(events.c.resource_version)))
+            compacted = await conn.scalar(
+                select(schema_info.c.value).where(schema_info.c.key == COMPACTED_THROUGH)
+            )
+            newer = events.c.resource_version > int(compacted or 0)
+            value = await conn.scalar(select(func.min(events.c.resource_version)).where(newer))
         return int(value or 0)
 
     async def latest_resource_version(self) -> int:
@@ -323,14 +263,204 @@ class SqlJobStore:
         return int(value or 0)
 
     async def compact(self, keep: int) -> int:
-        async with self.engine.begin() as conn:
-            latest = await conn.scalar(select(func.max(events.c.resource_version)))
-            if latest is None:
-                return 0
-            result = await conn.execute(
-                delete(events).where(events.c.resource_version <= int(latest) - keep)
-            )
-        return int(result.rowcount or 0)
+        return await self._write_transaction(functools.partial(compact, keep))
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A committed change of a job: its resource_version, tasks and their encodings."""
+
+    resource_version: int
+    runs: tuple[TaskRun, ...]
+    tasks: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Current:
+    """What the transaction found stored, updated as the batch's writes are planned."""
+
+    versions: dict[str, int]
+    resource_versions: dict[str, int]
+    written: dict[str, _Written]  # the store's memory of its writes
+    removed: dict[str, tuple[Job, JobParts]] = field(default_factory=dict)
+    # job -> the encoded tasks stored (None: unknown) as of the batch's latest write
+    bases: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+
+    def base(self, job_id: str) -> tuple[str, ...] | None:
+        if job_id not in self.bases:
+            remembered = self.written.get(job_id)
+            stored = self.resource_versions.get(job_id)
+            fresh = remembered is not None and remembered.resource_version == stored
+            self.bases[job_id] = remembered.tasks if fresh and remembered else None
+        return self.bases[job_id]
+
+
+class _Plan:
+    """One accepted write on its way into the transaction."""
+
+    def __init__(
+        self, type_: ChangeType, job: Job, encoded: JobParts, changed: dict[int, str] | None
+    ) -> None:
+        self.type = type_
+        self.job = job
+        self.job_id = job.job_id
+        self.version = job.version
+        self.resource_version = 0
+        self.encoded = encoded
+        # None: the job is written whole; else its tasks that changed, by position
+        self.changed = changed
+        self.doc = encoded.whole() if changed is None else delta_json(encoded.head, changed)
+
+    def change(self) -> JobChange:
+        stored = _with_versions(self.job, self.version, self.resource_version)
+        return JobChange(self.resource_version, self.type, stored)
+
+
+def _current(
+    conn: Connection, writes: Sequence[JobWrite], written: dict[str, _Written]
+) -> _Current:
+    """Stored versions of the jobs written, and the last state of those removed."""
+    ids = list({_job_id_of(write) for write in writes})
+    rows = conn.execute(
+        select(jobs.c.job_id, jobs.c.version, jobs.c.resource_version).where(jobs.c.job_id.in_(ids))
+    )
+    current = _Current(versions={}, resource_versions={}, written=written)
+    for row in rows:
+        current.versions[row.job_id] = row.version
+        current.resource_versions[row.job_id] = row.resource_version
+    removed = [write.job_id for write in writes if isinstance(write, RemoveJob)]
+    if removed:
+        for stored in read_stored(conn, jobs.c.job_id.in_(removed)):
+            current.removed[stored.job_id] = (stored.job(), stored.parts)
+    return current
+
+
+def _plan(write: JobWrite, encoded: JobParts | None, current: _Current) -> _Plan | EngineError:
+    """Decide a write against the stored versions, and record its effect so that a later
+    write to the same job in the same batch sees it."""
+    job_id = _job_id_of(write)
+    stored = current.versions.get(job_id)
+    match write:
+        case InsertJob(job):
+            if stored is not None:
+                return JobAlreadyExists(job_id)
+            assert encoded is not None
+            current.versions[job_id] = 1
+            current.bases[job_id] = encoded.tasks
+            return _Plan(ChangeType.ADDED, _with_versions(job, 1, 0), encoded, None)
+        case UpdateJob(job, expected):
+            if stored is None:
+                return JobNotFound(job_id)
+            if stored != expected:
+                return ConcurrentModification(
+                    f"job {job_id!r} changed concurrently (stored version {stored}, "
+                    f"expected {expected})"
+                )
+            assert encoded is not None
+            version = expected + 1
+            base = current.base(job_id)
+            changed: dict[int, str] | None = None
+            if base is not None and len(base) == len(encoded.tasks) and version % SNAPSHOT_EVERY:
+                changed = {
+                    position: task
+                    for position, (before, task) in enumerate(zip(base, encoded.tasks, strict=True))
+                    if before != task
+                }
+            current.versions[job_id] = version
+            current.bases[job_id] = encoded.tasks
+            return _Plan(ChangeType.MODIFIED, _with_versions(job, version, 0), encoded, changed)
+        case RemoveJob():
+            if stored is None:
+                return JobNotFound(job_id)
+            del current.versions[job_id]
+            current.bases[job_id] = None
+            last, last_encoded = current.removed[job_id]
+            return _Plan(ChangeType.DELETED, last, last_encoded, None)
+
+
+def _append_events(conn: Connection, plans: list[_Plan]) -> list[int]:
+    statement = insert(events).returning(events.c.resource_version, sort_by_parameter_order=True)
+    rows = conn.execute(
+        statement,
+        [
+            {
+                "kind": "job",
+                "object_id": plan.job_id,
+                "type": plan.type.value,
+                "version": plan.version,
+                "whole": plan.changed is None,
+                "doc": plan.doc,
+            }
+            for plan in plans
+        ],
+    )
+    return [int(row[0]) for row in rows]
+
+
+def _write_rows(conn: Connection, plans: list[_Plan]) -> None:
+    """The job and task rows of `plans`, which write distinct jobs."""
+    added = [plan for plan in plans if plan.type is ChangeType.ADDED]
+    modified = [plan for plan in plans if plan.type is ChangeType.MODIFIED]
+    rewritten = [plan for plan in modified if plan.changed is None]
+    gone = [plan.job_id for plan in plans if plan.type is ChangeType.DELETED]
+    if added:
+        conn.execute(
+            insert(jobs),
+            [
+                {
+                    "job_id": plan.job_id,
+                    "state": plan.job.state.value,
+                    "version": plan.version,
+                    "resource_version": plan.resource_version,
+                    "create_time": plan.job.create_time.isoformat(),
+                    "spec": plan.encoded.spec,
+                    "head": plan.encoded.head,
+                }
+                for plan in added
+            ],
+        )
+    if modified:
+        conn.execute(
+            _UPDATE_JOB,
+            [
+                {
+                    "key": plan.job_id,
+                    "new_state": plan.job.state.value,
+                    "new_version": plan.version,
+                    "new_rv": plan.resource_version,
+                    "new_head": plan.encoded.head,
+                }
+                for plan in modified
+            ],
+        )
+    cleared = [plan.job_id for plan in rewritten] + gone
+    if cleared:
+        conn.execute(delete(job_tasks).where(job_tasks.c.job_id.in_(cleared)))
+    if gone:
+        conn.execute(delete(jobs).where(jobs.c.job_id.in_(gone)))
+    whole = [
+        {
+            "job_id": plan.job_id,
+            "position": i,
+            "resource_version": plan.resource_version,
+            "doc": doc,
+        }
+        for plan in (*added, *rewritten)
+        for i, doc in enumerate(plan.encoded.tasks)
+    ]
+    if whole:
+        conn.execute(insert(job_tasks), whole)
+    changed = [
+        {"key": plan.job_id, "at": i, "new_rv": plan.resource_version, "new_doc": doc}
+        for plan in modified
+        if plan.changed
+        for i, doc in plan.changed.items()
+    ]
+    if changed:
+        conn.execute(_UPDATE_TASK, changed)
 
 
 _UPDATE_JOB = (
@@ -340,63 +470,22 @@ _UPDATE_JOB = (
         state=bindparam("new_state"),
         version=bindparam("new_version"),
         resource_version=bindparam("new_rv"),
-        doc=bindparam("new_doc"),
+        head=bindparam("new_head"),
     )
 )
 
+_UPDATE_TASK = (
+    update(job_tasks)
+    .where(job_tasks.c.job_id == bindparam("key"), job_tasks.c.position == bindparam("at"))
+    .values(resource_version=bindparam("new_rv"), doc=bindparam("new_doc"))
+)
 
-@dataclass(slots=True)
-class _Current:
-    versions: dict[str, int]
-    snapshots: dict[str, Job] = field(default_factory=dict)
 
-
-class _Plan:
-    """One accepted write on its way into the transaction."""
-
-    def __init__(self, type_: ChangeType, job: Job) -> None:
-        self.type = type_
-        self.job = job
-        self.job_id = job.job_id
-        self.version = job.version
-        self.resource_version = 0
-        self.doc = _dumps(job)
-
-    def change(self) -> JobChange:
-        stored = _with_versions(self.job, self.version, self.resource_version)
-        return JobChange(self.resource_version, self.type, stored)
+# --- helpers ------------------------------------------------------------------------
 
 
 def _job_id_of(write: JobWrite) -> str:
     return write.job_id if isinstance(write, RemoveJob) else write.job.job_id
-
-
-def _plan(write: JobWrite, current: _Current) -> _Plan | EngineError:
-    """Decide a write against the stored versions, and record its effect so that a later
-    write to the same job in the same batch sees it."""
-    job_id = _job_id_of(write)
-    stored = current.versions.get(job_id)
-    match write:
-        case InsertJob(job):
-            if stored is not None:
-                return JobAlreadyExists(job_id)
-            current.versions[job_id] = 1
-            return _Plan(ChangeType.ADDED, _with_versions(job, 1, 0))
-        case UpdateJob(job, expected):
-            if stored is None:
-                return JobNotFound(job_id)
-            if stored != expected:
-                return ConcurrentModification(
-                    f"job {job_id!r} changed concurrently (stored version {stored}, "
-                    f"expected {expected})"
-                )
-            current.versions[job_id] = expected + 1
-            return _Plan(ChangeType.MODIFIED, _with_versions(job, expected + 1, 0))
-        case RemoveJob():
-            if stored is None:
-                return JobNotFound(job_id)
-            del current.versions[job_id]
-            return _Plan(ChangeType.DELETED, current.snapshots[job_id])
 
 
 def _raise_or_return(result: WriteResult) -> JobChange:

@@ -43,7 +43,8 @@ from dagwire.server.engine.catalog import (
     RunRecord,
 )
 from dagwire.server.engine.model import FailureStrategy, JobState
-from dagwire.server.store.sql import SqlJobStore, jobs
+from dagwire.server.store.schema import jobs
+from dagwire.server.store.sql import SqlJobStore
 
 metadata = MetaData()
 _Seq = BigInteger().with_variant(Integer(), "sqlite")

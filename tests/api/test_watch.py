@@ -10,6 +10,7 @@ import pytest
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
+from dagwire.server.runtime import watch as watch_module
 from tests.api.conftest import create_ok, job_request, sleeping, wait_for_state
 
 Stub = job_pb2_grpc.JobServiceStub
@@ -42,12 +43,20 @@ async def collect_until(
     return seen
 
 
+async def listed(stub: Stub) -> grpc.aio.UnaryStreamCall[pb.WatchJobRequest, Event]:
+    """A watch whose initial listing is over (its bookmark arrived): whatever happens
+    next reaches it as live events."""
+    call = watch(stub)
+    await collect_until(call, lambda e: e.type == pb.HEARTBEAT, timeout=10)
+    return call
+
+
 def is_terminal(job_id: str) -> object:
     return lambda e: e.object.job_id == job_id and e.object.status.state in TERMINAL
 
 
 async def test_a_watcher_sees_added_then_modified_in_causal_order(stub: Stub) -> None:
-    call = watch(stub)
+    call = await listed(stub)
     await create_ok(stub, job_request("watched", sleeping("a", 0.2), sleeping("b", 0.2, "a")))
     events = [
         e for e in await collect_until(call, is_terminal("watched")) if e.type != pb.HEARTBEAT
@@ -60,6 +69,19 @@ async def test_a_watcher_sees_added_then_modified_in_causal_order(stub: Stub) ->
     task_b = [e.object.status.tasks[1].state for e in events]
     assert task_b.index("Running") > max(i for i, s in enumerate(task_b) if s == "Pending")
     assert events[-1].object.status.state == "Succeeded"
+
+
+async def test_a_watch_event_carries_the_same_status_as_a_query(stub: Stub) -> None:
+    # Watch events are assembled from per-task pieces; a parser must see the one status
+    # that a query builds whole, tasks in order.
+    call = watch(stub)
+    tasks = [sleeping("a", 0), sleeping("b", 0, "a"), sleeping("c", 0, "a"), sleeping("d", 0)]
+    await create_ok(stub, job_request("assembled", *tasks))
+    events = await collect_until(call, is_terminal("assembled"))
+    call.cancel()
+    answer = await stub.BatchQueryJobStatus(pb.BatchQueryJobStatusRequest(job_ids=["assembled"]))
+    assert events[-1].object == answer.data.jobs[0]
+    assert [t.alias for t in events[-1].object.status.tasks] == ["a", "b", "c", "d"]
 
 
 async def test_a_quiet_stream_gets_heartbeats(stub: Stub) -> None:
@@ -112,8 +134,8 @@ async def test_job_ids_filter_limits_the_stream(stub: Stub) -> None:
 
 
 async def test_a_reconnecting_watcher_misses_nothing_and_duplicates_nothing(stub: Stub) -> None:
-    reference = watch(stub)
-    interrupted = watch(stub)
+    reference = await listed(stub)
+    interrupted = await listed(stub)
     await create_ok(stub, job_request("resume-a", sleeping("a", 0.1), sleeping("b", 0.1, "a")))
     first_part = await collect_until(interrupted, lambda e: e.type == pb.MODIFIED)
     interrupted.cancel()
@@ -189,3 +211,18 @@ async def test_delete_reaches_watchers_as_deleted(stub: Stub) -> None:
     events = await collect_until(call, lambda e: e.type == pb.DELETED)
     call.cancel()
     assert events[-1].object.job_id == "gone"
+
+
+async def test_a_listing_longer_than_a_page_lists_every_job_once_in_order(
+    stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watch_module, "_LISTING_PAGE", 2)
+    ids = [f"paged-{i}" for i in range(5)]
+    for job_id in ids:
+        await create_ok(stub, job_request(job_id, sleeping("t", 0)))
+    call = watch(stub)
+    events = await collect_until(call, lambda e: e.type == pb.HEARTBEAT)
+    call.cancel()
+    listed = [e.object.job_id for e in events if e.type == pb.ADDED]
+    assert len(listed) == len(set(listed))
+    assert [job_id for job_id in listed if job_id.startswith("paged-")] == ids

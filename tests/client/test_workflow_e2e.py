@@ -346,7 +346,8 @@ def test_runs_of_a_pipeline_are_found_by_pipeline_id(client: DagwireClient) -> N
 
 
 def test_watch_runs_streams_the_run_until_it_succeeds(client: DagwireClient) -> None:
-    handle = client.create_run(DIAMOND)
+    # Its first step takes a second, so the watch lists the run before it is over.
+    handle = client.create_run(spec("watched", DIAMOND.replace('"echo a"', '"sleep 1; echo a"')))
     seen: list[tuple[EventType, RunStatus]] = []
     events = client.watch_runs([handle.run_id], timeout_seconds=30)
     for event in events:

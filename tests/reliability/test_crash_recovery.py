@@ -60,13 +60,21 @@ def dag() -> pb.CreateJobRequest:
     )
 
 
-async def _watch(address: str, resume_from: int, sink: list[pb.WatchJobEventResponse]) -> None:
-    """Follow the job until it is terminal or the stream breaks."""
+async def _watch(
+    address: str,
+    resume_from: int,
+    sink: list[pb.WatchJobEventResponse],
+    listed: asyncio.Event | None = None,
+) -> None:
+    """Follow the job until it is terminal or the stream breaks; `listed` is set once the
+    initial listing is over (its bookmark arrived)."""
     async with grpc.aio.insecure_channel(address) as channel:
         stub = job_pb2_grpc.JobServiceStub(channel)
         request = pb.WatchJobRequest(job_ids=[JOB_ID], resume_from=resume_from)
         async for event in stub.WatchJob(request):
             if event.type == pb.HEARTBEAT:
+                if listed is not None:
+                    listed.set()
                 continue
             sink.append(event)
             if event.object.status.state in TERMINAL:
@@ -109,7 +117,11 @@ async def run_crash_scenario(workdir: Path) -> None:
     args = ("--app-images", str(images_file(workdir, record)), "--heartbeat-interval", "0.5")
     server = ServerProcess(workdir, *args).start()
     events: list[pb.WatchJobEventResponse] = []
-    watcher = asyncio.create_task(_watch(server.address, 0, events))
+    # The job is created once the watch has listed the empty store, so that the stream
+    # carries its whole event log (a later listing would start from the job's state then).
+    listed = asyncio.Event()
+    watcher = asyncio.create_task(_watch(server.address, 0, events, listed))
+    await asyncio.wait_for(listed.wait(), timeout=10)
     async with grpc.aio.insecure_channel(server.address) as channel:
         created = await job_pb2_grpc.JobServiceStub(channel).CreateJob(dag())
         assert created.status.code == 0, created.status.message

@@ -11,7 +11,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
+from sqlalchemy.util import await_only
 
 from dagwire.server.engine.errors import ConcurrentModification
 from dagwire.server.engine.model import Job, JobChange, JobSpec, JobState
@@ -71,10 +72,10 @@ class HeldOpen(PgWriteHooks):
         self.written = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def after_writes(self, conn: AsyncConnection, changes: Sequence[JobChange]) -> None:
-        await super().after_writes(conn, changes)
+    def after_writes(self, conn: Connection, changes: Sequence[JobChange]) -> None:
+        super().after_writes(conn, changes)
         self.written.set()
-        await self.release.wait()
+        await_only(self.release.wait())  # the hooks run inside SQLAlchemy's greenlet bridge
 
 
 async def test_a_version_never_becomes_visible_below_one_already_visible(

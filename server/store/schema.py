@@ -1,0 +1,207 @@
+"""The job store's tables, and the upgrades of databases older dagwires wrote.
+
+A job lives in two tables: its row in `jobs` (state, versions, the spec, the head: what
+the job is besides its spec and tasks) and one row per task in `job_tasks`, so that a
+change of one task of a 1,000-task job writes that task, not the job. The event log
+keeps the history: an event holds the whole job (`whole`) or, for most changes of a
+running job, what changed since the job's previous event (a delta); see sql.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    insert,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from dagwire.server.engine.model import ChangeType
+from dagwire.server.store.codec import compact_json
+
+# 1: each job row held its document. 2: a job's document is the one in its newest event.
+# 3: a job is its row and one row per task; events hold deltas between full snapshots.
+SCHEMA_VERSION = 3
+
+metadata = MetaData()
+
+# SQLite's INTEGER PRIMARY KEY is its rowid; BIGINT is PostgreSQL's identity column type.
+_ResourceVersion = BigInteger().with_variant(Integer(), "sqlite")
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(253), primary_key=True),
+    Column("state", String(32), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("resource_version", BigInteger, nullable=False, index=True),
+    Column("create_time", String(40), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("head", Text, nullable=False),
+)
+
+# resource_version: the event that last wrote the row. A reader that finds a task row
+# newer than its job row read the two across a commit, and reads again.
+job_tasks = Table(
+    "job_tasks",
+    metadata,
+    Column("job_id", String(253), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("resource_version", BigInteger, nullable=False),
+    Column("doc", Text, nullable=False),
+)
+
+# The event log. AUTOINCREMENT on SQLite so that a resource_version is never reused,
+# even after the newest events were compacted away.
+events = Table(
+    "events",
+    metadata,
+    Column("resource_version", _ResourceVersion, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("object_id", String(253), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("whole", Boolean, nullable=False, server_default=true()),
+    Column("doc", Text, nullable=False),
+    Index("ix_events_object", "object_id", "resource_version"),
+    sqlite_autoincrement=True,
+)
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+# schema_info key: the newest resource_version compaction dropped events up to. Schema 2
+# kept older events that held a job; the log is only whole above this.
+COMPACTED_THROUGH = "compacted_through"
+
+# Held while the schema is created or checked, so that replicas starting together on an
+# empty PostgreSQL database do not race on CREATE TABLE.
+SCHEMA_LOCK = text("SELECT pg_advisory_xact_lock(7310512914250195201)")
+
+
+def check_schema(conn: Connection) -> None:
+    """Record the schema of a new database, upgrade an older one, refuse a newer one."""
+    stored = conn.scalar(select(schema_info.c.value).where(schema_info.c.key == "schema"))
+    if stored is None:
+        conn.execute(
+            insert(schema_info),
+            [
+                {"key": "schema", "value": str(SCHEMA_VERSION)},
+                {"key": COMPACTED_THROUGH, "value": "0"},
+            ],
+        )
+        return
+    if int(stored) > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {stored}, newer than this server's "
+            f"{SCHEMA_VERSION}; upgrade dagwire"
+        )
+    if int(stored) == 1:
+        _migrate_from_1(conn)
+    if int(stored) <= 2:
+        _migrate_from_2(conn)
+    conn.execute(
+        update(schema_info).where(schema_info.c.key == "schema").values(value=str(SCHEMA_VERSION))
+    )
+
+
+def set_compacted_through(conn: Connection, through: int) -> None:
+    # Only ever forward, whichever of two concurrent compactions commits last.
+    conn.execute(
+        update(schema_info)
+        .where(
+            schema_info.c.key == COMPACTED_THROUGH,
+            cast(schema_info.c.value, BigInteger) < through,
+        )
+        .values(value=str(through))
+    )
+
+
+def _migrate_from_1(conn: Connection) -> None:
+    """Schema 1 to 2: a job's document moves from its row to its newest event. Where
+    compaction had dropped that event, it is written back from the row."""
+    oldest = conn.scalar(text("SELECT MIN(resource_version) FROM events"))
+    conn.execute(
+        text(
+            "INSERT INTO events (resource_version, kind, object_id, type, version, doc) "
+            "SELECT j.resource_version, 'job', j.job_id, :modified, j.version, j.doc "
+            "FROM jobs j WHERE NOT EXISTS "
+            "(SELECT 1 FROM events e WHERE e.resource_version = j.resource_version)"
+        ),
+        {"modified": ChangeType.MODIFIED.value},
+    )
+    compacted = int(oldest) - 1 if oldest is not None else 0
+    conn.execute(insert(schema_info).values(key=COMPACTED_THROUGH, value=str(compacted)))
+    conn.execute(text("ALTER TABLE jobs DROP COLUMN doc"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_jobs_resource_version ON jobs (resource_version)")
+    )
+
+
+def _migrate_from_2(conn: Connection) -> None:
+    """Schema 2 to 3: each job's document (its newest event) is split into the job row
+    and its task rows; every event written so far is a full one."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN spec TEXT NOT NULL DEFAULT ''"))
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN head TEXT NOT NULL DEFAULT ''"))
+    conn.execute(text("ALTER TABLE events ADD COLUMN whole BOOLEAN NOT NULL DEFAULT TRUE"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_events_object ON events (object_id, resource_version)")
+    )
+    for batch in _job_documents(conn):
+        heads: list[dict[str, str]] = []
+        tasks: list[dict[str, object]] = []
+        for job_id, rv, doc in batch:
+            document = json.loads(doc)
+            spec, job_tasks_of = document.pop("spec"), document.pop("tasks")
+            heads.append(
+                {"key": job_id, "new_spec": compact_json(spec), "new_head": compact_json(document)}
+            )
+            tasks.extend(
+                {"job_id": job_id, "position": i, "resource_version": rv, "doc": compact_json(task)}
+                for i, task in enumerate(job_tasks_of)
+            )
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.job_id == bindparam("key"))
+            .values(spec=bindparam("new_spec"), head=bindparam("new_head")),
+            heads,
+        )
+        if tasks:
+            conn.execute(insert(job_tasks), tasks)
+
+
+def _job_documents(conn: Connection, batch: int = 1_000) -> Iterator[list[tuple[str, int, str]]]:
+    after = ""
+    while True:
+        rows = conn.execute(
+            text(
+                "SELECT j.job_id, j.resource_version, e.doc FROM jobs j JOIN events e "
+                "ON e.resource_version = j.resource_version WHERE j.job_id > :after "
+                "ORDER BY j.job_id LIMIT :batch"
+            ),
+            {"after": after, "batch": batch},
+        ).all()
+        if not rows:
+            return
+        yield [(row[0], int(row[1]), row[2]) for row in rows]
+        after = rows[-1][0]

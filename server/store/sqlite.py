@@ -1,0 +1,69 @@
+"""SQLite specifics of the job store: connection settings, and the writer thread that
+runs whole write transactions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
+
+T = TypeVar("T")
+
+
+def enable_sqlite_wal(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # WAL lets readers proceed while the single writer commits; NORMAL sync survives a
+    # process crash (only a power loss may drop the newest transactions).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoint every ~40 MB of WAL instead of 4 MB: a running job's rows are rewritten
+    # on every change, and a longer WAL lets many rewrites of the same pages reach the
+    # database file as one.
+    cursor.execute("PRAGMA wal_autocheckpoint=10000")
+    cursor.close()
+
+
+class SqliteWriter:
+    """Runs whole write transactions on a thread of its own with the synchronous sqlite3
+    driver, the way aiosqlite runs each statement.
+
+    Through SQLAlchemy and aiosqlite every statement costs four thread hops (cursor,
+    execute, fetch, close; ~80 us each on a 2-core machine), so a job write of four
+    statements spent most of its time hopping: ~2.5 ms before it wrote a byte. Here a
+    transaction is one hop. SQLite has one writer at a time anyway; one thread keeps it
+    so. BEGIN IMMEDIATE takes the write lock up front, so the versions a transaction
+    reads first are still current when it writes."""
+
+    def __init__(self, url: str) -> None:
+        self._engine: Engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"))
+        event.listen(self._engine, "connect", enable_sqlite_wal)
+        event.listen(self._engine, "connect", _manual_transactions)
+        event.listen(self._engine, "begin", _begin_immediate)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="dagwire-sqlite-writer")
+
+    async def run(self, body: Callable[[Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, body)
+
+    def _run(self, body: Callable[[Connection], T]) -> T:
+        with self._engine.begin() as conn:
+            return body(conn)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        self._engine.dispose()
+
+
+def _manual_transactions(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # sqlite3 would otherwise begin its own (deferred) transaction at the first write.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
