@@ -60,7 +60,12 @@ from dagwire.server.store.schema import (
     metadata,
     schema_info,
 )
-from dagwire.server.store.sqlite import SqliteWriter, enable_sqlite_wal
+from dagwire.server.store.sqlite import (
+    WRITING,
+    SqliteWriter,
+    enable_sqlite_wal,
+    sqlite_transactions,
+)
 
 # A job's every SNAPSHOT_EVERY-th version is stored whole in the event log.
 SNAPSHOT_EVERY = 64
@@ -89,6 +94,7 @@ class SqlJobStore:
         self._url = url
         self._hooks = hooks
         self._engine: AsyncEngine | None = None
+        self._writes: AsyncEngine | None = None
         self._sqlite_writer: SqliteWriter | None = None
         # The last change this store committed of each unfinished job: what a delta is
         # taken against.
@@ -100,12 +106,24 @@ class SqlJobStore:
             raise RuntimeError("store is not open")
         return self._engine
 
+    @property
+    def writes(self) -> AsyncEngine:
+        """The engine to write through: `engine`, with transactions that on SQLite take
+        the write lock as they begin, so that what they read is current when they write
+        (PostgreSQL transactions lock the rows they select FOR UPDATE)."""
+        if self._writes is None:
+            raise RuntimeError("store is not open")
+        return self._writes
+
     async def open(self) -> None:
         engine = create_async_engine(self._url)
+        writes = engine
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", enable_sqlite_wal)
-        self._engine = engine
-        async with engine.begin() as conn:
+            sqlite_transactions(engine.sync_engine)
+            writes = engine.execution_options(**WRITING)
+        self._engine, self._writes = engine, writes
+        async with writes.begin() as conn:
             if engine.dialect.name == "postgresql":
                 await conn.execute(SCHEMA_LOCK)
             await conn.run_sync(metadata.create_all)
@@ -120,7 +138,7 @@ class SqlJobStore:
             self._sqlite_writer = None
         if self._engine is not None:
             await self._engine.dispose()
-            self._engine = None
+            self._engine = self._writes = None
 
     async def _write_transaction(self, body: Callable[[Connection], T]) -> T:
         """Run `body` as one write transaction: on SQLite in the writer thread, elsewhere
@@ -128,7 +146,7 @@ class SqlJobStore:
         bridge, on the event loop)."""
         if self._sqlite_writer is not None:
             return await self._sqlite_writer.run(body)
-        async with self.engine.begin() as conn:
+        async with self.writes.begin() as conn:
             return await conn.run_sync(body)
 
     async def _read(self, body: Callable[[Connection], T]) -> T:

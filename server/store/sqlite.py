@@ -1,5 +1,5 @@
-"""SQLite specifics of the job store: connection settings, and the writer thread that
-runs whole write transactions."""
+"""SQLite specifics of the store: connection settings, transactions that begin where
+SQLAlchemy begins them, and the writer thread that runs whole write transactions."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 T = TypeVar("T")
+
+# The execution options of an engine whose transactions write (see sqlite_transactions).
+_WRITES = "dagwire_writes"
+WRITING = {_WRITES: True}
 
 
 def enable_sqlite_wal(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -30,6 +34,21 @@ def enable_sqlite_wal(dbapi_connection: DBAPIConnection, _record: ConnectionPool
     cursor.close()
 
 
+def sqlite_transactions(engine: Engine) -> None:
+    """Make `engine`'s transactions SQLite transactions; write through
+    `engine.execution_options(**WRITING)`.
+
+    The sqlite3 driver would begin a transaction only at the first INSERT, UPDATE or
+    DELETE, so what a transaction read before its first write was read outside it: two
+    concurrent read-then-write transactions (the next version number of a pipeline)
+    both read the same value. Here every transaction begins where SQLAlchemy begins it
+    (SQLAlchemy's documented recipe for pysqlite and aiosqlite). A write transaction
+    begins IMMEDIATE, taking the write lock up front, so what it reads is still current
+    when it writes; a read keeps a deferred BEGIN and never waits for a writer."""
+    event.listen(engine, "connect", _manual_transactions)
+    event.listen(engine, "begin", _begin)
+
+
 class SqliteWriter:
     """Runs whole write transactions on a thread of its own with the synchronous sqlite3
     driver, the way aiosqlite runs each statement.
@@ -42,10 +61,10 @@ class SqliteWriter:
     reads first are still current when it writes."""
 
     def __init__(self, url: str) -> None:
-        self._engine: Engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"))
-        event.listen(self._engine, "connect", enable_sqlite_wal)
-        event.listen(self._engine, "connect", _manual_transactions)
-        event.listen(self._engine, "begin", _begin_immediate)
+        engine = create_engine(make_url(url).set(drivername="sqlite+pysqlite"))
+        event.listen(engine, "connect", enable_sqlite_wal)
+        sqlite_transactions(engine)
+        self._engine = engine.execution_options(**WRITING)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="dagwire-sqlite-writer")
 
     async def run(self, body: Callable[[Connection], T]) -> T:
@@ -61,9 +80,11 @@ class SqliteWriter:
 
 
 def _manual_transactions(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # sqlite3 would otherwise begin its own (deferred) transaction at the first write.
+    # sqlite3 would otherwise begin its own transaction at the first write.
     dbapi_connection.isolation_level = None
 
 
-def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: Connection) -> None:
+    conn.exec_driver_sql(
+        "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN"
+    )

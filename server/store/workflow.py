@@ -152,8 +152,12 @@ class SqlWorkflowStore:
     def _engine(self) -> AsyncEngine:
         return self._jobs_store.engine
 
+    @property
+    def _writes(self) -> AsyncEngine:
+        return self._jobs_store.writes
+
     async def open(self) -> None:
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
             await conn.run_sync(metadata.create_all)
 
     # --- idempotency -----------------------------------------------------------------
@@ -167,7 +171,7 @@ class SqlWorkflowStore:
     async def remember(self, request_key: str, resource_id: str) -> str:
         """Record the key; returns the resource id it names (another request's on a race)."""
         try:
-            async with self._engine.begin() as conn:
+            async with self._writes.begin() as conn:
                 await conn.execute(
                     insert(request_keys).values(request_key=request_key, resource_id=resource_id)
                 )
@@ -179,7 +183,7 @@ class SqlWorkflowStore:
 
     async def insert_pipeline(self, pipeline: Pipeline, version: PipelineVersion) -> None:
         try:
-            async with self._engine.begin() as conn:
+            async with self._writes.begin() as conn:
                 await conn.execute(insert(pipelines).values(_pipeline_row(pipeline)))
                 await conn.execute(insert(pipeline_versions).values(_version_row(version)))
         except IntegrityError as error:
@@ -190,10 +194,8 @@ class SqlWorkflowStore:
     ) -> tuple[Pipeline, PipelineVersion] | None:
         """Add the version `make(next_version_id)` builds, in one transaction; None when
         the pipeline is gone."""
-        async with self._engine.begin() as conn:
-            row = (
-                await conn.execute(select(pipelines).where(pipelines.c.pipeline_id == pipeline_id))
-            ).first()
+        async with self._writes.begin() as conn:
+            row = (await conn.execute(_locked_pipeline(pipeline_id))).first()
             if row is None:
                 return None
             next_version = (
@@ -261,7 +263,8 @@ class SqlWorkflowStore:
         return _version(row) if row else None
 
     async def delete_version(self, pipeline_id: str, version_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
+            await conn.execute(_locked_pipeline(pipeline_id))
             await conn.execute(
                 delete(pipeline_versions).where(
                     pipeline_versions.c.pipeline_id == pipeline_id,
@@ -280,7 +283,7 @@ class SqlWorkflowStore:
             )
 
     async def delete_pipeline(self, pipeline_id: str) -> bool:
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
             await conn.execute(
                 delete(pipeline_versions).where(pipeline_versions.c.pipeline_id == pipeline_id)
             )
@@ -292,7 +295,7 @@ class SqlWorkflowStore:
     # --- runs ------------------------------------------------------------------------
 
     async def insert_run(self, record: RunRecord) -> None:
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
             await conn.execute(insert(runs).values(_run_row(record)))
 
     async def get_run(self, run_id: str) -> RunRecord | None:
@@ -322,7 +325,7 @@ class SqlWorkflowStore:
 
     async def delete_run(self, run_id: str) -> None:
         """Forget a run with its artifacts and the cache entries made from it."""
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
             await conn.execute(delete(artifacts).where(artifacts.c.run_id == run_id))
             await conn.execute(delete(cache_entries).where(cache_entries.c.run_id == run_id))
             await conn.execute(delete(runs).where(runs.c.run_id == run_id))
@@ -330,7 +333,7 @@ class SqlWorkflowStore:
     # --- cache -----------------------------------------------------------------------
 
     async def insert_cache_entry(self, entry: CacheEntry) -> None:
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
             await conn.execute(insert(cache_entries).values(_cache_row(entry)))
 
     async def find_cache_entries(self, first_fp: str, second_fp: str) -> list[CacheEntry]:
@@ -362,7 +365,7 @@ class SqlWorkflowStore:
         return _paged([_cache(r) for r in rows[:limit]], rows, limit)
 
     async def delete_cache_entry(self, cache_id: str) -> bool:
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
             result = await conn.execute(
                 delete(cache_entries).where(cache_entries.c.cache_id == cache_id)
             )
@@ -378,7 +381,7 @@ class SqlWorkflowStore:
         """Record artifacts; registering one again (a recovered exit) changes nothing."""
         if not items:
             return
-        async with self._engine.begin() as conn:
+        async with self._writes.begin() as conn:
             for item in items:
                 found = await conn.scalar(
                     select(artifacts.c.seq).where(
@@ -418,6 +421,13 @@ class SqlWorkflowStore:
     async def _page(self, query: Select[Any]) -> list[Any]:
         async with self._engine.connect() as conn:
             return list(await conn.execute(query))
+
+
+def _locked_pipeline(pipeline_id: str) -> Select[Any]:
+    """The pipeline's row, locked until the transaction ends: its versions change one
+    transaction at a time. (SQLite has no row locks; its write transactions take the
+    database's write lock as they begin.)"""
+    return select(pipelines).where(pipelines.c.pipeline_id == pipeline_id).with_for_update()
 
 
 def _equal(query: Select[Any], table: Table, where: Mapping[str, str]) -> Select[Any]:
