@@ -87,34 +87,57 @@ def rich_status(error: EngineError | AuthError) -> status_pb2.Status:
     resource = getattr(error, "resource_type", None)
     if resource is not None:
         details.append(ResourceInfo(resource_type=resource, resource_name=error.name))  # type: ignore[union-attr]
+    return _status(code, str(error), details)
+
+
+def unexpected_status(method: str, error: Exception) -> status_pb2.Status:
+    """INTERNAL for an error no table entry covers (a bug, a database failure): the
+    error's type and where it happened, but not its text, which may quote SQL or
+    paths; the server's log has the traceback."""
+    message = f"unexpected server error in {method}: {type(error).__name__}"
+    return _status(
+        grpc.StatusCode.INTERNAL, message, [ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN)]
+    )
+
+
+def _status(code: grpc.StatusCode, message: str, details: list[Any]) -> status_pb2.Status:
     packed = []
     for detail in details:
         wrapped = AnyProto()
         wrapped.Pack(detail)
         packed.append(wrapped)
-    return status_pb2.Status(code=getattr(code_pb2, code.name), message=str(error), details=packed)
+    return status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=packed)
 
 
 R = TypeVar("R")
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-async def _abort(context: Context, error: EngineError | AuthError) -> None:
-    status = rpc_status.to_status(rich_status(error))
+async def _abort(context: Context, method: str, error: Exception) -> None:
+    """End the call with the status of `error`; called while it is being handled."""
+    if isinstance(error, EngineError | AuthError):
+        rich = rich_status(error)
+    else:
+        log.exception("unexpected error", method=method)
+        rich = unexpected_status(method, error)
+    status = rpc_status.to_status(rich)
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
 def workflow_errors(
     method: Callable[..., Awaitable[R]],
 ) -> Callable[..., Awaitable[R]]:
-    """Turn the domain errors a unary method raises into rich gRPC statuses."""
+    """Turn the errors a unary method raises into rich gRPC statuses: domain errors by
+    the table, any other into INTERNAL without taking the server down."""
 
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: Context) -> R:
         try:
             return await method(self, request, context)
-        except (EngineError, AuthError) as error:
-            await _abort(context, error)
+        except grpc.aio.AbortError:
+            raise  # the method ended the call itself
+        except Exception as error:
+            await _abort(context, method.__name__, error)
             raise AssertionError("abort returned") from None  # pragma: no cover
 
     return wrapper
@@ -130,7 +153,9 @@ def workflow_stream_errors(
         try:
             async for item in method(self, request, context):
                 yield item
-        except (EngineError, AuthError) as error:
-            await _abort(context, error)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as error:
+            await _abort(context, method.__name__, error)
 
     return wrapper
