@@ -319,4 +319,6 @@ async def test_a_replica_stalled_past_its_lease_leaves_its_jobs_to_the_taker(
         assert_taken_over(replicas)
         assert_each_task_ran_once(replicas, job_ids)
         await assert_attempts_are_first(replicas.url, job_ids)
-        assert "jobs taken over by other replicas" in stalled.log_path.read_text()
+        # It noticed on resuming. (Whether it also logs "jobs taken over" depends on
+        # timing: it may first have followed the takers' changes to the jobs' ends.)
+        assert "lease expired; re-registering" in stalled.log_path.read_text()
