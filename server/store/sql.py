@@ -62,7 +62,7 @@ from dagwire.server.store.schema import (
 )
 from dagwire.server.store.sqlite import (
     WRITING,
-    SqliteWriter,
+    SqliteThreads,
     enable_sqlite_wal,
     sqlite_transactions,
 )
@@ -95,7 +95,8 @@ class SqlJobStore:
         self._hooks = hooks
         self._engine: AsyncEngine | None = None
         self._writes: AsyncEngine | None = None
-        self._sqlite_writer: SqliteWriter | None = None
+        self._sqlite_writer: SqliteThreads | None = None
+        self._sqlite_readers: SqliteThreads | None = None
         # The last change this store committed of each unfinished job: what a delta is
         # taken against.
         self._written: dict[str, _Written] = {}
@@ -130,12 +131,14 @@ class SqlJobStore:
             await conn.run_sync(check_schema)
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             # (An in-memory database exists once per connection: it keeps the async path.)
-            self._sqlite_writer = SqliteWriter(self._url)
+            self._sqlite_writer = SqliteThreads(self._url, writing=True)
+            self._sqlite_readers = SqliteThreads(self._url, writing=False, threads=2)
 
     async def close(self) -> None:
-        if self._sqlite_writer is not None:
-            self._sqlite_writer.close()
-            self._sqlite_writer = None
+        for threads in (self._sqlite_writer, self._sqlite_readers):
+            if threads is not None:
+                threads.close()
+        self._sqlite_writer = self._sqlite_readers = None
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = self._writes = None
@@ -150,6 +153,10 @@ class SqlJobStore:
             return await conn.run_sync(body)
 
     async def _read(self, body: Callable[[Connection], T]) -> T:
+        """Run `body` as one read: on SQLite in a reader thread, elsewhere on the async
+        engine."""
+        if self._sqlite_readers is not None:
+            return await self._sqlite_readers.run(body)
         async with self.engine.connect() as conn:
             return await conn.run_sync(body)
 
@@ -251,8 +258,7 @@ class SqlJobStore:
 
     async def count_jobs_by_state(self) -> dict[JobState, int]:
         query = select(jobs.c.state, func.count()).group_by(jobs.c.state)
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await self._read(lambda conn: conn.execute(query).all())
         return {JobState(state): int(count) for state, count in rows}
 
     async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:
@@ -267,21 +273,22 @@ class SqlJobStore:
         )
 
     async def oldest_resource_version(self) -> int:
-        async with self.engine.connect() as conn:
-            compacted = await conn.scalar(
-                select(schema_info.c.value).where(schema_info.c.key == COMPACTED_THROUGH)
-            )
-            newer = events.c.resource_version > int(compacted or 0)
-            value = await conn.scalar(select(func.min(events.c.resource_version)).where(newer))
-        return int(value or 0)
+        return await self._read(_oldest_resource_version)
 
     async def latest_resource_version(self) -> int:
-        async with self.engine.connect() as conn:
-            value = await conn.scalar(select(func.max(events.c.resource_version)))
-        return int(value or 0)
+        query = select(func.max(events.c.resource_version))
+        return await self._read(lambda conn: int(conn.scalar(query) or 0))
 
     async def compact(self, keep: int) -> int:
         return await self._write_transaction(functools.partial(compact, keep))
+
+
+def _oldest_resource_version(conn: Connection) -> int:
+    compacted = conn.scalar(
+        select(schema_info.c.value).where(schema_info.c.key == COMPACTED_THROUGH)
+    )
+    newer = events.c.resource_version > int(compacted or 0)
+    return int(conn.scalar(select(func.min(events.c.resource_version)).where(newer)) or 0)
 
 
 # --- writing ------------------------------------------------------------------------
