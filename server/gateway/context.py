@@ -42,9 +42,10 @@ HTTP_STATUS: Mapping[grpc.StatusCode, int] = {
 }
 
 
-class GatewayAbort(Exception):
+class GatewayAbort(grpc.aio.AbortError):
     """A servicer ended the call with a gRPC status (`context.abort`), with the
-    google.rpc details its trailing metadata carried, if any."""
+    google.rpc details its trailing metadata carried, if any. An AbortError, as grpc's
+    own abort raises, so that error handlers let it through either way."""
 
     def __init__(
         self, code: grpc.StatusCode, details: str, status_details: Sequence[AnyProto] = ()

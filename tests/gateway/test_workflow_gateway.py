@@ -5,12 +5,14 @@ a google.rpc.Status body with the details a gRPC client gets)."""
 from __future__ import annotations
 
 import contextlib
+from typing import NoReturn
 
 import grpc
 import pytest
 
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
+from tests.conftest import ServerThread
 from tests.gateway.conftest import Gateway
 from tests.gateway.workflows import (
     DEMO,
@@ -165,3 +167,18 @@ async def test_a_run_can_be_stopped_and_deleted(gateway: Gateway) -> None:
     assert done["status"] == "RUN_STATUS_TERMINATED"
     assert await call(gateway, WORKFLOW + "run/delete", {"run_id": run_id}) == {}
     assert (await gateway.post(WORKFLOW + "run/get", {"run_id": run_id})).status == 404
+
+
+async def test_an_unexpected_error_is_a_500_without_its_text(
+    gateway: Gateway, dagwire_server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(*_: object) -> NoReturn:
+        raise RuntimeError("SELECT doc FROM pipelines")
+
+    assert dagwire_server.server is not None
+    monkeypatch.setattr(dagwire_server.server.workflow_store, "get_pipeline", failing)
+
+    reply = await gateway.post(WORKFLOW + "pipeline/get", {"pipeline_id": "ppl-1"})
+
+    assert reply.status == 500
+    assert reply.body["message"] == "unexpected server error in GetPipeline: RuntimeError"
