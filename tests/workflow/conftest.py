@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 from dagwire.v1 import enums_pb2 as enums
@@ -13,6 +15,8 @@ from dagwire.v1 import message_pb2 as pb
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import ServerThread, assert_eventually
+
+M = TypeVar("M", bound=Message)
 
 FINISHED = (enums.RUN_STATUS_SUCCEEDED, enums.RUN_STATUS_FAILED, enums.RUN_STATUS_TERMINATED)
 
@@ -57,14 +61,20 @@ def run_status(run: pb.Run) -> str:
     return enums.RunStatus.Name(run.status)
 
 
-def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
-    """The BadRequest field violations a rich error status carries, by field."""
+def status_detail(error: grpc.aio.AioRpcError, detail_type: type[M]) -> M | None:
+    """The detail of `detail_type` a rich error status carries, if any."""
     for key, value in error.trailing_metadata() or ():
         if key == "grpc-status-details-bin":
             status = status_pb2.Status.FromString(value)  # type: ignore[arg-type]
             for detail in status.details:
-                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    bad = error_details_pb2.BadRequest()
-                    detail.Unpack(bad)
-                    return {v.field: v.description for v in bad.field_violations}
-    return {}
+                if detail.Is(detail_type.DESCRIPTOR):
+                    found = detail_type()
+                    detail.Unpack(found)
+                    return found
+    return None
+
+
+def field_violations(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    """The BadRequest field violations a rich error status carries, by field."""
+    bad = status_detail(error, error_details_pb2.BadRequest)
+    return {v.field: v.description for v in bad.field_violations} if bad else {}

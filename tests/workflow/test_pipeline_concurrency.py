@@ -34,6 +34,13 @@ async def server_overrides(request: pytest.FixtureRequest) -> AsyncIterator[dict
         await _drop_pg_database(database)
 
 
+async def create_pipeline(workflows: rpc.WorkflowServiceStub) -> str:
+    created = await workflows.CreatePipeline(
+        rr.CreatePipelineRequest(pipeline_yaml=SPEC.format(version=1))
+    )
+    return created.pipeline.pipeline_id
+
+
 async def update(workflows: rpc.WorkflowServiceStub, pipeline_id: str, version: int) -> str:
     response = await workflows.UpdatePipeline(
         rr.UpdatePipelineRequest(
@@ -46,10 +53,7 @@ async def update(workflows: rpc.WorkflowServiceStub, pipeline_id: str, version: 
 async def test_concurrent_updates_each_add_a_version_of_their_own(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    created = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=SPEC.format(version=1))
-    )
-    pipeline_id = created.pipeline.pipeline_id
+    pipeline_id = await create_pipeline(workflows)
 
     given = await asyncio.gather(
         *(update(workflows, pipeline_id, version) for version in range(2, UPDATES + 2))
@@ -64,10 +68,7 @@ async def test_concurrent_updates_each_add_a_version_of_their_own(
 async def test_versions_deleted_during_updates_leave_latest_naming_a_stored_version(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    created = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=SPEC.format(version=1))
-    )
-    pipeline_id = created.pipeline.pipeline_id
+    pipeline_id = await create_pipeline(workflows)
     for version in range(2, 6):
         await update(workflows, pipeline_id, version)
 

@@ -8,25 +8,19 @@ from typing import Any, NoReturn
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import ServerThread
+from tests.workflow.conftest import status_detail
 
 SECRET = "SELECT doc FROM runs WHERE run_id = '/var/lib/secret'"
 
 
 def error_reason(error: grpc.aio.AioRpcError) -> str:
-    for key, value in error.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)  # type: ignore[arg-type]
-            for detail in status.details:
-                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                    info = error_details_pb2.ErrorInfo()
-                    detail.Unpack(info)
-                    return info.reason
-    return ""
+    info = status_detail(error, error_details_pb2.ErrorInfo)
+    return info.reason if info else ""
 
 
 async def failing(*_: Any, **__: Any) -> NoReturn:
