@@ -12,7 +12,7 @@ changed since the job's previous event. Every SNAPSHOT_EVERY-th version of a job
 whole, so a reader rebuilds a delta from at most that many events; compaction stores
 whole the first event it keeps of each job (history.py).
 
-Reads of the jobs as they are now: rows.py. SQLite's writer thread: sqlite.py.
+Reads of the jobs as they are now: rows.py. SQLite's writer and reader threads: sqlite.py.
 """
 
 from __future__ import annotations

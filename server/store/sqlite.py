@@ -1,5 +1,5 @@
 """SQLite specifics of the store: connection settings, transactions that begin where
-SQLAlchemy begins them, and the writer thread that runs whole write transactions."""
+SQLAlchemy begins them, and the threads that run whole transactions."""
 
 from __future__ import annotations
 
