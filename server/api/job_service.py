@@ -40,8 +40,11 @@ _DECISIONS = {pb.APPROVE_RESULT_ACCEPT: True, pb.APPROVE_RESULT_REJECT: False}
 
 def kuscia_rejection(method: MethodDescriptor, why: str) -> Message:
     """The in-band answer to a request that could not even be decoded."""
-    response_type = GetMessageClass(method.output_type)
-    return response_type(status=failure(REQUEST_INVALID, "INVALID_REQUEST", why))
+    response = GetMessageClass(method.output_type)()
+    # Set through the field rather than as a keyword: the stubs type an arbitrary
+    # message class as the bare `Message`, whose constructor takes no fields.
+    response.status.CopyFrom(failure(REQUEST_INVALID, "INVALID_REQUEST", why))  # type: ignore[attr-defined]
+    return response
 
 
 def _party_guard() -> Guard:
