@@ -16,6 +16,11 @@ class Principal:
     domain: str | None
     name: str
 
+    @property
+    def is_operator(self) -> bool:
+        """Operators see and act on every domain's resources."""
+        return self.domain is None
+
 
 # Every caller, when the server has no token file and no client CA.
 OPERATOR = Principal(domain=None, name="operator")
