@@ -8,11 +8,15 @@
 
 FROM python:3.11-slim AS build
 WORKDIR /src
+COPY requirements/run.txt requirements/run.txt
+# The runtime lock (setuptools included) first: the wheel is built and installed with
+# exactly the versions CI tested.
+RUN pip install --no-cache-dir -r requirements/run.txt
 COPY pyproject.toml README.md ./
 COPY gen gen
 COPY server server
 COPY client client
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim
 # tini as PID 1 reaps task processes the server leaves behind (it disowns them, so that
@@ -23,7 +27,9 @@ RUN apt-get update \
     && useradd --create-home --uid 10001 dagwire \
     && mkdir /data && chown dagwire /data
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY requirements/run.txt /wheels/run.txt
+RUN pip install --no-cache-dir -r /wheels/run.txt \
+    && pip install --no-cache-dir --no-deps /wheels/*.whl && rm -rf /wheels
 USER 10001
 WORKDIR /data
 ENV DAGWIRE_LISTEN=0.0.0.0:8083 \

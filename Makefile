@@ -2,31 +2,59 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto' | LC_ALL=C sort)
 GEN_MARK := gen/dagwire/__init__.py
 ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv clean
+.PHONY: run test gen lint typecheck soak load bench venv lock clean
 
-TOOLS  := $(VENV)/.gen-tools
-GEN_PINS = $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['gen']))")
+# Exact versions of everything installed live in two lock files, made by `make lock`:
+# requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
+# (that plus the generator, test and lint tools and Ray, for `make test`, `make lint` and CI).
+RUN_LOCK := requirements/run.txt
+DEV_LOCK := requirements/dev.txt
+RUNTIME  := $(VENV)/.runtime
+DEV      := $(VENV)/.dev
+TOOLS    := $(VENV)/.gen-tools
+UV_VERSION := 0.13.9
+# The package itself: its dependencies came from a lock, and setuptools from the same lock
+# builds it (no isolated build env that would fetch whatever setuptools is newest).
+# setuptools' editable install warns, as a Python warning, that folders named like the
+# package may shadow it: our layout maps them onto `dagwire.*` on purpose.
+INSTALL_SELF = PYTHONWARNINGS=ignore $(PY) -m pip install -q --no-deps --no-build-isolation -e .
 
-venv: $(GEN_MARK) $(STAMP)
+venv: $(GEN_MARK) $(DEV)
 
-# The generator alone, at the exact versions pyproject pins: `make gen` needs nothing else,
-# so it works before the package itself can be installed.
-$(TOOLS): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $(GEN_PINS)
-	touch $(TOOLS)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml $(TOOLS)
-	$(PY) -m pip install -q -e '.[dev]'
-	touch $(STAMP)
+$(RUNTIME): $(RUN_LOCK) pyproject.toml | $(PY)
+	$(PY) -m pip install -q -r $(RUN_LOCK)
+	$(INSTALL_SELF)
+	touch $@
+
+$(DEV): $(DEV_LOCK) pyproject.toml | $(PY)
+	$(PY) -m pip install -q -r $(DEV_LOCK)
+	$(INSTALL_SELF)
+	touch $@
+
+# The generator alone, at the locked versions: `make gen` needs nothing else, so it works
+# before the package itself can be installed.
+$(TOOLS): $(DEV_LOCK) | $(PY)
+	$(PY) -m pip install -q -c $(DEV_LOCK) pip setuptools grpcio-tools mypy-protobuf
+	touch $@
+
+# Re-resolve the lock files from pyproject's lower bounds. Pins already in a lock are kept
+# unless they no longer satisfy pyproject; `make lock UPGRADE=--upgrade` moves everything
+# to the newest release.
+lock: | $(PY)
+	$(PY) -m pip install -q uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip compile -q $(UPGRADE) --python-version 3.11 --universal \
+	  pyproject.toml requirements/build.in -o $(RUN_LOCK)
+	$(VENV)/bin/uv pip compile -q $(UPGRADE) --python-version 3.11 --universal --extra dev \
+	  pyproject.toml requirements/build.in -o $(DEV_LOCK)
 
 # Regenerate the stubs only when a .proto is newer than them.
 $(GEN_MARK): $(PROTOS) | $(TOOLS)
@@ -43,7 +71,9 @@ gen: $(TOOLS)
 	find gen/dagwire -type d -exec touch '{}/__init__.py' \;
 	touch gen/dagwire/py.typed
 
-run: venv
+# Runtime dependencies only: no generator, test or lint tools, no Ray. gen/ is committed,
+# so nothing is generated here (`make gen` after editing a .proto).
+run: $(RUNTIME)
 	$(PY) -m dagwire.server --listen $(ADDR) --http-listen "$(HTTP_ADDR)"
 
 test: venv
