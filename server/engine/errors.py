@@ -67,3 +67,14 @@ class IllegalTaskAction(EngineError):
         self.task = task
         self.action = action
         self.hint = hint
+
+
+class IllegalTaskTransition(Exception):
+    """A task was asked to move where its state machine does not lead: a bug in the
+    engine, never a caller's doing (refusals a caller can act on are IllegalTaskAction)."""
+
+    def __init__(self, alias: str, state: object, move: str) -> None:
+        super().__init__(f"task {alias!r} cannot {move} from {state}")
+        self.alias = alias
+        self.state = state
+        self.move = move

@@ -32,6 +32,7 @@ from dagwire.server.engine.model import (
     TaskState,
 )
 from dagwire.server.engine.planner import assess_job, blocking, failed_intolerably, ready_tasks
+from dagwire.server.engine.task_transitions import TaskMove, move
 from dagwire.server.engine.transitions import JobEvent, next_state
 
 # --- commands -------------------------------------------------------------------------
@@ -334,7 +335,7 @@ def _restart(job: Job, now: datetime) -> Outcome:
     tasks = tuple(
         task
         if task.state is TaskState.SUCCEEDED or job.spec.task(task.alias).disabled
-        else _reset_task(task)
+        else _reset_task(task, now)
         for task in job.tasks
     )
     restarted = replace(restarted, tasks=tasks, stage=Stage.RESTART, err_msg="", end_time=None)
@@ -343,16 +344,15 @@ def _restart(job: Job, now: datetime) -> Outcome:
     return _schedule(restarted, now)
 
 
-def _reset_task(task: TaskRun) -> TaskRun:
+def _reset_task(task: TaskRun, now: datetime) -> TaskRun:
     """Back to pending. What a user gave it (overrides, a confirmation) and its history
     stay; what its last attempt produced goes."""
-    return replace(
+    return move(
         task,
-        state=TaskState.PENDING,
+        TaskMove.RESET,
+        now,
         parties=tuple(PartyRun(party.domain_id) for party in task.parties),
         err_msg="",
-        start_time=None,
-        end_time=None,
         progress=0.0,
         cached_from="",
         skip_cause=None,
@@ -414,7 +414,7 @@ def _act(job: Job, command: RetryTask | StopTask | ContinueTask, now: datetime) 
             if spec.execution_policy is ExecutionPolicy.CONTINUE:
                 stopped = replace(stopped, waived=True)
             elif spec.execution_policy is ExecutionPolicy.RETRY:
-                stopped = replace(stopped, state=TaskState.HOLD)
+                stopped = move(stopped, TaskMove.HOLD, now)
             outcome = _schedule(_with_task(job, stopped), now)
             return Outcome(outcome.job, effects + outcome.effects)
         case RetryTask(parameters=parameters):
@@ -425,7 +425,7 @@ def _act(job: Job, command: RetryTask | StopTask | ContinueTask, now: datetime) 
             finished = job.state is JobState.FAILED
             if not finished and job.state is not JobState.RUNNING:
                 raise refuse("retry", f"its run is {job.state.value}")
-            retried = replace(_reset_task(task), parameters={**task.parameters, **parameters})
+            retried = replace(_reset_task(task, now), parameters={**task.parameters, **parameters})
             job = _with_task(job, retried)
             if finished:
                 job = replace(
@@ -434,32 +434,33 @@ def _act(job: Job, command: RetryTask | StopTask | ContinueTask, now: datetime) 
                     err_msg="",
                     end_time=None,
                 )
-            job = replace(job, tasks=tuple(_reopen(t, finished) for t in job.tasks))
+            job = replace(job, tasks=tuple(_reopen(t, finished, now) for t in job.tasks))
             return _schedule(job, now)
         case ContinueTask(parameters=parameters):
             if task.state is not TaskState.HOLD or job.state is not JobState.RUNNING:
                 raise refuse("continue", "only a held step of a running run can continue")
             if task.attempt == 0:  # a confirmation step: it runs now
-                released = replace(
+                released = move(
                     task,
-                    state=TaskState.PENDING,
+                    TaskMove.RELEASE,
+                    now,
                     err_msg="",
                     released=True,
                     parameters={**task.parameters, **parameters},
                 )
             else:  # a held failure: let the run go on past it
-                released = replace(task, state=TaskState.FAILED, waived=True)
+                released = move(task, TaskMove.FAIL, now, waived=True)
             return _schedule(_with_task(job, released), now)
 
 
-def _reopen(task: TaskRun, finished: bool) -> TaskRun:
+def _reopen(task: TaskRun, finished: bool, now: datetime) -> TaskRun:
     """After a retry, tasks that were only skipped because of the failure get another
     chance (the planner skips them again if they are still blocked); in a finished job,
     so do the tasks its failure stopped."""
     if task.state is TaskState.SKIPPED and task.skip_cause in (SkipCause.UPSTREAM, SkipCause.HALT):
-        return _reset_task(task)
+        return _reset_task(task, now)
     if finished and task.state is TaskState.STOPPED and not task.waived:
-        return _reset_task(task)
+        return _reset_task(task, now)
     return task
 
 
@@ -511,7 +512,7 @@ def _on_exit(
         return _fail_task(job, failed, reason, now)
     updated = _set_party(task, domain, party.state, PartyState.SUCCEEDED, "")
     if all(p.state is PartyState.SUCCEEDED for p in updated.parties):
-        updated = replace(updated, state=TaskState.SUCCEEDED, end_time=now, progress=1.0)
+        updated = move(updated, TaskMove.SUCCEED, now, progress=1.0)
     return _schedule(_with_task(job, updated), now)
 
 
@@ -523,7 +524,7 @@ def _on_lost(job: Job, task: TaskRun, domain: str, message: str, now: datetime) 
     alive = tuple(
         p.domain_id for p in task.parties if p.domain_id != domain and not _party_done(p.state)
     )
-    requeued = replace(_reset_task(task), relaunches=task.relaunches + 1)
+    requeued = replace(_reset_task(task, now), relaunches=task.relaunches + 1)
     effects: tuple[Effect, ...] = (
         (TerminateTask(task.alias, task.attempt, alive, reason),) if alive else ()
     )
@@ -539,8 +540,7 @@ def _fail_task(job: Job, task: TaskRun, reason: str, now: datetime) -> Outcome:
         for p in task.parties
     )
     spec = job.spec.task(task.alias)
-    state = TaskState.FAILED if spec.execution_policy is ExecutionPolicy.STOP else TaskState.HOLD
-    failed = replace(task, state=state, parties=parties, err_msg=reason, end_time=now)
+    failed = move(task, _failure_move(spec.execution_policy), now, parties=parties, err_msg=reason)
     effects: tuple[Effect, ...] = (
         (TerminateTask(task.alias, task.attempt, alive, reason),) if alive else ()
     )
@@ -572,18 +572,14 @@ def _schedule(job: Job, now: datetime) -> Outcome:
         spec = job.spec.task(alias)
         task = job.task(alias)
         if spec.hold and not task.released:
-            job = _with_task(
-                job, replace(task, state=TaskState.HOLD, err_msg="awaiting confirmation")
-            )
+            job = _with_task(job, move(task, TaskMove.HOLD, now, err_msg="awaiting confirmation"))
             decided = True
             continue
         if spec.branching is not None:
             job = _decide(job, alias, now)
             decided = True
             continue
-        launched = replace(
-            _reset_task(task), state=TaskState.RUNNING, attempt=task.attempt + 1, start_time=now
-        )
+        launched = move(_reset_task(task, now), TaskMove.LAUNCH, now, attempt=task.attempt + 1)
         job = _with_task(job, launched)
         effects.append(LaunchTask(alias, launched.attempt))
         if spec.timeout_seconds > 0:
@@ -598,29 +594,18 @@ def _decide(job: Job, alias: str, now: datetime) -> Job:
     """Evaluate a condition task and skip the branch it does not take."""
     spec = job.spec.task(alias)
     assert spec.branching is not None
-    task = job.task(alias)
+    # A condition runs no process: it launches and settles in the same instant.
+    task = move(job.task(alias), TaskMove.LAUNCH, now, attempt=job.task(alias).attempt + 1)
     metrics = {f"{t.alias}.{name}": value for t in job.tasks for name, value in t.metrics.items()}
     try:
         result, values = evaluate(spec.branching.conditions, metrics)
     except ConditionError as error:
-        state = (
-            TaskState.FAILED if spec.execution_policy is ExecutionPolicy.STOP else TaskState.HOLD
-        )
-        failed = replace(
-            task,
-            state=state,
-            err_msg=f"condition: {error}",
-            attempt=task.attempt + 1,
-            start_time=now,
-            end_time=now,
-        )
-        return _with_task(job, failed)
-    decided = replace(
+        how = _failure_move(spec.execution_policy)
+        return _with_task(job, move(task, how, now, err_msg=f"condition: {error}"))
+    decided = move(
         task,
-        state=TaskState.SUCCEEDED,
-        attempt=task.attempt + 1,
-        start_time=now,
-        end_time=now,
+        TaskMove.SUCCEED,
+        now,
         progress=1.0,
         condition_result=result,
         condition_values=values,
@@ -686,7 +671,7 @@ _BLOCKING_STATES = frozenset({TaskState.FAILED, TaskState.STOPPED, TaskState.SKI
 def _skip(task: TaskRun, reason: str, now: datetime, cause: SkipCause) -> TaskRun:
     if task.state is not TaskState.PENDING:
         return task
-    return replace(task, state=TaskState.SKIPPED, err_msg=reason, end_time=now, skip_cause=cause)
+    return move(task, TaskMove.SKIP, now, err_msg=reason, skip_cause=cause)
 
 
 def _failure_reason(job: Job) -> str:
@@ -720,9 +705,7 @@ def _stop_running_tasks(
             replace(p, state=PartyState.STOPPED) if p.domain_id in alive else p
             for p in task.parties
         )
-        stopped.append(
-            replace(task, state=TaskState.STOPPED, parties=parties, err_msg=reason, end_time=now)
-        )
+        stopped.append(move(task, TaskMove.STOP, now, parties=parties, err_msg=reason))
         if alive:
             effects.append(TerminateTask(task.alias, task.attempt, alive, reason))
     return tuple(stopped), tuple(effects)
@@ -735,15 +718,9 @@ def _settle_holds(tasks: Iterable[TaskRun], reason: str, now: datetime) -> tuple
     for task in tasks:
         if task.state is TaskState.HOLD:
             if task.attempt > 0:
-                task = replace(task, state=TaskState.FAILED, end_time=now)
+                task = move(task, TaskMove.FAIL, now)
             else:
-                task = replace(
-                    task,
-                    state=TaskState.SKIPPED,
-                    err_msg=reason,
-                    end_time=now,
-                    skip_cause=SkipCause.HALT,
-                )
+                task = move(task, TaskMove.SKIP, now, err_msg=reason, skip_cause=SkipCause.HALT)
         settled.append(task)
     return tuple(settled)
 
@@ -753,6 +730,11 @@ def _alive_parties(task: TaskRun) -> tuple[str, ...]:
 
 
 # --- helpers --------------------------------------------------------------------------
+
+
+def _failure_move(policy: ExecutionPolicy) -> TaskMove:
+    """A failure fails the task, or holds it for a user when its policy says so."""
+    return TaskMove.FAIL if policy is ExecutionPolicy.STOP else TaskMove.HOLD
 
 
 def _party_done(state: PartyState) -> bool:

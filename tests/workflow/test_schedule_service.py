@@ -430,17 +430,32 @@ async def test_the_loop_fires_on_time_and_stops_when_closed(
 
 
 async def test_the_loop_survives_a_failing_pass(store: SqlScheduleStore) -> None:
-    class Exploding(FakeRuns):
-        async def active_runs(self, schedule_id: str) -> list[tuple[str, datetime]]:
-            raise EngineError("boom")
+    """A pass that raises is logged and the next pass runs: the schedule still fires."""
 
-    service = ScheduleService(store, Exploding(), FakeCatalog())
+    class FailingTwice(FakeRuns):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failures = 0
+            self.fired = asyncio.Event()
+
+        async def active_runs(self, schedule_id: str) -> list[tuple[str, datetime]]:
+            if self.failures < 2:
+                self.failures += 1
+                raise EngineError("boom")
+            return await super().active_runs(schedule_id)
+
+        async def start_scheduled_run(self, run: ScheduledRun) -> None:
+            await super().start_scheduled_run(run)
+            self.fired.set()
+
+    runs = FailingTwice()
+    service = ScheduleService(store, runs, FakeCatalog())
     scheduler = Scheduler(service, poll_interval=0.2)
     await scheduler.start()
     try:
-        await service.create(every_second())
-        await asyncio.sleep(1.5)
-        task = scheduler._task
-        assert task is not None and not task.done()
+        created = await service.create(every_second())
+        await asyncio.wait_for(runs.fired.wait(), timeout=10)
     finally:
         await scheduler.close()
+    assert runs.failures == 2
+    assert runs.ticks(created.schedule_id)
