@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+import grpc
 from rich.console import Console, RenderableType
 
-from ._base import TLS
+from ._base import DEFAULT_TARGET, TLS
 from ._errors import DagwireError, RPCError
 from ._render import dump
 from ._sync import DagwireClient
@@ -26,8 +27,14 @@ class _Failure(click.ClickException):
     exit_code = 1
 
 
-def error_message(exc: DagwireError) -> str:
-    """The error as the CLI prints it: an INVALID_ARGUMENT's field violations one a line."""
+def error_message(exc: DagwireError, target: str = DEFAULT_TARGET) -> str:
+    """The error as the CLI prints it: an INVALID_ARGUMENT's field violations one a line;
+    no server at ``target`` one line saying how to start one, not grpc's connect errors."""
+    if isinstance(exc, RPCError) and exc.status is grpc.StatusCode.UNAVAILABLE:
+        return (
+            f"no dagwire server answers at {target}: start one with `make run`, "
+            "or give its address with --target (env DAGWIRE_TARGET)"
+        )
     violations = exc.field_violations if isinstance(exc, RPCError) else ()
     if not violations:
         return str(exc)
@@ -44,7 +51,9 @@ class _Root(click.Group):
         try:
             return super().invoke(ctx)
         except DagwireError as exc:
-            raise _Failure(error_message(exc)) from exc
+            settings = ctx.find_object(_Settings)
+            target = settings.target if settings is not None else DEFAULT_TARGET
+            raise _Failure(error_message(exc, target)) from exc
 
 
 @dataclass

@@ -34,7 +34,7 @@ from ._base import (
 )
 from ._call import _Call
 from ._errors import error_from_rpc
-from ._models import Job, JobEvent, JobStatus
+from ._models import Job, JobEvent, JobState, JobStatus
 from ._workflow_calls import Parameters, PipelineSpec, _next_token
 from ._workflow_models import (
     Artifact,
@@ -170,6 +170,27 @@ class DagwireClient(BaseDagwireClient):
     def batch_status(self, job_ids: Iterable[str]) -> list[JobStatus]:
         """The status of each job, in the order asked."""
         return self._invoke(self._batch_status_call(job_ids))
+
+    def list_jobs(
+        self,
+        *,
+        states: Iterable[JobState | str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[JobStatus]:
+        """One page of the jobs the caller may see, oldest first (dagwire's ListJobs;
+        Kuscia has none). ``states`` keeps those in any of them (``"Running"``); pass the
+        page's ``next_page_token`` as ``page_token`` for the next page."""
+        return self._invoke(self._list_jobs_call(states, page_size, page_token))
+
+    def iter_jobs(
+        self,
+        *,
+        states: Iterable[JobState | str] = (),
+        page_size: int = 0,
+    ) -> Iterator[JobStatus]:
+        """Every job :meth:`list_jobs` finds, fetching page after page."""
+        return self._pages(functools.partial(self._list_jobs_call, tuple(states), page_size))
 
     def stop_job(self, job_id: str, reason: str = "") -> None:
         """Terminates running tasks; the job fails with ``reason`` as its err_msg."""

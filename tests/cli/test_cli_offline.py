@@ -28,10 +28,18 @@ def test_missing_job_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_unreachable_server_exits_1_with_the_transport_error() -> None:
-    result = CliRunner().invoke(main, ["--target", "127.0.0.1:1", "job", "get", "job-x"])
+@pytest.mark.parametrize(
+    "command",
+    [["job", "get", "job-x"], ["job", "list"], ["run", "list"], ["pipeline", "list"]],
+    ids=" ".join,
+)
+def test_no_server_is_one_line_with_the_address_and_how_to_start_one(command: list[str]) -> None:
+    result = CliRunner().invoke(main, ["--target", "127.0.0.1:1", *command])
     assert result.exit_code == 1
-    assert "UNAVAILABLE" in result.stderr
+    assert result.stderr == (
+        "Error: no dagwire server answers at 127.0.0.1:1: start one with `make run`, "
+        "or give its address with --target (env DAGWIRE_TARGET)\n"
+    )
 
 
 def test_target_is_read_from_the_environment() -> None:
