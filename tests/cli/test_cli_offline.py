@@ -42,6 +42,19 @@ def test_no_server_is_one_line_with_the_address_and_how_to_start_one(command: li
     )
 
 
+def test_a_typo_in_the_job_file_is_a_usage_error_naming_the_field_in_snake_case(
+    tmp_path: Path,
+) -> None:
+    typo = tmp_path / "typo.json"
+    typo.write_text('{"job_id": "j", "initiater": "alice"}')
+    result = CliRunner().invoke(main, ["job", "create", "-f", str(typo)])
+    assert result.exit_code == 2
+    assert (
+        "unknown field initiater (did you mean initiator?); CreateJobRequest has: header, "
+        "job_id, initiator, max_parallelism, tasks, custom_fields"
+    ) in result.stderr
+
+
 def test_target_is_read_from_the_environment() -> None:
     result = CliRunner().invoke(
         main, ["job", "get", "job-x"], env={"DAGWIRE_TARGET": "127.0.0.1:1"}
