@@ -64,6 +64,8 @@ class _Settings:
     token: str | None
     output: str
     tls: TLS
+    # -q: print only the id a create made, for `ID=$(dagwire ... create -q)`.
+    quiet: bool = False
     _client: DagwireClient | None = field(default=None, repr=False)
 
     def client(self) -> DagwireClient:
@@ -73,8 +75,11 @@ class _Settings:
         return self._client
 
     def show(self, data: Any, table: Callable[[], RenderableType | str]) -> None:
-        """Prints ``data`` as JSON / YAML, or the human rendering ``table()`` builds."""
-        if self.output == "table":
+        """Prints ``data`` as JSON / YAML, or the human rendering ``table()`` builds; with
+        -q only the first value of ``data`` (a create's id)."""
+        if self.quiet and isinstance(data, dict) and data:
+            click.echo(next(iter(data.values())))
+        elif self.output == "table":
             _console().print(table())
         else:
             click.echo(dump(data, self.output))
@@ -85,6 +90,24 @@ def _set_output(ctx: click.Context, param: click.Parameter, value: str | bool | 
     settings = ctx.find_object(_Settings)
     if value and settings is not None:
         settings.output = "json" if value is True else str(value)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    settings = ctx.find_object(_Settings)
+    if value and settings is not None:
+        settings.quiet = True
+
+
+def _quiet_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """-q/--quiet on a create command: print only the new id."""
+    return click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_quiet,
+        help="Print only the new id (for ID=$(dagwire ... -q)).",
+    )(function)
 
 
 def _is_terminal() -> bool:

@@ -26,7 +26,15 @@ from click.shell_completion import get_completion_class
 from rich.live import Live
 
 from ._base import DEFAULT_TARGET, TLS, TLSConfig
-from ._cli_base import OUTPUTS, _console, _Failure, _pass_settings, _Root, _Settings
+from ._cli_base import (
+    OUTPUTS,
+    _console,
+    _Failure,
+    _pass_settings,
+    _quiet_option,
+    _Root,
+    _Settings,
+)
 from ._cli_workflow import WORKFLOW_GROUPS
 from ._models import JobState, job_request_from_text
 from ._render import WatchView, dump, job_view, proto_dict, statuses_table
@@ -145,6 +153,7 @@ def job() -> None:
     required=True,
     help="Job document: Kuscia's CreateJob JSON body, or the same in YAML; - for stdin.",
 )
+@_quiet_option
 @_pass_settings
 def create(settings: _Settings, file: Any) -> None:
     """Create a job from a JSON or YAML file."""
