@@ -52,13 +52,15 @@ def _in_wire_order(message: Any, data: dict[str, Any]) -> dict[str, Any]:
             continue
         value = data[field.name]
         kind = field.message_type
-        if kind is not None and not kind.GetOptions().map_entry and isinstance(value, dict | list):
+        if kind is not None and not kind.GetOptions().map_entry:
             inner = getattr(message, field.name)
-            value = (
-                [_in_wire_order(m, v) for m, v in zip(inner, value, strict=True)]
-                if field.is_repeated
-                else _in_wire_order(inner, value)
-            )
+            if isinstance(value, list):
+                value = [
+                    _in_wire_order(m, v) if isinstance(v, dict) else v
+                    for m, v in zip(inner, value, strict=True)
+                ]
+            elif isinstance(value, dict):
+                value = _in_wire_order(inner, value)
         ordered[field.name] = value
     for name, value in data.items():  # none in these messages; kept all the same
         ordered.setdefault(name, value)
