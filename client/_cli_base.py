@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-import grpc
 from rich.console import Console, RenderableType
 
 from ._base import DEFAULT_TARGET, TLS
@@ -30,7 +29,7 @@ class _Failure(click.ClickException):
 def error_message(exc: DagwireError, target: str = DEFAULT_TARGET) -> str:
     """The error as the CLI prints it: an INVALID_ARGUMENT's field violations one a line;
     no server at ``target`` one line saying how to start one, not grpc's connect errors."""
-    if isinstance(exc, RPCError) and exc.status is grpc.StatusCode.UNAVAILABLE:
+    if isinstance(exc, RPCError) and exc.status.name == "UNAVAILABLE":  # no grpc in the CLI
         return (
             f"no dagwire server answers at {target}: start one with `make run`, "
             "or give its address with --target (env DAGWIRE_TARGET)"
