@@ -1,5 +1,8 @@
-"""The asyncio client: AsyncDagwireClient, AsyncJobHandle and AsyncRunHandle (twins of the
-sync ones)."""
+"""The asyncio client: AsyncDagwireClient, AsyncJobHandle and AsyncRunHandle.
+
+client/_sync.py, the blocking twin, is generated from client/_async.py by
+client/_unasync.py: the source must read right as either (see the substitutions there).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from ._base import (
 )
 from ._call import _Call
 from ._errors import error_from_rpc
-from ._models import Job, JobEvent, JobStatus
+from ._models import Job, JobEvent, JobState, JobStatus
 from ._workflow_calls import Parameters, PipelineSpec, _next_token
 from ._workflow_models import (
     Artifact,
@@ -54,14 +57,16 @@ T = TypeVar("T")
 
 
 class AsyncDagwireClient(BaseDagwireClient):
-    """asyncio client of the Kuscia-compatible JobService and of WorkflowService; the twin
-    of DagwireClient.
+    """Client of the Kuscia-compatible JobService and of WorkflowService.
 
-    Use it as an async context manager (or await :meth:`close`)::
+    Use it as a context manager (``async with``), or call :meth:`close` when done::
 
-        async with AsyncDagwireClient(target="127.0.0.1:8083") as client:
-            job = await client.run_job(body)
-            run = await (await client.create_run(Path("diamond.yaml"))).result()
+        async with AsyncDagwireClient(target="127.0.0.1:8083", token="...") as client:
+            job = await client.run_job(body)  # body: Kuscia's JSON as a dict
+            print(job.status.state)
+            handle = await client.create_run(Path("diamond.yaml"))
+            run = await handle.result(timeout=600)
+            print(run.status, [(s.name, s.status) for s in run.steps])
 
     JobService failures raise a :class:`~dagwire.client.KusciaError` subclass (its errors are
     in-band); WorkflowService failures and transport failures an
@@ -78,7 +83,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         metadata: Mapping[str, str] | Iterable[tuple[str, str]] = (),
     ) -> None:
         super().__init__(target=target, timeout=timeout, token=token, tls=tls, metadata=metadata)
-        # Created on first use, so that the channel binds to the loop that uses it.
+        # Made on first use: a channel bound to an event loop must bind to the one using it.
         self._channel: grpc.aio.Channel | None = None
         self._stub_: Any = None
         self._workflow_stub_: Any = None
@@ -88,7 +93,9 @@ class AsyncDagwireClient(BaseDagwireClient):
             self._channel = grpc.aio.insecure_channel(self.target, options=self._options)
         else:
             self._channel = grpc.aio.secure_channel(
-                self.target, self._credentials, options=self._options
+                self.target,
+                self._credentials,
+                options=self._options,
             )
         self._stub_ = job_pb2_grpc.JobServiceStub(self._channel)
         self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
@@ -148,7 +155,8 @@ class AsyncDagwireClient(BaseDagwireClient):
         timeout: float | None = None,  # noqa: ASYNC109 - same signature as the sync twin
     ) -> Job:
         """Creates a job and waits until it is terminal; see :meth:`AsyncJobHandle.result`."""
-        return await (await self.create_job(request)).result(timeout=timeout)
+        handle = await self.create_job(request)
+        return await handle.result(timeout=timeout)
 
     def job_handle(self, job_id: str) -> AsyncJobHandle:
         """A handle to an existing job (no call is made)."""
@@ -161,6 +169,27 @@ class AsyncDagwireClient(BaseDagwireClient):
     async def batch_status(self, job_ids: Iterable[str]) -> list[JobStatus]:
         """The status of each job, in the order asked."""
         return await self._invoke(self._batch_status_call(job_ids))
+
+    async def list_jobs(
+        self,
+        *,
+        states: Iterable[JobState | str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[JobStatus]:
+        """One page of the jobs the caller may see, oldest first (dagwire's ListJobs;
+        Kuscia has none). ``states`` keeps those in any of them (``"Running"``); pass the
+        page's ``next_page_token`` as ``page_token`` for the next page."""
+        return await self._invoke(self._list_jobs_call(states, page_size, page_token))
+
+    def iter_jobs(
+        self,
+        *,
+        states: Iterable[JobState | str] = (),
+        page_size: int = 0,
+    ) -> AsyncIterator[JobStatus]:
+        """Every job :meth:`list_jobs` finds, fetching page after page."""
+        return self._pages(functools.partial(self._list_jobs_call, tuple(states), page_size))
 
     async def stop_job(self, job_id: str, reason: str = "") -> None:
         """Terminates running tasks; the job fails with ``reason`` as its err_msg."""
@@ -183,7 +212,11 @@ class AsyncDagwireClient(BaseDagwireClient):
         await self._invoke(self._delete_call(job_id))
 
     async def approve_job(
-        self, job_id: str, accept: bool, reason: str = "", domain_id: str = ""
+        self,
+        job_id: str,
+        accept: bool,
+        reason: str = "",
+        domain_id: str = "",
     ) -> None:
         """Records ``domain_id``'s decision (default: the caller's domain) on a waiting job."""
         await self._invoke(self._approve_call(job_id, accept, reason, domain_id))
@@ -208,7 +241,9 @@ class AsyncDagwireClient(BaseDagwireClient):
                 yield event
 
     async def _watch(
-        self, open_stream: Callable[..., Any], cursor: _WatchCursor
+        self,
+        open_stream: Callable[..., Any],
+        cursor: _WatchCursor,
     ) -> AsyncGenerator[Any, None]:
         """Streams what ``cursor`` accepts, reconnecting (and resuming) as it decides."""
         delay: float | None
@@ -701,7 +736,7 @@ class AsyncDagwireClient(BaseDagwireClient):
 
 
 class AsyncJobHandle:
-    """A job submitted through an :class:`AsyncDagwireClient`."""
+    """A job submitted through :class:`AsyncDagwireClient`."""
 
     def __init__(self, client: AsyncDagwireClient, job_id: str) -> None:
         self.client = client
@@ -740,7 +775,7 @@ class AsyncJobHandle:
 
 
 class AsyncRunHandle:
-    """A run started (or named) through an :class:`AsyncDagwireClient`.
+    """A run started (or named) through :class:`AsyncDagwireClient`.
 
     ``run`` is the run as the call that made the handle returned it (None for
     :meth:`AsyncDagwireClient.run_handle`); :meth:`describe` fetches it afresh.

@@ -30,9 +30,9 @@ from ._errors import (
     error_from_rpc,
     error_from_status,
 )
-from ._models import EventType, Job, JobEvent, JobStatus, job_request_from_dict
+from ._models import EventType, Job, JobEvent, JobState, JobStatus, job_request_from_dict
 from ._workflow_calls import _WorkflowCalls
-from ._workflow_models import RunEvent
+from ._workflow_models import Page, RunEvent
 
 T = TypeVar("T")
 
@@ -168,6 +168,21 @@ class BaseDagwireClient(_WorkflowCalls):
             job_pb2.BatchQueryJobStatusRequest(job_ids=list(job_ids)),
             lambda response: [JobStatus._from_proto(j) for j in _checked(response).data.jobs],
         )
+
+    @staticmethod
+    def _list_jobs_call(
+        states: Iterable[JobState | str] = (), page_size: int = 0, page_token: str = ""
+    ) -> _Call[Page[JobStatus]]:
+        request = job_pb2.ListJobsRequest(
+            states=[str(state) for state in states], page_size=page_size, page_token=page_token
+        )
+
+        def parse(response: Any) -> Page[JobStatus]:
+            data = _checked(response).data
+            jobs = tuple(JobStatus._from_proto(j) for j in data.jobs)
+            return Page(jobs, data.next_page_token, response)
+
+        return _Call("ListJobs", request, parse)
 
     @staticmethod
     def _control_call(action: str, job_id: str, reason: str) -> _Call[None]:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.console import Console, RenderableType
 
-from ._base import TLS
+from ._base import DEFAULT_TARGET, TLS
 from ._errors import DagwireError, RPCError
 from ._render import dump
 from ._sync import DagwireClient
@@ -26,8 +26,14 @@ class _Failure(click.ClickException):
     exit_code = 1
 
 
-def error_message(exc: DagwireError) -> str:
-    """The error as the CLI prints it: an INVALID_ARGUMENT's field violations one a line."""
+def error_message(exc: DagwireError, target: str = DEFAULT_TARGET) -> str:
+    """The error as the CLI prints it: an INVALID_ARGUMENT's field violations one a line;
+    no server at ``target`` one line saying how to start one, not grpc's connect errors."""
+    if isinstance(exc, RPCError) and exc.status.name == "UNAVAILABLE":  # no grpc in the CLI
+        return (
+            f"no dagwire server answers at {target}: start one with `make run`, "
+            "or give its address with --target (env DAGWIRE_TARGET)"
+        )
     violations = exc.field_violations if isinstance(exc, RPCError) else ()
     if not violations:
         return str(exc)
@@ -44,7 +50,9 @@ class _Root(click.Group):
         try:
             return super().invoke(ctx)
         except DagwireError as exc:
-            raise _Failure(error_message(exc)) from exc
+            settings = ctx.find_object(_Settings)
+            target = settings.target if settings is not None else DEFAULT_TARGET
+            raise _Failure(error_message(exc, target)) from exc
 
 
 @dataclass
@@ -55,6 +63,8 @@ class _Settings:
     token: str | None
     output: str
     tls: TLS
+    # -q: print only the id a create made, for `ID=$(dagwire ... create -q)`.
+    quiet: bool = False
     _client: DagwireClient | None = field(default=None, repr=False)
 
     def client(self) -> DagwireClient:
@@ -64,8 +74,11 @@ class _Settings:
         return self._client
 
     def show(self, data: Any, table: Callable[[], RenderableType | str]) -> None:
-        """Prints ``data`` as JSON / YAML, or the human rendering ``table()`` builds."""
-        if self.output == "table":
+        """Prints ``data`` as JSON / YAML, or the human rendering ``table()`` builds; with
+        -q only the first value of ``data`` (a create's id)."""
+        if self.quiet and isinstance(data, dict) and data:
+            click.echo(next(iter(data.values())))
+        elif self.output == "table":
             _console().print(table())
         else:
             click.echo(dump(data, self.output))
@@ -76,6 +89,24 @@ def _set_output(ctx: click.Context, param: click.Parameter, value: str | bool | 
     settings = ctx.find_object(_Settings)
     if value and settings is not None:
         settings.output = "json" if value is True else str(value)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    settings = ctx.find_object(_Settings)
+    if value and settings is not None:
+        settings.quiet = True
+
+
+def _quiet_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """-q/--quiet on a create command: print only the new id."""
+    return click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_quiet,
+        help="Print only the new id (for ID=$(dagwire ... -q)).",
+    )(function)
 
 
 def _is_terminal() -> bool:

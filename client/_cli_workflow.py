@@ -22,7 +22,7 @@ import click
 from rich.live import Live
 
 from . import _cli_base
-from ._cli_base import _Failure, _pass_settings, _Settings
+from ._cli_base import _Failure, _pass_settings, _quiet_option, _Settings
 from ._render import dump, proto_dict
 from ._workflow_models import (
     ArtifactType,
@@ -148,6 +148,7 @@ _spec_file = click.option(
 @click.option("--description", default="", help="Free text.")
 @click.option("--username", default="", help="Owner (server default: default).")
 @click.option("--request-id", default="", help="Idempotency key: a retry returns the first answer.")
+@_quiet_option
 @_pass_settings
 def pipeline_create(
     settings: _Settings, file: Any, description: str, username: str, request_id: str
@@ -287,6 +288,7 @@ def run() -> None:
 )
 @click.option("--docker-env", default="", help="Override the spec's docker_env.")
 @click.option("--request-id", default="", help="Idempotency key: a retry returns the first run.")
+@_quiet_option
 @_pass_settings
 def run_create(
     settings: _Settings,
@@ -389,6 +391,7 @@ def run_stop(settings: _Settings, run_id: str, force: bool) -> None:
 
 @run.command("retry")
 @click.argument("run_id")
+@_quiet_option
 @_pass_settings
 def run_retry(settings: _Settings, run_id: str) -> None:
     """Start a new run of a failed or terminated run, reusing its succeeded steps."""
@@ -634,6 +637,7 @@ def schedule() -> None:
     help="Parameter override KEY=VALUE for every run; repeatable.",
 )
 @click.option("--request-id", default="", help="Idempotency key.")
+@_quiet_option
 @_pass_settings
 def schedule_create(
     settings: _Settings,

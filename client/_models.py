@@ -20,6 +20,8 @@ from google.protobuf import json_format
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 
+from ._fields import unknown_field
+
 
 class JobState(enum.StrEnum):
     """Job states as they travel on the wire (Kuscia's ``JobState.State`` names)."""
@@ -323,6 +325,9 @@ def job_request_from_dict(
     unless ``ignore_unknown_fields``. Raises ``ValueError`` naming the offending field.
     """
     request = job_pb2.CreateJobRequest()
+    unknown = None if ignore_unknown_fields else unknown_field(body, request.DESCRIPTOR)
+    if unknown is not None:
+        raise ValueError(unknown)
     try:
         json_format.ParseDict(dict(body), request, ignore_unknown_fields=ignore_unknown_fields)
     except json_format.ParseError as exc:

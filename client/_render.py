@@ -30,7 +30,8 @@ _STATE_STYLES = {
 
 
 def proto_dict(message: Any) -> dict[str, Any]:
-    """A wire message as Kuscia's JSON shape: snake_case names, every field present."""
+    """A wire message as Kuscia's JSON shape: snake_case names, every field present, in
+    the wire's order (field numbers), as the message itself would print them."""
     if message is None:
         return {}
     result: dict[str, Any] = json_format.MessageToDict(
@@ -39,7 +40,31 @@ def proto_dict(message: Any) -> dict[str, Any]:
         preserving_proto_field_name=True,
         unquote_int64_if_possible=True,
     )
-    return result
+    return _in_wire_order(message, result)
+
+
+def _in_wire_order(message: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (``message`` as MessageToDict made it, which puts the fields left at their
+    defaults last) with every message's fields in field-number order."""
+    ordered: dict[str, Any] = {}
+    for field in sorted(message.DESCRIPTOR.fields, key=lambda f: f.number):
+        if field.name not in data:
+            continue
+        value = data[field.name]
+        kind = field.message_type
+        if kind is not None and not kind.GetOptions().map_entry:
+            inner = getattr(message, field.name)
+            if isinstance(value, list):
+                value = [
+                    _in_wire_order(m, v) if isinstance(v, dict) else v
+                    for m, v in zip(inner, value, strict=True)
+                ]
+            elif isinstance(value, dict):
+                value = _in_wire_order(inner, value)
+        ordered[field.name] = value
+    for name, value in data.items():  # none in these messages; kept all the same
+        ordered.setdefault(name, value)
+    return ordered
 
 
 def dump(data: Any, output: str) -> str:
@@ -57,16 +82,24 @@ def _percent(task: TaskStatus) -> str:
     return f"{round(task.progress * 100)}%" if task.progress > 0 else ""
 
 
+def _why(err_msg: str) -> str:
+    return f"({' '.join(err_msg.split())})" if err_msg else ""
+
+
 def task_summary(task: TaskStatus) -> str:
-    """``job-split Running 50%``: the task's name, state and progress when it reported any."""
-    return " ".join(p for p in (task.name, task.state or "Unknown", _percent(task)) if p)
+    """``job-split Running 50%``: the task's name, state and progress when it reported any,
+    and why it failed when it did (``job-psi Failed (exit code 2)``)."""
+    parts = (task.name, task.state or "Unknown", _percent(task), _why(task.err_msg))
+    return " ".join(p for p in parts if p)
 
 
 def status_line(status: JobStatus, state: str | None = None) -> str:
-    """``job-x Running  job-psi Succeeded 100%  job-split Running 50%``."""
-    parts = [f"{status.job_id} {state or status.state or 'Unknown'}"]
-    parts += [task_summary(task) for task in status.tasks]
-    return "  ".join(parts)
+    """``job-x Running  job-psi Succeeded 100%  job-split Running 50%``; a failure's reason
+    follows its state in parentheses, on one line."""
+    job = " ".join(
+        p for p in (status.job_id, state or status.state or "Unknown", _why(status.err_msg)) if p
+    )
+    return "  ".join([job, *(task_summary(task) for task in status.tasks)])
 
 
 def job_view(job: Job) -> RenderableType:

@@ -1,4 +1,9 @@
-"""The blocking client: DagwireClient, JobHandle and RunHandle."""
+# Generated from _async.py by _unasync.py (edit those, then run it): do not edit.
+"""The blocking client: DagwireClient, JobHandle and RunHandle.
+
+client/_sync.py, the blocking twin, is generated from client/_async.py by
+client/_unasync.py: the source must read right as either (see the substitutions there).
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from ._base import (
 )
 from ._call import _Call
 from ._errors import error_from_rpc
-from ._models import Job, JobEvent, JobStatus
+from ._models import Job, JobEvent, JobState, JobStatus
 from ._workflow_calls import Parameters, PipelineSpec, _next_token
 from ._workflow_models import (
     Artifact,
@@ -53,14 +58,15 @@ T = TypeVar("T")
 
 
 class DagwireClient(BaseDagwireClient):
-    """Blocking client of the Kuscia-compatible JobService and of WorkflowService.
+    """Client of the Kuscia-compatible JobService and of WorkflowService.
 
-    Use it as a context manager (or call :meth:`close`)::
+    Use it as a context manager (``with``), or call :meth:`close` when done::
 
         with DagwireClient(target="127.0.0.1:8083", token="...") as client:
-            job = client.run_job(body)          # body: Kuscia's JSON as a dict
+            job = client.run_job(body)  # body: Kuscia's JSON as a dict
             print(job.status.state)
-            run = client.create_run(Path("diamond.yaml")).result(timeout=600)
+            handle = client.create_run(Path("diamond.yaml"))
+            run = handle.result(timeout=600)
             print(run.status, [(s.name, s.status) for s in run.steps])
 
     JobService failures raise a :class:`~dagwire.client.KusciaError` subclass (its errors are
@@ -78,12 +84,34 @@ class DagwireClient(BaseDagwireClient):
         metadata: Mapping[str, str] | Iterable[tuple[str, str]] = (),
     ) -> None:
         super().__init__(target=target, timeout=timeout, token=token, tls=tls, metadata=metadata)
+        # Made on first use: a channel bound to an event loop must bind to the one using it.
+        self._channel: grpc.Channel | None = None
+        self._stub_: Any = None
+        self._workflow_stub_: Any = None
+
+    def _connect(self) -> None:
         if self._credentials is None:
-            self._channel = grpc.insecure_channel(target, options=self._options)
+            self._channel = grpc.insecure_channel(self.target, options=self._options)
         else:
-            self._channel = grpc.secure_channel(target, self._credentials, options=self._options)
-        self._stub: Any = job_pb2_grpc.JobServiceStub(self._channel)
-        self._workflow_stub: Any = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
+            self._channel = grpc.secure_channel(
+                self.target,
+                self._credentials,
+                options=self._options,
+            )
+        self._stub_ = job_pb2_grpc.JobServiceStub(self._channel)
+        self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
+
+    @property
+    def _stub(self) -> Any:
+        if self._stub_ is None:
+            self._connect()
+        return self._stub_
+
+    @property
+    def _workflow_stub(self) -> Any:
+        if self._workflow_stub_ is None:
+            self._connect()
+        return self._workflow_stub_
 
     def __enter__(self) -> DagwireClient:
         return self
@@ -98,7 +126,9 @@ class DagwireClient(BaseDagwireClient):
 
     def close(self) -> None:
         """Closes the channel; calls in flight are cancelled."""
-        self._channel.close()
+        if self._channel is not None:
+            self._channel.close()
+            self._channel, self._stub_, self._workflow_stub_ = None, None, None
 
     def _invoke(self, call: _Call[T]) -> T:
         stub = self._workflow_stub if call.service == "workflow" else self._stub
@@ -119,9 +149,15 @@ class DagwireClient(BaseDagwireClient):
         """Same as :meth:`create_job`: submit, and get a handle to wait on."""
         return self.create_job(request)
 
-    def run_job(self, request: JobRequest, *, timeout: float | None = None) -> Job:
+    def run_job(
+        self,
+        request: JobRequest,
+        *,
+        timeout: float | None = None,
+    ) -> Job:
         """Creates a job and waits until it is terminal; see :meth:`JobHandle.result`."""
-        return self.create_job(request).result(timeout=timeout)
+        handle = self.create_job(request)
+        return handle.result(timeout=timeout)
 
     def job_handle(self, job_id: str) -> JobHandle:
         """A handle to an existing job (no call is made)."""
@@ -134,6 +170,27 @@ class DagwireClient(BaseDagwireClient):
     def batch_status(self, job_ids: Iterable[str]) -> list[JobStatus]:
         """The status of each job, in the order asked."""
         return self._invoke(self._batch_status_call(job_ids))
+
+    def list_jobs(
+        self,
+        *,
+        states: Iterable[JobState | str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[JobStatus]:
+        """One page of the jobs the caller may see, oldest first (dagwire's ListJobs;
+        Kuscia has none). ``states`` keeps those in any of them (``"Running"``); pass the
+        page's ``next_page_token`` as ``page_token`` for the next page."""
+        return self._invoke(self._list_jobs_call(states, page_size, page_token))
+
+    def iter_jobs(
+        self,
+        *,
+        states: Iterable[JobState | str] = (),
+        page_size: int = 0,
+    ) -> Iterator[JobStatus]:
+        """Every job :meth:`list_jobs` finds, fetching page after page."""
+        return self._pages(functools.partial(self._list_jobs_call, tuple(states), page_size))
 
     def stop_job(self, job_id: str, reason: str = "") -> None:
         """Terminates running tasks; the job fails with ``reason`` as its err_msg."""
@@ -155,7 +212,13 @@ class DagwireClient(BaseDagwireClient):
         """Stops what runs and removes the job."""
         self._invoke(self._delete_call(job_id))
 
-    def approve_job(self, job_id: str, accept: bool, reason: str = "", domain_id: str = "") -> None:
+    def approve_job(
+        self,
+        job_id: str,
+        accept: bool,
+        reason: str = "",
+        domain_id: str = "",
+    ) -> None:
         """Records ``domain_id``'s decision (default: the caller's domain) on a waiting job."""
         self._invoke(self._approve_call(job_id, accept, reason, domain_id))
 
@@ -165,7 +228,7 @@ class DagwireClient(BaseDagwireClient):
         resume_from: int = 0,
         include_heartbeats: bool = False,
         timeout_seconds: float = 0,
-    ) -> Generator[JobEvent, None, None]:
+    ) -> Generator[JobEvent, None]:
         """Streams job events, across dropped connections, until ``timeout_seconds`` (0: never).
 
         Without ``resume_from`` the stream starts with an ADDED event per existing job.
@@ -174,11 +237,14 @@ class DagwireClient(BaseDagwireClient):
         repeated; :class:`WatchExpiredError` when the server no longer has those events.
         """
         cursor = _watch_cursor(job_ids, resume_from, include_heartbeats, timeout_seconds)
-        return self._watch(self._stub.WatchJob, cursor)
+        with closing(self._watch(self._stub.WatchJob, cursor)) as events:
+            yield from events
 
     def _watch(
-        self, open_stream: Callable[..., Any], cursor: _WatchCursor
-    ) -> Generator[Any, None, None]:
+        self,
+        open_stream: Callable[..., Any],
+        cursor: _WatchCursor,
+    ) -> Generator[Any, None]:
         """Streams what ``cursor`` accepts, reconnecting (and resuming) as it decides."""
         delay: float | None
         while True:
@@ -407,7 +473,7 @@ class DagwireClient(BaseDagwireClient):
         resume_from: int = 0,
         include_heartbeats: bool = False,
         timeout_seconds: float = 0,
-    ) -> Generator[RunEvent, None, None]:
+    ) -> Generator[RunEvent, None]:
         """Streams run events, across dropped connections, until ``timeout_seconds`` (0: never).
 
         Works as :meth:`watch_jobs`: an ADDED event per run first (unless ``resume_from``),
@@ -418,7 +484,8 @@ class DagwireClient(BaseDagwireClient):
         cursor = _watch_cursor(
             run_ids, resume_from, include_heartbeats, timeout_seconds, kind=_RunWatchCursor
         )
-        return self._watch(self._workflow_stub.WatchRuns, cursor)
+        with closing(self._watch(self._workflow_stub.WatchRuns, cursor)) as events:
+            yield from events
 
     # --- cache, artifacts, logs -----------------------------------------------------------
 
@@ -667,7 +734,7 @@ class DagwireClient(BaseDagwireClient):
 
 
 class JobHandle:
-    """A job submitted through a :class:`DagwireClient`."""
+    """A job submitted through :class:`DagwireClient`."""
 
     def __init__(self, client: DagwireClient, job_id: str) -> None:
         self.client = client
@@ -706,7 +773,7 @@ class JobHandle:
 
 
 class RunHandle:
-    """A run started (or named) through a :class:`DagwireClient`.
+    """A run started (or named) through :class:`DagwireClient`.
 
     ``run`` is the run as the call that made the handle returned it (None for
     :meth:`DagwireClient.run_handle`); :meth:`describe` fetches it afresh.

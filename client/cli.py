@@ -26,9 +26,17 @@ from click.shell_completion import get_completion_class
 from rich.live import Live
 
 from ._base import DEFAULT_TARGET, TLS, TLSConfig
-from ._cli_base import OUTPUTS, _console, _Failure, _pass_settings, _Root, _Settings
+from ._cli_base import (
+    OUTPUTS,
+    _console,
+    _Failure,
+    _pass_settings,
+    _quiet_option,
+    _Root,
+    _Settings,
+)
 from ._cli_workflow import WORKFLOW_GROUPS
-from ._models import job_request_from_text
+from ._models import JobState, job_request_from_text
 from ._render import WatchView, dump, job_view, proto_dict, statuses_table
 
 SHELLS = ("bash", "zsh", "fish")
@@ -145,6 +153,7 @@ def job() -> None:
     required=True,
     help="Job document: Kuscia's CreateJob JSON body, or the same in YAML; - for stdin.",
 )
+@_quiet_option
 @_pass_settings
 def create(settings: _Settings, file: Any) -> None:
     """Create a job from a JSON or YAML file."""
@@ -172,6 +181,36 @@ def list_status(settings: _Settings, job_ids: tuple[str, ...]) -> None:
     """Show the status of several jobs."""
     statuses = settings.client().batch_status(job_ids)
     settings.show([proto_dict(s.raw) for s in statuses], lambda: statuses_table(statuses))
+
+
+@job.command("list")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(
+        [s.value for s in JobState if s is not JobState.UNKNOWN], case_sensitive=False
+    ),
+    help="Only jobs in this state; repeat for several.",
+)
+@click.option("--page-size", type=click.IntRange(min=0), default=0, help="Jobs per page (100).")
+@click.option("--page-token", default="", help="next_page_token of the previous page.")
+@click.option("--all", "all_pages", is_flag=True, help="Fetch every page.")
+@_pass_settings
+def list_jobs(
+    settings: _Settings, states: tuple[str, ...], page_size: int, page_token: str, all_pages: bool
+) -> None:
+    """List the jobs you may see, oldest first, a page at a time."""
+    client = settings.client()
+    if all_pages:
+        jobs, token = list(client.iter_jobs(states=states, page_size=page_size)), ""
+    else:
+        page = client.list_jobs(states=states, page_size=page_size, page_token=page_token)
+        jobs, token = list(page), page.next_page_token
+    data = {"jobs": [proto_dict(j.raw) for j in jobs], "next_page_token": token}
+    settings.show(data, lambda: statuses_table(jobs))
+    if token and settings.output == "table":
+        click.echo(f"more: --page-token {token}", err=True)
 
 
 def _control_command(action: str, past: str, summary: str) -> None:

@@ -37,6 +37,7 @@ from dagwire.server.observability.bus import ObservedBus
 from dagwire.server.observability.gauges import StateGauges
 from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
+from dagwire.server.ports import ListenError, bind_as, check_free
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
@@ -150,6 +151,8 @@ class DagwireServer:
         self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()
         options = [
+            # A port another process holds is an error, not silently shared.
+            ("grpc.so_reuseport", 0),
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
@@ -257,6 +260,34 @@ class DagwireServer:
 
         return server_ssl_context(config.tls_cert, config.tls_key, config.tls_client_ca)
 
+    async def _bind(self) -> None:
+        """Takes every port before anything starts, so that a port in use (ListenError,
+        naming the flag that moves it) leaves no job recovered, no process started."""
+        config = self.config
+        try:
+            check_free(config.listen, "--listen")
+            self.port = self._add_port()
+            if self.port == 0:
+                raise ListenError(config.listen, "--listen", "gRPC could not bind it")
+            if self.http is not None:
+                bind_as(self.http.bind, str(config.http_listen), "--http-listen")
+            if self.metrics_http is not None:
+                bind_as(self.metrics_http.bind, str(config.metrics_listen), "--metrics-listen")
+        except ListenError:
+            await self._server.stop(None)
+            for listener in self.listeners:
+                await listener.stop()
+            raise
+
+    def _add_port(self) -> int:
+        """The gRPC port bound, or 0 when gRPC could not bind it."""
+        try:
+            if self._credentials is not None:
+                return self._server.add_secure_port(self.config.listen, self._credentials)
+            return self._server.add_insecure_port(self.config.listen)
+        except RuntimeError:  # grpc's "Failed to bind to address"
+            return 0
+
     @property
     def listeners(self) -> list[HttpListener]:
         return [listener for listener in (self.http, self.metrics_http) if listener is not None]
@@ -267,18 +298,12 @@ class DagwireServer:
         return f"{host}:{self.port}"
 
     async def start(self) -> None:
+        await self._bind()
         await self.store.open()
         await self.workflow_store.open()
         await self.schedule_store.open()
         await self.runtime.start()
         await self.scheduler.start()
-        self.port = (
-            self._server.add_secure_port(self.config.listen, self._credentials)
-            if self._credentials is not None
-            else self._server.add_insecure_port(self.config.listen)
-        )
-        if self.port == 0:
-            raise OSError(f"cannot listen on {self.config.listen}")
         await self._server.start()
         for listener in self.listeners:
             await listener.start()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
+from dagwire.server.engine.errors import InvalidRequest
 from dagwire.server.engine.memo import IdentityMemo
 from dagwire.server.engine.model import (
     ApprovalState,
@@ -73,6 +74,18 @@ WATCH_EVENT_TYPES: Mapping[WatchEventType, int] = {
 
 def job_state_name(state: JobState) -> str:
     return _KUSCIA.Name(JOB_STATES[state])  # type: ignore[arg-type]
+
+
+_STATES_BY_NAME: Mapping[str, JobState] = {job_state_name(s): s for s in JOB_STATES}
+
+
+def job_state_from_name(name: str) -> JobState:
+    """``"Running"`` -> JobState.RUNNING; InvalidRequest for a name Kuscia does not have."""
+    try:
+        return _STATES_BY_NAME[name]
+    except KeyError:
+        known = ", ".join(_STATES_BY_NAME)
+        raise InvalidRequest(f"states: unknown job state {name!r}; states: {known}") from None
 
 
 def rfc3339(moment: datetime | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from dagwire.server.bus.base import EventBus, SubscriberOverflow
 from dagwire.server.engine.errors import InvalidRequest, JobNotFound
 from dagwire.server.engine.model import Job, JobKind
 from dagwire.server.runtime.jobs import Guard, JobRuntime
+from dagwire.server.runtime.listing import list_jobs, page_size
 from dagwire.server.runtime.watch import (
     ResumeExpired,
     WatchEvent,
@@ -58,6 +60,18 @@ def _party_guard() -> Guard:
         require_party(principal, job)
 
     return guard
+
+
+def _page_token(job_id: str) -> str:
+    """Opaque to callers: the id of the job the next page starts after."""
+    return base64.urlsafe_b64encode(job_id.encode()).decode() if job_id else ""
+
+
+def _page_token_job_id(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode() if token else ""
+    except ValueError:
+        raise InvalidRequest("page_token: not one a ListJobs page handed out") from None
 
 
 def _watchable(principal: Principal, job: Job) -> bool:
@@ -127,6 +141,23 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         jobs = await self._runtime.get_many(list(request.job_ids), guard)
         data = pb.BatchQueryJobStatusResponseData(jobs=[convert.job_status(job) for job in jobs])
         return pb.BatchQueryJobStatusResponse(status=success(), data=data)
+
+    @kuscia_errors("ListJobs", pb.ListJobsResponse)
+    async def ListJobs(self, request: pb.ListJobsRequest, context: Context) -> pb.ListJobsResponse:
+        principal = current_principal()
+        states = {convert.job_state_from_name(name) for name in request.states}
+        page = await list_jobs(
+            self._store,
+            lambda job: _watchable(principal, job),
+            states,
+            _page_token_job_id(request.page_token),
+            page_size(request.page_size),
+        )
+        data = pb.ListJobsResponseData(
+            jobs=[convert.job_status(job) for job in page.jobs],
+            next_page_token=_page_token(page.continue_after),
+        )
+        return pb.ListJobsResponse(status=success(), data=data)
 
     @kuscia_errors("DeleteJob", pb.DeleteJobResponse)
     async def DeleteJob(

@@ -40,6 +40,8 @@ OPERATION_CODES: Mapping[str, int] = {
     "SuspendJob": 11207,
     "RestartJob": 11208,
     "CancelJob": 11209,
+    # dagwire's listing reads statuses, as BatchQueryJobStatus does.
+    "ListJobs": 11203,
 }
 
 # Kuscia gives two operations their own code for "not allowed from this state".

@@ -3,6 +3,7 @@ certificate, with mTLS when it has a client CA (the gRPC port's settings)."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class HttpListener:
             shutdown_timeout=shutdown_grace,
         )
         self._ssl_context = ssl_context
+        self._socket: socket.socket | None = None
         self.port = 0
 
     @property
@@ -63,15 +65,22 @@ class HttpListener:
     def url(self) -> str:
         return f"{self.scheme}://{self.address}"
 
+    def bind(self) -> None:
+        """Takes the port now (OSError when it cannot), so that a port in use is found
+        before anything else starts; start() serves on it."""
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        self._socket = socket.create_server((self._host, self._port), family=family)
+        self.port = int(self._socket.getsockname()[1])
+
     async def start(self) -> None:
+        if self._socket is None:
+            self.bind()
+        assert self._socket is not None
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._ssl_context)
-        try:
-            await site.start()
-        except OSError as error:
-            await self._runner.cleanup()
-            raise OSError(f"cannot listen on {self._host}:{self._port}: {error}") from error
-        self.port = int(self._runner.addresses[0][1])
+        site = web.SockSite(self._runner, self._socket, ssl_context=self._ssl_context)
+        await site.start()
 
     async def stop(self) -> None:
         await self._runner.cleanup()
+        if self._socket is not None:
+            self._socket.close()  # bound but never served: start() did not take it over

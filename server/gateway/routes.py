@@ -46,6 +46,7 @@ KUSCIA_JOB_ROUTES = RouteTable(
         "suspend": "SuspendJob",
         "restart": "RestartJob",
         "cancel": "CancelJob",
+        "list": "ListJobs",  # dagwire extension: Kuscia has no listing
     },
     in_band=True,
 )

@@ -111,3 +111,19 @@ async def test_an_operator_sees_and_acts_on_every_job(stub: Stub) -> None:
     request = pb.ApproveJobRequest(job_id="bobs", result=ACCEPT, domain_id="bob")
     approved = await stub.ApproveJob(request, metadata=OPS)
     assert approved.status.code == 0, approved.status.message
+
+
+async def test_list_jobs_shows_alice_only_the_jobs_she_is_a_party_of(stub: Stub) -> None:
+    await create(stub, job("alices", "alice"))
+    await create(stub, job("bobs", "bob"))
+    await create(stub, job("shared", "bob", "alice"), BOB)
+    mine = await stub.ListJobs(pb.ListJobsRequest(), metadata=ALICE)
+    everyone = await stub.ListJobs(pb.ListJobsRequest(), metadata=OPS)
+    assert [j.job_id for j in mine.data.jobs] == ["alices", "shared"]
+    assert [j.job_id for j in everyone.data.jobs] == ["alices", "bobs", "shared"]
+
+
+async def test_list_jobs_refuses_an_unknown_state_in_band(stub: Stub) -> None:
+    response = await stub.ListJobs(pb.ListJobsRequest(states=["Sleeping"]), metadata=OPS)
+    assert response.status.code == 11100
+    assert "unknown job state 'Sleeping'" in response.status.message

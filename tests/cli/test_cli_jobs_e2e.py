@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from tests.cli.conftest import Run
 
 SEED_JOB_ID = "job-alice-bob-001"
@@ -34,6 +35,24 @@ def test_job_get_output_json_is_the_query_data(cli: Run, seed_job_file: Path) ->
     assert (data["job_id"], data["initiator"], data["max_parallelism"]) == (SEED_JOB_ID, "alice", 2)
     assert [t["alias"] for t in data["tasks"]] == ["job-psi", "job-split"]
     assert data["status"]["state"]
+
+
+def _in_wire_order(data: dict[str, object], message: type) -> bool:
+    """The keys are in field-number order (an unset message field is left out)."""
+    fields = sorted(message.DESCRIPTOR.fields, key=lambda f: f.number)  # type: ignore[attr-defined]
+    return list(data) == [f.name for f in fields if f.name in data]
+
+
+def test_job_get_json_keeps_the_wire_field_order_at_every_level(
+    cli: Run, seed_job_file: Path
+) -> None:
+    cli("job", "create", "-f", str(seed_job_file))
+    data = json.loads(cli("--json", "job", "get", SEED_JOB_ID).stdout)
+    assert _in_wire_order(data, job_pb2.QueryJobResponseData)
+    assert _in_wire_order(data["tasks"][0], job_pb2.TaskConfig)
+    assert _in_wire_order(data["tasks"][0]["parties"][0], job_pb2.Party)
+    assert _in_wire_order(data["status"], job_pb2.JobStatusDetail)
+    assert len(data["status"]) == len(job_pb2.JobStatusDetail.DESCRIPTOR.fields)
 
 
 def test_json_flag_is_shorthand_for_output_json(cli: Run, seed_job_file: Path) -> None:

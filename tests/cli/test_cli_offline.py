@@ -28,10 +28,31 @@ def test_missing_job_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_unreachable_server_exits_1_with_the_transport_error() -> None:
-    result = CliRunner().invoke(main, ["--target", "127.0.0.1:1", "job", "get", "job-x"])
+@pytest.mark.parametrize(
+    "command",
+    [["job", "get", "job-x"], ["job", "list"], ["run", "list"], ["pipeline", "list"]],
+    ids=" ".join,
+)
+def test_no_server_is_one_line_with_the_address_and_how_to_start_one(command: list[str]) -> None:
+    result = CliRunner().invoke(main, ["--target", "127.0.0.1:1", *command])
     assert result.exit_code == 1
-    assert "UNAVAILABLE" in result.stderr
+    assert result.stderr == (
+        "Error: no dagwire server answers at 127.0.0.1:1: start one with `make run`, "
+        "or give its address with --target (env DAGWIRE_TARGET)\n"
+    )
+
+
+def test_a_typo_in_the_job_file_is_a_usage_error_naming_the_field_in_snake_case(
+    tmp_path: Path,
+) -> None:
+    typo = tmp_path / "typo.json"
+    typo.write_text('{"job_id": "j", "initiater": "alice"}')
+    result = CliRunner().invoke(main, ["job", "create", "-f", str(typo)])
+    assert result.exit_code == 2
+    assert (
+        "unknown field initiater (did you mean initiator?); CreateJobRequest has: header, "
+        "job_id, initiator, max_parallelism, tasks, custom_fields"
+    ) in result.stderr
 
 
 def test_target_is_read_from_the_environment() -> None:

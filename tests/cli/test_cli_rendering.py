@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dagwire.client import EventType, JobEvent, JobStatus, TaskStatus
-from dagwire.client._render import WatchView, status_line
+from dagwire.client._render import WatchView, proto_dict, status_line
+from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 
 
 def _status(state: str, *tasks: tuple[str, str, float], job_id: str = "job-x") -> JobStatus:
@@ -26,6 +27,22 @@ def test_status_line_leaves_out_progress_a_task_has_not_reported() -> None:
 def test_status_line_names_a_task_by_id_when_it_has_no_alias() -> None:
     status = JobStatus(job_id="j", state="Running", tasks=(TaskStatus(task_id="t1", state=""),))
     assert status_line(status) == "j Running  t1 Unknown"
+
+
+def test_status_line_gives_each_failure_its_reason_on_the_same_line() -> None:
+    status = JobStatus(
+        job_id="j",
+        state="Failed",
+        err_msg="task a failed",
+        tasks=(
+            TaskStatus(task_id="a", state="Failed", err_msg="exit code 2:\nboom"),
+            TaskStatus(task_id="b", state="Succeeded", progress=1.0),
+        ),
+    )
+    assert (
+        status_line(status)
+        == "j Failed (task a failed)  a Failed (exit code 2: boom)  b Succeeded 100%"
+    )
 
 
 def test_view_reports_a_line_only_when_it_changed() -> None:
@@ -81,3 +98,13 @@ def test_changes_stop_right_after_the_last_named_job_ends() -> None:
 
     lines = [line for line, _ in view.changes([], feed())]  # type: ignore[arg-type]
     assert lines == ["job-x Running", "job-x Succeeded"]
+
+
+def test_proto_dict_keeps_field_number_order_when_only_later_fields_are_set() -> None:
+    detail = job_pb2.JobStatusDetail(
+        end_time="2026-01-01T00:00:00Z",
+        tasks=[job_pb2.TaskStatus(progress=0.5, task_id="t")],
+    )
+    data = proto_dict(detail)
+    assert list(data) == [f.name for f in job_pb2.JobStatusDetail.DESCRIPTOR.fields]
+    assert list(data["tasks"][0]) == [f.name for f in job_pb2.TaskStatus.DESCRIPTOR.fields]

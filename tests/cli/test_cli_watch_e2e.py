@@ -54,6 +54,15 @@ def test_watch_follows_several_jobs_until_all_are_terminal(
     assert last == {"job-ok": "Succeeded", "job-bad": "Failed"}
 
 
+def test_watch_shows_why_a_job_and_its_tasks_failed(
+    cli: Run, job_file: Callable[..., Path]
+) -> None:
+    cli("job", "create", "-f", str(job_file("job-bad", "dagwire-fail", {"exit_code": 3})))
+    result = cli("job", "watch", "job-bad", "--timeout", "60")
+    last = result.stdout.splitlines()[-1]
+    assert re.match(r"^job-bad Failed \(.+\)  job-psi Failed \(.*exit.*3.*\)", last), last
+
+
 def test_watch_json_output_is_one_event_record_per_change(cli: Run, seed_job_file: Path) -> None:
     cli("job", "create", "-f", str(seed_job_file))
     result = cli("--output", "json", "job", "watch", SEED_JOB_ID, "--timeout", "60")

@@ -94,10 +94,11 @@ def test_an_empty_spec_file_is_a_usage_error(tmp_path: Path) -> None:
     assert "empty" in result.stderr
 
 
-def test_an_unreachable_server_exits_1_with_the_transport_error() -> None:
+def test_an_unreachable_server_exits_1_naming_the_address_and_make_run() -> None:
     result = invoke("run", "get", "run-1")
     assert result.exit_code == 1
-    assert "UNAVAILABLE" in result.stderr
+    assert "no dagwire server answers at 127.0.0.1:1" in result.stderr
+    assert "`make run`" in result.stderr
 
 
 def test_field_violations_are_printed_one_a_line(

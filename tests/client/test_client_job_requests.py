@@ -82,6 +82,25 @@ def test_unknown_field_is_rejected_with_its_name() -> None:
         job_request_from_dict({"jobb_id": "j"})
 
 
+def test_an_unknown_field_is_named_in_snake_case_with_its_path_and_the_valid_names() -> None:
+    body = {"job_id": "j", "tasks": [{"alias": "t"}, {"alias": "u", "app_imag": "x"}]}
+    with pytest.raises(ValueError) as error:
+        job_request_from_dict(body)
+    assert str(error.value) == (
+        "unknown field tasks[1].app_imag (did you mean app_image?); Task has: app_image, "
+        "parties, alias, task_id, dependencies, task_input_config, priority, schedule_config, "
+        "tolerable"
+    )
+
+
+def test_an_unknown_field_inside_a_map_value_or_nested_message_is_found() -> None:
+    body = {"tasks": [{"parties": [{"domain_id": "a", "resources": {"cpus": "1"}}]}]}
+    with pytest.raises(
+        ValueError, match=r"unknown field tasks\[0\]\.parties\[0\]\.resources\.cpus"
+    ):
+        job_request_from_dict(body)
+
+
 def test_unknown_field_can_be_ignored_on_request() -> None:
     request = job_request_from_dict({"job_id": "j", "extra": 1}, ignore_unknown_fields=True)
     assert request.job_id == "j"

@@ -88,6 +88,11 @@ class JobServiceStub:
                 request_serializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.CancelJobResponse.FromString,
                 _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/kuscia.proto.api.v1alpha1.kusciaapi.JobService/ListJobs',
+                request_serializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
 
 
 class JobServiceServicer:
@@ -181,6 +186,16 @@ class JobServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJobs(self, request, context):
+        """dagwire extension (Kuscia has no listing): the status of the jobs the caller may see,
+        oldest first, a page at a time, optionally only those in the given states. Fails
+        with 11100 for an unknown state or a page token this listing did not hand out, and
+        11203 when the jobs cannot be read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_JobServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -233,6 +248,11 @@ def add_JobServiceServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.CancelJobRequest.FromString,
                     response_serializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.CancelJobResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.ListJobsRequest.FromString,
+                    response_serializer=dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.ListJobsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -509,6 +529,33 @@ class JobService:
             '/kuscia.proto.api.v1alpha1.kusciaapi.JobService/CancelJob',
             dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.CancelJobRequest.SerializeToString,
             dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.CancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kuscia.proto.api.v1alpha1.kusciaapi.JobService/ListJobs',
+            dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.ListJobsRequest.SerializeToString,
+            dagwire_dot_kuscia_dot_v1alpha1_dot_kusciaapi_dot_job__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,

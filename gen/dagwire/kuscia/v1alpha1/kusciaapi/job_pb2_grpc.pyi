@@ -84,6 +84,12 @@ class JobServiceStub:
     """Cancels a job for good: running tasks are stopped and the job can never run
     again. Fails with 11209 when the job does not exist or has already finished.
     """
+    ListJobs: _grpc.UnaryUnaryMultiCallable[_job_pb2.ListJobsRequest, _job_pb2.ListJobsResponse]
+    """dagwire extension (Kuscia has no listing): the status of the jobs the caller may see,
+    oldest first, a page at a time, optionally only those in the given states. Fails
+    with 11100 for an unknown state or a page token this listing did not hand out, and
+    11203 when the jobs cannot be read.
+    """
 
 @_typing.type_check_only
 class JobServiceAsyncStub(JobServiceStub):
@@ -137,6 +143,12 @@ class JobServiceAsyncStub(JobServiceStub):
     CancelJob: _aio.UnaryUnaryMultiCallable[_job_pb2.CancelJobRequest, _job_pb2.CancelJobResponse]  # type: ignore[assignment]
     """Cancels a job for good: running tasks are stopped and the job can never run
     again. Fails with 11209 when the job does not exist or has already finished.
+    """
+    ListJobs: _aio.UnaryUnaryMultiCallable[_job_pb2.ListJobsRequest, _job_pb2.ListJobsResponse]  # type: ignore[assignment]
+    """dagwire extension (Kuscia has no listing): the status of the jobs the caller may see,
+    oldest first, a page at a time, optionally only those in the given states. Fails
+    with 11100 for an unknown state or a page token this listing did not hand out, and
+    11203 when the jobs cannot be read.
     """
 
 class JobServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -248,6 +260,18 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_job_pb2.CancelJobResponse, _abc.Awaitable[_job_pb2.CancelJobResponse]]:
         """Cancels a job for good: running tasks are stopped and the job can never run
         again. Fails with 11209 when the job does not exist or has already finished.
+        """
+
+    @_abc_1.abstractmethod
+    def ListJobs(
+        self,
+        request: _job_pb2.ListJobsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_job_pb2.ListJobsResponse, _abc.Awaitable[_job_pb2.ListJobsResponse]]:
+        """dagwire extension (Kuscia has no listing): the status of the jobs the caller may see,
+        oldest first, a page at a time, optionally only those in the given states. Fails
+        with 11100 for an unknown state or a page token this listing did not hand out, and
+        11203 when the jobs cannot be read.
         """
 
 def add_JobServiceServicer_to_server(servicer: JobServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
