@@ -82,6 +82,7 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check server client tests
 	$(VENV)/bin/ruff format --check server client tests
+	$(PY) client/_unasync.py --check
 	$(MAKE) --no-print-directory typecheck
 
 # mypy cannot see through setuptools' editable import hook, so it checks a symlinked
