@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+from google.protobuf.message import Message
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as kpb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.config import ServerConfig
 from dagwire.v1 import enums_pb2 as enums
+from dagwire.v1 import step_execution_request_response_pb2 as sr
 from dagwire.v1 import step_execution_service_pb2_grpc as srpc
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
@@ -141,3 +143,158 @@ def refusal(error: grpc.aio.AioRpcError) -> Refusal:
 
 def step_stub(channel: grpc.aio.Channel) -> srpc.StepExecutionServiceStub:
     return srpc.StepExecutionServiceStub(channel)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One call naming one of alice's resources by id: what bob tries."""
+
+    label: str
+    service: str  # "workflow" or "step"
+    rpc: str
+    kind: str  # which of World's ids it names: pipeline, run, finished_run, cache, schedule
+    request: Callable[[str], Message]
+
+
+def _step_action(action: int) -> Callable[[str], Message]:
+    return lambda i: sr.ActOnStepExecutionRequest(run_id=i, step_name="gate", action=action)
+
+
+_RUN_PROBES: list[tuple[str, str, str, Callable[[str], Message]]] = [
+    ("GetRun", "workflow", "GetRun", lambda i: rr.GetRunRequest(run_id=i)),
+    ("StopRun", "workflow", "StopRun", lambda i: rr.StopRunRequest(run_id=i)),
+    ("RetryRun", "workflow", "RetryRun", lambda i: rr.RetryRunRequest(run_id=i)),
+    ("DeleteRun", "workflow", "DeleteRun", lambda i: rr.DeleteRunRequest(run_id=i)),
+    (
+        "CreateRun from a run",
+        "workflow",
+        "CreateRun",
+        lambda i: rr.CreateRunRequest(source_run_id=i),
+    ),
+    ("GetRunLog", "workflow", "GetRunLog", lambda i: rr.GetRunLogRequest(run_id=i)),
+    (
+        "GetStepExecution",
+        "step",
+        "GetStepExecution",
+        lambda i: sr.GetStepExecutionRequest(run_id=i, step_name="gate"),
+    ),
+    (
+        "ListStepExecutions",
+        "step",
+        "ListStepExecutions",
+        lambda i: sr.ListStepExecutionsRequest(run_id=i),
+    ),
+    ("stop a step", "step", "ActOnStepExecution", _step_action(enums.STEP_ACTION_STOP)),
+    ("retry a step", "step", "ActOnStepExecution", _step_action(enums.STEP_ACTION_RETRY)),
+    ("continue a step", "step", "ActOnStepExecution", _step_action(enums.STEP_ACTION_CONTINUE)),
+    (
+        "WatchStepExecutions",
+        "step",
+        "WatchStepExecutions",
+        lambda i: sr.WatchStepExecutionsRequest(run_id=i, timeout_seconds=5),
+    ),
+]
+
+PROBES: list[Probe] = [
+    Probe(
+        "GetPipeline",
+        "workflow",
+        "GetPipeline",
+        "pipeline",
+        lambda i: rr.GetPipelineRequest(pipeline_id=i),
+    ),
+    Probe(
+        "UpdatePipeline",
+        "workflow",
+        "UpdatePipeline",
+        "pipeline",
+        lambda i: rr.UpdatePipelineRequest(pipeline_id=i, pipeline_yaml=TRAIN),
+    ),
+    Probe(
+        "DeletePipeline",
+        "workflow",
+        "DeletePipeline",
+        "pipeline",
+        lambda i: rr.DeletePipelineRequest(pipeline_id=i),
+    ),
+    Probe(
+        "GetPipelineVersion",
+        "workflow",
+        "GetPipelineVersion",
+        "pipeline",
+        lambda i: rr.GetPipelineVersionRequest(pipeline_id=i, pipeline_version_id="1"),
+    ),
+    Probe(
+        "DeletePipelineVersion",
+        "workflow",
+        "DeletePipelineVersion",
+        "pipeline",
+        lambda i: rr.DeletePipelineVersionRequest(pipeline_id=i, pipeline_version_id="1"),
+    ),
+    Probe(
+        "CreateRun of a pipeline",
+        "workflow",
+        "CreateRun",
+        "pipeline",
+        lambda i: rr.CreateRunRequest(pipeline_id=i),
+    ),
+    Probe(
+        "CreateSchedule of a pipeline",
+        "workflow",
+        "CreateSchedule",
+        "pipeline",
+        lambda i: rr.CreateScheduleRequest(name="probe", pipeline_id=i, crontab="0 3 * * *"),
+    ),
+    *(Probe(label, service, name, "run", make) for label, service, name, make in _RUN_PROBES),
+    # The finished run too: retry and delete are allowed on it, were it bob's.
+    *(
+        Probe(f"{label} (finished run)", service, name, "finished_run", make)
+        for label, service, name, make in _RUN_PROBES
+    ),
+    Probe(
+        "GetCacheEntry",
+        "workflow",
+        "GetCacheEntry",
+        "cache",
+        lambda i: rr.GetCacheEntryRequest(cache_id=i),
+    ),
+    Probe(
+        "DeleteCacheEntry",
+        "workflow",
+        "DeleteCacheEntry",
+        "cache",
+        lambda i: rr.DeleteCacheEntryRequest(cache_id=i),
+    ),
+    Probe(
+        "GetSchedule",
+        "workflow",
+        "GetSchedule",
+        "schedule",
+        lambda i: rr.GetScheduleRequest(schedule_id=i),
+    ),
+    Probe(
+        "StopSchedule",
+        "workflow",
+        "StopSchedule",
+        "schedule",
+        lambda i: rr.StopScheduleRequest(schedule_id=i),
+    ),
+    Probe(
+        "DeleteSchedule",
+        "workflow",
+        "DeleteSchedule",
+        "schedule",
+        lambda i: rr.DeleteScheduleRequest(schedule_id=i),
+    ),
+]
+
+
+def target(world: World, probe: Probe) -> str:
+    """The id of alice's resource the probe names."""
+    return {
+        "pipeline": world.pipeline_id,
+        "run": world.held_run_id,
+        "finished_run": world.run_id,
+        "cache": world.cache_id,
+        "schedule": world.schedule_id,
+    }[probe.kind]

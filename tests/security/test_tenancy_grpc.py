@@ -17,7 +17,6 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as kpb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.config import ServerConfig
 from dagwire.v1 import enums_pb2 as enums
-from dagwire.v1 import step_execution_request_response_pb2 as sr
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import assert_eventually
@@ -26,17 +25,18 @@ from tests.security.tenancy import (
     BOB,
     GATE,
     OPS,
+    PROBES,
     TRAIN,
+    Probe,
     Refusal,
     World,
     build_world,
     refusal,
     step_stub,
+    target,
     twin,
     with_tokens,
 )
-
-Call = Callable[[grpc.aio.Channel, str], Awaitable[Any]]
 
 
 @pytest.fixture
@@ -53,123 +53,39 @@ def _w(channel: grpc.aio.Channel) -> rpc.WorkflowServiceStub:
     return rpc.WorkflowServiceStub(channel)
 
 
-async def _watch_steps(channel: grpc.aio.Channel, run_id: str) -> None:
-    stream = step_stub(channel).WatchStepExecutions(
-        sr.WatchStepExecutionsRequest(run_id=run_id, timeout_seconds=5), metadata=BOB
-    )
-    async for _ in stream:
-        pass
-
-
-def _act(action: int) -> Call:
-    return lambda c, run_id: step_stub(c).ActOnStepExecution(
-        sr.ActOnStepExecutionRequest(run_id=run_id, step_name="gate", action=action),
-        metadata=BOB,
-    )
-
-
-# Every call bob makes on one of alice's resources, by the kind of id it names.
-ON_PIPELINE: dict[str, Call] = {
-    "GetPipeline": lambda c, i: _w(c).GetPipeline(
-        rr.GetPipelineRequest(pipeline_id=i), metadata=BOB
-    ),
-    "UpdatePipeline": lambda c, i: _w(c).UpdatePipeline(
-        rr.UpdatePipelineRequest(pipeline_id=i, pipeline_yaml=TRAIN), metadata=BOB
-    ),
-    "DeletePipeline": lambda c, i: _w(c).DeletePipeline(
-        rr.DeletePipelineRequest(pipeline_id=i), metadata=BOB
-    ),
-    "GetPipelineVersion": lambda c, i: _w(c).GetPipelineVersion(
-        rr.GetPipelineVersionRequest(pipeline_id=i, pipeline_version_id="1"), metadata=BOB
-    ),
-    "DeletePipelineVersion": lambda c, i: _w(c).DeletePipelineVersion(
-        rr.DeletePipelineVersionRequest(pipeline_id=i, pipeline_version_id="1"), metadata=BOB
-    ),
-    "CreateRun": lambda c, i: _w(c).CreateRun(rr.CreateRunRequest(pipeline_id=i), metadata=BOB),
-    "CreateSchedule": lambda c, i: _w(c).CreateSchedule(
-        rr.CreateScheduleRequest(name="probe", pipeline_id=i, crontab="0 3 * * *"),
-        metadata=BOB,
-    ),
-}
-ON_RUN: dict[str, Call] = {
-    "GetRun": lambda c, i: _w(c).GetRun(rr.GetRunRequest(run_id=i), metadata=BOB),
-    "StopRun": lambda c, i: _w(c).StopRun(rr.StopRunRequest(run_id=i), metadata=BOB),
-    "RetryRun": lambda c, i: _w(c).RetryRun(rr.RetryRunRequest(run_id=i), metadata=BOB),
-    "DeleteRun": lambda c, i: _w(c).DeleteRun(rr.DeleteRunRequest(run_id=i), metadata=BOB),
-    "CreateRun from a run": lambda c, i: _w(c).CreateRun(
-        rr.CreateRunRequest(source_run_id=i), metadata=BOB
-    ),
-    "GetRunLog": lambda c, i: _w(c).GetRunLog(rr.GetRunLogRequest(run_id=i), metadata=BOB),
-    "GetStepExecution": lambda c, i: step_stub(c).GetStepExecution(
-        sr.GetStepExecutionRequest(run_id=i, step_name="gate"), metadata=BOB
-    ),
-    "ListStepExecutions": lambda c, i: step_stub(c).ListStepExecutions(
-        sr.ListStepExecutionsRequest(run_id=i), metadata=BOB
-    ),
-    "ActOnStepExecution stop": _act(enums.STEP_ACTION_STOP),
-    "ActOnStepExecution retry": _act(enums.STEP_ACTION_RETRY),
-    "ActOnStepExecution continue": _act(enums.STEP_ACTION_CONTINUE),
-    "WatchStepExecutions": _watch_steps,
-}
-ON_CACHE: dict[str, Call] = {
-    "GetCacheEntry": lambda c, i: _w(c).GetCacheEntry(
-        rr.GetCacheEntryRequest(cache_id=i), metadata=BOB
-    ),
-    "DeleteCacheEntry": lambda c, i: _w(c).DeleteCacheEntry(
-        rr.DeleteCacheEntryRequest(cache_id=i), metadata=BOB
-    ),
-}
-ON_SCHEDULE: dict[str, Call] = {
-    "GetSchedule": lambda c, i: _w(c).GetSchedule(
-        rr.GetScheduleRequest(schedule_id=i), metadata=BOB
-    ),
-    "StopSchedule": lambda c, i: _w(c).StopSchedule(
-        rr.StopScheduleRequest(schedule_id=i), metadata=BOB
-    ),
-    "DeleteSchedule": lambda c, i: _w(c).DeleteSchedule(
-        rr.DeleteScheduleRequest(schedule_id=i), metadata=BOB
-    ),
-}
-
-
-async def _refused(call: Call, channel: grpc.aio.Channel, resource_id: str) -> Refusal:
+async def _call(channel: grpc.aio.Channel, probe: Probe, resource_id: str) -> Refusal:
+    """bob's call; the refusal it must end with."""
+    stub: Any = (_w if probe.service == "workflow" else step_stub)(channel)
+    method = getattr(stub, probe.rpc)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await call(channel, resource_id)
+        if probe.rpc.startswith("Watch"):
+            async for _ in method(probe.request(resource_id), metadata=BOB):
+                pass
+        else:
+            await method(probe.request(resource_id), metadata=BOB)
     return refusal(raised.value)
-
-
-def _cases(world: World) -> list[tuple[str, Call, str]]:
-    by_kind = (
-        (ON_PIPELINE, world.pipeline_id),
-        (ON_RUN, world.held_run_id),
-        (ON_CACHE, world.cache_id),
-        (ON_SCHEDULE, world.schedule_id),
-    )
-    cases = [(name, call, target) for table, target in by_kind for name, call in table.items()]
-    # The finished run too: retry and delete are allowed on it, were it bob's.
-    cases += [(f"{name} (finished)", ON_RUN[name], world.run_id) for name in ON_RUN]
-    return cases
 
 
 async def test_every_foreign_resource_answers_exactly_as_a_missing_one(
     channel: grpc.aio.Channel, world: World
 ) -> None:
     mismatches = []
-    for name, call, target in _cases(world):
-        foreign = await _refused(call, channel, target)
-        missing = await _refused(call, channel, twin(target))
+    for probe in PROBES:
+        alices = target(world, probe)
+        foreign = await _call(channel, probe, alices)
+        missing = await _call(channel, probe, twin(alices))
         if foreign.code != grpc.StatusCode.NOT_FOUND or foreign != missing.naming(
-            twin(target), target
+            twin(alices), alices
         ):
-            mismatches.append((name, foreign, missing))
+            mismatches.append((probe.label, foreign, missing))
     assert mismatches == []
 
 
 async def test_what_bob_tried_left_alices_resources_as_they_were(
     channel: grpc.aio.Channel, world: World
 ) -> None:
-    for name, call, target in _cases(world):
-        await _refused(call, channel, target)
+    for probe in PROBES:
+        await _call(channel, probe, target(world, probe))
     workflows = _w(channel)
     pipeline = await workflows.GetPipeline(
         rr.GetPipelineRequest(pipeline_id=world.pipeline_id), metadata=ALICE
