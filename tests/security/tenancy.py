@@ -27,9 +27,11 @@ from tests.conftest import assert_eventually
 ALICE_TOKEN = "tok-alice"
 BOB_TOKEN = "tok-bob"
 OPS_TOKEN = "tok-ops"
+ALICE_ML_TOKEN = "tok-alice-ml"  # another user of domain alice
 
 Metadata = tuple[tuple[str, str], ...]
 ALICE: Metadata = (("token", ALICE_TOKEN),)
+ALICE_ML: Metadata = (("token", ALICE_ML_TOKEN),)
 BOB: Metadata = (("token", BOB_TOKEN),)
 OPS: Metadata = (("token", OPS_TOKEN),)
 
@@ -50,6 +52,7 @@ def with_tokens(config: ServerConfig, folder: Path, **changes: object) -> Server
         f"  - {{token: {ALICE_TOKEN}, domain: alice}}\n"
         f"  - {{token: {BOB_TOKEN}, domain: bob}}\n"
         f"  - {{token: {OPS_TOKEN}, name: ops}}\n"
+        f"  - {{token: {ALICE_ML_TOKEN}, domain: alice, user: ml}}\n"
     )
     return dataclasses.replace(config, token_file=tokens, **changes)  # type: ignore[arg-type]
 

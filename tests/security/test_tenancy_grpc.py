@@ -22,6 +22,7 @@ from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import assert_eventually
 from tests.security.tenancy import (
     ALICE,
+    ALICE_ML,
     BOB,
     GATE,
     OPS,
@@ -199,6 +200,34 @@ async def test_username_is_the_principals(channel: grpc.aio.Channel, world: Worl
         "username 'alice' is not the caller's: a tenant acts as its own user ('bob'); "
         "leave username empty"
     )
+
+
+async def test_the_token_files_user_names_the_caller_within_its_domain(
+    channel: grpc.aio.Channel, world: World
+) -> None:
+    workflows = _w(channel)
+    made = await workflows.CreatePipeline(
+        rr.CreatePipelineRequest(pipeline_yaml=GATE), metadata=ALICE_ML
+    )
+    assert made.pipeline.username == "ml"
+    # A domain's resources are the domain's: its users share them.
+    listed = await workflows.ListPipelines(rr.ListPipelinesRequest(), metadata=ALICE)
+    assert {p.pipeline_id for p in listed.pipelines} == {
+        world.pipeline_id,
+        made.pipeline.pipeline_id,
+    }
+
+
+async def test_a_tenant_on_behalf_of_anyone_is_refused_in_band_on_jobservice(
+    channel: grpc.aio.Channel, world: World
+) -> None:
+    stub = job_pb2_grpc.JobServiceStub(channel)
+    refused = await stub.QueryJob(
+        kpb.QueryJobRequest(job_id=world.job_id),
+        metadata=(*ALICE, ("on-behalf-of", "bob")),
+    )
+    assert refused.status.code == 11102
+    assert "on-behalf-of is honoured for operators only" in refused.status.message
 
 
 async def test_an_operator_acts_on_behalf_of_a_user_explicitly(
