@@ -319,3 +319,23 @@ async def test_a_tenant_cannot_name_another_domain_as_initiator(
             kpb.CreateJobRequest(job_id="by-ops", initiator="alice", tasks=[task]), metadata=OPS
         )
     ).status.code == 0
+
+
+async def test_a_tenants_pages_are_full_of_its_own_pipelines(channel: grpc.aio.Channel) -> None:
+    workflows = _w(channel)
+    mine = []
+    for index in range(3):  # interleaved with alice's, so that a filter after paging shows
+        for caller in (ALICE, BOB):
+            spec = GATE.replace("name: gate", f"name: p{index}")
+            made = await workflows.CreatePipeline(
+                rr.CreatePipelineRequest(pipeline_yaml=spec), metadata=caller
+            )
+            if caller is BOB:
+                mine.append(made.pipeline.pipeline_id)
+    first = await workflows.ListPipelines(rr.ListPipelinesRequest(page_size=2), metadata=BOB)
+    rest = await workflows.ListPipelines(
+        rr.ListPipelinesRequest(page_size=2, page_token=first.next_page_token), metadata=BOB
+    )
+    assert [p.pipeline_id for p in first.pipelines] == mine[:2]
+    assert [p.pipeline_id for p in rest.pipelines] == mine[2:]
+    assert rest.next_page_token == ""
