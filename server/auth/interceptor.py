@@ -150,7 +150,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         except AuthError as refusal:
             log.warning("call refused", method=method, peer=context.peer(), reason=str(refusal))
             if not in_band:
-                await context.abort(_ABORT_CODES[type(refusal)], str(refusal))
+                code = _ABORT_CODES.get(type(refusal), grpc.StatusCode.UNAUTHENTICATED)
+                await context.abort(code, str(refusal))
             refuse(refusal)
             return
         admit(principal)
