@@ -17,7 +17,13 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
 from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
-from dagwire.server.auth.policy import approving_domain, can_see, require_party
+from dagwire.server.auth.policy import (
+    approving_domain,
+    can_see,
+    require_initiator,
+    require_party,
+    require_visible,
+)
 from dagwire.server.auth.principal import Principal, current_principal
 from dagwire.server.bus.base import EventBus, SubscriberOverflow
 from dagwire.server.engine.errors import InvalidRequest, JobNotFound
@@ -51,13 +57,13 @@ def kuscia_rejection(method: MethodDescriptor, why: str) -> Message:
 
 def _party_guard() -> Guard:
     """The caller may act only on Kuscia jobs (not pipeline runs, which share the engine)
-    it is a party of; operators on every job."""
+    it is a party of; operators on every job. Any other job answers as a missing one."""
     principal = current_principal()
 
     def guard(job: Job) -> None:
         if job.spec.kind is not JobKind.JOB:
             raise JobNotFound(job.job_id)
-        require_party(principal, job)
+        require_visible(principal, job)
 
     return guard
 
@@ -120,6 +126,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         caller = current_principal()
         spec = convert.job_spec_from_proto(request)
         require_party(caller, spec)
+        require_initiator(caller, spec)
         job = await self._runtime.create(spec)
         return pb.CreateJobResponse(
             status=success(), data=pb.CreateJobResponseData(job_id=job.job_id)
@@ -220,7 +227,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             approving_domain(caller, request.domain_id or None),
             _DECISIONS[request.result],
             request.reason,
-            functools.partial(require_party, caller),
+            _party_guard(),
         )
         return pb.ApproveJobResponse(
             status=success(), data=pb.ApproveJobResponseData(job_id=job.job_id)

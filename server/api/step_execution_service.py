@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from dagwire.server.api import workflow_convert as convert
+from dagwire.server.api.tenancy import current_tenant
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
 from dagwire.server.workflow.errors import InvalidArgument
 from dagwire.server.workflow.executions import StepExecutions, action_parameters
@@ -32,7 +33,9 @@ class StepExecutionServicer(rpc.StepExecutionServiceServicer):
     async def GetStepExecution(
         self, request: rr.GetStepExecutionRequest, context: Context
     ) -> rr.GetStepExecutionResponse:
-        step = await self._steps.get(request.run_id, request.step_name, request.uuid)
+        step = await self._steps.get(
+            current_tenant(), request.run_id, request.step_name, request.uuid
+        )
         return rr.GetStepExecutionResponse(
             step_execution=convert.step_execution_to_proto(step, _now())
         )
@@ -42,7 +45,7 @@ class StepExecutionServicer(rpc.StepExecutionServiceServicer):
         self, request: rr.ListStepExecutionsRequest, context: Context
     ) -> rr.ListStepExecutionsResponse:
         steps, token = await self._steps.list(
-            request.run_id, request.page_size, request.page_token, request.filter
+            current_tenant(), request.run_id, request.page_size, request.page_token, request.filter
         )
         now = _now()
         return rr.ListStepExecutionsResponse(
@@ -54,6 +57,7 @@ class StepExecutionServicer(rpc.StepExecutionServiceServicer):
     async def ActOnStepExecution(
         self, request: rr.ActOnStepExecutionRequest, context: Context
     ) -> rr.ActOnStepExecutionResponse:
+        tenant = current_tenant()
         action = convert.STEP_ACTIONS.get(request.action)
         if action is None:
             raise InvalidArgument.of("action", "must be retry, stop or continue")
@@ -62,7 +66,7 @@ class StepExecutionServicer(rpc.StepExecutionServiceServicer):
             {d.name: dict(d.value) for d in request.data_requirements},
         )
         step = await self._steps.act(
-            request.run_id, request.step_name, request.uuid, action, parameters
+            tenant, request.run_id, request.step_name, request.uuid, action, parameters
         )
         return rr.ActOnStepExecutionResponse(
             step_execution=convert.step_execution_to_proto(step, _now())
@@ -72,9 +76,11 @@ class StepExecutionServicer(rpc.StepExecutionServiceServicer):
     async def WatchStepExecutions(
         self, request: rr.WatchStepExecutionsRequest, context: Context
     ) -> AsyncIterator[rr.WatchStepExecutionsResponse]:
+        tenant = current_tenant()
         if not 0 <= request.timeout_seconds <= MAX_WATCH_TIMEOUT:
             raise InvalidArgument.of("timeout_seconds", f"must be within [0, {MAX_WATCH_TIMEOUT}]")
         transitions = self._steps.watch(
+            tenant,
             request.run_id,
             set(request.step_names),
             self._heartbeat_interval,

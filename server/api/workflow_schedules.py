@@ -10,12 +10,14 @@ UNIMPLEMENTED).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from dagwire.server.api.tenancy import current_tenant
 from dagwire.server.api.workflow_status import workflow_errors
 from dagwire.server.workflow.errors import InvalidArgument
 from dagwire.server.workflow.scheduler import ScheduleService
@@ -64,14 +66,17 @@ class ScheduleRpcs:
     async def CreateSchedule(
         self, request: rr.CreateScheduleRequest, context: Context
     ) -> rr.CreateScheduleResponse:
-        schedule = await self._schedules.create(schedule_request_from_proto(request))
+        tenant = current_tenant(request.username)
+        schedule = await self._schedules.create(
+            tenant, replace(schedule_request_from_proto(request), username=tenant.user)
+        )
         return rr.CreateScheduleResponse(schedule=schedule_to_proto(schedule))
 
     @workflow_errors
     async def GetSchedule(
         self, request: rr.GetScheduleRequest, context: Context
     ) -> rr.GetScheduleResponse:
-        schedule = await self._schedules.get(request.schedule_id)
+        schedule = await self._schedules.get(current_tenant(), request.schedule_id)
         runs = await self.schedule_runs(schedule.schedule_id)
         return rr.GetScheduleResponse(schedule=schedule_to_proto(schedule), runs=runs)
 
@@ -80,7 +85,7 @@ class ScheduleRpcs:
         self, request: rr.ListSchedulesRequest, context: Context
     ) -> rr.ListSchedulesResponse:
         found, token = await self._schedules.list(
-            request.page_size, request.page_token, request.filter
+            current_tenant(), request.page_size, request.page_token, request.filter
         )
         return rr.ListSchedulesResponse(
             schedules=[schedule_to_proto(schedule) for schedule in found],
@@ -91,14 +96,14 @@ class ScheduleRpcs:
     async def StopSchedule(
         self, request: rr.StopScheduleRequest, context: Context
     ) -> rr.StopScheduleResponse:
-        schedule = await self._schedules.stop(request.schedule_id)
+        schedule = await self._schedules.stop(current_tenant(), request.schedule_id)
         return rr.StopScheduleResponse(schedule=schedule_to_proto(schedule))
 
     @workflow_errors
     async def DeleteSchedule(
         self, request: rr.DeleteScheduleRequest, context: Context
     ) -> rr.DeleteScheduleResponse:
-        await self._schedules.delete(request.schedule_id)
+        await self._schedules.delete(current_tenant(), request.schedule_id)
         return rr.DeleteScheduleResponse()
 
 

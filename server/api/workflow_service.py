@@ -1,7 +1,8 @@
 """dagwire.v1.WorkflowService: thin servicer over WorkflowRuntime.
 
 Each method: decode -> runtime call -> encode. Domain errors become gRPC statuses with
-google.rpc details through one decorator (api/workflow_status.py).
+google.rpc details through one decorator (api/workflow_status.py). Every call acts for
+the caller's tenant (api/tenancy.py): it sees and acts on its domain's resources only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import grpc
 
 from dagwire.server.api import workflow_convert as convert
+from dagwire.server.api.tenancy import current_tenant
 from dagwire.server.api.workflow_schedules import ScheduleRpcs
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
 from dagwire.server.runtime.watch import WatchEventType
@@ -52,7 +54,10 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         self, request: rr.CreatePipelineRequest, context: Context
     ) -> rr.CreatePipelineResponse:
         pipeline, version = await self._pipelines.create_pipeline(
-            request.pipeline_yaml, request.description, request.username, request.request_id
+            current_tenant(request.username),
+            request.pipeline_yaml,
+            request.description,
+            request.request_id,
         )
         return rr.CreatePipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
@@ -63,7 +68,9 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def GetPipeline(
         self, request: rr.GetPipelineRequest, context: Context
     ) -> rr.GetPipelineResponse:
-        pipeline, versions = await self._pipelines.get_pipeline(request.pipeline_id)
+        pipeline, versions = await self._pipelines.get_pipeline(
+            current_tenant(), request.pipeline_id
+        )
         return rr.GetPipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
             pipeline_versions=[convert.version_to_proto(v) for v in versions],
@@ -74,7 +81,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         self, request: rr.ListPipelinesRequest, context: Context
     ) -> rr.ListPipelinesResponse:
         page = await self._pipelines.list_pipelines(
-            request.page_size, request.page_token, request.filter
+            current_tenant(), request.page_size, request.page_token, request.filter
         )
         return rr.ListPipelinesResponse(
             pipelines=[convert.pipeline_to_proto(p) for p in page.items],
@@ -86,7 +93,10 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         self, request: rr.UpdatePipelineRequest, context: Context
     ) -> rr.UpdatePipelineResponse:
         pipeline, version = await self._pipelines.update_pipeline(
-            request.pipeline_id, request.pipeline_yaml, request.description, request.username
+            current_tenant(request.username),
+            request.pipeline_id,
+            request.pipeline_yaml,
+            request.description,
         )
         return rr.UpdatePipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
@@ -97,7 +107,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def DeletePipeline(
         self, request: rr.DeletePipelineRequest, context: Context
     ) -> rr.DeletePipelineResponse:
-        await self._pipelines.delete_pipeline(request.pipeline_id)
+        await self._pipelines.delete_pipeline(current_tenant(), request.pipeline_id)
         return rr.DeletePipelineResponse()
 
     @workflow_errors
@@ -105,7 +115,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         self, request: rr.GetPipelineVersionRequest, context: Context
     ) -> rr.GetPipelineVersionResponse:
         pipeline, version = await self._pipelines.get_version(
-            request.pipeline_id, request.pipeline_version_id
+            current_tenant(), request.pipeline_id, request.pipeline_version_id
         )
         return rr.GetPipelineVersionResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
@@ -116,7 +126,9 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def DeletePipelineVersion(
         self, request: rr.DeletePipelineVersionRequest, context: Context
     ) -> rr.DeletePipelineVersionResponse:
-        await self._pipelines.delete_version(request.pipeline_id, request.pipeline_version_id)
+        await self._pipelines.delete_version(
+            current_tenant(), request.pipeline_id, request.pipeline_version_id
+        )
         return rr.DeletePipelineVersionResponse()
 
     # --- runs ------------------------------------------------------------------------
@@ -125,11 +137,13 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def CreateRun(
         self, request: rr.CreateRunRequest, context: Context
     ) -> rr.CreateRunResponse:
+        tenant = current_tenant(request.username)
         if request.failure_strategy not in convert.FAILURE_STRATEGY_FROM_PROTO:
             raise InvalidArgument.of(
                 "failure_strategy", f"unknown value {request.failure_strategy}"
             )
         view = await self._runtime.create_run(
+            tenant,
             NewRun(
                 run_yaml=request.run_yaml,
                 pipeline_id=request.pipeline_id,
@@ -137,24 +151,25 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
                 source_run_id=request.source_run_id,
                 name=request.name,
                 description=request.description,
-                username=request.username,
                 parameters=dict(request.parameters),
                 disabled=list(request.disabled),
                 failure_strategy=convert.FAILURE_STRATEGY_FROM_PROTO[request.failure_strategy],
                 docker_env=request.docker_env,
                 request_id=request.request_id,
-            )
+            ),
         )
         return rr.CreateRunResponse(run=convert.run_to_proto(view))
 
     @workflow_errors
     async def GetRun(self, request: rr.GetRunRequest, context: Context) -> rr.GetRunResponse:
-        view = await self._runtime.get_run(request.run_id)
+        view = await self._runtime.get_run(current_tenant(), request.run_id)
         return rr.GetRunResponse(run=convert.run_to_proto(view))
 
     @workflow_errors
     async def ListRuns(self, request: rr.ListRunsRequest, context: Context) -> rr.ListRunsResponse:
-        page = await self._runtime.list_runs(request.page_size, request.page_token, request.filter)
+        page = await self._runtime.list_runs(
+            current_tenant(), request.page_size, request.page_token, request.filter
+        )
         return rr.ListRunsResponse(
             runs=[convert.run_to_proto(view, with_steps=False) for view in page.items],
             next_page_token=encode_token(page.next_token),
@@ -162,30 +177,32 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
 
     @workflow_errors
     async def StopRun(self, request: rr.StopRunRequest, context: Context) -> rr.StopRunResponse:
-        view = await self._runtime.stop_run(request.run_id, request.force)
+        view = await self._runtime.stop_run(current_tenant(), request.run_id, request.force)
         return rr.StopRunResponse(run=convert.run_to_proto(view))
 
     @workflow_errors
     async def RetryRun(self, request: rr.RetryRunRequest, context: Context) -> rr.RetryRunResponse:
-        view = await self._runtime.retry_run(request.run_id)
+        view = await self._runtime.retry_run(current_tenant(), request.run_id)
         return rr.RetryRunResponse(run=convert.run_to_proto(view))
 
     @workflow_errors
     async def DeleteRun(
         self, request: rr.DeleteRunRequest, context: Context
     ) -> rr.DeleteRunResponse:
-        await self._runtime.delete_run(request.run_id, request.check_cache)
+        await self._runtime.delete_run(current_tenant(), request.run_id, request.check_cache)
         return rr.DeleteRunResponse()
 
     @workflow_stream_errors
     async def WatchRuns(
         self, request: rr.WatchRunsRequest, context: Context
     ) -> AsyncIterator[rr.WatchRunsResponse]:
+        tenant = current_tenant()
         if not 0 <= request.timeout_seconds <= MAX_WATCH_TIMEOUT:
             raise InvalidArgument.of("timeout_seconds", f"must be within [0, {MAX_WATCH_TIMEOUT}]")
         if request.resume_from < 0:
             raise InvalidArgument.of("resume_from", "must not be negative")
         events = self._runtime.watch_runs(
+            tenant,
             request.run_ids,
             request.resume_from,
             self._heartbeat_interval,
@@ -213,7 +230,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         self, request: rr.ListCacheEntriesRequest, context: Context
     ) -> rr.ListCacheEntriesResponse:
         page = await self._outputs.list_cache_entries(
-            request.page_size, request.page_token, request.filter
+            current_tenant(), request.page_size, request.page_token, request.filter
         )
         return rr.ListCacheEntriesResponse(
             cache_entries=[convert.cache_entry_to_proto(c) for c in page.items],
@@ -224,14 +241,14 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def GetCacheEntry(
         self, request: rr.GetCacheEntryRequest, context: Context
     ) -> rr.GetCacheEntryResponse:
-        entry = await self._outputs.get_cache_entry(request.cache_id)
+        entry = await self._outputs.get_cache_entry(current_tenant(), request.cache_id)
         return rr.GetCacheEntryResponse(cache_entry=convert.cache_entry_to_proto(entry))
 
     @workflow_errors
     async def DeleteCacheEntry(
         self, request: rr.DeleteCacheEntryRequest, context: Context
     ) -> rr.DeleteCacheEntryResponse:
-        await self._outputs.delete_cache_entry(request.cache_id)
+        await self._outputs.delete_cache_entry(current_tenant(), request.cache_id)
         return rr.DeleteCacheEntryResponse()
 
     @workflow_errors
@@ -239,7 +256,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         self, request: rr.ListArtifactsRequest, context: Context
     ) -> rr.ListArtifactsResponse:
         page = await self._outputs.list_artifacts(
-            request.page_size, request.page_token, request.filter
+            current_tenant(), request.page_size, request.page_token, request.filter
         )
         return rr.ListArtifactsResponse(
             artifacts=[convert.artifact_to_proto(a) for a in page.items],
@@ -250,9 +267,11 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def GetRunLog(
         self, request: rr.GetRunLogRequest, context: Context
     ) -> rr.GetRunLogResponse:
+        tenant = current_tenant()
         if request.position not in enums.LogPosition.values():
             raise InvalidArgument.of("position", f"unknown value {request.position}")
         pages = await self._outputs.read_logs(
+            tenant,
             request.run_id,
             request.step_name,
             request.page_size,

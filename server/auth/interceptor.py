@@ -10,7 +10,8 @@ from typing import Any
 import grpc
 import structlog
 
-from dagwire.server.auth.errors import Unauthenticated
+from dagwire.server.auth.behalf import acting_as
+from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
 from dagwire.server.auth.principal import OPERATOR, Principal, admit, refuse
 from dagwire.server.auth.tls import client_common_name
 from dagwire.server.auth.tokens import TokenRegistry
@@ -28,6 +29,12 @@ TOKEN_KEY = "token"
 
 Metadata = Iterable[tuple[str, str | bytes]]
 
+# The status a refused call without an in-band status ends with.
+_ABORT_CODES: Mapping[type[AuthError], grpc.StatusCode] = {
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Authenticator:
@@ -37,13 +44,21 @@ class Authenticator:
     the client certificate's CN binds the caller to that domain. With both, a token may
     narrow an mTLS caller but never widen it: an operator token over a certificate for
     alice is alice, and a token of another domain is refused. With neither, every caller
-    is an unbound operator.
+    is an unbound operator. An operator may then act on behalf of a user (behalf.py).
     """
 
     tokens: TokenRegistry | None = None
     bind_client_certificate: bool = False
 
     def authenticate(
+        self, metadata: Metadata, auth_context: Mapping[str, Iterable[bytes]]
+    ) -> Principal:
+        """The caller the call acts as. Raises Unauthenticated, or PermissionDenied for
+        a tenant that asks to act on behalf of someone."""
+        metadata = tuple(metadata)
+        return acting_as(self._authenticated(metadata, auth_context), metadata)
+
+    def _authenticated(
         self, metadata: Metadata, auth_context: Mapping[str, Iterable[bytes]]
     ) -> Principal:
         by_token = _by_token(self.tokens, metadata) if self.tokens is not None else None
@@ -59,7 +74,7 @@ class Authenticator:
                 f"the token is for domain {by_token.domain!r} but the client certificate "
                 f"is for domain {domain!r}"
             )
-        return Principal(domain=domain, name=by_token.name)
+        return Principal(domain=domain, name=by_token.name, user=by_token.user)
 
 
 def _by_token(registry: TokenRegistry, metadata: Metadata) -> Principal:
@@ -132,11 +147,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             principal = self._authenticator.authenticate(
                 context.invocation_metadata() or (), context.auth_context()
             )
-        except Unauthenticated as refusal:
+        except AuthError as refusal:
             log.warning("call refused", method=method, peer=context.peer(), reason=str(refusal))
             if not in_band:
-                await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(refusal))
-            refuse(str(refusal))
+                code = _ABORT_CODES.get(type(refusal), grpc.StatusCode.UNAUTHENTICATED)
+                await context.abort(code, str(refusal))
+            refuse(refusal)
             return
         admit(principal)
         structlog.contextvars.bind_contextvars(caller=principal.name)

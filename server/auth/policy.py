@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagwire.server.auth.errors import PermissionDenied
 from dagwire.server.auth.principal import Principal
+from dagwire.server.engine.errors import JobNotFound
 from dagwire.server.engine.model import Job, JobSpec
 
 
@@ -16,6 +17,22 @@ def require_party(principal: Principal, job: Job | JobSpec) -> None:
     spec = job.spec if isinstance(job, Job) else job
     if principal.domain is not None and principal.domain not in spec.domains:
         raise PermissionDenied(f"domain {principal.domain!r} is not a party of job {spec.job_id!r}")
+
+
+def require_visible(principal: Principal, job: Job) -> None:
+    """Raise JobNotFound, exactly as for a missing job, unless the caller may see the job:
+    a refusal that differed would tell a tenant that another domain's job id exists."""
+    if not can_see(principal, job):
+        raise JobNotFound(job.job_id)
+
+
+def require_initiator(principal: Principal, spec: JobSpec) -> None:
+    """A tenant's jobs are initiated by its own domain; only an operator names another."""
+    if principal.domain is not None and spec.initiator != principal.domain:
+        raise PermissionDenied(
+            f"domain {principal.domain!r} cannot create a job with initiator "
+            f"{spec.initiator[:200]!r}: a tenant's jobs are initiated by its own domain"
+        )
 
 
 def approving_domain(principal: Principal, requested: str | None) -> str | None:

@@ -5,30 +5,42 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from dagwire.server.auth.errors import Unauthenticated
+from dagwire.server.auth.errors import AuthError, Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """A caller. `domain` None is an unbound operator, who may see and act on every job;
-    a bound caller only on jobs its domain is a party of. `name` is for logs."""
+    """A caller: (domain, user, is_operator).
+
+    `domain` None is an unbound operator, who may see and act on every domain's
+    resources; a bound caller (a tenant) only on its domain's. `user` is who, within
+    the domain, the caller is: the `username` of what it creates (None: `name`).
+    `name` labels the caller in logs.
+    """
 
     domain: str | None
     name: str
+    user: str | None = None
 
     @property
     def is_operator(self) -> bool:
         """Operators see and act on every domain's resources."""
         return self.domain is None
 
+    @property
+    def username(self) -> str:
+        """The user the caller's requests act as."""
+        return self.user if self.user is not None else self.name
 
-# Every caller, when the server has no token file and no client CA.
-OPERATOR = Principal(domain=None, name="operator")
+
+# Every caller, when the server has no token file and no client CA. Nobody is
+# identified, so what it creates belongs to the user `default`, as before tenancy.
+OPERATOR = Principal(domain=None, name="operator", user="default")
 
 
 @dataclass(frozen=True, slots=True)
 class _Refused:
-    reason: str
+    error: AuthError
 
 
 # gRPC runs every call's interceptors and handler in a fresh context of its own, so a
@@ -42,16 +54,18 @@ def admit(principal: Principal) -> None:
     _caller.set(principal)
 
 
-def refuse(reason: str) -> None:
-    """Record that the current call failed authentication; its handler reports it."""
-    _caller.set(_Refused(reason))
+def refuse(reason: str | AuthError) -> None:
+    """Record that the current call was refused (by default: failed authentication);
+    its handler reports it."""
+    _caller.set(_Refused(Unauthenticated(reason) if isinstance(reason, str) else reason))
 
 
 def current_principal() -> Principal:
-    """The caller of the current call. Raises Unauthenticated if authentication failed."""
+    """The caller of the current call. Raises the refusal (Unauthenticated, or
+    PermissionDenied for a forbidden on-behalf-of) if the call was refused."""
     caller = _caller.get()
     if caller is None:
         raise Unauthenticated("the call was not authenticated")
     if isinstance(caller, _Refused):
-        raise Unauthenticated(caller.reason)
+        raise type(caller.error)(str(caller.error))
     return caller

@@ -2,11 +2,14 @@
 
     tokens:
       - token: "s3cret-for-alice"
-        domain: alice          # bound: sees and acts only on jobs alice is a party of
+        domain: alice          # bound: sees and acts only on alice's resources
+        user: alice-ml         # optional: the username of what this caller creates
       - token: "s3cret-for-ops"
         name: ops              # no domain: an operator, who sees everything
 
-`name` (optional) labels the caller in logs; it defaults to the domain.
+`name` (optional) labels the caller in logs; it defaults to the domain. `user`
+(optional) is who the caller is within its domain: the `username` of the pipelines,
+runs and schedules it creates; it defaults to `name`. Files without `user` keep working.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import yaml
 
 from dagwire.server.auth.principal import Principal
 
-_KEYS = frozenset({"token", "domain", "name"})
+_KEYS = frozenset({"token", "domain", "name", "user"})
 
 
 class TokenRegistry:
@@ -68,11 +71,13 @@ class TokenRegistry:
 
 def _entry(entry: object, where: str) -> tuple[str, Principal]:
     if not isinstance(entry, dict):
-        raise ValueError(f"{where}: expected a mapping with 'token' and optional 'domain', 'name'")
+        raise ValueError(
+            f"{where}: expected a mapping with 'token' and optional 'domain', 'name', 'user'"
+        )
     # A misspelt 'domain' would silently make an operator of a domain's token.
     unknown = sorted(str(key) for key in entry.keys() - _KEYS)
     if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; allowed: token, domain, name")
+        raise ValueError(f"{where}: unknown keys {unknown}; allowed: token, domain, name, user")
     token = entry.get("token")
     if not isinstance(token, str) or not token:
         raise ValueError(f"{where}: 'token' must be a non-empty string (quote numbers)")
@@ -84,7 +89,10 @@ def _entry(entry: object, where: str) -> tuple[str, Principal]:
     name = entry.get("name", domain or "operator")
     if not isinstance(name, str) or not name:
         raise ValueError(f"{where}: 'name' must be a non-empty string")
-    return token, Principal(domain=domain, name=name)
+    user = entry.get("user")
+    if user is not None and (not isinstance(user, str) or not user):
+        raise ValueError(f"{where}: 'user' must be a non-empty string, or left out for 'name'")
+    return token, Principal(domain=domain, name=name, user=user)
 
 
 def _digest(token: str) -> bytes:

@@ -20,6 +20,7 @@ class Pipeline:
     create_time: datetime
     update_time: datetime
     latest_version_id: str
+    owner: str = ""  # the domain that created it; "" an operator (engine.tenancy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class PipelineVersion:
     username: str
     description: str
     create_time: datetime
+    owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class RunRecord:
     schedule_id: str = ""
     scheduled_time: datetime | None = None
     retried_from: str = ""
+    owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class CacheEntry:
     expired_time: int  # seconds of validity; -1 for ever
     create_time: datetime
     pipeline_id: str = ""
+    owner: str = ""
 
     def expired(self, now: datetime) -> bool:
         return (
@@ -86,3 +90,4 @@ class Artifact:
     type: ArtifactType
     username: str
     create_time: datetime
+    owner: str = ""

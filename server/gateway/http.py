@@ -32,9 +32,10 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from dagwire.server.api.registration import UnaryRejection
-from dagwire.server.auth.errors import Unauthenticated
+from dagwire.server.auth.behalf import ON_BEHALF_KEY
+from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
 from dagwire.server.auth.interceptor import TOKEN_KEY, Authenticator
-from dagwire.server.auth.principal import admit, refuse
+from dagwire.server.auth.principal import Principal, admit, refuse
 from dagwire.server.gateway.codec import dumps, parse_request, to_json
 from dagwire.server.gateway.context import GatewayAbort, GatewayContext
 from dagwire.server.gateway.routes import ROUTE_TABLES, RouteTable
@@ -52,6 +53,7 @@ log = structlog.get_logger(__name__)
 
 HTTP = "http"
 TOKEN_HEADER = "Token"
+ON_BEHALF_HEADER = "On-Behalf-Of"
 REQUEST_ID_HEADER = "X-Request-Id"
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -123,7 +125,7 @@ class HttpGateway:
         for route in self._routes:
             handler = self._stream if route.method.server_streaming else self._unary
             app.router.add_post(route.path, _bound(handler, route))
-        app.router.add_get("/metrics", metrics_handler(self._metrics))
+        app.router.add_get("/metrics", metrics_handler(self._metrics, self._authenticator))
         app.router.add_get("/openapi.yaml", _openapi)
         return app
 
@@ -146,12 +148,13 @@ class HttpGateway:
                 bind_request_fields(request)
                 context, refusal = self._authenticate(http, request_id)
                 if refusal is not None and route.reject_unary is None:
-                    # No in-band status to carry it: UNAUTHENTICATED, as over gRPC.
-                    raise GatewayAbort(grpc.StatusCode.UNAUTHENTICATED, refusal)
+                    # No in-band status to carry it: UNAUTHENTICATED (or PERMISSION_DENIED
+                    # for a forbidden On-Behalf-Of), as over gRPC.
+                    raise _abort(refusal)
                 reply = await route.behaviour(request, context)
                 # Kuscia's HTTP server refuses a bad token with 401; the body still
                 # carries the in-band status (11102) a gRPC caller gets.
-                status = 200 if refusal is None else 401
+                status = 200 if refusal is None else _abort(refusal).http_status
             code = outcome_code(reply)
             return _json(to_json(reply), status, request_id)
         except GatewayAbort as abort:
@@ -185,7 +188,7 @@ class HttpGateway:
             bind_request_fields(request)
             context, refusal = self._authenticate(http, request_id)
             if refusal is not None:
-                raise GatewayAbort(grpc.StatusCode.UNAUTHENTICATED, refusal)
+                raise _abort(refusal)
             responses: AsyncIterator[Message | bytes] = route.behaviour(request, context)
             # Waiting for the first response before sending headers lets a request the
             # servicer rejects at once get a real HTTP status; a watch's first response
@@ -226,27 +229,19 @@ class HttpGateway:
 
     def _authenticate(
         self, http: web.Request, request_id: str
-    ) -> tuple[GatewayContext, str | None]:
+    ) -> tuple[GatewayContext, AuthError | None]:
         """Resolve the caller as the gRPC interceptor does and admit it for the servicer.
         A refused caller is recorded as refused, so that a unary servicer reports it
-        in-band (11102), and the reason is returned."""
-        tokens = http.headers.getall(TOKEN_HEADER, [])
-        metadata = [(TOKEN_KEY, token) for token in tokens] + [(REQUEST_ID_KEY, request_id)]
+        in-band (11102), and the refusal is returned."""
+        metadata = [*_credentials(http), (REQUEST_ID_KEY, request_id)]
         auth_context = _auth_context(http)
         context = GatewayContext(metadata, http.remote or "", auth_context)
         try:
-            if self._authenticator.tokens is not None and len(tokens) != 1:
-                # Worded for HTTP: the Authenticator's own message names gRPC metadata.
-                raise Unauthenticated(
-                    f"missing token: send it as the HTTP header {TOKEN_HEADER!r}"
-                    if not tokens
-                    else f"invalid token: send exactly one {TOKEN_HEADER!r} header"
-                )
-            principal = self._authenticator.authenticate(metadata, auth_context)
-        except Unauthenticated as refusal:
+            principal = _authenticated(self._authenticator, http, metadata, auth_context)
+        except AuthError as refusal:
             log.warning("call refused", path=http.path, peer=http.remote, reason=str(refusal))
-            refuse(str(refusal))
-            return context, str(refusal)
+            refuse(refusal)
+            return context, refusal
         admit(principal)
         structlog.contextvars.bind_contextvars(caller=principal.name)
         return context, None
@@ -254,6 +249,41 @@ class HttpGateway:
     def _observe(self, route: _Route, code: str, started: float) -> None:
         seconds = time.perf_counter() - started
         self._metrics.observe_rpc(route.full_method, transport=HTTP, code=code, seconds=seconds)
+
+
+def _credentials(http: web.Request) -> list[tuple[str, str | bytes]]:
+    """The HTTP headers the Authenticator reads, as the gRPC metadata they stand for."""
+    credentials: list[tuple[str, str | bytes]] = [
+        (TOKEN_KEY, token) for token in http.headers.getall(TOKEN_HEADER, [])
+    ]
+    credentials += [(ON_BEHALF_KEY, value) for value in http.headers.getall(ON_BEHALF_HEADER, [])]
+    return credentials
+
+
+def _authenticated(
+    authenticator: Authenticator,
+    http: web.Request,
+    metadata: Sequence[tuple[str, str | bytes]],
+    auth_context: Mapping[str, list[bytes]],
+) -> Principal:
+    tokens = http.headers.getall(TOKEN_HEADER, [])
+    if authenticator.tokens is not None and len(tokens) != 1:
+        # Worded for HTTP: the Authenticator's own message names gRPC metadata.
+        raise Unauthenticated(
+            f"missing token: send it as the HTTP header {TOKEN_HEADER!r}"
+            if not tokens
+            else f"invalid token: send exactly one {TOKEN_HEADER!r} header"
+        )
+    return authenticator.authenticate(metadata, auth_context)
+
+
+def _abort(refusal: AuthError) -> GatewayAbort:
+    code = (
+        grpc.StatusCode.PERMISSION_DENIED
+        if isinstance(refusal, PermissionDenied)
+        else grpc.StatusCode.UNAUTHENTICATED
+    )
+    return GatewayAbort(code, str(refusal))
 
 
 def _bound(
@@ -311,12 +341,33 @@ def _line(document: Mapping[str, Any]) -> bytes:
 
 
 def metrics_handler(
-    metrics: ServerMetrics,
+    metrics: ServerMetrics, authenticator: Authenticator | None = None
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """/metrics. With an authenticator that requires tokens, only an operator's token
+    may read it: the counters span every domain's calls. (A tenant gets 403, a caller
+    without a valid token 401.)"""
+
     async def handle(http: web.Request) -> web.StreamResponse:
+        if authenticator is not None and authenticator.tokens is not None:
+            refusal = _metrics_refusal(authenticator, http)
+            if refusal is not None:
+                return _json(refusal.as_json(), refusal.http_status, _begin(http))
         return web.Response(body=await metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     return handle
+
+
+def _metrics_refusal(authenticator: Authenticator, http: web.Request) -> GatewayAbort | None:
+    try:
+        principal = _authenticated(authenticator, http, _credentials(http), _auth_context(http))
+    except AuthError as refusal:
+        log.warning("metrics refused", peer=http.remote, reason=str(refusal))
+        return _abort(refusal)
+    if principal.is_operator:
+        return None
+    return _abort(
+        PermissionDenied(f"/metrics needs an operator's token; {principal.name!r} is a tenant's")
+    )
 
 
 def metrics_application(metrics: ServerMetrics) -> web.Application:

@@ -4,7 +4,8 @@ A schedule is stored as a JSON document plus the columns it is looked up by. The
 knows nothing of cron: it keeps rows, checks versions and answers queries; the workflow
 room turns rows into schedules. Times in columns are fixed-width UTC strings
 (`2024-01-02T03:04:05.000000Z`), so that they compare as text the same way on SQLite
-and PostgreSQL.
+and PostgreSQL. Every schedule has its owner domain (owners.py): names and request ids
+are unique per owner, and reads name the owner they may see.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     and_,
     delete,
     func,
@@ -35,7 +35,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from dagwire.server.store.owners import OWNER, owner_column, upgrade_owners
+from dagwire.server.store.schema import SCHEMA_LOCK
+
 metadata = MetaData()
+SCHEMA_KEY = "schedules_schema"  # this store's version in schema_info (owners.py)
 
 schedules = Table(
     "schedules",
@@ -48,11 +52,13 @@ schedules = Table(
     Column("status", String(16), nullable=False),
     Column("next_run_time", String(32), nullable=True),
     Column("create_time", String(32), nullable=False),
-    # NULL when not given: both databases allow many NULLs under a unique constraint.
-    Column("request_id", String(253), nullable=True, unique=True),
+    # NULL when not given: both databases allow many NULLs under a unique index.
+    Column("request_id", String(253), nullable=True),
     Column("version", Integer, nullable=False),
     Column("doc", Text, nullable=False),
-    UniqueConstraint("username", "name", name="uq_schedules_username_name"),
+    owner_column(index=False),
+    Index("uq_schedules_owner_request_id", OWNER, "request_id", unique=True),
+    Index("uq_schedules_owner_username_name", OWNER, "username", "name", unique=True),
     Index("ix_schedules_due", "status", "next_run_time"),
     Index("ix_schedules_order", "create_time", "schedule_id"),
 )
@@ -76,6 +82,7 @@ class ScheduleRow:
     doc: Mapping[str, Any]
     request_id: str = ""
     version: int = 0
+    owner: str = ""
 
 
 class ScheduleConflict(Exception):
@@ -109,9 +116,17 @@ class SqlScheduleStore:
         return source if isinstance(source, AsyncEngine) else source()
 
     async def open(self) -> None:
-        """Create the table and its indexes if they are missing."""
+        """Create the table and its indexes if they are missing, or upgrade the table an
+        older dagwire wrote (owners.py)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            if conn.dialect.name == "postgresql":
+                await conn.execute(SCHEMA_LOCK)
+            await conn.run_sync(
+                upgrade_owners,
+                SCHEMA_KEY,
+                [schedules],
+                {"schedules": ["schedules_request_id_key", "uq_schedules_username_name"]},
+            )
 
     async def insert(self, row: ScheduleRow) -> ScheduleRow:
         """Store a new schedule at version 1. Raises ScheduleConflict."""
@@ -126,7 +141,7 @@ class SqlScheduleStore:
     async def _conflicting_field(self, row: ScheduleRow) -> str:
         if await self.get(row.schedule_id) is not None:
             return "schedule_id"
-        if row.request_id and await self.find_by_request_id(row.request_id) is not None:
+        if row.request_id and await self.find_by_request_id(row.owner, row.request_id):
             return "request_id"
         return "name"
 
@@ -159,12 +174,16 @@ class SqlScheduleStore:
         rows = await self._select(schedules.c.schedule_id == schedule_id)
         return rows[0] if rows else None
 
-    async def find_by_request_id(self, request_id: str) -> ScheduleRow | None:
-        rows = await self._select(schedules.c.request_id == request_id)
+    async def find_by_request_id(self, owner: str, request_id: str) -> ScheduleRow | None:
+        rows = await self._select(schedules.c[OWNER] == owner, schedules.c.request_id == request_id)
         return rows[0] if rows else None
 
-    async def find_by_name(self, username: str, name: str) -> ScheduleRow | None:
-        rows = await self._select(schedules.c.username == username, schedules.c.name == name)
+    async def find_by_name(self, owner: str, username: str, name: str) -> ScheduleRow | None:
+        rows = await self._select(
+            schedules.c[OWNER] == owner,
+            schedules.c.username == username,
+            schedules.c.name == name,
+        )
         return rows[0] if rows else None
 
     async def page(
@@ -172,13 +191,17 @@ class SqlScheduleStore:
         filters: Mapping[str, str],
         after: tuple[datetime, str] | None,
         limit: int,
+        owner: str | None = None,
     ) -> list[ScheduleRow]:
         """Oldest first (create_time, then id); each filter column must equal its value;
-        `after` is the (create_time, schedule_id) the previous page ended with."""
+        `after` is the (create_time, schedule_id) the previous page ended with; `owner`
+        None pages every domain's."""
         unknown = set(filters) - FILTER_COLUMNS
         if unknown:
             raise ValueError(f"cannot filter schedules on {sorted(unknown)}")
         conditions = [schedules.c[key] == value for key, value in filters.items()]
+        if owner is not None:
+            conditions.append(schedules.c[OWNER] == owner)
         if after is not None:
             time_text, schedule_id = encode_time(after[0]), after[1]
             conditions.append(
@@ -244,6 +267,7 @@ def _columns(row: ScheduleRow) -> dict[str, Any]:
         "request_id": row.request_id or None,
         "version": row.version,
         "doc": json.dumps(row.doc, separators=(",", ":"), sort_keys=True),
+        OWNER: row.owner,
     }
 
 
@@ -260,4 +284,5 @@ def _row(row: Any) -> ScheduleRow:
         doc=json.loads(row.doc),
         request_id=row.request_id or "",
         version=row.version,
+        owner=row.owner_domain,
     )

@@ -2,7 +2,8 @@
 database (and SQLAlchemy engine) as the jobs. A run's state lives in its job row; its
 record here says what it was created from.
 
-Listing is keyset-paged: rows carry a monotonically increasing `seq`, and a page token
+Every record carries its owner domain (owners.py); lists filter on it in the query, so
+that a tenant's pages hold only its own records. Listing is keyset-paged: rows carry a monotonically increasing `seq`, and a page token
 is the last seq a page examined, so pages neither skip nor repeat rows under inserts.
 """
 
@@ -17,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import (
     BigInteger,
     Column,
+    Index,
     Integer,
     MetaData,
     String,
@@ -43,10 +45,12 @@ from dagwire.server.engine.catalog import (
     RunRecord,
 )
 from dagwire.server.engine.model import FailureStrategy, JobState
-from dagwire.server.store.schema import jobs
+from dagwire.server.store.owners import OWNER, owner_column, upgrade_owners
+from dagwire.server.store.schema import SCHEMA_LOCK, jobs
 from dagwire.server.store.sql import SqlJobStore
 
 metadata = MetaData()
+SCHEMA_KEY = "workflow_schema"  # this store's version in schema_info (owners.py)
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 pipelines = Table(
@@ -54,12 +58,15 @@ pipelines = Table(
     metadata,
     Column("seq", _Seq, primary_key=True, autoincrement=True),
     Column("pipeline_id", String(64), nullable=False, unique=True),
-    Column("name", String(253), nullable=False, unique=True),
+    Column("name", String(253), nullable=False),
     Column("username", String(253), nullable=False, index=True),
     Column("description", Text, nullable=False),
     Column("create_time", String(40), nullable=False),
     Column("update_time", String(40), nullable=False),
     Column("latest_version", Integer, nullable=False),
+    owner_column(index=False),
+    # Names are unique per domain: bob can neither collide with alice's nor probe them.
+    Index("uq_pipelines_owner_name", OWNER, "name", unique=True),
     sqlite_autoincrement=True,
 )
 
@@ -72,6 +79,7 @@ pipeline_versions = Table(
     Column("username", String(253), nullable=False),
     Column("description", Text, nullable=False),
     Column("create_time", String(40), nullable=False),
+    owner_column(index=False),
 )
 
 runs = Table(
@@ -85,6 +93,7 @@ runs = Table(
     Column("schedule_id", String(64), nullable=False, index=True),
     Column("create_time", String(40), nullable=False),
     Column("doc", Text, nullable=False),
+    owner_column(),
     sqlite_autoincrement=True,
 )
 
@@ -101,6 +110,7 @@ cache_entries = Table(
     Column("pipeline_id", String(64), nullable=False),
     Column("expired_time", BigInteger, nullable=False),
     Column("create_time", String(40), nullable=False),
+    owner_column(),
     sqlite_autoincrement=True,
 )
 
@@ -115,6 +125,7 @@ artifacts = Table(
     Column("type", String(16), nullable=False),
     Column("username", String(253), nullable=False),
     Column("create_time", String(40), nullable=False),
+    owner_column(),
     UniqueConstraint("run_id", "step_name", "name", "type"),
     sqlite_autoincrement=True,
 )
@@ -157,8 +168,16 @@ class SqlWorkflowStore:
         return self._jobs_store.writes
 
     async def open(self) -> None:
+        """Create the tables, or upgrade those an older dagwire wrote (owners.py)."""
         async with self._writes.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+            if conn.dialect.name == "postgresql":
+                await conn.execute(SCHEMA_LOCK)
+            await conn.run_sync(
+                upgrade_owners,
+                SCHEMA_KEY,
+                list(metadata.sorted_tables),
+                {"pipelines": ["pipelines_name_key"]},
+            )
 
     # --- idempotency -----------------------------------------------------------------
 
@@ -230,12 +249,13 @@ class SqlWorkflowStore:
         return _pipeline(row) if row else None
 
     async def list_pipelines(
-        self, *, after: int | None, limit: int, where: Mapping[str, str]
+        self, *, after: int | None, limit: int, where: Mapping[str, str], owner: str | None
     ) -> Page[Pipeline]:
+        """`owner` None lists every domain's (an operator)."""
         query = select(pipelines).order_by(pipelines.c.seq)
         if after is not None:
             query = query.where(pipelines.c.seq > after)
-        query = _equal(query, pipelines, where)
+        query = _equal(query, pipelines, _owned(where, owner))
         rows = await self._page(query.limit(limit + 1))
         return _paged([_pipeline(r) for r in rows[:limit]], rows, limit)
 
@@ -300,8 +320,10 @@ class SqlWorkflowStore:
 
     async def get_run(self, run_id: str) -> RunRecord | None:
         async with self._engine.connect() as conn:
-            doc = await conn.scalar(select(runs.c.doc).where(runs.c.run_id == run_id))
-        return _run(doc) if doc else None
+            row = (
+                await conn.execute(select(runs.c.doc, runs.c[OWNER]).where(runs.c.run_id == run_id))
+            ).first()
+        return _run(row.doc, row.owner_domain) if row else None
 
     async def list_runs(
         self,
@@ -310,18 +332,22 @@ class SqlWorkflowStore:
         limit: int,
         where: Mapping[str, str],
         states: Collection[JobState] = (),
+        owner: str | None = None,
     ) -> Page[RunRecord]:
-        """Newest first. `states` keeps runs whose job is in one of them."""
-        query: Select[Any] = select(runs.c.seq, runs.c.doc).order_by(runs.c.seq.desc())
+        """Newest first. `states` keeps runs whose job is in one of them; `owner` None
+        lists every domain's."""
+        query: Select[Any] = select(runs.c.seq, runs.c.doc, runs.c[OWNER]).order_by(
+            runs.c.seq.desc()
+        )
         if after is not None:
             query = query.where(runs.c.seq < after)
-        query = _equal(query, runs, where)
+        query = _equal(query, runs, _owned(where, owner))
         if states:
             query = query.join(jobs, jobs.c.job_id == runs.c.run_id).where(
                 jobs.c.state.in_([state.value for state in states])
             )
         rows = await self._page(query.limit(limit + 1))
-        return _paged([_run(r.doc) for r in rows[:limit]], rows, limit)
+        return _paged([_run(r.doc, r.owner_domain) for r in rows[:limit]], rows, limit)
 
     async def delete_run(self, run_id: str) -> None:
         """Forget a run with its artifacts and the cache entries made from it."""
@@ -336,12 +362,19 @@ class SqlWorkflowStore:
         async with self._writes.begin() as conn:
             await conn.execute(insert(cache_entries).values(_cache_row(entry)))
 
-    async def find_cache_entries(self, first_fp: str, second_fp: str) -> list[CacheEntry]:
-        """Entries with both fingerprints, newest first."""
+    async def find_cache_entries(
+        self, first_fp: str, second_fp: str, owner: str
+    ) -> list[CacheEntry]:
+        """The owner's entries with both fingerprints, newest first: a run never reuses
+        another domain's outputs."""
         async with self._engine.connect() as conn:
             rows = await conn.execute(
                 select(cache_entries)
-                .where(cache_entries.c.first_fp == first_fp, cache_entries.c.second_fp == second_fp)
+                .where(
+                    cache_entries.c.first_fp == first_fp,
+                    cache_entries.c.second_fp == second_fp,
+                    cache_entries.c[OWNER] == owner,
+                )
                 .order_by(cache_entries.c.seq.desc())
             )
             return [_cache(row) for row in rows]
@@ -356,12 +389,13 @@ class SqlWorkflowStore:
         return _cache(row) if row else None
 
     async def list_cache_entries(
-        self, *, after: int | None, limit: int, where: Mapping[str, str]
+        self, *, after: int | None, limit: int, where: Mapping[str, str], owner: str | None
     ) -> Page[CacheEntry]:
         query = select(cache_entries).order_by(cache_entries.c.seq.desc())
         if after is not None:
             query = query.where(cache_entries.c.seq < after)
-        rows = await self._page(_equal(query, cache_entries, where).limit(limit + 1))
+        query = _equal(query, cache_entries, _owned(where, owner))
+        rows = await self._page(query.limit(limit + 1))
         return _paged([_cache(r) for r in rows[:limit]], rows, limit)
 
     async def delete_cache_entry(self, cache_id: str) -> bool:
@@ -406,14 +440,20 @@ class SqlWorkflowStore:
             return [_artifact(row) for row in rows]
 
     async def list_artifacts(
-        self, *, after: int | None, limit: int, where: Mapping[str, str], path_prefix: str = ""
+        self,
+        *,
+        after: int | None,
+        limit: int,
+        where: Mapping[str, str],
+        owner: str | None,
+        path_prefix: str = "",
     ) -> Page[Artifact]:
         query = select(artifacts).order_by(artifacts.c.seq.desc())
         if after is not None:
             query = query.where(artifacts.c.seq < after)
         if path_prefix:
             query = query.where(artifacts.c.path.startswith(path_prefix, autoescape=True))
-        rows = await self._page(_equal(query, artifacts, where).limit(limit + 1))
+        rows = await self._page(_equal(query, artifacts, _owned(where, owner)).limit(limit + 1))
         return _paged([_artifact(r) for r in rows[:limit]], rows, limit)
 
     # --- plumbing --------------------------------------------------------------------
@@ -434,6 +474,11 @@ def _equal(query: Select[Any], table: Table, where: Mapping[str, str]) -> Select
     for column, value in where.items():
         query = query.where(table.c[column] == value)
     return query
+
+
+def _owned(where: Mapping[str, str], owner: str | None) -> Mapping[str, str]:
+    """The filter, narrowed to one owner's records unless `owner` is None."""
+    return where if owner is None else {**where, OWNER: owner}
 
 
 def _paged(items: list[T], rows: list[Any], limit: int) -> Page[T]:
@@ -457,6 +502,7 @@ def _pipeline_row(p: Pipeline) -> dict[str, Any]:
         "create_time": p.create_time.isoformat(),
         "update_time": p.update_time.isoformat(),
         "latest_version": int(p.latest_version_id),
+        OWNER: p.owner,
     }
 
 
@@ -469,6 +515,7 @@ def _pipeline(row: Any) -> Pipeline:
         create_time=datetime.fromisoformat(row.create_time),
         update_time=datetime.fromisoformat(row.update_time),
         latest_version_id=str(row.latest_version),
+        owner=row.owner_domain,
     )
 
 
@@ -480,6 +527,7 @@ def _version_row(v: PipelineVersion) -> dict[str, Any]:
         "username": v.username,
         "description": v.description,
         "create_time": v.create_time.isoformat(),
+        OWNER: v.owner,
     }
 
 
@@ -491,6 +539,7 @@ def _version(row: Any) -> PipelineVersion:
         username=row.username,
         description=row.description,
         create_time=datetime.fromisoformat(row.create_time),
+        owner=row.owner_domain,
     )
 
 
@@ -521,10 +570,11 @@ def _run_row(r: RunRecord) -> dict[str, Any]:
         "schedule_id": r.schedule_id,
         "create_time": r.create_time.isoformat(),
         "doc": json.dumps(doc, separators=(",", ":")),
+        OWNER: r.owner,
     }
 
 
-def _run(doc: str) -> RunRecord:
+def _run(doc: str, owner: str) -> RunRecord:
     data = json.loads(doc)
     return RunRecord(
         run_id=data["run_id"],
@@ -543,6 +593,7 @@ def _run(doc: str) -> RunRecord:
         schedule_id=data["schedule_id"],
         scheduled_time=_time(data["scheduled_time"]),
         retried_from=data["retried_from"],
+        owner=owner,
     )
 
 
@@ -557,6 +608,7 @@ def _cache_row(c: CacheEntry) -> dict[str, Any]:
         "pipeline_id": c.pipeline_id,
         "expired_time": c.expired_time,
         "create_time": c.create_time.isoformat(),
+        OWNER: c.owner,
     }
 
 
@@ -571,6 +623,7 @@ def _cache(row: Any) -> CacheEntry:
         pipeline_id=row.pipeline_id,
         expired_time=int(row.expired_time),
         create_time=datetime.fromisoformat(row.create_time),
+        owner=row.owner_domain,
     )
 
 
@@ -583,6 +636,7 @@ def _artifact_row(a: Artifact) -> dict[str, Any]:
         "type": a.type.value,
         "username": a.username,
         "create_time": a.create_time.isoformat(),
+        OWNER: a.owner,
     }
 
 
@@ -595,4 +649,5 @@ def _artifact(row: Any) -> Artifact:
         type=ArtifactType(row.type),
         username=row.username,
         create_time=datetime.fromisoformat(row.create_time),
+        owner=row.owner_domain,
     )

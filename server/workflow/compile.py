@@ -41,6 +41,7 @@ class RunOptions:
     docker_env: str = ""  # empty: the spec's
     pipeline_id: str = ""
     reuse: Mapping[str, str] = field(default_factory=dict)  # step -> run whose outputs to reuse
+    owner: str = ""  # the run's owner domain (engine.tenancy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class StepConfig:
     docker_env: str = ""
     pipeline_id: str = ""
     reuse_from: str = ""  # a run whose recorded outputs of this step are reused
+    owner: str = ""  # the run's owner domain: its cache entries and artifacts are its
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -106,6 +108,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             docker_env=step.docker_env or docker_env,
             pipeline_id=options.pipeline_id,
             reuse_from=options.reuse.get(step.name, ""),
+            owner=options.owner,
         )
         tasks.append(
             TaskSpec(

@@ -1,5 +1,6 @@
 """StepExecutions: the steps of runs as ModelArts' step executions — read, list, act on
-(retry, stop, continue) and watch their status history."""
+(retry, stop, continue) and watch their status history. A step is its run's: every call
+names the tenant, and another domain's run answers exactly as a missing one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import IllegalTaskAction
 from dagwire.server.engine.model import TaskEvent, TaskRun
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.workflow.errors import (
     FailedPrecondition,
@@ -82,14 +84,14 @@ class StepExecutions:
         self._runs = runs
         self._jobs = jobs
 
-    async def get(self, run_id: str, step_name: str, step_id: str) -> StepView:
-        run = await self._runs.get_run(run_id)
+    async def get(self, tenant: Tenant, run_id: str, step_name: str, step_id: str) -> StepView:
+        run = await self._runs.get_run(tenant, run_id)
         return StepView(run, self._alias(run, step_name, step_id))
 
     async def list(
-        self, run_id: str, page_size: int, page_token: str, filter_text: str
+        self, tenant: Tenant, run_id: str, page_size: int, page_token: str, filter_text: str
     ) -> tuple[list[StepView], str]:
-        run = await self._runs.get_run(run_id)
+        run = await self._runs.get_run(tenant, run_id)
         where = parse_filter(filter_text, {"status"})
         steps = [StepView(run, task.alias) for task in run.job.tasks]
         if "status" in where:
@@ -106,13 +108,14 @@ class StepExecutions:
 
     async def act(
         self,
+        tenant: Tenant,
         run_id: str,
         step_name: str,
         step_id: str,
         action: StepAction,
         parameters: Mapping[str, str],
     ) -> StepView:
-        view = await self._runs.get_run(run_id)
+        view = await self._runs.get_run(tenant, run_id)
         alias = self._alias(view, step_name, step_id)
         if parameters and action is StepAction.STOP:
             raise InvalidArgument.of("parameters", "stop takes no parameters")
@@ -138,6 +141,7 @@ class StepExecutions:
 
     async def watch(
         self,
+        tenant: Tenant,
         run_id: str,
         step_names: Collection[str],
         heartbeat_interval: float,
@@ -145,9 +149,9 @@ class StepExecutions:
     ) -> AsyncIterator[StepTransition]:
         """Every status change of the run's steps in order: the history so far, then
         new entries as the run changes; ends once the run has finished."""
-        await self._runs.get_run(run_id)  # NOT_FOUND before the stream starts
+        await self._runs.get_run(tenant, run_id)  # NOT_FOUND before the stream starts
         sent: dict[str, int] = {}
-        events = self._runs.watch_runs([run_id], 0, heartbeat_interval, lifetime)
+        events = self._runs.watch_runs(tenant, [run_id], 0, heartbeat_interval, lifetime)
         try:
             async for event, record in events:
                 job = event.job

@@ -1,4 +1,6 @@
-"""What runs leave behind: cache entries, artifacts and step logs."""
+"""What runs leave behind: cache entries, artifacts and step logs. Each is its run's
+domain's: lists hold the tenant's own only, and another domain's entry or run answers
+exactly as a missing one."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagwire.server.engine.catalog import Artifact, CacheEntry
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.executors.base import PartyKey
 from dagwire.server.store.workflow import Page, SqlWorkflowStore
 from dagwire.server.workflow.compile import RUN_DOMAIN
@@ -43,25 +46,29 @@ class RunOutputs:
         self._log_path = log_path
 
     async def list_cache_entries(
-        self, page_size: int, page_token: str, filter_text: str
+        self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
     ) -> Page[CacheEntry]:
         where = parse_filter(filter_text, {"username", "run_id", "step_name", "pipeline_id"})
         return await self._store.list_cache_entries(
-            after=decode_token(page_token), limit=page_limit(page_size, 100), where=where
+            after=decode_token(page_token),
+            limit=page_limit(page_size, 100),
+            where=where,
+            owner=tenant.domain,
         )
 
-    async def get_cache_entry(self, cache_id: str) -> CacheEntry:
+    async def get_cache_entry(self, tenant: Tenant, cache_id: str) -> CacheEntry:
         entry = await self._store.get_cache_entry(required("cache_id", cache_id))
-        if entry is None:
+        if entry is None or not tenant.sees(entry.owner):
             raise NotFound("cache entry", cache_id)
         return entry
 
-    async def delete_cache_entry(self, cache_id: str) -> None:
-        if not await self._store.delete_cache_entry(required("cache_id", cache_id)):
+    async def delete_cache_entry(self, tenant: Tenant, cache_id: str) -> None:
+        await self.get_cache_entry(tenant, cache_id)
+        if not await self._store.delete_cache_entry(cache_id):
             raise NotFound("cache entry", cache_id)
 
     async def list_artifacts(
-        self, page_size: int, page_token: str, filter_text: str
+        self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
     ) -> Page[Artifact]:
         where = parse_filter(
             filter_text, {"run_id", "step_name", "type", "path", "username", "name"}
@@ -73,13 +80,20 @@ class RunOutputs:
             after=decode_token(page_token),
             limit=page_limit(page_size, 100),
             where=where,
+            owner=tenant.domain,
             path_prefix=prefix,
         )
 
     async def read_logs(
-        self, run_id: str, step_name: str, page_size: int, page_no: int, from_end: bool
+        self,
+        tenant: Tenant,
+        run_id: str,
+        step_name: str,
+        page_size: int,
+        page_no: int,
+        from_end: bool,
     ) -> list[LogPage]:
-        view = await self._runs.get_run(run_id)
+        view = await self._runs.get_run(tenant, run_id)
         if page_size < 0 or page_size > MAX_LOG_PAGE:
             raise InvalidArgument.of("page_size", f"must be within [1, {MAX_LOG_PAGE}]")
         if page_no < 0:

@@ -1,4 +1,9 @@
-"""Pipelines and their versions: the specs runs and schedules are made from."""
+"""Pipelines and their versions: the specs runs and schedules are made from.
+
+Each belongs to the domain of the tenant that created it; every call names the tenant
+it acts for, and another domain's pipeline answers exactly as a missing one. Names are
+unique per domain.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from dagwire.server.engine.catalog import Pipeline, PipelineVersion
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.store.workflow import Page, PipelineNameTaken, SqlWorkflowStore
 from dagwire.server.workflow.errors import (
     AlreadyExists,
@@ -53,24 +59,32 @@ class Pipelines:
             )
 
     async def create_pipeline(
-        self, pipeline_yaml: str, description: str, username: str, request_id: str
+        self, tenant: Tenant, pipeline_yaml: str, description: str, request_id: str
     ) -> tuple[Pipeline, PipelineVersion]:
         spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
-        key = f"pipeline:{request_id}" if request_id else ""
+        # Idempotency keys are per domain: another domain's key names nothing here.
+        key = f"pipeline:{tenant.owner}:{request_id}" if request_id else ""
         if key and (known := await self._store.remembered(key)):
-            return await self.get_version(known, "1")
+            return await self.get_version(tenant, known, "1")
         now = self._clock()
         pipeline = Pipeline(
             pipeline_id=f"ppl-{secrets.token_hex(4)}",
             name=spec.name,
-            username=username or DEFAULT_USER,
+            username=tenant.user or DEFAULT_USER,
             description=description,
             create_time=now,
             update_time=now,
             latest_version_id="1",
+            owner=tenant.owner,
         )
         version = PipelineVersion(
-            pipeline.pipeline_id, "1", pipeline_yaml, pipeline.username, description, now
+            pipeline.pipeline_id,
+            "1",
+            pipeline_yaml,
+            pipeline.username,
+            description,
+            now,
+            owner=tenant.owner,
         )
         try:
             await self._store.insert_pipeline(pipeline, version)
@@ -82,22 +96,29 @@ class Pipelines:
             await self._store.remember(key, pipeline.pipeline_id)
         return pipeline, version
 
-    async def get_pipeline(self, pipeline_id: str) -> tuple[Pipeline, list[PipelineVersion]]:
-        pipeline = await self._pipeline(pipeline_id)
+    async def get_pipeline(
+        self, tenant: Tenant, pipeline_id: str
+    ) -> tuple[Pipeline, list[PipelineVersion]]:
+        pipeline = await self._pipeline(tenant, pipeline_id)
         return pipeline, await self._store.versions(pipeline_id)
 
     async def list_pipelines(
-        self, page_size: int, page_token: str, filter_text: str
+        self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
     ) -> Page[Pipeline]:
         where = parse_filter(filter_text, {"name", "username"})
         return await self._store.list_pipelines(
-            after=decode_token(page_token), limit=page_limit(page_size, 50), where=where
+            after=decode_token(page_token),
+            limit=page_limit(page_size, 50),
+            where=where,
+            owner=tenant.domain,
         )
 
     async def update_pipeline(
-        self, pipeline_id: str, pipeline_yaml: str, description: str, username: str
+        self, tenant: Tenant, pipeline_id: str, pipeline_yaml: str, description: str
     ) -> tuple[Pipeline, PipelineVersion]:
-        pipeline = await self._pipeline(pipeline_id)
+        """A new version, owned (like the pipeline) by the pipeline's domain: only that
+        domain (or an operator) reaches the pipeline at all."""
+        pipeline = await self._pipeline(tenant, pipeline_id)
         spec = parse_pipeline(pipeline_yaml, "pipeline_yaml")
         if spec.name != pipeline.name:
             raise InvalidArgument.of(
@@ -111,24 +132,26 @@ class Pipelines:
                 pipeline_id,
                 version_id,
                 pipeline_yaml,
-                username or pipeline.username,
+                tenant.user or pipeline.username,
                 description,
                 now,
+                owner=pipeline.owner,
             ),
         )
         if added is None:
             raise NotFound("pipeline", pipeline_id)
         return added
 
-    async def delete_pipeline(self, pipeline_id: str) -> None:
-        await self._refuse_if_scheduled(required("pipeline_id", pipeline_id))
+    async def delete_pipeline(self, tenant: Tenant, pipeline_id: str) -> None:
+        await self._pipeline(tenant, pipeline_id)
+        await self._refuse_if_scheduled(pipeline_id)
         if not await self._store.delete_pipeline(pipeline_id):
             raise NotFound("pipeline", pipeline_id)
 
     async def get_version(
-        self, pipeline_id: str, version_id: str
+        self, tenant: Tenant, pipeline_id: str, version_id: str
     ) -> tuple[Pipeline, PipelineVersion]:
-        pipeline = await self._pipeline(pipeline_id)
+        pipeline = await self._pipeline(tenant, pipeline_id)
         version = await self._store.get_version(
             pipeline_id, required("pipeline_version_id", version_id)
         )
@@ -136,8 +159,8 @@ class Pipelines:
             raise NotFound("pipeline version", f"{pipeline_id}/{version_id}")
         return pipeline, version
 
-    async def delete_version(self, pipeline_id: str, version_id: str) -> None:
-        _, version = await self.get_version(pipeline_id, version_id)
+    async def delete_version(self, tenant: Tenant, pipeline_id: str, version_id: str) -> None:
+        _, version = await self.get_version(tenant, pipeline_id, version_id)
         await self._refuse_if_scheduled(pipeline_id, version.version_id)
         if len(await self._store.versions(pipeline_id)) == 1:
             raise FailedPrecondition(
@@ -147,15 +170,19 @@ class Pipelines:
             )
         await self._store.delete_version(pipeline_id, version.version_id)
 
-    async def resolve_version(self, pipeline_id: str, pipeline_version_id: str) -> str:
+    async def resolve_version(
+        self, tenant: Tenant, pipeline_id: str, pipeline_version_id: str
+    ) -> str:
         """The version to run ("" means the latest); NotFound when there is none."""
-        pipeline = await self._pipeline(pipeline_id)
+        pipeline = await self._pipeline(tenant, pipeline_id)
         version_id = pipeline_version_id or pipeline.latest_version_id
-        await self.get_version(pipeline_id, version_id)
+        await self.get_version(tenant, pipeline_id, version_id)
         return version_id
 
-    async def _pipeline(self, pipeline_id: str) -> Pipeline:
+    async def _pipeline(self, tenant: Tenant, pipeline_id: str) -> Pipeline:
+        """The pipeline; NotFound, in the same words, when it is missing or another
+        domain's. Its owner never changes, so later writes by id stay within it."""
         pipeline = await self._store.get_pipeline(required("pipeline_id", pipeline_id))
-        if pipeline is None:
+        if pipeline is None or not tenant.sees(pipeline.owner):
             raise NotFound("pipeline", pipeline_id)
         return pipeline

@@ -3,6 +3,11 @@
 A run's record (what it was made from) lives in the workflow store; its DAG runs as a
 job of kind RUN on the shared JobRuntime, so it is scheduled, recovered after a crash
 and watched exactly like a Kuscia job. This module validates, compiles and delegates.
+
+A run belongs to the domain of the tenant that created it (a retry, to the run's; a
+schedule's run, to the schedule's). Its record stores that owner, and so does its job
+(OWNER_FIELD), so that watch events, deleted runs' included, are filtered on the job
+alone. Another domain's run answers exactly as a missing one.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import hashlib
 import secrets
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from dagwire.server.bus.base import EventBus
@@ -26,6 +31,7 @@ from dagwire.server.engine.errors import (
     JobNotFound,
 )
 from dagwire.server.engine.model import FailureStrategy, Job, JobKind, JobState, TaskState
+from dagwire.server.engine.tenancy import EVERYONE, OPERATOR_OWNER, Tenant
 from dagwire.server.engine.validation import Limits, validate_job_spec
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.runtime.watch import WatchEvent, WatchFilter, watch_jobs
@@ -51,6 +57,9 @@ from dagwire.server.workflow.spec import PipelineSpec, parse_pipeline
 from dagwire.server.workflow.status import RunStatus, job_states_for, run_status
 
 Clock = Callable[[], datetime]
+
+# The custom field of a run's job that names the run's owner domain.
+OWNER_FIELD = "owner"
 
 
 def utc_now() -> datetime:
@@ -79,7 +88,6 @@ class NewRun:
     source_run_id: str = ""
     name: str = ""
     description: str = ""
-    username: str = ""
     parameters: Mapping[str, str] = field(default_factory=dict)
     disabled: Sequence[str] = ()
     failure_strategy: FailureStrategy | None = None
@@ -115,11 +123,12 @@ class WorkflowRuntime:
 
     # --- runs ------------------------------------------------------------------------
 
-    async def create_run(self, new: NewRun) -> RunView:
-        key = f"run:{new.request_id}" if new.request_id else ""
+    async def create_run(self, tenant: Tenant, new: NewRun) -> RunView:
+        """A run owned by the tenant's domain, with the tenant's user as its username."""
+        key = f"run:{tenant.owner}:{new.request_id}" if new.request_id else ""
         if key and (known := await self._store.remembered(key)):
-            return await self.get_run(known)
-        record, options, spec = await self._plan_run(new)
+            return await self.get_run(tenant, known)
+        record, options, spec = await self._plan_run(tenant, new)
         view = await self._start(record, options, spec)
         if key:
             await self._store.remember(key, record.run_id)
@@ -128,7 +137,10 @@ class WorkflowRuntime:
     async def _start(self, record: RunRecord, options: RunOptions, spec: PipelineSpec) -> RunView:
         """Compile the run, store its record, then create its job; the record goes again
         when the job cannot be created, so that nothing is half-applied."""
-        job_spec = compile_run(spec, options)
+        job_spec = replace(
+            compile_run(spec, options),
+            custom_fields={OWNER_FIELD: record.owner} if record.owner else {},
+        )
         try:
             validate_job_spec(job_spec, self._limits)
         except EngineError as error:
@@ -158,7 +170,9 @@ class WorkflowRuntime:
             await self._store.delete_run(record.run_id)
             await self._store.insert_run(record)
 
-    async def _plan_run(self, new: NewRun) -> tuple[RunRecord, RunOptions, PipelineSpec]:
+    async def _plan_run(
+        self, tenant: Tenant, new: NewRun
+    ) -> tuple[RunRecord, RunOptions, PipelineSpec]:
         sources = [bool(new.run_yaml), bool(new.pipeline_id), bool(new.source_run_id)]
         if sum(sources) != 1:
             raise InvalidArgument.of(
@@ -172,20 +186,20 @@ class WorkflowRuntime:
             source = f"yaml:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
         elif new.pipeline_id:
             version_id = await self._pipelines.resolve_version(
-                new.pipeline_id, new.pipeline_version_id
+                tenant, new.pipeline_id, new.pipeline_version_id
             )
-            _, version = await self._pipelines.get_version(new.pipeline_id, version_id)
+            _, version = await self._pipelines.get_version(tenant, new.pipeline_id, version_id)
             text, pipeline_id = version.pipeline_yaml, new.pipeline_id
             source = f"{pipeline_id}@{version_id}"
         else:
-            old = await self._record(new.source_run_id)
+            old = await self._record(tenant, new.source_run_id)
             text, pipeline_id, version_id = old.run_yaml, old.pipeline_id, old.pipeline_version_id
             parameters = parameters or dict(old.parameters)
             disabled = disabled or list(old.disabled)
             source = f"run:{old.run_id}"
         spec = parse_pipeline(text, "run_yaml")
         run_id = new.run_id or f"run-{secrets.token_hex(4)}"
-        username = new.username or DEFAULT_USER
+        username = tenant.user or DEFAULT_USER
         strategy = new.failure_strategy or spec.failure_strategy
         record = RunRecord(
             run_id=run_id,
@@ -203,10 +217,12 @@ class WorkflowRuntime:
             pipeline_version_id=version_id,
             schedule_id=new.schedule_id,
             scheduled_time=new.scheduled_time,
+            owner=tenant.owner,
         )
         options = RunOptions(
             run_id=run_id,
             username=username,
+            owner=tenant.owner,
             parameters=parameters,
             disabled=tuple(disabled),
             failure_strategy=strategy,
@@ -215,15 +231,17 @@ class WorkflowRuntime:
         )
         return record, options, spec
 
-    async def get_run(self, run_id: str) -> RunView:
-        record = await self._record(run_id)
+    async def get_run(self, tenant: Tenant, run_id: str) -> RunView:
+        record = await self._record(tenant, run_id)
         try:
             job = await self._jobs.get(run_id)
         except JobNotFound:
             raise NotFound("run", run_id) from None
         return RunView(record, job)
 
-    async def list_runs(self, page_size: int, page_token: str, filter_text: str) -> Page[RunView]:
+    async def list_runs(
+        self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
+    ) -> Page[RunView]:
         where = parse_filter(
             filter_text, {"username", "status", "pipeline_id", "name", "schedule_id"}
         )
@@ -241,7 +259,9 @@ class WorkflowRuntime:
         # A status maps to job states plus, for a few, the stop marker: fetch and refine
         # until the page is full, so that a page never comes back short while more exist.
         while True:
-            page = await self._store.list_runs(after=after, limit=limit, where=where, states=states)
+            page = await self._store.list_runs(
+                after=after, limit=limit, where=where, states=states, owner=tenant.domain
+            )
             jobs = {
                 job.job_id: job
                 for job in await self._job_store.get_jobs([record.run_id for record in page.items])
@@ -256,19 +276,19 @@ class WorkflowRuntime:
                 return Page(views, None)
             after = page.next_token
 
-    async def stop_run(self, run_id: str, force: bool) -> RunView:
-        record = await self._record(run_id)
+    async def stop_run(self, tenant: Tenant, run_id: str, force: bool) -> RunView:
+        record = await self._record(tenant, run_id)
         try:
             job = await self._jobs.stop(run_id, "stopped by user", keep_post=not force)
         except IllegalTransition:
-            status = (await self.get_run(run_id)).status.value
+            status = (await self.get_run(tenant, run_id)).status.value
             raise FailedPrecondition(
                 "run", run_id, f"it is {status}; only an unfinished run can be stopped"
             ) from None
         return RunView(record, job)
 
-    async def retry_run(self, run_id: str) -> RunView:
-        view = await self.get_run(run_id)
+    async def retry_run(self, tenant: Tenant, run_id: str) -> RunView:
+        view = await self.get_run(tenant, run_id)
         if view.status not in (RunStatus.FAILED, RunStatus.TERMINATED):
             raise FailedPrecondition(
                 "run",
@@ -296,10 +316,12 @@ class WorkflowRuntime:
             pipeline_version_id=old.pipeline_version_id,
             schedule_id=old.schedule_id,
             retried_from=old.run_id,
+            owner=old.owner,
         )
         options = RunOptions(
             run_id=new_id,
             username=old.username,
+            owner=old.owner,
             parameters=old.parameters,
             disabled=old.disabled,
             failure_strategy=old.failure_strategy,
@@ -309,8 +331,8 @@ class WorkflowRuntime:
         )
         return await self._start(record, options, parse_pipeline(old.run_yaml, "run_yaml"))
 
-    async def delete_run(self, run_id: str, check_cache: bool) -> None:
-        view = await self.get_run(run_id)
+    async def delete_run(self, tenant: Tenant, run_id: str, check_cache: bool) -> None:
+        view = await self.get_run(tenant, run_id)
         if not view.job.state.is_terminal:
             raise FailedPrecondition(
                 "run", run_id, f"it is {view.status.value}; stop it before deleting it"
@@ -326,6 +348,7 @@ class WorkflowRuntime:
 
     async def watch_runs(
         self,
+        tenant: Tenant,
         run_ids: Collection[str],
         resume_from: int,
         heartbeat_interval: float,
@@ -334,7 +357,7 @@ class WorkflowRuntime:
         events = watch_jobs(
             self._job_store,
             self._bus,
-            where=WatchFilter(job_ids=frozenset(run_ids), visible=_is_run),
+            where=WatchFilter(job_ids=frozenset(run_ids), visible=lambda job: _is_run(job, tenant)),
             resume_from=resume_from,
             heartbeat_interval=heartbeat_interval,
             lifetime=lifetime,
@@ -348,9 +371,11 @@ class WorkflowRuntime:
         finally:
             await events.aclose()
 
-    async def _record(self, run_id: str) -> RunRecord:
+    async def _record(self, tenant: Tenant, run_id: str) -> RunRecord:
+        """The run's record; NotFound, in the same words, when it is missing or another
+        domain's."""
         record = self._records.get(run_id) or await self._store.get_run(required("run_id", run_id))
-        if record is None:
+        if record is None or not tenant.sees(record.owner):
             raise NotFound("run", run_id)
         self._remember(record)
         return record
@@ -358,7 +383,7 @@ class WorkflowRuntime:
     async def _cached_record(self, job: Job) -> RunRecord:
         """A run's record for a watch event; a deleted run's is rebuilt from its job."""
         try:
-            return await self._record(job.job_id)
+            return await self._record(EVERYONE, job.job_id)  # the watch checked the owner
         except NotFound:
             return RunRecord(
                 run_id=job.job_id,
@@ -367,6 +392,7 @@ class WorkflowRuntime:
                 run_yaml="",
                 source="",
                 create_time=job.create_time,
+                owner=owner_of(job),
             )
 
     def _remember(self, record: RunRecord) -> None:
@@ -405,15 +431,15 @@ class WorkflowRuntime:
 
     async def start_scheduled_run(self, run: ScheduledRun) -> None:
         await self.create_run(
+            Tenant.of_owner(run.owner, run.username),
             NewRun(
                 pipeline_id=run.pipeline_id,
                 pipeline_version_id=run.pipeline_version_id,
-                username=run.username,
                 parameters=run.parameters,
                 run_id=run.run_id,
                 schedule_id=run.schedule_id,
                 scheduled_time=run.scheduled_time,
-            )
+            ),
         )
 
     async def force_stop(self, run_id: str, reason: str) -> None:
@@ -421,5 +447,10 @@ class WorkflowRuntime:
             await self._jobs.stop(run_id, reason)
 
 
-def _is_run(job: Job) -> bool:
-    return job.spec.kind is JobKind.RUN
+def owner_of(job: Job) -> str:
+    """The owner domain of a run's job."""
+    return job.spec.custom_fields.get(OWNER_FIELD, OPERATOR_OWNER)
+
+
+def _is_run(job: Job, tenant: Tenant) -> bool:
+    return job.spec.kind is JobKind.RUN and tenant.sees(owner_of(job))

@@ -25,6 +25,7 @@ from typing import Protocol
 import structlog
 
 from dagwire.server.engine.errors import ConcurrentModification, EngineError
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.store.schedules import ScheduleConflict, ScheduleRow, SqlScheduleStore
 from dagwire.server.workflow.errors import (
     AlreadyExists,
@@ -71,6 +72,7 @@ class ScheduledRun:
     username: str
     parameters: Mapping[str, str]
     scheduled_time: datetime
+    owner: str = ""
 
 
 class RunStarter(Protocol):
@@ -89,7 +91,9 @@ class RunStarter(Protocol):
 
 
 class PipelineCatalog(Protocol):
-    async def resolve_version(self, pipeline_id: str, pipeline_version_id: str) -> str:
+    async def resolve_version(
+        self, tenant: Tenant, pipeline_id: str, pipeline_version_id: str
+    ) -> str:
         """The version id to run ("" means the latest); NotFound for an unknown pipeline/version."""
         ...
 
@@ -122,29 +126,32 @@ class ScheduleService:
 
     # -- commands -----------------------------------------------------------------------
 
-    async def create(self, request: ScheduleRequest) -> Schedule:
-        """Validate, resolve the version (the latest when none is named), store. A retry
-        with the same request_id returns the first schedule. Raises InvalidArgument,
-        NotFound (pipeline or version), AlreadyExists (the user has a schedule of that
-        name)."""
+    async def create(self, tenant: Tenant, request: ScheduleRequest) -> Schedule:
+        """Validate, resolve the version (the latest when none is named; only among the
+        tenant's pipelines), store as the tenant's. A retry with the same request_id
+        returns the first schedule. Raises InvalidArgument, NotFound (pipeline or
+        version), AlreadyExists (the user has a schedule of that name)."""
         now = self._clock()
         valid = validate_request(request, now)
+        owner = tenant.owner
         if valid.request_id:
-            earlier = await self._store.find_by_request_id(valid.request_id)
+            earlier = await self._store.find_by_request_id(owner, valid.request_id)
             if earlier is not None:
                 return _schedule(earlier)
-        version = await self._catalog.resolve_version(valid.pipeline_id, valid.pipeline_version_id)
-        if await self._store.find_by_name(valid.username, valid.name) is not None:
+        version = await self._catalog.resolve_version(
+            tenant, valid.pipeline_id, valid.pipeline_version_id
+        )
+        if await self._store.find_by_name(owner, valid.username, valid.name) is not None:
             raise _name_taken(valid.name)
         for _ in range(5):
-            schedule = new_schedule(valid, self._new_id(), version, now)
+            schedule = replace(new_schedule(valid, self._new_id(), version, now), owner=owner)
             try:
                 stored = await self._store.insert(_row(schedule))
             except ScheduleConflict as conflict:
                 if conflict.field == "schedule_id":
                     continue
                 if conflict.field == "request_id":
-                    earlier = await self._store.find_by_request_id(valid.request_id)
+                    earlier = await self._store.find_by_request_id(owner, valid.request_id)
                     if earlier is not None:
                         return _schedule(earlier)
                 raise _name_taken(valid.name) from None
@@ -158,19 +165,19 @@ class ScheduleService:
             return replace(schedule, version=stored.version)
         raise RuntimeError("could not draw a free schedule id")  # pragma: no cover
 
-    async def get(self, schedule_id: str) -> Schedule:
-        """Raises NotFound."""
+    async def get(self, tenant: Tenant, schedule_id: str) -> Schedule:
+        """Raises NotFound, for another domain's schedule too."""
         _require_id(schedule_id)
         row = await self._store.get(schedule_id)
-        if row is None:
+        if row is None or not tenant.sees(row.owner):
             raise NotFound("schedule", schedule_id)
         return _schedule(row)
 
     async def list(
-        self, page_size: int = 0, token: str = "", filter_text: str = ""
+        self, tenant: Tenant, page_size: int = 0, token: str = "", filter_text: str = ""
     ) -> tuple[list[Schedule], str]:
-        """One page, oldest first, and the token of the next page ("" on the last).
-        Raises InvalidArgument for a bad filter, size or token."""
+        """One page of the tenant's schedules, oldest first, and the token of the next
+        page ("" on the last). Raises InvalidArgument for a bad filter, size or token."""
         criteria = parse_filter(filter_text)
         page = page_request(page_size, token, filter_text)
         filters = {
@@ -184,17 +191,17 @@ class ScheduleService:
             )
             if value is not None
         }
-        rows = await self._store.page(filters, page.after, page.size + 1)
+        rows = await self._store.page(filters, page.after, page.size + 1, owner=tenant.domain)
         found = [_schedule(row) for row in rows[: page.size]]
         more = len(rows) > page.size
         return found, page_token(found[-1], filter_text) if more else ""
 
-    async def stop(self, schedule_id: str) -> Schedule:
+    async def stop(self, tenant: Tenant, schedule_id: str) -> Schedule:
         """Stop for good; its active runs go on. Raises NotFound, FailedPrecondition when
         it is not active."""
         _require_id(schedule_id)
         async with self._lock(schedule_id):
-            schedule = await self.get(schedule_id)
+            schedule = await self.get(tenant, schedule_id)
             if schedule.status.is_final:
                 raise FailedPrecondition(
                     "schedule",
@@ -209,10 +216,11 @@ class ScheduleService:
         log.info("schedule stopped", schedule_id=schedule_id)
         return stopped
 
-    async def delete(self, schedule_id: str) -> None:
+    async def delete(self, tenant: Tenant, schedule_id: str) -> None:
         """Remove it; its runs are kept. Raises NotFound."""
         _require_id(schedule_id)
         async with self._lock(schedule_id):
+            await self.get(tenant, schedule_id)
             if not await self._store.delete(schedule_id):
                 raise NotFound("schedule", schedule_id)
         self._locks.pop(schedule_id, None)
@@ -394,6 +402,7 @@ def _scheduled_run(schedule: Schedule, tick: datetime) -> ScheduledRun:
         username=schedule.username,
         parameters=dict(schedule.parameters),
         scheduled_time=tick,
+        owner=schedule.owner,
     )
 
 
@@ -425,8 +434,9 @@ def _row(schedule: Schedule) -> ScheduleRow:
         doc=schedule_to_doc(schedule),
         request_id=schedule.request_id,
         version=schedule.version,
+        owner=schedule.owner,
     )
 
 
 def _schedule(row: ScheduleRow) -> Schedule:
-    return schedule_from_doc(row.doc, row.version)
+    return replace(schedule_from_doc(row.doc, row.version), owner=row.owner)

@@ -195,6 +195,9 @@ class Schedule:
     request_id: str = ""
     # Bumped by the store at every write; updates check it (optimistic concurrency).
     version: int = 0
+    # The domain that created it ("" an operator); its runs belong to that domain too.
+    # Kept in the store's column, not the document.
+    owner: str = ""
 
     @property
     def cron(self) -> Cron:

@@ -97,7 +97,7 @@ class StepExecutor:
             self._sink(PartyExited(key, 1, f"input artifacts not found: {', '.join(missing)}"))
             return
         if config.cache_enable:
-            entry = await self._cache_hit(prepared.first_fp, prepared.second_fp)
+            entry = await self._cache_hit(prepared.first_fp, prepared.second_fp, config.owner)
             if entry is not None:
                 await self._reuse(key, config, entry.run_id)
                 return
@@ -177,6 +177,7 @@ class StepExecutor:
                         expired_time=config.cache_max_expired_time,
                         create_time=now,
                         pipeline_id=config.pipeline_id,
+                        owner=config.owner,
                     )
                 )
             metrics = await asyncio.to_thread(_read_metrics, Path(prepared.metrics_file))
@@ -225,9 +226,10 @@ class StepExecutor:
         folder = self._artifacts_dir / config.run_id / config.step
         return str(folder / f".metrics-{key.attempt}.json")
 
-    async def _cache_hit(self, first_fp: str, second_fp: str) -> CacheEntry | None:
+    async def _cache_hit(self, first_fp: str, second_fp: str, owner: str) -> CacheEntry | None:
+        """An unexpired entry of the run's own domain: a run never reuses another's."""
         now = self._clock()
-        for entry in await self._store.find_cache_entries(first_fp, second_fp):
+        for entry in await self._store.find_cache_entries(first_fp, second_fp, owner):
             if not entry.expired(now):
                 return entry
         return None
@@ -251,7 +253,9 @@ def _artifacts(
     config: StepConfig, paths: Mapping[str, str], kind: ArtifactType, now: datetime
 ) -> list[Artifact]:
     return [
-        Artifact(config.run_id, config.step, name, path, kind, config.username, now)
+        Artifact(
+            config.run_id, config.step, name, path, kind, config.username, now, owner=config.owner
+        )
         for name, path in paths.items()
     ]
 

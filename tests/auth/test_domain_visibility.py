@@ -49,16 +49,21 @@ AS_ALICE: dict[str, Op] = {
 
 
 @pytest.mark.parametrize("operation", AS_ALICE.values(), ids=AS_ALICE.keys())
-async def test_alice_gets_11102_on_a_bob_only_job_and_it_stays_unchanged(
+async def test_alice_gets_the_missing_answer_on_a_bob_only_job_and_it_stays_unchanged(
     stub: Stub, operation: Op
 ) -> None:
     await create(stub, job("alices", "alice"))
     await create(stub, job("bobs", "bob"))
     before = await approvals(stub, "bobs")
     response = await operation(stub, "bobs")
-    assert response.status.code == 11102
-    assert response.status.message == "domain 'alice' is not a party of job 'bobs'"
-    assert error_reason(response.status) == "AUTH_FAILED"
+    missing = await operation(stub, "bobz")
+    # Byte for byte the answer about a job that does not exist: nothing tells alice
+    # that bob's job id is taken.
+    assert response.status.message == "job 'bobs' does not exist"
+    assert response.status.SerializeToString() == missing.status.SerializeToString().replace(
+        b"bobz", b"bobs"
+    )
+    assert error_reason(response.status) == "JOB_NOT_FOUND"
     assert (
         await approvals(stub, "bobs")
         == before

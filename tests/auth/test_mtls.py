@@ -66,8 +66,8 @@ async def test_a_client_certificate_binds_the_caller_to_its_common_name(
         own = await alice.QueryJob(pb.QueryJobRequest(job_id="alices"))
         other = await alice.QueryJob(pb.QueryJobRequest(job_id="bobs"))
     assert own.status.code == 0 and own.data.job_id == "alices"
-    assert other.status.code == 11102
-    assert other.status.message == "domain 'alice' is not a party of job 'bobs'"
+    assert other.status.code == 11202  # as for a missing job: bob's is none of alice's
+    assert other.status.message == "job 'bobs' does not exist"
 
 
 async def test_a_client_certificate_from_another_ca_fails_the_handshake(

@@ -26,6 +26,19 @@ def test_a_token_without_a_domain_is_an_operator_named_for_logs(tmp_path: Path) 
     assert tokens.lookup("t-ops") == Principal(domain=None, name="ops")
 
 
+def test_a_tokens_user_names_the_caller_within_its_domain(tmp_path: Path) -> None:
+    tokens = registry("tokens:\n  - {token: t-ml, domain: alice, user: ml}\n", tmp_path)
+    found = tokens.lookup("t-ml")
+    assert found == Principal(domain="alice", name="alice", user="ml")
+    assert found is not None and found.username == "ml"
+
+
+def test_without_a_user_the_caller_is_its_name(tmp_path: Path) -> None:
+    tokens = registry("tokens:\n  - {token: t-alice, domain: alice}\n", tmp_path)
+    found = tokens.lookup("t-alice")
+    assert found is not None and found.username == "alice"
+
+
 def test_an_unknown_token_matches_nobody(tmp_path: Path) -> None:
     tokens = registry("tokens:\n  - {token: t-alice, domain: alice}\n", tmp_path)
     assert tokens.lookup("t-alic") is None
@@ -46,6 +59,7 @@ def test_an_unknown_token_matches_nobody(tmp_path: Path) -> None:
         pytest.param("tokens: [{domain: alice}]", r"tokens\[0\]: 'token' must be", id="no-token"),
         pytest.param("tokens: [{token: 1234}]", r"tokens\[0\]: 'token' must be", id="number"),
         pytest.param("tokens: [{token: a, domain: ''}]", r"tokens\[0\]: 'domain'", id="no-domain"),
+        pytest.param("tokens: [{token: a, user: ''}]", r"tokens\[0\]: 'user'", id="empty-user"),
         pytest.param(
             "tokens: [{token: a, domain: alice}, {token: a, domain: bob}]",
             r"tokens\[1\]: same token as tokens\[0\]",

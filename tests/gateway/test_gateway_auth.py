@@ -60,10 +60,10 @@ async def test_a_refused_create_creates_nothing(gateway: Gateway) -> None:
 async def test_a_domain_token_cannot_see_another_domains_job(gateway: Gateway) -> None:
     await gateway.create(kuscia_create_body(), Token=ALICE_TOKEN)
     reply = await gateway.post("/api/v1/job/query", {"job_id": JOB}, headers={"Token": CAROL_TOKEN})
-    # Authenticated but not a party: in-band, as over gRPC.
+    # Authenticated but not a party: in-band, as over gRPC, and as for a missing job.
     assert reply.status == 200
-    assert reply.body["status"]["code"] == 11102
-    assert "'carol' is not a party" in reply.body["status"]["message"]
+    assert reply.body["status"]["code"] == 11202
+    assert reply.body["status"]["message"] == f"job {JOB!r} does not exist"
 
 
 async def test_a_watch_without_a_token_is_a_401(gateway: Gateway) -> None:

@@ -57,8 +57,8 @@ async def test_a_client_certificate_binds_the_http_caller_to_its_domain(
     created = await post(gateway_url, bob, "/api/v1/job/create", bob_only)
     assert created["status"]["code"] == 0, created
     refused = await post(gateway_url, alice, "/api/v1/job/query", {"job_id": "bob-only"})
-    assert refused["status"]["code"] == 11102
-    assert "'alice' is not a party" in refused["status"]["message"]
+    assert refused["status"]["code"] == 11202  # as for a missing job
+    assert refused["status"]["message"] == "job 'bob-only' does not exist"
 
 
 async def test_a_client_without_a_certificate_fails_the_handshake(

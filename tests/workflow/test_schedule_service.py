@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dagwire.server.engine.errors import EngineError
+from dagwire.server.engine.tenancy import EVERYONE, Tenant
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.workflow.errors import (
     AlreadyExists,
@@ -87,7 +88,9 @@ class FakeRuns:
 
 
 class FakeCatalog:
-    async def resolve_version(self, pipeline_id: str, pipeline_version_id: str) -> str:
+    async def resolve_version(
+        self, tenant: Tenant, pipeline_id: str, pipeline_version_id: str
+    ) -> str:
         if pipeline_id != "ppl-1" or pipeline_version_id not in ("", "1", "2"):
             raise NotFound("pipeline", pipeline_id)
         return pipeline_version_id or "2"
@@ -145,46 +148,46 @@ def every_second(**overrides: object) -> ScheduleRequest:
 async def test_create_stores_the_schedule_with_its_first_tick_and_the_latest_version(
     service: ScheduleService,
 ) -> None:
-    created = await service.create(every_second())
+    created = await service.create(EVERYONE, every_second())
     assert created.schedule_id.startswith("sch-")
     assert created.pipeline_version_id == "2"
     assert created.next_run_time == at(1)
-    assert await service.get(created.schedule_id) == created
+    assert await service.get(EVERYONE, created.schedule_id) == created
 
 
 async def test_create_of_an_unknown_pipeline_is_not_found_and_stores_nothing(
     service: ScheduleService,
 ) -> None:
     with pytest.raises(NotFound):
-        await service.create(every_second(pipeline_id="ppl-404"))
-    assert (await service.list())[0] == []
+        await service.create(EVERYONE, every_second(pipeline_id="ppl-404"))
+    assert (await service.list(EVERYONE))[0] == []
 
 
 async def test_a_user_cannot_have_two_schedules_of_one_name(service: ScheduleService) -> None:
-    await service.create(every_second())
+    await service.create(EVERYONE, every_second())
     with pytest.raises(AlreadyExists):
-        await service.create(every_second())
-    await service.create(every_second(username="bob"))
+        await service.create(EVERYONE, every_second())
+    await service.create(EVERYONE, every_second(username="bob"))
 
 
 async def test_a_retried_create_with_the_same_request_id_returns_the_first(
     service: ScheduleService,
 ) -> None:
-    first = await service.create(every_second(request_id="req-7"))
-    again = await service.create(every_second(request_id="req-7"))
+    first = await service.create(EVERYONE, every_second(request_id="req-7"))
+    again = await service.create(EVERYONE, every_second(request_id="req-7"))
     assert again.schedule_id == first.schedule_id
-    assert len((await service.list())[0]) == 1
+    assert len((await service.list(EVERYONE))[0]) == 1
 
 
 async def test_stop_is_final_and_only_from_active(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second())
-    stopped = await service.stop(created.schedule_id)
+    created = await service.create(EVERYONE, every_second())
+    stopped = await service.stop(EVERYONE, created.schedule_id)
     assert stopped.status is ScheduleStatus.STOPPED
     assert stopped.next_run_time is None
     with pytest.raises(FailedPrecondition):
-        await service.stop(created.schedule_id)
+        await service.stop(EVERYONE, created.schedule_id)
     clock.now = at(5)
     await service.fire_due(clock.now, resumed_at=T0)
     assert runs.started == {}
@@ -193,44 +196,44 @@ async def test_stop_is_final_and_only_from_active(
 async def test_delete_removes_the_schedule_but_not_its_runs(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second())
+    created = await service.create(EVERYONE, every_second())
     clock.now = at(1)
     await service.fire_due(clock.now, resumed_at=T0)
-    await service.delete(created.schedule_id)
+    await service.delete(EVERYONE, created.schedule_id)
     with pytest.raises(NotFound):
-        await service.get(created.schedule_id)
+        await service.get(EVERYONE, created.schedule_id)
     with pytest.raises(NotFound):
-        await service.delete(created.schedule_id)
+        await service.delete(EVERYONE, created.schedule_id)
     assert list(runs.started) == [run_id_for(created.schedule_id, at(1))]
 
 
 async def test_an_empty_schedule_id_is_invalid(service: ScheduleService) -> None:
     with pytest.raises(InvalidArgument):
-        await service.get("")
+        await service.get(EVERYONE, "")
 
 
 async def test_list_pages_oldest_first_and_filters(service: ScheduleService, clock: Clock) -> None:
     ids = []
     for index in range(5):
         clock.now = T0 + timedelta(milliseconds=index)
-        ids.append((await service.create(every_second(name=f"s{index}"))).schedule_id)
-    await service.stop(ids[1])
+        ids.append((await service.create(EVERYONE, every_second(name=f"s{index}"))).schedule_id)
+    await service.stop(EVERYONE, ids[1])
     seen: list[str] = []
     token = ""
     while True:
-        page, token = await service.list(2, token, "")
+        page, token = await service.list(EVERYONE, 2, token, "")
         seen.extend(schedule.schedule_id for schedule in page)
         if not token:
             break
     assert seen == ids
-    active, _ = await service.list(0, "", "status=active AND username=alice")
+    active, _ = await service.list(EVERYONE, 0, "", "status=active AND username=alice")
     assert [schedule.schedule_id for schedule in active] == [ids[0], *ids[2:]]
-    assert (await service.list(0, "", "name=s3"))[0][0].schedule_id == ids[3]
+    assert (await service.list(EVERYONE, 0, "", "name=s3"))[0][0].schedule_id == ids[3]
 
 
 async def test_active_schedules_of_a_pipeline_version(service: ScheduleService) -> None:
-    one = await service.create(every_second(name="one", pipeline_version_id="1"))
-    two = await service.create(every_second(name="two"))
+    one = await service.create(EVERYONE, every_second(name="one", pipeline_version_id="1"))
+    two = await service.create(EVERYONE, every_second(name="two"))
     assert {s.schedule_id for s in await service.active_schedules_of("ppl-1")} == {
         one.schedule_id,
         two.schedule_id,
@@ -238,7 +241,7 @@ async def test_active_schedules_of_a_pipeline_version(service: ScheduleService) 
     assert [s.schedule_id for s in await service.active_schedules_of("ppl-1", "1")] == [
         one.schedule_id
     ]
-    await service.stop(one.schedule_id)
+    await service.stop(EVERYONE, one.schedule_id)
     assert await service.active_schedules_of("ppl-1", "1") == []
 
 
@@ -248,7 +251,9 @@ async def test_active_schedules_of_a_pipeline_version(service: ScheduleService) 
 async def test_due_ticks_fire_once_each_with_deterministic_run_ids(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second(concurrency=10, parameters={"epoch": "2"}))
+    created = await service.create(
+        EVERYONE, every_second(concurrency=10, parameters={"epoch": "2"})
+    )
     clock.now = at(3.2)
     await service.fire_due(clock.now, resumed_at=T0)
     await service.fire_due(clock.now, resumed_at=T0)
@@ -260,7 +265,7 @@ async def test_due_ticks_fire_once_each_with_deterministic_run_ids(
         "alice",
         {"epoch": "2"},
     )
-    assert (await service.get(sid)).next_run_time == at(4)
+    assert (await service.get(EVERYONE, sid)).next_run_time == at(4)
     assert await service.next_due_after(clock.now) == at(4)
 
 
@@ -268,7 +273,7 @@ async def test_a_tick_handled_again_after_a_crash_does_not_fire_twice(
     store: SqlScheduleStore, runs: FakeRuns, clock: Clock
 ) -> None:
     service = ScheduleService(store, runs, FakeCatalog(), clock=clock)
-    created = await service.create(every_second(concurrency=10))
+    created = await service.create(EVERYONE, every_second(concurrency=10))
     before = await store.get(created.schedule_id)
     assert before is not None
     clock.now = at(2.5)
@@ -280,14 +285,14 @@ async def test_a_tick_handled_again_after_a_crash_does_not_fire_twice(
     restarted = ScheduleService(store, runs, FakeCatalog(), clock=clock)
     await restarted.fire_due(clock.now, resumed_at=at(2.5))
     assert runs.ticks(created.schedule_id) == [at(1), at(2)]
-    assert (await restarted.get(created.schedule_id)).next_run_time == at(3)
+    assert (await restarted.get(EVERYONE, created.schedule_id)).next_run_time == at(3)
 
 
 async def test_catchup_fills_ticks_missed_while_down_exactly_once(
     store: SqlScheduleStore, runs: FakeRuns, clock: Clock
 ) -> None:
     service = ScheduleService(store, runs, FakeCatalog(), clock=clock)
-    created = await service.create(every_second(catchup=True, concurrency=100))
+    created = await service.create(EVERYONE, every_second(catchup=True, concurrency=100))
     clock.now = at(1.5)
     await service.fire_due(clock.now, resumed_at=T0)
     clock.now = at(6.3)  # down from 1.5 to 6.3
@@ -301,12 +306,12 @@ async def test_without_catchup_the_missed_ticks_are_dropped(
     store: SqlScheduleStore, runs: FakeRuns, clock: Clock
 ) -> None:
     service = ScheduleService(store, runs, FakeCatalog(), clock=clock)
-    created = await service.create(every_second(concurrency=100))
+    created = await service.create(EVERYONE, every_second(concurrency=100))
     clock.now = at(1.5)
     await service.fire_due(clock.now, resumed_at=T0)
     clock.now = at(6.3)
     await service.fire_due(clock.now, resumed_at=at(6.3))
-    assert (await service.get(created.schedule_id)).next_run_time == at(7)
+    assert (await service.get(EVERYONE, created.schedule_id)).next_run_time == at(7)
     clock.now = at(7)
     await service.fire_due(clock.now, resumed_at=at(6.3))
     assert runs.ticks(created.schedule_id) == [at(1), at(7)]
@@ -315,12 +320,12 @@ async def test_without_catchup_the_missed_ticks_are_dropped(
 async def test_suspend_fires_the_held_tick_when_a_slot_frees(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second())
+    created = await service.create(EVERYONE, every_second())
     for now in (1, 2, 3):
         clock.now = at(now)
         await service.fire_due(clock.now, resumed_at=T0)
     assert runs.ticks(created.schedule_id) == [at(1)]
-    assert (await service.get(created.schedule_id)).next_run_time == at(2)
+    assert (await service.get(EVERYONE, created.schedule_id)).next_run_time == at(2)
     runs.finish_all()
     await service.fire_due(clock.now, resumed_at=T0)
     assert runs.ticks(created.schedule_id) == [at(1), at(2)]
@@ -329,7 +334,9 @@ async def test_suspend_fires_the_held_tick_when_a_slot_frees(
 async def test_replace_stops_the_oldest_active_run(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second(concurrency_policy=ConcurrencyPolicy.REPLACE))
+    created = await service.create(
+        EVERYONE, every_second(concurrency_policy=ConcurrencyPolicy.REPLACE)
+    )
     sid = created.schedule_id
     for now in (1, 2, 3):
         clock.now = at(now)
@@ -342,7 +349,9 @@ async def test_replace_stops_the_oldest_active_run(
 async def test_skip_drops_ticks_at_the_limit(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second(concurrency_policy=ConcurrencyPolicy.SKIP))
+    created = await service.create(
+        EVERYONE, every_second(concurrency_policy=ConcurrencyPolicy.SKIP)
+    )
     for now in (1, 2, 3):
         clock.now = at(now)
         await service.fire_due(clock.now, resumed_at=T0)
@@ -355,10 +364,10 @@ async def test_skip_drops_ticks_at_the_limit(
 async def test_a_schedule_past_its_end_time_succeeds(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second(concurrency=10, end_time=at(2)))
+    created = await service.create(EVERYONE, every_second(concurrency=10, end_time=at(2)))
     clock.now = at(4)
     await service.fire_due(clock.now, resumed_at=T0)
-    done = await service.get(created.schedule_id)
+    done = await service.get(EVERYONE, created.schedule_id)
     assert done.status is ScheduleStatus.SUCCEEDED
     assert done.next_run_time is None
     assert runs.ticks(created.schedule_id) == [at(1), at(2)]
@@ -367,11 +376,11 @@ async def test_a_schedule_past_its_end_time_succeeds(
 async def test_a_schedule_whose_version_is_gone_fails_with_a_message(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second())
+    created = await service.create(EVERYONE, every_second())
     runs.gone_versions.add("2")
     clock.now = at(1)
     await service.fire_due(clock.now, resumed_at=T0)
-    failed = await service.get(created.schedule_id)
+    failed = await service.get(EVERYONE, created.schedule_id)
     assert failed.status is ScheduleStatus.FAILED
     assert "pipeline version '2' does not exist" in failed.message
 
@@ -379,14 +388,14 @@ async def test_a_schedule_whose_version_is_gone_fails_with_a_message(
 async def test_one_failing_schedule_does_not_stop_the_others(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    broken = await service.create(every_second(name="broken"))
-    healthy = await service.create(every_second(name="healthy"))
+    broken = await service.create(EVERYONE, every_second(name="broken"))
+    healthy = await service.create(EVERYONE, every_second(name="healthy"))
     runs.broken_schedules.add(broken.schedule_id)
     clock.now = at(1)
     await service.fire_due(clock.now, resumed_at=T0)
     assert runs.ticks(healthy.schedule_id) == [at(1)]
     # the broken one keeps its tick and fires it once it can
-    assert (await service.get(broken.schedule_id)).next_run_time == at(1)
+    assert (await service.get(EVERYONE, broken.schedule_id)).next_run_time == at(1)
     runs.broken_schedules.clear()
     await service.fire_due(clock.now, resumed_at=T0)
     assert runs.ticks(broken.schedule_id) == [at(1)]
@@ -395,7 +404,9 @@ async def test_one_failing_schedule_does_not_stop_the_others(
 async def test_a_replaced_run_that_already_finished_is_no_error(
     service: ScheduleService, runs: FakeRuns, clock: Clock
 ) -> None:
-    created = await service.create(every_second(concurrency_policy=ConcurrencyPolicy.REPLACE))
+    created = await service.create(
+        EVERYONE, every_second(concurrency_policy=ConcurrencyPolicy.REPLACE)
+    )
 
     async def finished(run_id: str, reason: str) -> None:
         raise FailedPrecondition("run", run_id, "it has finished")
@@ -418,7 +429,7 @@ async def test_the_loop_fires_on_time_and_stops_when_closed(
     scheduler = Scheduler(service, poll_interval=0.5)
     await scheduler.start()
     try:
-        created = await service.create(every_second(concurrency=10))
+        created = await service.create(EVERYONE, every_second(concurrency=10))
         await asyncio.sleep(2.3)
     finally:
         await scheduler.close()
@@ -453,7 +464,7 @@ async def test_the_loop_survives_a_failing_pass(store: SqlScheduleStore) -> None
     scheduler = Scheduler(service, poll_interval=0.2)
     await scheduler.start()
     try:
-        created = await service.create(every_second())
+        created = await service.create(EVERYONE, every_second())
         await asyncio.wait_for(runs.fired.wait(), timeout=10)
     finally:
         await scheduler.close()

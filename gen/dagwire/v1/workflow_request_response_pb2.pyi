@@ -36,7 +36,9 @@ class CreatePipelineRequest(_message.Message):
     description: _builtins.str
     """Free text."""
     username: _builtins.str
-    """Owner; defaults to "default"."""
+    """Owner: the caller's user. A tenant may leave it empty or name itself only (else
+    PERMISSION_DENIED); an operator may name any user (empty: its own).
+    """
     request_id: _builtins.str
     """Idempotency key: a retry with the same key returns the first answer."""
     def __init__(
@@ -212,7 +214,9 @@ class UpdatePipelineRequest(_message.Message):
     description: _builtins.str
     """Free text; also becomes the pipeline's description."""
     username: _builtins.str
-    """Who adds the version."""
+    """Who adds the version: the caller's user. A tenant may leave it empty or name itself
+    only (else PERMISSION_DENIED); an operator may name any user (empty: its own).
+    """
     def __init__(
         self,
         *,
@@ -450,7 +454,9 @@ class CreateRunRequest(_message.Message):
     description: _builtins.str
     """Free text."""
     username: _builtins.str
-    """Owner; defaults to "default"."""
+    """Owner: the caller's user. A tenant may leave it empty or name itself only (else
+    PERMISSION_DENIED); an operator may name any user (empty: its own).
+    """
     failure_strategy: _enums_pb2.FailureStrategy.ValueType
     """Overrides the spec's failure_options.strategy."""
     docker_env: _builtins.str
@@ -1148,7 +1154,9 @@ class CreateScheduleRequest(_message.Message):
     catchup: _builtins.bool
     """Run ticks missed while the server was down."""
     username: _builtins.str
-    """Owner."""
+    """Owner: the caller's user. A tenant may leave it empty or name itself only (else
+    PERMISSION_DENIED); an operator may name any user (empty: its own).
+    """
     request_id: _builtins.str
     """Idempotency key: a retry with the same key returns the first schedule."""
     @_builtins.property

@@ -1,0 +1,106 @@
+"""Databases written before workflow records had an owner domain: opening them adds the
+owner ("" for what they hold: an operator's), replaces the server-wide unique names by
+per-domain ones, and records the stores' schema versions; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, MetaData, Table, UniqueConstraint, insert, select
+
+from dagwire.server.engine.catalog import Pipeline, PipelineVersion
+from dagwire.server.store import schedules as schedule_tables
+from dagwire.server.store import workflow as workflow_tables
+from dagwire.server.store.owners import OWNER, OWNERS_SCHEMA
+from dagwire.server.store.schedules import ScheduleRow, SqlScheduleStore
+from dagwire.server.store.schema import schema_info
+from dagwire.server.store.sql import SqlJobStore
+from dagwire.server.store.workflow import PipelineNameTaken, SqlWorkflowStore
+
+NOW = datetime(2024, 5, 1, tzinfo=UTC)
+# Columns that were unique server-wide before owners.
+WAS_UNIQUE = {("pipelines", "name"), ("schedules", "request_id")}
+
+
+def _before_owners() -> MetaData:
+    """The workflow and schedule tables as dagwire wrote them before owners."""
+    old = MetaData()
+    for table in [*workflow_tables.metadata.sorted_tables, schedule_tables.schedules]:
+        columns: list[Column[object]] = []
+        for column in table.columns:
+            if column.name == OWNER:
+                continue
+            copied = column._copy()
+            copied.unique = copied.unique or (table.name, column.name) in WAS_UNIQUE
+            columns.append(copied)
+        extra = (
+            [UniqueConstraint("username", "name", name="uq_schedules_username_name")]
+            if table.name == "schedules"
+            else []
+        )
+        Table(table.name, old, *columns, *extra, sqlite_autoincrement=True)
+    return old
+
+
+def _pipeline(pipeline_id: str, owner: str) -> tuple[Pipeline, PipelineVersion]:
+    pipeline = Pipeline(pipeline_id, "train", "u", "", NOW, NOW, "1", owner=owner)
+    return pipeline, PipelineVersion(pipeline_id, "1", "name: train", "u", "", NOW, owner=owner)
+
+
+def _schedule(schedule_id: str, owner: str) -> ScheduleRow:
+    return ScheduleRow(
+        schedule_id, "nightly", "u", "ppl-1", "1", "active", None, NOW, {}, "req-1", owner=owner
+    )
+
+
+async def test_an_older_database_gets_owners_and_per_domain_names(store: SqlJobStore) -> None:
+    old = _before_owners()
+    async with store.writes.begin() as conn:
+        await conn.run_sync(old.create_all)
+        await conn.execute(
+            insert(old.tables["pipelines"]).values(
+                pipeline_id="ppl-old",
+                name="train",
+                username="u",
+                description="",
+                create_time=NOW.isoformat(),
+                update_time=NOW.isoformat(),
+                latest_version=1,
+            )
+        )
+        await conn.execute(
+            insert(old.tables["schedules"]).values(
+                schedule_id="sch-old",
+                name="nightly",
+                username="u",
+                pipeline_id="ppl-1",
+                pipeline_version_id="1",
+                status="active",
+                create_time="2024-05-01T00:00:00.000000Z",
+                request_id="req-1",
+                version=1,
+                doc="{}",
+            )
+        )
+    workflow = SqlWorkflowStore(store)
+    schedules = SqlScheduleStore(store.engine)
+    for _ in range(2):  # a second opening finds nothing left to do
+        await workflow.open()
+        await schedules.open()
+
+    kept = await workflow.get_pipeline("ppl-old")
+    assert kept is not None and kept.owner == "" and kept.name == "train"
+    await workflow.insert_pipeline(*_pipeline("ppl-alice", "alice"))
+    await workflow.insert_pipeline(*_pipeline("ppl-bob", "bob"))
+    try:
+        await workflow.insert_pipeline(*_pipeline("ppl-again", "alice"))
+    except PipelineNameTaken:
+        pass
+    else:
+        raise AssertionError("a domain's pipeline names must stay unique")
+    stored = await schedules.get("sch-old")
+    assert stored is not None and stored.owner == ""
+    await schedules.insert(_schedule("sch-alice", "alice"))  # same name and request id
+    async with store.engine.connect() as conn:
+        versions = dict((await conn.execute(select(schema_info.c.key, schema_info.c.value))).all())
+    assert versions["workflow_schema"] == versions["schedules_schema"] == str(OWNERS_SCHEMA)
