@@ -34,6 +34,8 @@ from dagwire.server.store.base import JobStore
 Context = grpc.aio.ServicerContext[Any, Any]
 
 MAX_WATCH_TIMEOUT = 2**31 - 1
+# The most ids one BatchQueryJobStatus may name (11100 beyond).
+MAX_BATCH_QUERY_IDS = 1_000
 
 _DECISIONS = {pb.APPROVE_RESULT_ACCEPT: True, pb.APPROVE_RESULT_REJECT: False}
 
@@ -121,9 +123,16 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def BatchQueryJobStatus(
         self, request: pb.BatchQueryJobStatusRequest, context: Context
     ) -> pb.BatchQueryJobStatusResponse:
-        guard = _party_guard()
+        # Bounded first, before any query and the guard's work: the store reads the ids
+        # in one statement and the answer must fit the send limit.
+        if len(request.job_ids) > MAX_BATCH_QUERY_IDS:
+            raise InvalidRequest(
+                f"job_ids may list at most {MAX_BATCH_QUERY_IDS} job ids, "
+                f"got {len(request.job_ids)}: query them in batches"
+            )
         if not request.job_ids or not all(request.job_ids):
             raise InvalidRequest("job_ids must list at least one non-empty job id")
+        guard = _party_guard()
         jobs = await self._runtime.get_many(list(request.job_ids), guard)
         data = pb.BatchQueryJobStatusResponseData(jobs=[convert.job_status(job) for job in jobs])
         return pb.BatchQueryJobStatusResponse(status=success(), data=data)

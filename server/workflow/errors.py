@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dagwire.server.engine.errors import EngineError
+from dagwire.server.engine.quoting import QUOTE_LIMIT, quoted, shortened
+
+# How many violations an InvalidArgument's message lists.
+MESSAGE_VIOLATIONS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +27,14 @@ class InvalidArgument(EngineError):
 
     def __init__(self, violations: Sequence[FieldViolation]) -> None:
         self.violations = tuple(violations)
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+        # The message repeats the first few; the details (see api.workflow_status) carry
+        # as many as fit.
+        shown = [
+            shortened(f"{v.field}: {v.description}", 2 * QUOTE_LIMIT)
+            for v in self.violations[:MESSAGE_VIOLATIONS]
+        ]
+        rest = len(self.violations) - len(shown)
+        super().__init__("; ".join(shown) + (f"; ... and {rest} more" if rest > 0 else ""))
 
     @classmethod
     def of(cls, field: str, description: str) -> InvalidArgument:
@@ -34,14 +45,14 @@ class NotFound(EngineError):
     """A named resource does not exist."""
 
     def __init__(self, resource_type: str, name: str) -> None:
-        super().__init__(f"{resource_type} {name!r} does not exist")
+        super().__init__(f"{resource_type} {quoted(name)} does not exist")
         self.resource_type = resource_type
         self.name = name
 
 
 class AlreadyExists(EngineError):
     def __init__(self, resource_type: str, name: str, hint: str = "") -> None:
-        message = f"{resource_type} {name!r} already exists"
+        message = f"{resource_type} {quoted(name)} already exists"
         super().__init__(f"{message}; {hint}" if hint else message)
         self.resource_type = resource_type
         self.name = name
@@ -51,6 +62,6 @@ class FailedPrecondition(EngineError):
     """The resource's current state does not allow the operation."""
 
     def __init__(self, resource_type: str, name: str, why: str) -> None:
-        super().__init__(f"{resource_type} {name!r}: {why}")
+        super().__init__(f"{resource_type} {quoted(name)}: {why}")
         self.resource_type = resource_type
         self.name = name

@@ -25,6 +25,8 @@ import structlog
 
 from dagwire.server.engine.catalog import Artifact, ArtifactType, CacheEntry
 from dagwire.server.engine.model import JobKind
+from dagwire.server.engine.names import directory_name_problem
+from dagwire.server.engine.quoting import quoted
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
@@ -213,8 +215,8 @@ class StepExecutor:
     async def _prepare(self, config: StepConfig, key: PartyKey) -> _Prepared:
         """Where the step reads and writes, and its fingerprints when it is cached."""
         inputs = await self._input_paths(config)
-        folder = self._artifacts_dir / config.run_id / config.step
-        outputs = {name: str(folder / name) for name in config.outputs}
+        folder = self._folder(config)
+        outputs = {name: str(folder / _directory_name(name)) for name in config.outputs}
         prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
         if not config.cache_enable:
             return prepared
@@ -222,8 +224,11 @@ class StepExecutor:
         return replace(prepared, first_fp=_first_fingerprint(config), second_fp=second)
 
     def _metrics_file(self, config: StepConfig, key: PartyKey) -> str:
-        folder = self._artifacts_dir / config.run_id / config.step
-        return str(folder / f".metrics-{key.attempt}.json")
+        return str(self._folder(config) / f".metrics-{key.attempt}.json")
+
+    def _folder(self, config: StepConfig) -> Path:
+        """The step's artifact folder; ValueError if a stored id cannot name it."""
+        return self._artifacts_dir / _directory_name(config.run_id) / _directory_name(config.step)
 
     async def _cache_hit(self, first_fp: str, second_fp: str) -> CacheEntry | None:
         now = self._clock()
@@ -298,6 +303,13 @@ def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepCon
         command=substitute(config.command_template, parameters),
         env={k: substitute(v, parameters) for k, v in config.env_template.items()},
     )
+
+
+def _directory_name(part: str) -> str:
+    problem = directory_name_problem(part)
+    if problem is not None:
+        raise ValueError(f"{quoted(part)} cannot name a directory: it {problem}")
+    return part
 
 
 def _read_metrics(path: Path) -> dict[str, str]:
