@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from dagwire.server.engine.errors import EngineError
 from dagwire.server.engine.quoting import QUOTE_LIMIT, quoted, shortened
 
-# How many violations an InvalidArgument's message lists.
+# How many violations an InvalidArgument's message lists at most, in how many characters.
 MESSAGE_VIOLATIONS = 5
+MESSAGE_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +28,14 @@ class InvalidArgument(EngineError):
 
     def __init__(self, violations: Sequence[FieldViolation]) -> None:
         self.violations = tuple(violations)
-        # The message repeats the first few; the details (see api.workflow_status) carry
-        # as many as fit.
-        shown = [
-            shortened(f"{v.field}: {v.description}", 2 * QUOTE_LIMIT)
-            for v in self.violations[:MESSAGE_VIOLATIONS]
-        ]
+        # The message repeats the first few that fit MESSAGE_CHARS; the details (see
+        # api.workflow_status) carry as many as fit there.
+        shown: list[str] = []
+        for violation in self.violations[:MESSAGE_VIOLATIONS]:
+            text = shortened(f"{violation.field}: {violation.description}", 2 * QUOTE_LIMIT)
+            if shown and sum(map(len, shown)) + len(text) > MESSAGE_CHARS:
+                break
+            shown.append(text)
         rest = len(self.violations) - len(shown)
         super().__init__("; ".join(shown) + (f"; ... and {rest} more" if rest > 0 else ""))
 
