@@ -123,16 +123,17 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def BatchQueryJobStatus(
         self, request: pb.BatchQueryJobStatusRequest, context: Context
     ) -> pb.BatchQueryJobStatusResponse:
-        # Bounded first, before any query and the guard's work: the store reads the ids
-        # in one statement and the answer must fit the send limit.
+        # Bounded first, before any query and the guard's work (the caller's identity is
+        # checked next): the store reads the ids in one statement and the answer must fit
+        # the send limit.
         if len(request.job_ids) > MAX_BATCH_QUERY_IDS:
             raise InvalidRequest(
                 f"job_ids may list at most {MAX_BATCH_QUERY_IDS} job ids, "
                 f"got {len(request.job_ids)}: query them in batches"
             )
+        guard = _party_guard()
         if not request.job_ids or not all(request.job_ids):
             raise InvalidRequest("job_ids must list at least one non-empty job id")
-        guard = _party_guard()
         jobs = await self._runtime.get_many(list(request.job_ids), guard)
         data = pb.BatchQueryJobStatusResponseData(jobs=[convert.job_status(job) for job in jobs])
         return pb.BatchQueryJobStatusResponse(status=success(), data=data)
