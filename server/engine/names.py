@@ -11,6 +11,9 @@ outside its directory either.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from dagwire.server.engine.quoting import quoted
 
 # Kuscia's check of job and domain ids (k8s validation.IsDNS1123Label, as job_service.go
 # applies it): lowercase letters, digits, '-' and '.', starting and ending with a letter
@@ -40,3 +43,13 @@ def directory_name_problem(part: str) -> str | None:
     if len(part.encode("utf-8", "surrogatepass")) > _MAX_COMPONENT_BYTES:
         return f"is longer than {_MAX_COMPONENT_BYTES} bytes"
     return None
+
+
+def path_below(parent: Path, *parts: str) -> Path:
+    """parent/part/part/...: each part one directory level; ValueError naming the
+    first part that cannot be one (see directory_name_problem)."""
+    for part in parts:
+        problem = directory_name_problem(part)
+        if problem is not None:
+            raise ValueError(f"{quoted(part)} cannot name a directory: it {problem}")
+    return parent.joinpath(*parts)

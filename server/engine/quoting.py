@@ -35,7 +35,7 @@ def quoted(value: object) -> str:
     try:
         text = _REPR.repr(value)
     except (ValueError, RecursionError):  # e.g. an int too long to convert to text
-        return f"<a {type(value).__name__} too large to show>"
+        return f"<{type(value).__name__} too large to show>"
     if isinstance(value, str) and len(value) > QUOTE_LIMIT:
         return f"{text} ({len(value)} characters)"
     return shortened(text)

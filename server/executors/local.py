@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagwire.server.engine.names import directory_name_problem
-from dagwire.server.engine.quoting import quoted
+from dagwire.server.engine.names import path_below
 from dagwire.server.executors._files import write_atomic
 from dagwire.server.executors.base import (
     PartyExited,
@@ -189,11 +188,7 @@ class LocalExecutor:
 
     def _files(self, key: PartyKey) -> _AttemptFiles:
         parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
-        for part in parts:
-            problem = directory_name_problem(part)
-            if problem is not None:
-                raise ValueError(f"{quoted(part)} cannot name a directory: it {problem}")
-        return _AttemptFiles(self._tasks_dir.joinpath(*parts))
+        return _AttemptFiles(path_below(self._tasks_dir, *parts))
 
     def _report_start_failure(self, key: PartyKey, files: _AttemptFiles, exc: OSError) -> None:
         # Best effort: a recovery after a restart then reports the same failure.

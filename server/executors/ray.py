@@ -51,8 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from dagwire.server.engine.names import directory_name_problem
-from dagwire.server.engine.quoting import quoted
+from dagwire.server.engine.names import path_below
 from dagwire.server.executors._files import write_atomic
 from dagwire.server.executors.base import (
     PartyExited,
@@ -481,11 +480,7 @@ class RayExecutor:
     def _files(self, key: PartyKey) -> _AttemptFiles:
         # The local executor's layout, so that logs and records are found the same way.
         parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
-        for part in parts:
-            problem = directory_name_problem(part)
-            if problem is not None:
-                raise ValueError(f"{quoted(part)} cannot name a directory: it {problem}")
-        return _AttemptFiles(self._tasks_dir.joinpath(*parts))
+        return _AttemptFiles(path_below(self._tasks_dir, *parts))
 
     async def _connect(self) -> None:
         async with self._connect_lock:

@@ -25,8 +25,7 @@ import structlog
 
 from dagwire.server.engine.catalog import Artifact, ArtifactType, CacheEntry
 from dagwire.server.engine.model import JobKind
-from dagwire.server.engine.names import directory_name_problem
-from dagwire.server.engine.quoting import quoted
+from dagwire.server.engine.names import path_below
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
@@ -216,7 +215,7 @@ class StepExecutor:
         """Where the step reads and writes, and its fingerprints when it is cached."""
         inputs = await self._input_paths(config)
         folder = self._folder(config)
-        outputs = {name: str(folder / _directory_name(name)) for name in config.outputs}
+        outputs = {name: str(path_below(folder, name)) for name in config.outputs}
         prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
         if not config.cache_enable:
             return prepared
@@ -228,7 +227,7 @@ class StepExecutor:
 
     def _folder(self, config: StepConfig) -> Path:
         """The step's artifact folder; ValueError if a stored id cannot name it."""
-        return self._artifacts_dir / _directory_name(config.run_id) / _directory_name(config.step)
+        return path_below(self._artifacts_dir, config.run_id, config.step)
 
     async def _cache_hit(self, first_fp: str, second_fp: str) -> CacheEntry | None:
         now = self._clock()
@@ -303,13 +302,6 @@ def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepCon
         command=substitute(config.command_template, parameters),
         env={k: substitute(v, parameters) for k, v in config.env_template.items()},
     )
-
-
-def _directory_name(part: str) -> str:
-    problem = directory_name_problem(part)
-    if problem is not None:
-        raise ValueError(f"{quoted(part)} cannot name a directory: it {problem}")
-    return part
 
 
 def _read_metrics(path: Path) -> dict[str, str]:
