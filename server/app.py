@@ -33,6 +33,7 @@ from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecuto
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.executors.ray import RayExecutor  # imports ray only when it launches
 from dagwire.server.gateway.services import GatewayService
+from dagwire.server.observability import logs
 from dagwire.server.observability.bus import ObservedBus
 from dagwire.server.observability.gauges import StateGauges
 from dagwire.server.observability.interceptor import ObservabilityInterceptor
@@ -345,15 +346,15 @@ def _redacted(url: str) -> str:
 
 def configure_logging(log_format: str) -> None:
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if log_format == "json" else logs.console_renderer()
     )
-    # Every line carries the call's bound context: request_id, caller, job_id.
+    # Every line carries the call's bound context: request_id, caller, job_id; no value
+    # is longer than a few kilobytes and no traceback shows locals (see observability.logs).
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        logs.bounded_values,
     ]
     structlog.configure(
         processors=[*shared, renderer],

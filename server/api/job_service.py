@@ -42,6 +42,8 @@ from dagwire.server.store.base import JobStore
 Context = grpc.aio.ServicerContext[Any, Any]
 
 MAX_WATCH_TIMEOUT = 2**31 - 1
+# The most ids one BatchQueryJobStatus may name (11100 beyond).
+MAX_BATCH_QUERY_IDS = 1_000
 
 _DECISIONS = {pb.APPROVE_RESULT_ACCEPT: True, pb.APPROVE_RESULT_REJECT: False}
 
@@ -142,6 +144,14 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def BatchQueryJobStatus(
         self, request: pb.BatchQueryJobStatusRequest, context: Context
     ) -> pb.BatchQueryJobStatusResponse:
+        # Bounded first, before any query and the guard's work (the caller's identity is
+        # checked next): the store reads the ids in one statement and the answer must fit
+        # the send limit.
+        if len(request.job_ids) > MAX_BATCH_QUERY_IDS:
+            raise InvalidRequest(
+                f"job_ids may list at most {MAX_BATCH_QUERY_IDS} job ids, "
+                f"got {len(request.job_ids)}: query them in batches"
+            )
         guard = _party_guard()
         if not request.job_ids or not all(request.job_ids):
             raise InvalidRequest("job_ids must list at least one non-empty job id")

@@ -41,6 +41,14 @@ log = structlog.get_logger(__name__)
 
 ERROR_DOMAIN = "dagwire.io"
 
+# A status travels in trailing metadata: grpc-message (percent-encoded, up to 3 bytes per
+# byte) and grpc-status-details-bin (base64: 4 per 3), which repeats the message. gRPC
+# rejects metadata above 16 KiB, and above 8 KiB at random (grpc.max_metadata_size), so
+# the whole status stays well under 8 KiB.
+MAX_MESSAGE_BYTES = 600
+MAX_FIELD_BYTES = 256
+MAX_VIOLATION_BYTES = 2_400
+
 # error type -> (gRPC code, ErrorInfo reason); the first matching base class wins.
 STATUS_FOR: Mapping[type[Exception], tuple[grpc.StatusCode, str]] = {
     InvalidArgument: (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT"),
@@ -72,22 +80,38 @@ def rich_status(error: EngineError | AuthError) -> status_pb2.Status:
     code, reason = status_for(error)
     details: list[Any] = [ErrorInfo(reason=reason, domain=ERROR_DOMAIN)]
     if isinstance(error, InvalidArgument):
-        details.append(
-            BadRequest(
-                field_violations=[
-                    BadRequest.FieldViolation(field=v.field, description=v.description)
-                    for v in error.violations
-                ]
-            )
-        )
+        details.append(_bad_request([(v.field, v.description) for v in error.violations]))
     elif isinstance(error, InvalidRequest):
-        details.append(
-            BadRequest(field_violations=[BadRequest.FieldViolation(description=str(error))])
-        )
+        details.append(_bad_request([("", str(error))]))
     resource = getattr(error, "resource_type", None)
     if resource is not None:
-        details.append(ResourceInfo(resource_type=resource, resource_name=error.name))  # type: ignore[union-attr]
-    return _status(code, str(error), details)
+        name = _cut(error.name, MAX_FIELD_BYTES)  # type: ignore[union-attr]
+        details.append(ResourceInfo(resource_type=resource, resource_name=name))
+    return _status(code, _cut(str(error), MAX_MESSAGE_BYTES), details)
+
+
+def _bad_request(violations: list[tuple[str, str]]) -> BadRequest:
+    """As many violations as fit MAX_VIOLATION_BYTES, then one saying how many more
+    there are: the status travels in trailing metadata, whose size gRPC limits."""
+    bad_request = BadRequest()
+    for index, (field, description) in enumerate(violations):
+        violation = BadRequest.FieldViolation(
+            field=_cut(field, MAX_FIELD_BYTES), description=_cut(description, MAX_FIELD_BYTES * 2)
+        )
+        if bad_request.ByteSize() + violation.ByteSize() > MAX_VIOLATION_BYTES:
+            more = len(violations) - index
+            bad_request.field_violations.add(description=f"... and {more} more violations")
+            break
+        bad_request.field_violations.append(violation)
+    return bad_request
+
+
+def _cut(text: str, limit: int) -> str:
+    """text cut to at most `limit` bytes of UTF-8 (on a character boundary)."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[: limit - 3].decode(errors="ignore") + "..."
 
 
 def unexpected_status(method: str, error: Exception) -> status_pb2.Status:

@@ -6,6 +6,7 @@ from dagwire.server.auth.errors import PermissionDenied
 from dagwire.server.auth.principal import Principal
 from dagwire.server.engine.errors import JobNotFound
 from dagwire.server.engine.model import Job, JobSpec
+from dagwire.server.engine.quoting import quoted
 
 
 def can_see(principal: Principal, job: Job) -> bool:
@@ -16,7 +17,9 @@ def require_party(principal: Principal, job: Job | JobSpec) -> None:
     """Raise PermissionDenied unless the caller is an operator or a party of the job."""
     spec = job.spec if isinstance(job, Job) else job
     if principal.domain is not None and principal.domain not in spec.domains:
-        raise PermissionDenied(f"domain {principal.domain!r} is not a party of job {spec.job_id!r}")
+        raise PermissionDenied(
+            f"domain {principal.domain!r} is not a party of job {quoted(spec.job_id)}"
+        )
 
 
 def require_visible(principal: Principal, job: Job) -> None:

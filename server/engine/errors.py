@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dagwire.server.engine.quoting import quoted
+
 if TYPE_CHECKING:
     from dagwire.server.engine.model import JobState, TaskRun
     from dagwire.server.engine.transitions import JobEvent
@@ -19,13 +21,15 @@ class InvalidRequest(EngineError):
 
 class JobAlreadyExists(EngineError):
     def __init__(self, job_id: str) -> None:
-        super().__init__(f"job {job_id!r} already exists; choose another job_id or delete it first")
+        super().__init__(
+            f"job {quoted(job_id)} already exists; choose another job_id or delete it first"
+        )
         self.job_id = job_id
 
 
 class JobNotFound(EngineError):
     def __init__(self, job_id: str) -> None:
-        super().__init__(f"job {job_id!r} does not exist")
+        super().__init__(f"job {quoted(job_id)} does not exist")
         self.job_id = job_id
 
 
@@ -33,7 +37,9 @@ class IllegalTransition(EngineError):
     """The job's state does not allow the requested operation."""
 
     def __init__(self, job_id: str, state: JobState, event: JobEvent, hint: str = "") -> None:
-        message = f"job {job_id!r} is {state.name.lower()}; {event.value} is not allowed from it"
+        message = (
+            f"job {quoted(job_id)} is {state.name.lower()}; {event.value} is not allowed from it"
+        )
         super().__init__(f"{message} ({hint})" if hint else message)
         self.job_id = job_id
         self.state = state
@@ -50,7 +56,7 @@ class ConcurrentModification(EngineError):
 
 class TaskNotFound(EngineError):
     def __init__(self, job_id: str, alias: str) -> None:
-        super().__init__(f"job {job_id!r} has no step {alias!r}")
+        super().__init__(f"job {quoted(job_id)} has no step {quoted(alias)}")
         self.job_id = job_id
         self.alias = alias
 
@@ -60,7 +66,7 @@ class IllegalTaskAction(EngineError):
 
     def __init__(self, job_id: str, task: TaskRun, action: str, hint: str) -> None:
         super().__init__(
-            f"step {task.alias!r} of {job_id!r} is {task.state.value}; {action} is not "
+            f"step {task.alias!r} of {quoted(job_id)} is {task.state.value}; {action} is not "
             f"allowed ({hint})"
         )
         self.job_id = job_id

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from dagwire.server.engine.errors import InvalidRequest
 from dagwire.server.engine.model import JobSpec, TaskSpec
+from dagwire.server.engine.names import DNS1123_LABEL_MAX, is_dns1123_label
+from dagwire.server.engine.quoting import quoted
 
 _DNS1123_SUBDOMAIN = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -66,7 +68,7 @@ def validate_job_spec(spec: JobSpec, limits: Limits = Limits()) -> None:
         for dependency in task.dependencies:
             if dependency not in aliases:
                 raise InvalidRequest(
-                    f"tasks[{index}] ({task.alias!r}) depends on {dependency!r}, "
+                    f"tasks[{index}] ({task.alias!r}) depends on {quoted(dependency)}, "
                     "which is not the alias of any task in this job"
                 )
     _check_acyclic(spec.tasks)
@@ -123,7 +125,13 @@ def _check_task(index: int, task: TaskSpec, limits: Limits) -> None:
     for p_index, party in enumerate(task.parties):
         if not party.domain_id:
             raise InvalidRequest(f"{where}.parties[{p_index}].domain_id is required")
-        _check_length(f"{where}.parties[{p_index}].domain_id", party.domain_id, limits)
+        if not is_dns1123_label(party.domain_id):
+            # A domain id names a directory of each of its processes: see engine.names.
+            raise InvalidRequest(
+                f"{where}.parties[{p_index}].domain_id {quoted(party.domain_id)} is not a "
+                "DNS-1123 label: lowercase letters, digits, '-' and '.', starting and ending "
+                f"with a letter or digit, at most {DNS1123_LABEL_MAX} characters"
+            )
         _check_length(f"{where}.parties[{p_index}].role", party.role, limits)
         if party.domain_id in domains:
             raise InvalidRequest(

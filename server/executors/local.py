@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dagwire.server.engine.names import path_below
 from dagwire.server.executors._files import write_atomic
 from dagwire.server.executors.base import (
     PartyExited,
@@ -162,7 +163,11 @@ class LocalExecutor:
         for key in (launch.key for launch in launches):
             if key in self._parties:
                 continue
-            files = self._files(key)
+            try:
+                files = self._files(key)
+            except ValueError as error:  # stored by a version that did not check ids
+                self._sink(PartyExited(key, START_FAILURE_EXIT_CODE, f"cannot recover: {error}"))
+                continue
             party = _Party(key, files, pid=_read_int(files.pid) or 0)
             status = _read_int(files.exit_status)
             if status is None and party.pid > 0 and _is_group_leader(party.pid):
@@ -183,10 +188,7 @@ class LocalExecutor:
 
     def _files(self, key: PartyKey) -> _AttemptFiles:
         parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
-        for part in parts:
-            if part in ("", ".", "..") or "/" in part or "\0" in part:
-                raise ValueError(f"{key} cannot name a directory: {part!r}")
-        return _AttemptFiles(self._tasks_dir.joinpath(*parts))
+        return _AttemptFiles(path_below(self._tasks_dir, *parts))
 
     def _report_start_failure(self, key: PartyKey, files: _AttemptFiles, exc: OSError) -> None:
         # Best effort: a recovery after a restart then reports the same failure.

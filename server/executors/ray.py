@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from dagwire.server.engine.names import path_below
 from dagwire.server.executors._files import write_atomic
 from dagwire.server.executors.base import (
     PartyExited,
@@ -441,7 +442,11 @@ class RayExecutor:
         for key in (launch.key for launch in launches):
             if key in self._parties:
                 continue
-            files = self._files(key)
+            try:
+                files = self._files(key)
+            except ValueError as error:  # stored by a version that did not check ids
+                self._sink(PartyExited(key, START_FAILURE_EXIT_CODE, f"cannot recover: {error}"))
+                continue
             progress = _read_progress(files.progress)
             if progress is not None:
                 self._sink(PartyProgress(key, progress))
@@ -475,10 +480,7 @@ class RayExecutor:
     def _files(self, key: PartyKey) -> _AttemptFiles:
         # The local executor's layout, so that logs and records are found the same way.
         parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
-        for part in parts:
-            if part in ("", ".", "..") or "/" in part or "\0" in part:
-                raise ValueError(f"{key} cannot name a directory: {part!r}")
-        return _AttemptFiles(self._tasks_dir.joinpath(*parts))
+        return _AttemptFiles(path_below(self._tasks_dir, *parts))
 
     async def _connect(self) -> None:
         async with self._connect_lock:

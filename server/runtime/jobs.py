@@ -43,6 +43,8 @@ from dagwire.server.engine.model import (
     PartyState,
     TaskState,
 )
+from dagwire.server.engine.names import directory_name_problem
+from dagwire.server.engine.quoting import quoted, shortened
 from dagwire.server.engine.reducer import (
     ArmTimeout,
     Command,
@@ -72,6 +74,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# The exit code of a party that never started, as a shell reports a missing command.
+_NOT_STARTED = 127
 # How often a replica retries a write that another replica's write to the same job beat.
 _CONFLICT_RETRIES = 8
 
@@ -162,9 +166,38 @@ class JobRuntime:
             if (party := task.party(launch.key.domain_id)) is not None
             and party.state in (PartyState.PENDING, PartyState.RUNNING)
         ]
-        if launches:
-            await self.executor.recover(launches)
+        recoverable = [launch for launch in launches if not self._refused(launch, "recovered")]
+        if recoverable:
+            try:
+                await self.executor.recover(recoverable)
+            except Exception as error:  # one job's records must never keep the server down
+                log.error("recovery failed", job_id=job.job_id, error=shortened(str(error)))
+                for launch in recoverable:
+                    self.report(
+                        PartyExited(
+                            launch.key,
+                            _NOT_STARTED,
+                            f"could not be recovered: {shortened(str(error), 500)}",
+                        )
+                    )
         self._rearm_timeouts(job)
+
+    def _refused(self, launch: PartyLaunch, verb: str) -> bool:
+        """Fail a party whose ids cannot name its directory (stored by an older version
+        that did not check them) instead of handing it to the executor; True if so."""
+        key = launch.key
+        named = (("job_id", key.job_id), ("task_id", key.task_id), ("domain_id", key.domain_id))
+        problems = [
+            f"its {name} {quoted(value)} {problem}"
+            for name, value in named
+            if (problem := directory_name_problem(value)) is not None
+        ]
+        if not problems:
+            return False
+        message = f"cannot be {verb}: {problems[0]}"
+        log.warning("party refused", job_id=shortened(key.job_id), reason=message)
+        self.report(PartyExited(key, _NOT_STARTED, message))
+        return True
 
     async def close(self) -> None:
         """Stop reacting: no more reports, timers or background work. Processes keep
@@ -386,6 +419,8 @@ class JobRuntime:
 
     async def _launch(self, job: Job, alias: str, attempt: int) -> None:
         for launch in _party_launches(job, alias, attempt):
+            if self._refused(launch, "started"):
+                continue
             try:
                 await self.executor.launch(launch)
             except Exception as error:  # any launch failure fails the party, not the server
@@ -396,7 +431,7 @@ class JobRuntime:
                     domain_id=launch.key.domain_id,
                     error=str(error),
                 )
-                self.report(PartyExited(launch.key, 127, f"could not start: {error}"))
+                self.report(PartyExited(launch.key, _NOT_STARTED, f"could not start: {error}"))
 
     def _arm_timer(self, job_id: str, alias: str, attempt: int, seconds: float) -> None:
         loop = asyncio.get_running_loop()

@@ -29,16 +29,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
 from dagwire.server.engine.conditions import OPERATORS
 from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
+from dagwire.server.engine.quoting import quoted, quoted_list, shortened
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
 MAX_YAML_BYTES = 1 << 20
 MAX_STEPS = 1_000
+MAX_YAML_DEPTH = 32
 MAX_NAME_LENGTH = 63
 SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME"})
 
@@ -124,13 +126,41 @@ def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec
     if len(text.encode()) > MAX_YAML_BYTES:
         raise InvalidArgument.of(field_name, f"the YAML spec exceeds {MAX_YAML_BYTES} bytes")
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_SpecLoader)  # a SafeLoader: see _SpecLoader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
+        problem = shortened(getattr(error, "problem", None) or str(error))
         raise InvalidArgument.of(field_name, f"not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise InvalidArgument.of(field_name, "the YAML spec is nested too deeply") from None
+    except ValueError as error:  # a value YAML reads but Python refuses (a 5,000-digit int)
+        raise InvalidArgument.of(
+            field_name, f"not a usable value: {shortened(str(error))}"
+        ) from None
     return _Checker().pipeline(document)
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """SafeLoader without aliases. An alias (`*name`) repeats a node without copying
+    it, so a few hundred bytes of nested aliases expand to billions of elements (a
+    "billion laughs" bomb) for whoever walks the document; no spec needs one."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._refuse("aliases (*name) are not allowed in a pipeline spec: write the value out")
+        if self._depth >= MAX_YAML_DEPTH:
+            self._refuse(f"the spec nests more than {MAX_YAML_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _refuse(self, problem: str) -> NoReturn:
+        raise yaml.composer.ComposerError(None, None, problem, self.peek_event().start_mark)  # type: ignore[no-untyped-call]
 
 
 class _Checker:
@@ -140,7 +170,8 @@ class _Checker:
         self.violations: list[FieldViolation] = []
 
     def fail(self, path: str, description: str) -> None:
-        self.violations.append(FieldViolation(path, description))
+        # A path holds the caller's keys, a description may quote its values.
+        self.violations.append(FieldViolation(shortened(path), shortened(description, 500)))
 
     def pipeline(self, document: object) -> PipelineSpec:
         if not isinstance(document, dict):
@@ -200,7 +231,7 @@ class _Checker:
             self.fail(
                 "name",
                 f"must start with a letter or digit and hold only letters, digits, '_', '-', "
-                f"'.' (at most {MAX_NAME_LENGTH} characters), got {value!r}",
+                f"'.' (at most {MAX_NAME_LENGTH} characters), got {quoted(value)}",
             )
         return value
 
@@ -214,10 +245,10 @@ class _Checker:
 
     def integer(self, path: str, value: object, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"must be an integer, got {value!r}")
+            self.fail(path, f"must be an integer, got {quoted(value)}")
             return low
         if not low <= value <= high:
-            self.fail(path, f"must be within [{low}, {high}], got {value}")
+            self.fail(path, f"must be within [{low}, {high}], got {quoted(value)}")
             return low
         return value
 
@@ -255,14 +286,16 @@ class _Checker:
                 )
             kind = raw.get("type", "string")
             if kind not in _PARAM_TYPES:
-                self.fail(f"{path}.type", f"must be one of {', '.join(_PARAM_TYPES)}, got {kind!r}")
+                self.fail(
+                    f"{path}.type", f"must be one of {', '.join(_PARAM_TYPES)}, got {quoted(kind)}"
+                )
                 return ""
             default = raw.get("default", "")
             expected = _PARAM_TYPES[kind]
             if kind == "float" and isinstance(default, int) and not isinstance(default, bool):
                 default = float(default)
             if not isinstance(default, expected) or (expected is int and isinstance(default, bool)):
-                self.fail(f"{path}.default", f"must be of type {kind}, got {default!r}")
+                self.fail(f"{path}.default", f"must be of type {kind}, got {quoted(default)}")
                 return ""
             return _render(default)
         if raw is None or isinstance(raw, str | int | float | bool):
@@ -277,12 +310,13 @@ class _Checker:
                 self.fail(f"{path}.{key}", "unknown field; expected enable or max_expired_time")
         enable = options.get("enable", defaults.enable)
         if not isinstance(enable, bool):
-            self.fail(f"{path}.enable", f"must be true or false, got {enable!r}")
+            self.fail(f"{path}.enable", f"must be true or false, got {quoted(enable)}")
             enable = False
         expiry = options.get("max_expired_time", defaults.max_expired_time)
         if isinstance(expiry, bool) or not isinstance(expiry, int) or expiry < -1:
             self.fail(
-                f"{path}.max_expired_time", f"must be seconds (>= 0) or -1 for ever, got {expiry!r}"
+                f"{path}.max_expired_time",
+                f"must be seconds (>= 0) or -1 for ever, got {quoted(expiry)}",
             )
             expiry = -1
         return CacheOptions(enable=enable, max_expired_time=expiry)
@@ -293,7 +327,9 @@ class _Checker:
         try:
             return FailureStrategy(raw)
         except ValueError:
-            self.fail("failure_options.strategy", f"must be fail_fast or continue, got {raw!r}")
+            self.fail(
+                "failure_options.strategy", f"must be fail_fast or continue, got {quoted(raw)}"
+            )
             return FailureStrategy.FAIL_FAST
 
     def steps(
@@ -338,7 +374,7 @@ class _Checker:
             self.fail(path, "a step needs exactly one of command or app_image")
         hold = body.get("hold", False)
         if not isinstance(hold, bool):
-            self.fail(f"{path}.hold", f"must be true or false, got {hold!r}")
+            self.fail(f"{path}.hold", f"must be true or false, got {quoted(hold)}")
             hold = False
         policy = self.mapping(f"{path}.policy", body.get("policy"))
         for key in policy:
@@ -351,7 +387,7 @@ class _Checker:
         except ValueError:
             self.fail(
                 f"{path}.policy.execution_policy",
-                f"must be retry, stop or continue, got {policy.get('execution_policy')!r}",
+                f"must be retry, stop or continue, got {quoted(policy.get('execution_policy'))}",
             )
             execution_policy = ExecutionPolicy.STOP
         artifacts = self.mapping(f"{path}.artifacts", body.get("artifacts"))
@@ -370,13 +406,13 @@ class _Checker:
             elif not isinstance(target, str) or target.count(".") != 1:
                 self.fail(
                     where,
-                    f"must reference an upstream output as {{{{step.artifact}}}}, got {ref!r}",
+                    f"must reference an upstream output as {{{{step.artifact}}}}, got {quoted(ref)}",
                 )
             else:
                 inputs[art] = target
         outputs = self.outputs(f"{path}.artifacts.output", artifacts.get("output"))
         for clash in sorted(set(inputs) & set(outputs)):
-            self.fail(f"{path}.artifacts.output", f"{clash!r} is also an input artifact")
+            self.fail(f"{path}.artifacts.output", f"{quoted(clash)} is also an input artifact")
         return StepSpec(
             name=name,
             command=command,
@@ -426,7 +462,8 @@ class _Checker:
             kind = item.get("type")
             if kind not in OPERATORS:
                 self.fail(
-                    f"{where}.type", f"must be one of {', '.join(sorted(OPERATORS))}, got {kind!r}"
+                    f"{where}.type",
+                    f"must be one of {', '.join(sorted(OPERATORS))}, got {quoted(kind)}",
                 )
                 continue
             if kind == "or":
@@ -461,7 +498,7 @@ class _Checker:
                     if target not in names or target == step.name:
                         self.fail(
                             f"entry_points.{step.name}.condition.{field_name}",
-                            f"unknown step {target!r}",
+                            f"unknown step {quoted(target)}",
                         )
                     else:
                         extra.setdefault(target, []).append(step.name)
@@ -485,7 +522,7 @@ class _Checker:
         deps: list[str] = []
         for item in items:
             if not isinstance(item, str) or not item:
-                self.fail(path, f"must name steps, got {item!r}")
+                self.fail(path, f"must name steps, got {quoted(item)}")
             elif item not in deps:
                 deps.append(item)
         return tuple(deps)
@@ -501,7 +538,7 @@ class _Checker:
             if not isinstance(name, str) or not _NAME.match(name):
                 self.fail(
                     path,
-                    f"an artifact name must be a letter followed by letters, digits, '_' or '-', got {name!r}",
+                    f"an artifact name must be a letter followed by letters, digits, '_' or '-', got {quoted(name)}",
                 )
         return tuple(str(name) for name in names)
 
@@ -516,7 +553,7 @@ class _Checker:
                 elif dep not in by_name:
                     self.fail(
                         f"entry_points.{step.name}.deps",
-                        f"unknown step {dep!r}; steps: {', '.join(by_name)}",
+                        f"unknown step {quoted(dep)}; steps: {quoted_list(by_name)}",
                     )
         if self.violations:
             return
@@ -551,7 +588,7 @@ class _Checker:
                     if upstream not in steps or (upstream not in step.deps and not step.post):
                         self.fail(
                             f"{path}.{where}",
-                            f"{{{{{ref}}}}} names step {upstream!r}, which is not among deps",
+                            f"{{{{{ref}}}}} names step {quoted(upstream)}, which is not among deps",
                         )
                     elif (
                         param not in steps[upstream].parameters
@@ -559,7 +596,7 @@ class _Checker:
                     ):
                         self.fail(
                             f"{path}.{where}",
-                            f"{{{{{ref}}}}}: step {upstream!r} has no parameter {param!r}",
+                            f"{{{{{ref}}}}}: step {quoted(upstream)} has no parameter {quoted(param)}",
                         )
                 elif ref in artifacts:
                     if where.startswith("parameters."):
@@ -573,9 +610,9 @@ class _Checker:
             upstream, _, output = target.partition(".")
             where = f"{path}.artifacts.input.{art}"
             if upstream not in steps or (upstream not in step.deps and not step.post):
-                self.fail(where, f"names step {upstream!r}, which is not among deps")
+                self.fail(where, f"names step {quoted(upstream)}, which is not among deps")
             elif output not in steps[upstream].output_artifacts:
-                self.fail(where, f"step {upstream!r} has no output artifact {output!r}")
+                self.fail(where, f"step {quoted(upstream)} has no output artifact {quoted(output)}")
 
 
 def _condition_texts(path: str, conditions: tuple[Condition, ...]) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ import structlog
 
 from dagwire.server.engine.catalog import Artifact, ArtifactType, CacheEntry
 from dagwire.server.engine.model import JobKind
+from dagwire.server.engine.names import path_below
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
@@ -214,8 +215,8 @@ class StepExecutor:
     async def _prepare(self, config: StepConfig, key: PartyKey) -> _Prepared:
         """Where the step reads and writes, and its fingerprints when it is cached."""
         inputs = await self._input_paths(config)
-        folder = self._artifacts_dir / config.run_id / config.step
-        outputs = {name: str(folder / name) for name in config.outputs}
+        folder = self._folder(config)
+        outputs = {name: str(path_below(folder, name)) for name in config.outputs}
         prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
         if not config.cache_enable:
             return prepared
@@ -223,8 +224,11 @@ class StepExecutor:
         return replace(prepared, first_fp=_first_fingerprint(config), second_fp=second)
 
     def _metrics_file(self, config: StepConfig, key: PartyKey) -> str:
-        folder = self._artifacts_dir / config.run_id / config.step
-        return str(folder / f".metrics-{key.attempt}.json")
+        return str(self._folder(config) / f".metrics-{key.attempt}.json")
+
+    def _folder(self, config: StepConfig) -> Path:
+        """The step's artifact folder; ValueError if a stored id cannot name it."""
+        return path_below(self._artifacts_dir, config.run_id, config.step)
 
     async def _cache_hit(self, first_fp: str, second_fp: str, owner: str) -> CacheEntry | None:
         """An unexpired entry of the run's own domain: a run never reuses another's."""
