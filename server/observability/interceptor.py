@@ -14,10 +14,10 @@ from google.protobuf.message import Message
 from dagwire.server.observability.context import REQUEST_ID_KEY, bind_request_id, request_id_of
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.rpc.handlers import (
+    CallBehaviour,
     Context,
     Handler,
     StreamBehaviour,
-    UnaryBehaviour,
     rewrap,
 )
 
@@ -54,8 +54,6 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
     it into the log context, returns it in the trailing metadata, and records the call's
     code and duration. Installed first, so it also sees calls that authentication
     refuses.
-
-    Handlers with streamed responses must be async generators.
     """
 
     def __init__(self, metrics: ServerMetrics) -> None:
@@ -72,7 +70,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
         return self._observed(handler, details.method)
 
     def _observed(self, handler: Handler, method: str) -> Handler:
-        def unary(behaviour: UnaryBehaviour) -> UnaryBehaviour:
+        def call(behaviour: CallBehaviour) -> CallBehaviour:
             async def observed(request: Any, context: Context) -> Any:
                 started = self._begin(context)
                 code = grpc.StatusCode.UNKNOWN.name
@@ -103,7 +101,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
 
             return observed
 
-        return rewrap(handler, unary=unary, stream=stream)
+        return rewrap(handler, call=call, stream=stream)
 
     def _begin(self, context: Context) -> float:
         started = time.perf_counter()
