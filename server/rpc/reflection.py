@@ -17,6 +17,7 @@ import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import FileDescriptor
 from grpc_reflection.v1alpha import reflection, reflection_pb2
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 V1ALPHA_PACKAGE = "grpc.reflection.v1alpha"
 V1_PACKAGE = "grpc.reflection.v1"
@@ -56,7 +57,7 @@ def v1_file() -> FileDescriptor:
 def enable_server_reflection(service_names: Iterable[str], server: grpc.aio.Server) -> None:
     """Serve reflection, v1 and v1alpha, describing `service_names` and itself."""
     v1_file()
-    servicer = reflection.aio.ReflectionServicer((*service_names, *SERVICE_NAMES))
+    servicer = ReflectionServicer((*service_names, *SERVICE_NAMES))
     handler = grpc.stream_stream_rpc_method_handler(
         servicer.ServerReflectionInfo,
         request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
