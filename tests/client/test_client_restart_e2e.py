@@ -41,3 +41,28 @@ def test_watch_resumes_after_a_server_restart_without_repeating_events(
         assert (seen.type, seen.job_id) == (EventType.ADDED, after.job_id)
     finally:
         second.stop()
+
+
+def test_a_watch_with_a_timeout_resumes_after_a_shutdown_instead_of_ending(
+    server_config: ServerConfig,
+    job_body: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A shutdown ends the stream with UNAVAILABLE, not with the OK of a timeout that is
+    # over: the client watches on, on the next server, within its own timeout.
+    monkeypatch.setattr("dagwire.client._base.RECONNECT_MAX_DELAY", 0.5)
+    first = ServerThread(server_config)
+    first.start()
+    second = ServerThread(dataclasses.replace(server_config, listen=first.address))
+    try:
+        with DagwireClient(target=first.address, timeout=10) as client:
+            events = client.watch_jobs(include_heartbeats=True, timeout_seconds=60)
+            assert next(events).type is EventType.HEARTBEAT  # the (empty) listing is over
+            first.stop()
+            second.start()
+            after = client.create_job(job_body())
+            seen = next(e for e in events if e.type is not EventType.HEARTBEAT)
+            events.close()
+        assert (seen.type, seen.job_id) == (EventType.ADDED, after.job_id)
+    finally:
+        second.stop()

@@ -45,8 +45,7 @@ async def probe(
     try:
         yield Probe(server, metadata)
     finally:
-        if server.server is not None:
-            server.stop()
+        server.stop()
 
 
 async def test_check_answers_serving_with_its_request_id(probe: Probe) -> None:
@@ -67,4 +66,3 @@ async def test_watch_sees_serving_then_not_serving_at_graceful_shutdown(probe: P
         stopping = asyncio.create_task(asyncio.to_thread(probe.server.stop))
         assert (await call.read()).status == NOT_SERVING
         await stopping
-        probe.server.server = None  # stopped
