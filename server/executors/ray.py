@@ -85,8 +85,8 @@ TERMINATED_EXIT_CODE = -signal.SIGTERM
 # A task that failed on Ray without an exit code of its command.
 RAY_FAILURE_EXIT_CODE = 1
 LOST_MESSAGE = (
-    "the Ray task ended with the server that submitted it (a Ray task dies with its "
-    "driver); no exit status recorded"
+    "lost with its server (a Ray task dies with the server that submitted it, its driver; "
+    "no exit status recorded)"
 )
 # Seconds terminate() waits, beyond the worker's own kill grace, before it force-cancels.
 _FORCE_MARGIN = 2.0
@@ -562,7 +562,7 @@ class RayExecutor:
             | exceptions.ObjectLostError,
         ):
             # The cluster lost it, not the app: the engine relaunches it (a few times).
-            self._finish(party, VANISHED_EXIT_CODE, f"lost on Ray: {_summary(error)}", lost=True)
+            self._finish(party, VANISHED_EXIT_CODE, f"lost on Ray ({_summary(error)})", lost=True)
         else:
             verb = "failed on Ray" if party.started else "could not start on Ray"
             code = RAY_FAILURE_EXIT_CODE if party.started else START_FAILURE_EXIT_CODE
