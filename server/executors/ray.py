@@ -271,6 +271,10 @@ class _Connection:
     def acquire(self, address: str) -> None:
         """Blocking: call it in a worker thread."""
         with self._lock:
+            # Ray's driver would otherwise install absl's failure signal handler ahead of
+            # the server's own, which prints a stack dump at every SIGTERM, the server's
+            # normal stop. Ray reads this when it is first imported, so before that.
+            os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
             try:
                 import ray
             except ImportError as exc:
@@ -278,9 +282,6 @@ class _Connection:
                     f"the Ray executor needs the ray package: {INSTALL_HINT}"
                 ) from exc
             if not ray.is_initialized():
-                # Ray's driver would otherwise install absl's failure signal handler,
-                # which prints a stack dump at every SIGTERM, the server's normal stop.
-                os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
                 _check_reachable(address)
                 try:
                     ray.init(
