@@ -14,7 +14,6 @@ import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.job_service import JobServicer, kuscia_rejection
@@ -39,6 +38,7 @@ from dagwire.server.observability.gauges import StateGauges
 from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.ports import ListenError, bind_as, check_free
+from dagwire.server.rpc import reflection
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
@@ -68,7 +68,7 @@ SERVICES = (
     STEP_SERVICE_DESCRIPTOR.full_name,
 )
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
-OPERATIONAL_SERVICES = (health.SERVICE_NAME, reflection.SERVICE_NAME)
+OPERATIONAL_SERVICES = (health.SERVICE_NAME, *reflection.SERVICE_NAMES)
 
 
 class DagwireServer:
@@ -208,9 +208,7 @@ class DagwireServer:
                 reject_unary=service.reject_unary,
             )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
-        reflection.enable_server_reflection(
-            (*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
-        )
+        reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)
         self.metrics_http = self._metrics_listener()
 

@@ -88,6 +88,9 @@ class ServerThread:
         return server
 
     def stop(self) -> None:
+        """Shut the server down gracefully; a test may do so itself, before teardown."""
+        if self._loop.is_closed():
+            return
         if self.server is not None:
             self._call(self.server.stop())
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -39,7 +39,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "executors": {"yaml", "ray"},  # ray: imported lazily, by the Ray executor only
     "runtime": {"structlog"},
     "workflow": {"yaml", "croniter", "structlog"},
-    "rpc": {"grpc"},
+    "rpc": {"grpc", "google", "grpc_reflection"},
     "auth": {"grpc", "structlog", "yaml"},
     "api": {"grpc", "google", "grpc_status", "structlog"},
     "observability": {"grpc", "google", "prometheus_client", "structlog"},

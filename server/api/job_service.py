@@ -35,6 +35,7 @@ from dagwire.server.runtime.watch import (
     WatchEvent,
     WatchEventType,
     WatchFilter,
+    WatchInterrupted,
     watch_jobs,
 )
 from dagwire.server.store.base import JobStore
@@ -276,6 +277,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
                 yield self._encoded.encode(event)
         except ResumeExpired as error:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, str(error))
+        except WatchInterrupted as error:  # shutdown: unlike a timeout's OK, "resume"
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
         except SubscriberOverflow as error:
             await context.abort(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,

@@ -29,7 +29,7 @@ from dagwire.server.engine.errors import (
     JobNotFound,
     TaskNotFound,
 )
-from dagwire.server.runtime.watch import ResumeExpired
+from dagwire.server.runtime.watch import ResumeExpired, WatchInterrupted
 from dagwire.server.workflow.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -63,6 +63,7 @@ STATUS_FOR: Mapping[type[Exception], tuple[grpc.StatusCode, str]] = {
     IllegalTransition: (grpc.StatusCode.FAILED_PRECONDITION, "ILLEGAL_TRANSITION"),
     ConcurrentModification: (grpc.StatusCode.ABORTED, "CONCURRENT_MODIFICATION"),
     ResumeExpired: (grpc.StatusCode.OUT_OF_RANGE, "RESUME_EXPIRED"),
+    WatchInterrupted: (grpc.StatusCode.UNAVAILABLE, "SERVER_SHUTTING_DOWN"),
     Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED"),
     PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
 }
@@ -79,6 +80,8 @@ def rich_status(error: EngineError | AuthError) -> status_pb2.Status:
     """The google.rpc.Status for a domain error, with its details."""
     code, reason = status_for(error)
     details: list[Any] = [ErrorInfo(reason=reason, domain=ERROR_DOMAIN)]
+    if isinstance(error, WatchInterrupted):
+        details[0].metadata["resume_from"] = str(error.resume_from)
     if isinstance(error, InvalidArgument):
         details.append(_bad_request([(v.field, v.description) for v in error.violations]))
     elif isinstance(error, InvalidRequest):

@@ -16,10 +16,10 @@ from dagwire.server.auth.principal import OPERATOR, Principal, admit, refuse
 from dagwire.server.auth.tls import client_common_name
 from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.rpc.handlers import (
+    CallBehaviour,
     Context,
     Handler,
     StreamBehaviour,
-    UnaryBehaviour,
     rewrap,
 )
 
@@ -98,8 +98,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     `current_principal()` raises Unauthenticated for the API's error table to report.
     Any other refused call ends here with UNAUTHENTICATED. Calls of `open_services`
     (health, reflection) are not checked at all.
-
-    Handlers with streamed responses must be async generators.
     """
 
     def __init__(
@@ -125,7 +123,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         return self._guarded(handler, details.method, in_band=service in self._in_band)
 
     def _guarded(self, handler: Handler, method: str, *, in_band: bool) -> Handler:
-        def unary(behaviour: UnaryBehaviour) -> UnaryBehaviour:
+        # Only a single response can carry Kuscia's in-band status.
+        in_band = in_band and not handler.response_streaming
+
+        def call(behaviour: CallBehaviour) -> CallBehaviour:
             async def admitted(request: Any, context: Context) -> Any:
                 await self._admit(method, context, in_band=in_band)
                 return await behaviour(request, context)
@@ -140,7 +141,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
             return admitted
 
-        return rewrap(handler, unary=unary, stream=stream)
+        return rewrap(handler, call=call, stream=stream)
 
     async def _admit(self, method: str, context: Context, *, in_band: bool) -> None:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dagwire.server.engine.conditions import ConditionError, evaluate
 from dagwire.server.engine.errors import IllegalTaskAction, InvalidApproval, TaskNotFound
@@ -261,7 +261,7 @@ def _record_events(before: Job | None, after: Job, now: datetime) -> Job:
 
 def _event_message(task: TaskRun) -> str:
     if task.state is TaskState.RUNNING:
-        return f"attempt {task.attempt} started"
+        return task.err_msg or f"attempt {task.attempt} started"
     if task.state is TaskState.SUCCEEDED and task.cached_from:
         return f"reused the outputs of {task.cached_from}"
     return task.err_msg
@@ -517,14 +517,21 @@ def _on_exit(
 
 
 def _on_lost(job: Job, task: TaskRun, domain: str, message: str, now: datetime) -> Outcome:
-    """Relaunch the whole task (its parties work together) while the budget lasts."""
-    reason = f"party {domain} lost: {message}"
+    """Relaunch the whole task (its parties work together) while the budget lasts. The
+    task's err_msg says so until another outcome replaces it (it stays on a success):
+    a relaunch leaves a trace in QueryJob, GetRun and the step's events."""
+    reason = f"party {domain} {message}"
     if task.relaunches >= MAX_RELAUNCHES:
         return _fail_task(job, task, f"{reason} (relaunched {task.relaunches} times)", now)
     alive = tuple(
         p.domain_id for p in task.parties if p.domain_id != domain and not _party_done(p.state)
     )
-    requeued = replace(_reset_task(task, now), relaunches=task.relaunches + 1)
+    found = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    requeued = replace(
+        _reset_task(task, now),
+        relaunches=task.relaunches + 1,
+        err_msg=f"{reason}, found at {found}; relaunched as attempt {task.attempt + 1}",
+    )
     effects: tuple[Effect, ...] = (
         (TerminateTask(task.alias, task.attempt, alive, reason),) if alive else ()
     )
@@ -579,7 +586,14 @@ def _schedule(job: Job, now: datetime) -> Outcome:
             job = _decide(job, alias, now)
             decided = True
             continue
-        launched = move(_reset_task(task, now), TaskMove.LAUNCH, now, attempt=task.attempt + 1)
+        launched = move(
+            _reset_task(task, now),
+            TaskMove.LAUNCH,
+            now,
+            attempt=task.attempt + 1,
+            # A pending task's err_msg says why it is launched again (a lost party).
+            err_msg=task.err_msg if task.state is TaskState.PENDING else "",
+        )
         job = _with_task(job, launched)
         effects.append(LaunchTask(alias, launched.attempt))
         if spec.timeout_seconds > 0:

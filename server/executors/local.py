@@ -52,7 +52,9 @@ _STATUS_WRAPPER = (
 # The same code a shell uses when it cannot find a command.
 START_FAILURE_EXIT_CODE = 127
 VANISHED_EXIT_CODE = -1
-VANISHED_MESSAGE = "process vanished while the server was down; no exit status recorded"
+VANISHED_MESSAGE = (
+    "lost with its server (the process vanished while the server was down; no exit status recorded)"
+)
 _GROUP_EXIT_POLL_SECONDS = 0.05
 
 

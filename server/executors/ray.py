@@ -86,8 +86,8 @@ TERMINATED_EXIT_CODE = -signal.SIGTERM
 # A task that failed on Ray without an exit code of its command.
 RAY_FAILURE_EXIT_CODE = 1
 LOST_MESSAGE = (
-    "the Ray task ended with the server that submitted it (a Ray task dies with its "
-    "driver); no exit status recorded"
+    "lost with its server (a Ray task dies with the server that submitted it, its driver; "
+    "no exit status recorded)"
 )
 # Seconds terminate() waits, beyond the worker's own kill grace, before it force-cancels.
 _FORCE_MARGIN = 2.0
@@ -272,6 +272,10 @@ class _Connection:
     def acquire(self, address: str) -> None:
         """Blocking: call it in a worker thread."""
         with self._lock:
+            # Ray's driver would otherwise install absl's failure signal handler ahead of
+            # the server's own, which prints a stack dump at every SIGTERM, the server's
+            # normal stop. Ray reads this when it is first imported, so before that.
+            os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
             try:
                 import ray
             except ImportError as exc:
@@ -279,9 +283,6 @@ class _Connection:
                     f"the Ray executor needs the ray package: {INSTALL_HINT}"
                 ) from exc
             if not ray.is_initialized():
-                # Ray's driver would otherwise install absl's failure signal handler,
-                # which prints a stack dump at every SIGTERM, the server's normal stop.
-                os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
                 _check_reachable(address)
                 try:
                     ray.init(
@@ -564,7 +565,7 @@ class RayExecutor:
             | exceptions.ObjectLostError,
         ):
             # The cluster lost it, not the app: the engine relaunches it (a few times).
-            self._finish(party, VANISHED_EXIT_CODE, f"lost on Ray: {_summary(error)}", lost=True)
+            self._finish(party, VANISHED_EXIT_CODE, f"lost on Ray ({_summary(error)})", lost=True)
         else:
             verb = "failed on Ray" if party.started else "could not start on Ray"
             code = RAY_FAILURE_EXIT_CODE if party.started else START_FAILURE_EXIT_CODE

@@ -14,12 +14,13 @@ from google.protobuf.message import Message
 from dagwire.server.observability.context import REQUEST_ID_KEY, bind_request_id, request_id_of
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.rpc.handlers import (
+    CallBehaviour,
     Context,
     Handler,
     StreamBehaviour,
-    UnaryBehaviour,
     rewrap,
 )
+from dagwire.server.rpc.trailers import MergingContext
 
 GRPC = "grpc"
 # The message type of Kuscia's in-band status (`status` field of every JobService reply).
@@ -51,11 +52,10 @@ def failure_code(context: Context, error: BaseException) -> str:
 # The stubs make ServerInterceptor generic; at runtime it cannot be subscripted.
 class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Gives every call a request id (the caller's `x-request-id`, or a new one), binds
-    it into the log context, returns it in the trailing metadata, and records the call's
-    code and duration. Installed first, so it also sees calls that authentication
+    it into the log context, returns it in the trailing metadata of every answer (the
+    handlers get a MergingContext, so an abort with rich details keeps it), and records
+    the call's code and duration. Installed first, so it also sees calls that authentication
     refuses.
-
-    Handlers with streamed responses must be async generators.
     """
 
     def __init__(self, metrics: ServerMetrics) -> None:
@@ -72,8 +72,9 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
         return self._observed(handler, details.method)
 
     def _observed(self, handler: Handler, method: str) -> Handler:
-        def unary(behaviour: UnaryBehaviour) -> UnaryBehaviour:
+        def call(behaviour: CallBehaviour) -> CallBehaviour:
             async def observed(request: Any, context: Context) -> Any:
+                context = MergingContext.around(context)
                 started = self._begin(context)
                 code = grpc.StatusCode.UNKNOWN.name
                 try:
@@ -90,6 +91,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
 
         def stream(behaviour: StreamBehaviour) -> StreamBehaviour:
             async def observed(request: Any, context: Context) -> AsyncIterator[Any]:
+                context = MergingContext.around(context)
                 started = self._begin(context)
                 code = grpc.StatusCode.OK.name
                 try:
@@ -103,7 +105,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
 
             return observed
 
-        return rewrap(handler, unary=unary, stream=stream)
+        return rewrap(handler, call=call, stream=stream)
 
     def _begin(self, context: Context) -> float:
         started = time.perf_counter()
@@ -111,7 +113,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
         bind_request_id(request_id)
         # Trailing, not initial, metadata: initial metadata sent ahead of the response
         # costs a write of its own (measured: +150 µs a call); trailers go with the status,
-        # and `context.abort` keeps them.
+        # and the merging context keeps them whatever trailers the handler adds.
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
         return started
 

@@ -595,9 +595,26 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
         command = _as_command(current, item)
         if command is not None:
             outcome = reducer.apply(current, command, now)
+            if isinstance(command, reducer.ProcessLost):
+                _log_lost(current, outcome.job, command)
             current = outcome.job
             effects.extend(outcome.effects)
     return Outcome(current, tuple(effects))
+
+
+def _log_lost(before: Job, after: Job, lost: reducer.ProcessLost) -> None:
+    """A lost party is worth a line: the task relaunched, or failed for good."""
+    if after is before:
+        return  # a stale report, ignored
+    task = after.task(lost.alias)
+    log.warning(
+        "party lost",
+        job_id=after.job_id,
+        task=lost.alias,
+        domain=lost.domain_id,
+        attempt=lost.attempt,
+        reason=task.err_msg or after.err_msg,
+    )
 
 
 def _party_launches(job: Job, alias: str, attempt: int) -> list[PartyLaunch]:

@@ -50,6 +50,18 @@ class ResumeExpired(EngineError):
     """resume_from is outside the retained event log; the client must re-list."""
 
 
+class WatchInterrupted(EngineError):
+    """The server is shutting down: the watch ends before its time, and the client
+    resumes from `resume_from` (0: re-list), on this server or any other replica."""
+
+    def __init__(self, resume_from: int) -> None:
+        super().__init__(
+            f"the server is shutting down; watch again with resume_from={resume_from}, "
+            "here or on another replica"
+        )
+        self.resume_from = resume_from
+
+
 @dataclass(frozen=True, slots=True)
 class WatchFilter:
     job_ids: frozenset[str] = frozenset()
@@ -68,11 +80,14 @@ async def watch_jobs(
     heartbeat_interval: float,
     lifetime: float | None = None,
 ) -> AsyncGenerator[WatchEvent, None]:
-    """Watch jobs matching `where`. Ends after `lifetime` seconds when given, and when
-    the bus shuts down."""
+    """Watch jobs matching `where`. Ends after `lifetime` seconds when given; raises
+    WatchInterrupted when the bus shuts down."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + lifetime if lifetime else None
     subscription = bus.subscribe()
+    # Where a client that saw everything yielded so far resumes. Not within an initial
+    # listing (ordered by job, not by version): only its closing bookmark counts.
+    resumable = resume_from
     try:
         if resume_from > 0:
             replay = _replay(store, where, resume_from)
@@ -80,11 +95,14 @@ async def watch_jobs(
             replay = _initial_listing(store, where)
         seen = _Seen()
         async for item in replay(seen):
+            if resume_from > 0 or item.type is WatchEventType.HEARTBEAT:
+                resumable = item.resource_version
             yield item
         async for item in _live(subscription, where, seen, heartbeat_interval, deadline):
+            resumable = item.resource_version
             yield item
     except BusClosed:
-        return
+        raise WatchInterrupted(resumable) from None
     finally:
         subscription.close()
 

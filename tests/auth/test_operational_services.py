@@ -24,3 +24,15 @@ async def test_reflection_lists_services_without_a_token(channel: grpc.aio.Chann
     response = await call.read()
     call.cancel()
     assert JOB_SERVICE in {s.name for s in response.list_services_response.service}
+
+
+async def test_v1_reflection_lists_services_without_a_token(channel: grpc.aio.Channel) -> None:
+    info = channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    call = info(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    response = await call.read()
+    call.cancel()
+    assert JOB_SERVICE in {s.name for s in response.list_services_response.service}

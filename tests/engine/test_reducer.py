@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from dagwire.server.engine import reducer as r
@@ -175,7 +177,7 @@ def test_restart_of_a_job_suspended_before_approval_awaits_approval_again() -> N
 def test_a_lost_process_relaunches_its_task_as_a_new_attempt() -> None:
     job = r.create_job(spec(task("a", parties=("alice", "bob"))), at(0), frozenset()).job
     job, effects = run(
-        job, r.ProcessStarted("a", 1, "bob"), r.ProcessLost("a", 1, "alice", "vanished")
+        job, r.ProcessStarted("a", 1, "bob"), r.ProcessLost("a", 1, "alice", "lost: vanished")
     )
     assert job.state is JobState.RUNNING
     assert (job.task("a").attempt, job.task("a").relaunches) == (2, 1)
@@ -183,6 +185,24 @@ def test_a_lost_process_relaunches_its_task_as_a_new_attempt() -> None:
         r.TerminateTask("a", 1, ("bob",), "party alice lost: vanished"),
         r.LaunchTask("a", 2),
     ]
+
+
+def test_a_relaunch_after_a_lost_party_says_so_in_the_tasks_status() -> None:
+    job = r.create_job(spec(task("a")), at(0), frozenset()).job
+    job, _ = run(job, r.ProcessLost("a", 1, "alice", "lost with its server"))
+    found = at(1).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert job.task("a").state is TaskState.RUNNING
+    assert job.task("a").err_msg == (
+        f"party alice lost with its server, found at {found}; relaunched as attempt 2"
+    )
+
+
+def test_the_relaunch_reason_stays_when_the_relaunched_task_succeeds() -> None:
+    job = r.create_job(spec(task("a")), at(0), frozenset()).job
+    job, _ = run(job, r.ProcessLost("a", 1, "alice", "lost with its server"))
+    job, _ = run(job, r.ProcessExited("a", 2, "alice", 0, ""))
+    assert job.task("a").state is TaskState.SUCCEEDED
+    assert job.task("a").err_msg.endswith("relaunched as attempt 2")
 
 
 def test_a_task_that_keeps_losing_its_process_fails_after_the_relaunch_budget() -> None:

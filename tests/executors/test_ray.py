@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 import pytest
 
+from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.config import parse_args
 from dagwire.server.executors import ray as ray_executor
@@ -34,6 +35,7 @@ from dagwire.server.executors.ray import (
     RayUnavailableError,
 )
 from tests.api.conftest import job_request, seed_request, task, wait_for_state
+from tests.conftest import assert_eventually
 from tests.processes import ServerProcess, free_port
 
 from .helpers import (
@@ -501,3 +503,35 @@ def test_an_image_asks_for_ray_in_the_images_file(tmp_path: Path) -> None:
     path.write_text("images:\n  a: {command: [a], executor: k8s}\n")
     with pytest.raises(ValueError, match="'executor' must be one of"):
         AppImageRegistry.load(path)
+
+
+@needs_ray
+async def test_a_graceful_stop_with_a_party_running_on_ray_prints_no_stack_dump(
+    ray_cluster: RayCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This process's own connection set it: the server must do without.
+    monkeypatch.delenv("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", raising=False)
+    server = ServerProcess(
+        tmp_path, "--executor", "ray", "--ray-address", ray_cluster.address
+    ).start()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = job_pb2_grpc.JobServiceStub(channel)
+            request = job_request(
+                "job-on-ray", task("wait", config={"sleep_seconds": 60}, parties=("alice",))
+            )
+            created = await stub.CreateJob(request)
+            assert created.status.code == 0, created.status.message
+            # The party runs: Ray's driver is connected and its task started.
+            await assert_eventually(
+                lambda: stub.QueryJob(pb.QueryJobRequest(job_id="job-on-ray")),
+                lambda r: r.data.status.tasks[0].parties[0].state == "Running",
+                timeout=45,
+            )
+    except BaseException:
+        server.stop()
+        raise
+    # SIGTERM while Ray's driver is connected and a Ray task runs: absl's failure
+    # signal handler, were it installed, would print "*** SIGTERM received ..." first.
+    assert server.stop() == 0
+    assert "SIGTERM received" not in server.log_path.read_text()

@@ -41,4 +41,7 @@ async def test_sigterm_ends_an_open_http_watch_cleanly(server: tuple[ServerProce
         first = json.loads(await response.content.readline())
         assert first["type"] == "HEARTBEAT"  # the end of the (empty) initial listing
         assert process.stop() == 0
-        assert await response.content.read() == b""  # the stream ended, not broke
+        # The stream ended, not broke: with a last line saying why and where to resume.
+        rest = (await response.content.read()).splitlines()
+    assert [json.loads(line)["error"]["code"] for line in rest] == [14]  # UNAVAILABLE
+    assert f"resume_from={first['resource_version']}" in json.loads(rest[0])["error"]["message"]
