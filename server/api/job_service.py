@@ -15,6 +15,7 @@ from google.protobuf.message_factory import GetMessageClass
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
+from dagwire.server.api.kuscia_validation import validate_create_request
 from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
 from dagwire.server.auth.policy import approving_domain, can_see, require_party
 from dagwire.server.auth.principal import Principal, current_principal
@@ -43,7 +44,7 @@ def kuscia_rejection(method: MethodDescriptor, why: str) -> Message:
     response = GetMessageClass(method.output_type)()
     # Set through the field rather than as a keyword: the stubs type an arbitrary
     # message class as the bare `Message`, whose constructor takes no fields.
-    response.status.CopyFrom(failure(REQUEST_INVALID, "INVALID_REQUEST", why))  # type: ignore[attr-defined]
+    response.status.CopyFrom(failure(REQUEST_INVALID, why))  # type: ignore[attr-defined]
     return response
 
 
@@ -104,6 +105,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self, request: pb.CreateJobRequest, context: Context
     ) -> pb.CreateJobResponse:
         caller = current_principal()
+        validate_create_request(request)
         spec = convert.job_spec_from_proto(request)
         require_party(caller, spec)
         job = await self._runtime.create(spec)

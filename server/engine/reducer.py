@@ -307,8 +307,10 @@ def _transition(job: Job, event: JobEvent) -> Job:
 
 def _halt(job: Job, event: JobEvent, stage: Stage, reason: str, now: datetime) -> Outcome:
     """Stop, suspend or cancel: terminate what runs; pending tasks stay pending so that
-    a restart picks them up."""
+    a restart picks them up. A transition to the job's own state changes nothing."""
     halted = _transition(job, event)
+    if halted.state is job.state:
+        return Outcome(job)
     tasks, effects = _stop_running_tasks(_settle_holds(halted.tasks, reason, now), reason, now)
     end_time = now if halted.state.is_terminal else None
     return Outcome(

@@ -93,7 +93,7 @@ INVALID = [
         "depends on 'ghost'",
         id="unknown-dependency",
     ),
-    pytest.param(job_request("Bad_ID", task("a")), "not a DNS-1123 subdomain", id="bad-job-id"),
+    pytest.param(job_request("Bad_ID", task("a")), "job_id 'Bad_ID' is invalid", id="bad-job-id"),
     pytest.param(
         job_request("no-parties", task("a", parties=())),
         "parties must not be empty",
@@ -123,18 +123,28 @@ async def test_invalid_job_is_refused_with_11100_and_nothing_is_stored(
     assert (await query(stub, request_.job_id or "x")).status.code == 11202
 
 
-async def test_duplicate_job_id_is_refused_and_the_first_job_is_untouched(stub: Stub) -> None:
+async def test_duplicate_job_id_is_refused_with_11201_and_the_first_job_is_untouched(
+    stub: Stub,
+) -> None:
     await create_ok(stub, job_request("dup", sleeping("first", 0)))
     response = await stub.CreateJob(job_request("dup", sleeping("second", 0)))
-    assert response.status.code == 11100
+    assert response.status.code == 11201
     assert "already exists" in response.status.message
     assert [t.alias for t in (await query(stub, "dup")).data.tasks] == ["first"]
 
 
-async def test_error_status_carries_a_machine_readable_reason(stub: Stub) -> None:
+async def test_error_status_has_empty_details_as_kuscia_sends(stub: Stub) -> None:
+    response = await query(stub, "ghost")
+    assert response.status.code == 11202
+    assert list(response.status.details) == []
+
+
+async def test_error_status_carries_a_machine_readable_reason_when_asked(stub: Stub) -> None:
     from google.rpc.error_details_pb2 import ErrorInfo
 
-    response = await query(stub, "ghost")
+    response = await stub.QueryJob(
+        pb.QueryJobRequest(job_id="ghost"), metadata=(("dagwire-error-info", "1"),)
+    )
     info = ErrorInfo()
     assert response.status.details[0].Unpack(info)
     assert (info.reason, info.domain) == ("JOB_NOT_FOUND", "dagwire.io")

@@ -166,10 +166,24 @@ def test_an_unbound_approval_decides_for_every_undecided_party() -> None:
     assert job.state is JobState.RUNNING
 
 
-def test_restart_of_a_job_suspended_before_approval_awaits_approval_again() -> None:
+def test_restart_of_a_job_stopped_before_approval_awaits_approval_again() -> None:
     job = r.create_job(spec(task("a")), at(0), frozenset({"alice"})).job
-    job, _ = run(job, r.Suspend(), r.Restart())
+    job, _ = run(job, r.Stop(), r.Restart())
     assert job.state is JobState.AWAITING_APPROVAL
+
+
+def test_suspend_of_a_job_awaiting_approval_is_refused() -> None:
+    job = r.create_job(spec(task("a")), at(0), frozenset({"alice"})).job
+    with pytest.raises(IllegalTransition, match="only Running jobs can be suspended"):
+        r.apply(job, r.Suspend(), at(1))
+
+
+@pytest.mark.parametrize("command", [r.Stop("again"), r.Cancel("again")], ids=["stop", "cancel"])
+def test_stop_or_cancel_of_a_succeeded_job_changes_nothing(command: r.Command) -> None:
+    job = r.create_job(spec(task("a")), at(0), frozenset()).job
+    job, _ = run(job, finish("a"))
+    outcome = r.apply(job, command, at(9))
+    assert outcome.job is job and outcome.effects == ()
 
 
 def test_a_lost_process_relaunches_its_task_as_a_new_attempt() -> None:
