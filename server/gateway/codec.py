@@ -7,16 +7,22 @@ from typing import Any, cast
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 
-def parse_request(body: bytes, message_type: type[Message]) -> Message | str:
-    """The request a body holds, or why it holds none.
+PROTOBUF = "application/x-protobuf"
+
+
+def parse_request(
+    body: bytes, message_type: type[Message], *, discard_unknown: bool = False
+) -> Message | str:
+    """The request a JSON body holds, or why it holds none.
 
     Field names may be snake_case (as Kuscia documents them) or lowerCamelCase (the
     canonical JSON names); unknown fields are errors naming the field, so that a typo
-    fails loudly instead of being dropped. An empty body is an empty request, so that
-    `curl -X POST .../watch` works without `-d '{}'`.
+    fails loudly instead of being dropped, unless `discard_unknown` (as Kuscia's own
+    server decodes). An empty body is an empty request, so that `curl -X POST
+    .../watch` works without `-d '{}'`.
     """
     name = message_type.DESCRIPTOR.name
     try:
@@ -27,10 +33,24 @@ def parse_request(body: bytes, message_type: type[Message]) -> Message | str:
     if not text.strip():
         return message
     try:
-        json_format.Parse(text, message, ignore_unknown_fields=False)
-    except json_format.ParseError as error:
+        document = json.loads(text)
+        # json_format.Parse takes `[]` for an empty message; a request is an object.
+        if not isinstance(document, dict):
+            raise json_format.ParseError(f"expected a JSON object, got {type(document).__name__}")
+        json_format.ParseDict(document, message, ignore_unknown_fields=discard_unknown)
+    except (ValueError, json_format.ParseError) as error:
         return f"the request body is not a valid {name} in JSON: {error}"
     return message
+
+
+def parse_binary(body: bytes, message_type: type[Message]) -> Message | str:
+    """The request an `application/x-protobuf` body holds (the binary wire format), or
+    why it holds none."""
+    try:
+        return message_type.FromString(body)
+    except DecodeError as error:
+        name = message_type.DESCRIPTOR.name
+        return f"the request body is not a valid {name} in protobuf binary: {error}"
 
 
 def to_json(message: Message) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from dagwire.server.api.registration import UnaryRejection
 from dagwire.server.auth.errors import Unauthenticated
 from dagwire.server.auth.interceptor import TOKEN_KEY, Authenticator
 from dagwire.server.auth.principal import admit, refuse
-from dagwire.server.gateway.codec import dumps, parse_request, to_json
+from dagwire.server.gateway.codec import PROTOBUF, dumps, parse_binary, parse_request, to_json
 from dagwire.server.gateway.context import GatewayAbort, GatewayContext
 from dagwire.server.gateway.routes import ROUTE_TABLES, RouteTable
 from dagwire.server.gateway.services import GatewayService
@@ -64,6 +64,7 @@ class _Route:
     method: MethodDescriptor
     behaviour: Callable[..., Any]
     reject_unary: UnaryRejection | None
+    discard_unknown: bool
 
     @property
     def full_method(self) -> str:
@@ -97,7 +98,9 @@ def _routes(tables: Iterable[RouteTable], services: Sequence[GatewayService]) ->
         for path, rpc in table.routes():
             method = service.descriptor.methods_by_name[rpc]
             behaviour = getattr(service.servicer, rpc)
-            routes.append(_Route(path, method, behaviour, service.reject_unary))
+            routes.append(
+                _Route(path, method, behaviour, service.http_rejection, table.discard_unknown)
+            )
     return routes
 
 
@@ -133,12 +136,21 @@ class HttpGateway:
         started = time.perf_counter()
         request_id = _begin(http)
         code = grpc.StatusCode.UNKNOWN.name
+        # Kuscia's HTTP layer reads and answers the binary protobuf format when the
+        # request says `Content-Type: application/x-protobuf` (summary_cn.md; pkg/web/
+        # decorator/proto_decorator.go renderResponse picks the render by it).
+        binary = http.content_type == PROTOBUF
         try:
-            request = parse_request(await http.read(), route.request_type)
+            raw = await http.read()
+            request = (
+                parse_binary(raw, route.request_type)
+                if binary
+                else parse_request(raw, route.request_type, discard_unknown=route.discard_unknown)
+            )
             if isinstance(request, str):
                 if route.reject_unary is None:
                     raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)
-                # Undecodable: the service's own in-band rejection, as over gRPC (11100),
+                # Undecodable: the service's own in-band rejection (Kuscia's 11101),
                 # with HTTP 200 as Kuscia answers every request it could route.
                 reply = route.reject_unary(route.method, request)
                 status = 200
@@ -153,6 +165,8 @@ class HttpGateway:
                 # carries the in-band status (11102) a gRPC caller gets.
                 status = 200 if refusal is None else 401
             code = outcome_code(reply)
+            if binary:
+                return _protobuf(reply, status, request_id)
             return _json(to_json(reply), status, request_id)
         except GatewayAbort as abort:
             code = abort.code.name
@@ -179,7 +193,9 @@ class HttpGateway:
         started = time.perf_counter()
         request_id = _begin(http)
         try:
-            request = parse_request(await http.read(), route.request_type)
+            request = parse_request(
+                await http.read(), route.request_type, discard_unknown=route.discard_unknown
+            )
             if isinstance(request, str):
                 raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)
             bind_request_fields(request)
@@ -303,6 +319,14 @@ def _json(document: Mapping[str, Any], status: int, request_id: str) -> web.Resp
         body=dumps(document),
         status=status,
         headers={"Content-Type": f"{JSON}; charset=utf-8", REQUEST_ID_HEADER: request_id},
+    )
+
+
+def _protobuf(message: Message, status: int, request_id: str) -> web.Response:
+    return web.Response(
+        body=message.SerializeToString(),
+        status=status,
+        headers={"Content-Type": PROTOBUF, REQUEST_ID_HEADER: request_id},
     )
 
 

@@ -19,12 +19,15 @@ class RouteTable:
 
     `in_band` says how the service reports errors: in its responses (Kuscia's `status`,
     with HTTP 200), or as gRPC statuses, which the gateway turns into HTTP statuses.
+    `discard_unknown` drops JSON fields the request message lacks instead of refusing
+    the body.
     """
 
     service: str
     prefix: str
     paths: Mapping[str, str]
     in_band: bool = False
+    discard_unknown: bool = False
 
     def routes(self) -> list[tuple[str, str]]:
         """(HTTP path, RPC name) pairs."""
@@ -48,6 +51,10 @@ KUSCIA_JOB_ROUTES = RouteTable(
         "cancel": "CancelJob",
     },
     in_band=True,
+    # Kuscia decodes with protojson's DiscardUnknown (pkg/web/decorator/binder/
+    # json_proto_binder.go), and its docs list fields its messages lack (`header` on
+    # ApproveJob): a Kuscia client may send them.
+    discard_unknown=True,
 )
 
 # dagwire's own: `{noun}/{verb}`, one path per RPC, in the service's order.

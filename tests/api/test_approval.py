@@ -78,8 +78,10 @@ async def test_an_unknown_approve_result_is_invalid(stub: Stub) -> None:
     assert response.status.code == 11100 and "got 7" in response.status.message
 
 
-async def test_suspend_while_awaiting_approval_is_allowed(stub: Stub) -> None:
+async def test_suspend_while_awaiting_approval_is_refused_with_11210(stub: Stub) -> None:
+    # Kuscia suspends only a Running job (job_service.go SuspendJob).
     await create_ok(stub, job_request("suspend-waiting", sleeping("t", 0)))
     response = await stub.SuspendJob(pb.SuspendJobRequest(job_id="suspend-waiting"))
-    assert response.status.code == 0
-    assert (await query(stub, "suspend-waiting")).data.status.state == "Suspended"
+    assert response.status.code == 11210
+    assert "only Running jobs can be suspended" in response.status.message
+    assert (await query(stub, "suspend-waiting")).data.status.state == "AwaitingApproval"

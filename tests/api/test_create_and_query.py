@@ -43,10 +43,8 @@ async def test_query_returns_tasks_as_submitted_and_per_party_status(stub: Stub)
         100,
     )
     assert list(split.dependencies) == ["job-psi"]
-    assert [(p.domain_id, p.role) for p in psi.parties] == [
-        ("alice", "partner"),
-        ("bob", "partner"),
-    ]
+    # Kuscia's documented body names no role.
+    assert [(p.domain_id, p.role) for p in psi.parties] == [("alice", ""), ("bob", "")]
     assert psi.task_input_config.startswith('{"sf_datasource_config"')
     for task_status in data.status.tasks:
         assert [(p.domain_id, p.state) for p in task_status.parties] == [
