@@ -59,15 +59,15 @@ def sleeping_body(job_id: str, seconds: float = 30.0) -> dict[str, Any]:
     )
 
 
-def create_request(kuscia: KusciaJobClient, body: dict[str, Any]) -> Message:
+def create_request(protos: KusciaProtos, body: dict[str, Any]) -> Message:
     """Kuscia's CreateJobRequest holding a JSON body."""
-    request = kuscia.protos.message("CreateJobRequest")
-    json_format.ParseDict(body, request, descriptor_pool=kuscia.protos.pool)
+    request = protos.message("CreateJobRequest")
+    json_format.ParseDict(body, request, descriptor_pool=protos.pool)
     return request
 
 
 async def create(kuscia: KusciaJobClient, body: dict[str, Any]) -> None:
-    response = await kuscia.call("CreateJob", create_request(kuscia, body))
+    response = await kuscia.call("CreateJob", create_request(kuscia.protos, body))
     assert response.status.code == 0, response.status.message
 
 

@@ -13,7 +13,7 @@ from tests.kuscia.kuscia_client import KusciaJobClient
 
 
 async def create_code(kuscia: KusciaJobClient, body: dict[str, Any]) -> tuple[int, str]:
-    response = await kuscia.call("CreateJob", create_request(kuscia, body))
+    response = await kuscia.call("CreateJob", create_request(kuscia.protos, body))
     return response.status.code, response.status.message
 
 

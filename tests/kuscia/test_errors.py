@@ -34,7 +34,7 @@ async def test_a_duplicate_job_id_is_refused_with_11201(kuscia: KusciaJobClient)
     # job_service.go CreateJob: the KusciaJob Create fails (AlreadyExists) ->
     # ErrorCode_KusciaAPIErrCreateJob (11201).
     await create(kuscia, sleeping_body("dup", 0))
-    response = await kuscia.call("CreateJob", create_request(kuscia, doc_body("dup")))
+    response = await kuscia.call("CreateJob", create_request(kuscia.protos, doc_body("dup")))
     assert response.status.code == 11201
     assert "already exists" in response.status.message
     assert list(response.status.details) == []
