@@ -15,6 +15,7 @@ from dagwire.server.engine.model import (
     JobState,
     PartySpec,
     PartyState,
+    ScheduleConfig,
     TaskRun,
     TaskSpec,
     TaskState,
@@ -94,8 +95,36 @@ def job_spec_from_proto(request: pb.CreateJobRequest) -> JobSpec:
     )
 
 
+# Kuscia's defaults for a schedule_config field left at zero or below
+# (pkg/kusciaapi/service/job_service.go buildScheduleConfigForKusciaTask); the first is
+# also the scheduling deadline of a task given no schedule_config (kusciajob_cn.md).
+DEFAULT_TASK_TIMEOUT_SECONDS = 300
+DEFAULT_RESOURCE_RESERVED_SECONDS = 30
+DEFAULT_RESOURCE_REALLOCATION_INTERVAL_SECONDS = 30
+
+
+def _schedule_from_proto(task: pb.Task) -> ScheduleConfig | None:
+    if not task.HasField("schedule_config"):
+        return None
+    given = task.schedule_config
+
+    def positive_or(value: int, default: int) -> int:
+        return value if value > 0 else default
+
+    return ScheduleConfig(
+        task_timeout_seconds=positive_or(given.task_timeout_seconds, DEFAULT_TASK_TIMEOUT_SECONDS),
+        resource_reserved_seconds=positive_or(
+            given.resource_reserved_seconds, DEFAULT_RESOURCE_RESERVED_SECONDS
+        ),
+        resource_reallocation_interval_seconds=positive_or(
+            given.resource_reallocation_interval_seconds,
+            DEFAULT_RESOURCE_REALLOCATION_INTERVAL_SECONDS,
+        ),
+    )
+
+
 def _task_spec_from_proto(task: pb.Task) -> TaskSpec:
-    schedule = task.schedule_config
+    schedule = _schedule_from_proto(task)
     return TaskSpec(
         alias=task.alias,
         task_id=task.task_id or task.alias,
@@ -105,9 +134,11 @@ def _task_spec_from_proto(task: pb.Task) -> TaskSpec:
         dependencies=tuple(dict.fromkeys(dep for dep in task.dependencies if dep)),
         task_input_config=task.task_input_config,
         priority=task.priority,
-        timeout_seconds=schedule.task_timeout_seconds,
-        resource_reserved_seconds=schedule.resource_reserved_seconds,
-        resource_reallocation_interval_seconds=schedule.resource_reallocation_interval_seconds,
+        # Kuscia's task_timeout_seconds bounds the wait to be scheduled, not running time.
+        start_timeout_seconds=(
+            schedule.task_timeout_seconds if schedule else DEFAULT_TASK_TIMEOUT_SECONDS
+        ),
+        schedule=schedule,
         tolerable=task.tolerable,
     )
 
@@ -167,11 +198,19 @@ def _task_config(task: TaskSpec) -> pb.TaskConfig:
         dependencies=list(task.dependencies),
         task_input_config=task.task_input_config,
         priority=task.priority,
-        schedule_config=pb.ScheduleConfig(
-            task_timeout_seconds=task.timeout_seconds,
-            resource_reserved_seconds=task.resource_reserved_seconds,
-            resource_reallocation_interval_seconds=task.resource_reallocation_interval_seconds,
-        ),
+        # Shown as given (null when none was), as Kuscia's QueryJob shows it
+        # (job_service.go buildScheduleConfigForKusciaAPI).
+        schedule_config=_schedule_to_proto(task.schedule),
+    )
+
+
+def _schedule_to_proto(schedule: ScheduleConfig | None) -> pb.ScheduleConfig | None:
+    if schedule is None:
+        return None
+    return pb.ScheduleConfig(
+        task_timeout_seconds=schedule.task_timeout_seconds,
+        resource_reserved_seconds=schedule.resource_reserved_seconds,
+        resource_reallocation_interval_seconds=schedule.resource_reallocation_interval_seconds,
     )
 
 

@@ -141,7 +141,7 @@ def _check_task(index: int, task: TaskSpec, limits: Limits) -> None:
         raise InvalidRequest(f"{where} ({task.alias!r}).priority must not be negative")
     if task.timeout_seconds < 0:
         raise InvalidRequest(
-            f"{where} ({task.alias!r}).schedule_config.task_timeout_seconds must not be negative"
+            f"{where} ({task.alias!r}).timeout_seconds must not be negative"
         )
 
 
