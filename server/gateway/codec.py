@@ -9,7 +9,6 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
-
 PROTOBUF = "application/x-protobuf"
 
 

@@ -406,9 +406,7 @@ class JobRuntime:
         command = reducer.TaskTimedOut(alias, attempt, deadline)
         self._timers[key] = loop.call_later(max(seconds, 0.0), self._timer_fired, key, command)
 
-    def _timer_fired(
-        self, key: tuple[str, str, int, reducer.Deadline], command: Command
-    ) -> None:
+    def _timer_fired(self, key: tuple[str, str, int, reducer.Deadline], command: Command) -> None:
         self._timers.pop(key, None)
         self._post(key[0], command)
 
@@ -532,8 +530,8 @@ class JobRuntime:
         for job_id in lost:
             self._active.pop(job_id, None)
             self._dormant.pop(job_id, None)
-        for timer in [timer for timer in self._timers if timer[0] in lost]:
-            self._cancel_timer(*timer)
+        for key in [key for key in self._timers if key[0] in lost]:
+            self._timers.pop(key).cancel()
         if lost:
             log.warning("jobs taken over by other replicas", count=len(lost))
 

@@ -115,7 +115,6 @@ def test_no_token_sends_no_token_metadata() -> None:
     assert BaseDagwireClient()._metadata == ((ERROR_INFO_KEY, "1"),)
 
 
-
 def test_approve_sends_the_deciding_domain_extension() -> None:
     call = BaseDagwireClient._approve_call("j", False, "no", "bob")
     assert call.method == "ApproveJob"

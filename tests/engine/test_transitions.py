@@ -27,10 +27,7 @@ EXPECTED = {
     },
     # Kuscia's StopJob checks no state: stopping a finished job succeeds, changing nothing
     # (secretflow/kuscia pkg/kusciaapi/service/job_service.go, StopJob).
-    **{
-        (state, E.STOP): state
-        for state in (S.SUCCEEDED, S.FAILED, S.APPROVAL_REJECT, S.CANCELLED)
-    },
+    **{(state, E.STOP): state for state in (S.SUCCEEDED, S.FAILED, S.APPROVAL_REJECT, S.CANCELLED)},
     # Only a running job can be suspended (job_service.go SuspendJob, 11210 otherwise).
     (S.RUNNING, E.SUSPEND): S.SUSPENDED,
     **{(state, E.RESTART): S.PENDING for state in (S.SUSPENDED, S.FAILED)},
