@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 
 from dagwire.server.app import configure_logging, serve
 from dagwire.server.config import parse_args
+from dagwire.server.ports import ListenError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,7 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     # large heap were what made slow watch deliveries (the p99) in the benchmarks.
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except ListenError as error:
+        # One line naming the address, no traceback: the operator's fix is obvious.
+        print(f"dagwire: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from dagwire.server.observability.bus import ObservedBus
 from dagwire.server.observability.gauges import StateGauges
 from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
+from dagwire.server.ports import ListenError, ensure_free
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
@@ -152,6 +153,8 @@ class DagwireServer:
         options = [
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
+            # No second listener on our port (ports.py).
+            ("grpc.so_reuseport", 0),
         ]
         authenticator = Authenticator(
             tokens=TokenRegistry.load(config.token_file) if config.token_file else None,
@@ -268,18 +271,31 @@ class DagwireServer:
         return f"{host}:{self.port}"
 
     async def start(self) -> None:
+        # Ports first, before the store and the runtime touch anything: a second server
+        # on a taken port must fail without taking up jobs (ports.py).
+        ensure_free(self.config.listen)
+        for index, listener in enumerate(self.listeners):
+            try:
+                listener.bind()
+            except ListenError:
+                for bound in self.listeners[:index]:
+                    bound.unbind()
+                raise
         await self.store.open()
         await self.workflow_store.open()
         await self.schedule_store.open()
         await self.runtime.start()
         await self.scheduler.start()
-        self.port = (
-            self._server.add_secure_port(self.config.listen, self._credentials)
-            if self._credentials is not None
-            else self._server.add_insecure_port(self.config.listen)
-        )
+        try:
+            self.port = (
+                self._server.add_secure_port(self.config.listen, self._credentials)
+                if self._credentials is not None
+                else self._server.add_insecure_port(self.config.listen)
+            )
+        except RuntimeError as error:  # grpc's "Failed to bind"
+            raise ListenError(f"cannot listen on {self.config.listen}: {error}") from error
         if self.port == 0:
-            raise OSError(f"cannot listen on {self.config.listen}")
+            raise ListenError(f"cannot listen on {self.config.listen}")
         await self._server.start()
         for listener in self.listeners:
             await listener.start()

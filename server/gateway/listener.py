@@ -3,18 +3,13 @@ certificate, with mTLS when it has a client CA (the gRPC port's settings)."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 from pathlib import Path
 
 from aiohttp import web
 
-
-def split_host_port(listen: str) -> tuple[str, int]:
-    """ "127.0.0.1:8082" -> ("127.0.0.1", 8082); "[::]:8082" -> ("::", 8082)."""
-    host, separator, port = listen.rpartition(":")
-    if not separator or not host or not port.isdigit():
-        raise ValueError(f"expected host:port, got {listen!r}")
-    return host.strip("[]"), int(port)
+from dagwire.server.ports import exclusive_socket, split_host_port
 
 
 def server_ssl_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:
@@ -40,7 +35,9 @@ class HttpListener:
         ssl_context: ssl.SSLContext | None,
         shutdown_grace: float,
     ) -> None:
+        self._listen = listen
         self._host, self._port = split_host_port(listen)
+        self._socket: socket.socket | None = None
         self._runner = web.AppRunner(
             app,
             access_log=None,  # calls are logged and counted by the gateway itself
@@ -63,15 +60,25 @@ class HttpListener:
     def url(self) -> str:
         return f"{self.scheme}://{self.address}"
 
+    def bind(self) -> None:
+        """Take the port now, exclusively (ports.ListenError when it is taken); start()
+        serves it."""
+        if self._socket is None:
+            self._socket = exclusive_socket(self._listen)
+            self.port = int(self._socket.getsockname()[1])
+
+    def unbind(self) -> None:
+        """Give back a port taken by bind() that start() never served."""
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+
     async def start(self) -> None:
+        self.bind()
+        assert self._socket is not None
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port, ssl_context=self._ssl_context)
-        try:
-            await site.start()
-        except OSError as error:
-            await self._runner.cleanup()
-            raise OSError(f"cannot listen on {self._host}:{self._port}: {error}") from error
-        self.port = int(self._runner.addresses[0][1])
+        site = web.SockSite(self._runner, self._socket, ssl_context=self._ssl_context)
+        await site.start()
 
     async def stop(self) -> None:
         await self._runner.cleanup()
