@@ -239,9 +239,14 @@ def _status_header(job: Job) -> pb.JobStatusDetail:
         stage_status_list=[
             pb.PartyStageStatus(domain_id=domain, state=stage_state) for domain in job.spec.domains
         ],
+        # Every party, as Kuscia lists them: one with no approval to give is JobAccepted
+        # (its controller's initialized.go sets ApproveStatus[p] = JobAccepted).
         approve_status_list=[
-            pb.PartyApproveStatus(domain_id=domain, state=APPROVAL_STATES[state])
-            for domain, state in job.approvals.items()
+            pb.PartyApproveStatus(
+                domain_id=domain,
+                state=APPROVAL_STATES[job.approvals.get(domain, ApprovalState.ACCEPTED)],
+            )
+            for domain in job.spec.domains
         ],
     )
 

@@ -24,8 +24,10 @@ async def test_a_job_with_a_party_requiring_approval_waits_for_it(stub: Stub) ->
     await create_ok(stub, job_request("needs-ok", sleeping("t", 0)))
     status = (await query(stub, "needs-ok")).data.status
     assert status.state == "AwaitingApproval"
+    # Every party is listed, as Kuscia does; alice has nothing to approve.
     assert [(a.domain_id, a.state) for a in status.approve_status_list] == [
-        ("bob", "JobAwaitingApproval")
+        ("alice", "JobAccepted"),
+        ("bob", "JobAwaitingApproval"),
     ]
     assert [t.state for t in status.tasks] == ["Pending"]
 
@@ -36,7 +38,8 @@ async def test_accept_runs_the_job(stub: Stub) -> None:
     assert response.status.code == 0 and response.data.job_id == "accepted"
     done = await wait_for_state(stub, "accepted", "Succeeded")
     assert [(a.domain_id, a.state) for a in done.data.status.approve_status_list] == [
-        ("bob", "JobAccepted")
+        ("alice", "JobAccepted"),
+        ("bob", "JobAccepted"),
     ]
 
 

@@ -98,3 +98,16 @@ async def test_restart_of_a_stopped_job_runs_it_again(kuscia: KusciaJobClient) -
     await failed(kuscia, "restart-failed")
     assert (await kuscia("RestartJob", job_id="restart-failed")).status.code == 0
     await wait_for_state(kuscia, "restart-failed", "Running")
+
+
+async def test_every_party_is_listed_as_accepted_when_none_must_approve(
+    kuscia: KusciaJobClient,
+) -> None:
+    # Kuscia's controller (pkg/controllers/kusciajob/handler/initialized.go) sets
+    # ApproveStatus[p] = JobAccepted for its parties; QueryJob lists ApproveStatus.
+    await create(kuscia, sleeping_body("approvals-listed", 0))
+    status = (await kuscia("QueryJob", job_id="approvals-listed")).data.status
+    assert [(a.domain_id, a.state) for a in status.approve_status_list] == [
+        ("alice", "JobAccepted"),
+        ("bob", "JobAccepted"),
+    ]
