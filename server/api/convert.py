@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -90,9 +91,16 @@ def job_spec_from_proto(request: pb.CreateJobRequest) -> JobSpec:
         job_id=request.job_id,
         initiator=request.initiator,
         max_parallelism=max(request.max_parallelism, 1),
-        tasks=tuple(_task_spec_from_proto(task) for task in request.tasks),
+        tasks=tuple(_task_spec_from_proto(task, request.job_id) for task in request.tasks),
         custom_fields=dict(request.custom_fields),
     )
+
+
+def generated_task_id(job_id: str) -> str:
+    """A unique id for a task given none, in the shape Kuscia's controller gives it
+    (pkg/controllers/kusciajob/handler/scheduler.go generateTaskID: the job name, '-',
+    12 random hex digits), the job part cut so that it stays a 63-character label."""
+    return f"{job_id[:50].rstrip('.-')}-{secrets.token_hex(6)}"
 
 
 # Kuscia's defaults for a schedule_config field left at zero or below
@@ -123,11 +131,11 @@ def _schedule_from_proto(task: pb.Task) -> ScheduleConfig | None:
     )
 
 
-def _task_spec_from_proto(task: pb.Task) -> TaskSpec:
+def _task_spec_from_proto(task: pb.Task, job_id: str) -> TaskSpec:
     schedule = _schedule_from_proto(task)
     return TaskSpec(
         alias=task.alias,
-        task_id=task.task_id or task.alias,
+        task_id=task.task_id or generated_task_id(job_id),
         app_image=task.app_image,
         parties=tuple(_party_spec_from_proto(party) for party in task.parties),
         # Kuscia's own responses show `"dependencies": [""]` for a root task; accept it.

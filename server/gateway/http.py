@@ -64,7 +64,7 @@ class _Route:
     method: MethodDescriptor
     behaviour: Callable[..., Any]
     reject_unary: UnaryRejection | None
-    discard_unknown: bool
+    go_protojson: bool
 
     @property
     def full_method(self) -> str:
@@ -99,7 +99,7 @@ def _routes(tables: Iterable[RouteTable], services: Sequence[GatewayService]) ->
             method = service.descriptor.methods_by_name[rpc]
             behaviour = getattr(service.servicer, rpc)
             routes.append(
-                _Route(path, method, behaviour, service.http_rejection, table.discard_unknown)
+                _Route(path, method, behaviour, service.http_rejection, table.go_protojson)
             )
     return routes
 
@@ -145,7 +145,7 @@ class HttpGateway:
             request = (
                 parse_binary(raw, route.request_type)
                 if binary
-                else parse_request(raw, route.request_type, discard_unknown=route.discard_unknown)
+                else parse_request(raw, route.request_type, discard_unknown=route.go_protojson)
             )
             if isinstance(request, str):
                 if route.reject_unary is None:
@@ -167,7 +167,7 @@ class HttpGateway:
             code = outcome_code(reply)
             if binary:
                 return _protobuf(reply, status, request_id)
-            return _json(to_json(reply), status, request_id)
+            return _json(to_json(reply, null_unset=route.go_protojson), status, request_id)
         except GatewayAbort as abort:
             code = abort.code.name
             return _json(abort.as_json(), abort.http_status, request_id)
@@ -194,7 +194,7 @@ class HttpGateway:
         request_id = _begin(http)
         try:
             request = parse_request(
-                await http.read(), route.request_type, discard_unknown=route.discard_unknown
+                await http.read(), route.request_type, discard_unknown=route.go_protojson
             )
             if isinstance(request, str):
                 raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)

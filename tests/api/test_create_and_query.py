@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
@@ -153,7 +155,15 @@ async def test_max_parallelism_of_zero_means_one(stub: Stub) -> None:
     assert (await query(stub, "par-zero")).data.max_parallelism == 1
 
 
-async def test_task_id_defaults_to_alias_and_empty_dependencies_are_ignored(stub: Stub) -> None:
+async def test_a_task_without_id_gets_a_unique_one_and_empty_dependencies_are_ignored(
+    stub: Stub,
+) -> None:
+    # Kuscia's controller generates "<job>-<12 hex>" (kusciajob/handler/scheduler.go
+    # generateTaskID): two jobs' tasks of the same alias never share an id.
     await create_ok(stub, job_request("defaults", sleeping("root", 0, "")))
-    data = (await query(stub, "defaults")).data
-    assert data.tasks[0].task_id == "root" and list(data.tasks[0].dependencies) == []
+    await create_ok(stub, job_request("defaults-2", sleeping("root", 0)))
+    first = (await query(stub, "defaults")).data.tasks[0]
+    second = (await query(stub, "defaults-2")).data.tasks[0]
+    assert re.fullmatch(r"defaults-[0-9a-f]{12}", first.task_id)
+    assert first.task_id != second.task_id
+    assert list(first.dependencies) == []

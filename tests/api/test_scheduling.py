@@ -46,7 +46,7 @@ def intervals(record_file: Path) -> dict[str, tuple[int, int]]:
 
 
 def recording(alias: str, priority: int = 0) -> object:
-    return task(alias, image="record", parties=("alice",), priority=priority)
+    return task(alias, image="record", parties=("alice",), priority=priority, task_id=alias)
 
 
 async def test_max_parallelism_one_never_runs_two_tasks_at_once(
@@ -108,7 +108,7 @@ async def test_a_tolerable_failure_lets_dependents_run_and_the_job_succeed(stub:
 
 
 async def test_a_failing_task_fails_the_job_and_skips_its_dependents(stub: Stub) -> None:
-    broken = task("broken", image="dagwire-fail", config={"exit_code": 4})
+    broken = task("broken", image="dagwire-fail", config={"exit_code": 4}, task_id="broken")
     await create_ok(stub, job_request("broken-job", broken, sleeping("after", 0, "broken")))
     done = await wait_for_state(stub, "broken-job", "Failed")
     status = done.data.status

@@ -98,3 +98,18 @@ async def test_an_undecodable_protobuf_body_answers_11101_in_protobuf(
         answer = kuscia_protos.response_type("QueryJob").FromString(await reply.read())
     assert answer.status.code == 11101  # type: ignore[attr-defined]
     assert list(answer.status.details) == []  # type: ignore[attr-defined]
+
+
+async def test_unset_message_fields_print_as_null(
+    http: aiohttp.ClientSession, kuscia_protos: KusciaProtos
+) -> None:
+    # proto_decorator.go: protojson.MarshalOptions{EmitUnpopulated: true}; the QueryJob
+    # example of kusciajob_cn.md shows `"schedule_config": null`.
+    assert (await post(http, "create", sleeping_body("nulls", 0)))[0] == 200
+    _, text = await post(http, "query", {"job_id": "nulls"})
+    task = json.loads(text)["data"]["tasks"][0]
+    assert task["schedule_config"] is None
+    assert [party["resources"] for party in task["parties"]] == [None, None]
+    _, missing = await post(http, "query", {"job_id": "ghost"})
+    assert json.loads(missing)["data"] is None
+    kuscia_protos.parse(text, "QueryJobResponse")  # still Kuscia's message
