@@ -57,6 +57,11 @@ class KusciaProtos:
     def response_type(self, rpc: str) -> type[Message]:
         return GetMessageClass(self.service.methods_by_name[rpc].output_type)
 
+    def enum_name(self, enum: str, number: int) -> str:
+        """The name of `number` in Kuscia's enum `enum` (`EventType`)."""
+        values = self.pool.FindEnumTypeByName(f"{PACKAGE}.{enum}").values_by_number
+        return str(values[number].name)
+
     def parse(self, document: str | bytes, name: str, *, ignore_unknown: bool = False) -> Message:
         """A JSON answer parsed the way a Kuscia client parses it: into Kuscia's message,
         resolving `Any` only against Kuscia's own types."""
@@ -92,6 +97,16 @@ class KusciaJobClient:
             response_deserializer=response_type.FromString,
         )
         return await method(request)
+
+    def stream(self, rpc: str, **fields: Any) -> Any:
+        """The server-streaming `rpc` (WatchJob): a call to iterate over."""
+        response_type = self.protos.response_type(rpc)
+        method = self._channel.unary_stream(
+            f"/{SERVICE}/{rpc}",
+            request_serializer=_serialize,
+            response_deserializer=response_type.FromString,
+        )
+        return method(self.protos.message(f"{rpc}Request", **fields))
 
     async def __call__(self, rpc: str, **fields: Any) -> Any:
         """`rpc` with a request built from `fields` (`job_id="x"`)."""
