@@ -32,6 +32,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from dagwire.server.api.registration import UnaryRejection
+from dagwire.server.api.status import ERROR_INFO_KEY
 from dagwire.server.auth.errors import Unauthenticated
 from dagwire.server.auth.interceptor import TOKEN_KEY, Authenticator
 from dagwire.server.auth.principal import admit, refuse
@@ -248,6 +249,9 @@ class HttpGateway:
         in-band (11102), and the reason is returned."""
         tokens = http.headers.getall(TOKEN_HEADER, [])
         metadata = [(TOKEN_KEY, token) for token in tokens] + [(REQUEST_ID_KEY, request_id)]
+        # The HTTP form of the metadata by which a caller asks for ErrorInfo in Kuscia's
+        # in-band errors (api/status.py).
+        metadata += [(ERROR_INFO_KEY, value) for value in http.headers.getall(ERROR_INFO_KEY, [])]
         auth_context = _auth_context(http)
         context = GatewayContext(metadata, http.remote or "", auth_context)
         try:

@@ -66,6 +66,15 @@ async def test_a_body_that_is_not_utf8_is_rejected_in_band(gateway: Gateway) -> 
     assert reply.body["status"]["message"].startswith("the request body is not UTF-8 text")
 
 
+async def test_a_caller_asking_with_the_header_gets_the_error_info(gateway: Gateway) -> None:
+    reply = await gateway.post(
+        "/api/v1/job/query", {"job_id": "ghost"}, headers={"dagwire-error-info": "1"}
+    )
+    [detail] = reply.body["status"]["details"]
+    assert detail["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
+    assert detail["reason"] == "JOB_NOT_FOUND"
+
+
 async def test_the_rejection_has_empty_details_as_kuscia_sends(gateway: Gateway) -> None:
     reply = await gateway.post("/api/v1/job/query", data=b"[]")
     assert reply.body["status"]["code"] == 11101
