@@ -22,6 +22,7 @@ from dagwire.v1 import workflow_request_response_pb2 as wf
 
 from ._call import _Call
 from ._errors import (
+    ERROR_INFO_KEY,
     DagwireError,
     JobNotFoundError,
     NotFoundError,
@@ -125,6 +126,9 @@ class BaseDagwireClient(_WorkflowCalls):
         self.target = target
         self.timeout = timeout
         pairs = list(metadata.items() if isinstance(metadata, Mapping) else metadata)
+        # Ask a dagwire server for the ErrorInfo it leaves out of Kuscia-compatible error
+        # answers by default; Kuscia itself ignores the key.
+        pairs.append((ERROR_INFO_KEY, "1"))
         if token:
             pairs.append(("token", token))
         self._metadata: tuple[tuple[str, str], ...] = tuple(pairs)

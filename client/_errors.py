@@ -18,10 +18,11 @@ Every exception the SDK raises on purpose derives from :class:`DagwireError`::
     └── WaitTimeoutError          JobHandle.result(timeout=...) ran out of time (also a TimeoutError)
 
 JobService reports errors in-band: the RPC returns OK and ``response.status.code`` carries a
-Kuscia code. dagwire servers also attach one ``google.rpc.ErrorInfo`` (domain ``dagwire.io``)
-whose ``reason`` names the exact cause; the SDK maps that reason to a class, and falls back
-to the numeric code for servers that send none (Kuscia itself). Both live in one table,
-:data:`ERROR_CLASSES`.
+Kuscia code. To a caller that sends the ``dagwire-error-info`` metadata, as this SDK does,
+dagwire servers also attach one ``google.rpc.ErrorInfo`` (domain ``dagwire.io``) whose
+``reason`` names the exact cause (to others, ``details`` stays empty, as Kuscia's); the SDK
+maps that reason to a class, and falls back to the numeric code for servers that send none
+(Kuscia itself). Both live in one table, :data:`ERROR_CLASSES`.
 
 WorkflowService (``dagwire.v1``) reports errors as plain gRPC statuses instead, with
 ``google.rpc`` details in the ``grpc-status-details-bin`` trailer: an ``ErrorInfo``
@@ -30,8 +31,8 @@ WorkflowService (``dagwire.v1``) reports errors as plain gRPC statuses instead, 
 resource (``resource_type``, ``resource_name``). Every :class:`RPCError` carries whichever of
 these the server sent; the status code picks the class (:data:`RPC_ERROR_CLASSES`).
 
-``JobAlreadyExistsError`` derives from ``InvalidRequestError`` because Kuscia reports a
-duplicate job id with 11100, so code written against Kuscia's codes keeps working.
+``JobAlreadyExistsError`` derives from ``InvalidRequestError`` because earlier dagwire servers
+reported a duplicate job id with 11100; they now answer 11201, as Kuscia does.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
 ERROR_INFO_DOMAIN = "dagwire.io"
+#: Metadata key by which a caller asks a dagwire server for ErrorInfo in in-band errors.
+ERROR_INFO_KEY = "dagwire-error-info"
 
 
 class DagwireError(Exception):

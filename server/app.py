@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
-from dagwire.server.api.job_service import JobServicer, kuscia_rejection
+from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, kuscia_rejection
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
 from dagwire.server.api.workflow_service import WorkflowServicer
@@ -181,6 +181,7 @@ class DagwireServer:
                 job_pb2.DESCRIPTOR.services_by_name["JobService"],
                 JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
                 reject_unary=kuscia_rejection,
+                reject_body=kuscia_http_rejection,
             ),
             # No in-band status: an undecodable request is INVALID_ARGUMENT.
             GatewayService(

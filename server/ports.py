@@ -24,6 +24,14 @@ class ListenError(Exception):
         )
 
 
+def split_host_port(listen: str) -> tuple[str, int]:
+    """ "127.0.0.1:8082" -> ("127.0.0.1", 8082); "[::]:8082" -> ("::", 8082)."""
+    host, separator, port = listen.rpartition(":")
+    if not separator or not host or not port.isdigit():
+        raise ValueError(f"expected host:port, got {listen!r}")
+    return host.strip("[]"), int(port)
+
+
 def listen_socket(host: str, port: int) -> socket.socket:
     """A TCP socket listening on host:port (OSError when it cannot be had)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -29,8 +29,9 @@ ALLOWED: dict[str, set[str]] = {
     "observability": {"engine", "store", "bus", "rpc"},
     # HTTP/JSON in front of the servicers: it calls them (api) as the gRPC server does,
     # authenticates with auth, and records with observability. No generated code: the
-    # services it serves are handed to it.
-    "gateway": {"api", "auth", "observability"},
+    # services it serves are handed to it. It takes its port as the gRPC server does
+    # (server/ports.py, stdlib only).
+    "gateway": {"api", "auth", "observability", "ports"},
 }
 THIRD_PARTY: dict[str, set[str]] = {
     "engine": set(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from dagwire.server.engine.model import (
     JobState,
     PartySpec,
     PartyState,
+    ScheduleConfig,
     TaskRun,
     TaskSpec,
     TaskState,
@@ -102,25 +104,62 @@ def job_spec_from_proto(request: pb.CreateJobRequest) -> JobSpec:
         job_id=request.job_id,
         initiator=request.initiator,
         max_parallelism=max(request.max_parallelism, 1),
-        tasks=tuple(_task_spec_from_proto(task) for task in request.tasks),
+        tasks=tuple(_task_spec_from_proto(task, request.job_id) for task in request.tasks),
         custom_fields=dict(request.custom_fields),
     )
 
 
-def _task_spec_from_proto(task: pb.Task) -> TaskSpec:
-    schedule = task.schedule_config
+def generated_task_id(job_id: str) -> str:
+    """A unique id for a task given none, in the shape Kuscia's controller gives it
+    (pkg/controllers/kusciajob/handler/scheduler.go generateTaskID: the job name, '-',
+    12 random hex digits), the job part cut so that it stays a 63-character label."""
+    return f"{job_id[:50].rstrip('.-')}-{secrets.token_hex(6)}"
+
+
+# Kuscia's defaults for a schedule_config field left at zero or below
+# (pkg/kusciaapi/service/job_service.go buildScheduleConfigForKusciaTask); the first is
+# also the scheduling deadline of a task given no schedule_config (kusciajob_cn.md).
+DEFAULT_TASK_TIMEOUT_SECONDS = 300
+DEFAULT_RESOURCE_RESERVED_SECONDS = 30
+DEFAULT_RESOURCE_REALLOCATION_INTERVAL_SECONDS = 30
+
+
+def _schedule_from_proto(task: pb.Task) -> ScheduleConfig | None:
+    if not task.HasField("schedule_config"):
+        return None
+    given = task.schedule_config
+
+    def positive_or(value: int, default: int) -> int:
+        return value if value > 0 else default
+
+    return ScheduleConfig(
+        task_timeout_seconds=positive_or(given.task_timeout_seconds, DEFAULT_TASK_TIMEOUT_SECONDS),
+        resource_reserved_seconds=positive_or(
+            given.resource_reserved_seconds, DEFAULT_RESOURCE_RESERVED_SECONDS
+        ),
+        resource_reallocation_interval_seconds=positive_or(
+            given.resource_reallocation_interval_seconds,
+            DEFAULT_RESOURCE_REALLOCATION_INTERVAL_SECONDS,
+        ),
+    )
+
+
+def _task_spec_from_proto(task: pb.Task, job_id: str) -> TaskSpec:
+    schedule = _schedule_from_proto(task)
     return TaskSpec(
         alias=task.alias,
-        task_id=task.task_id or task.alias,
+        task_id=task.task_id or generated_task_id(job_id),
         app_image=task.app_image,
         parties=tuple(_party_spec_from_proto(party) for party in task.parties),
         # Kuscia's own responses show `"dependencies": [""]` for a root task; accept it.
         dependencies=tuple(dict.fromkeys(dep for dep in task.dependencies if dep)),
         task_input_config=task.task_input_config,
         priority=task.priority,
-        timeout_seconds=schedule.task_timeout_seconds,
-        resource_reserved_seconds=schedule.resource_reserved_seconds,
-        resource_reallocation_interval_seconds=schedule.resource_reallocation_interval_seconds,
+        # Kuscia's task_timeout_seconds bounds the wait to be scheduled, not running time.
+        start_timeout_seconds=(
+            schedule.task_timeout_seconds if schedule else DEFAULT_TASK_TIMEOUT_SECONDS
+        ),
+        schedule=schedule,
         tolerable=task.tolerable,
     )
 
@@ -180,11 +219,19 @@ def _task_config(task: TaskSpec) -> pb.TaskConfig:
         dependencies=list(task.dependencies),
         task_input_config=task.task_input_config,
         priority=task.priority,
-        schedule_config=pb.ScheduleConfig(
-            task_timeout_seconds=task.timeout_seconds,
-            resource_reserved_seconds=task.resource_reserved_seconds,
-            resource_reallocation_interval_seconds=task.resource_reallocation_interval_seconds,
-        ),
+        # Shown as given (null when none was), as Kuscia's QueryJob shows it
+        # (job_service.go buildScheduleConfigForKusciaAPI).
+        schedule_config=_schedule_to_proto(task.schedule),
+    )
+
+
+def _schedule_to_proto(schedule: ScheduleConfig | None) -> pb.ScheduleConfig | None:
+    if schedule is None:
+        return None
+    return pb.ScheduleConfig(
+        task_timeout_seconds=schedule.task_timeout_seconds,
+        resource_reserved_seconds=schedule.resource_reserved_seconds,
+        resource_reallocation_interval_seconds=schedule.resource_reallocation_interval_seconds,
     )
 
 
@@ -213,9 +260,14 @@ def _status_header(job: Job) -> pb.JobStatusDetail:
         stage_status_list=[
             pb.PartyStageStatus(domain_id=domain, state=stage_state) for domain in job.spec.domains
         ],
+        # Every party, as Kuscia lists them: one with no approval to give is JobAccepted
+        # (its controller's initialized.go sets ApproveStatus[p] = JobAccepted).
         approve_status_list=[
-            pb.PartyApproveStatus(domain_id=domain, state=APPROVAL_STATES[state])
-            for domain, state in job.approvals.items()
+            pb.PartyApproveStatus(
+                domain_id=domain,
+                state=APPROVAL_STATES[job.approvals.get(domain, ApprovalState.ACCEPTED)],
+            )
+            for domain in job.spec.domains
         ],
     )
 

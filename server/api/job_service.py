@@ -16,7 +16,14 @@ from google.protobuf.message_factory import GetMessageClass
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
-from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
+from dagwire.server.api.kuscia_validation import validate_create_request
+from dagwire.server.api.status import (
+    REQUEST_INVALID,
+    UNEXPECTED,
+    failure,
+    kuscia_errors,
+    success,
+)
 from dagwire.server.auth.policy import (
     approving_domain,
     can_see,
@@ -50,11 +57,24 @@ _DECISIONS = {pb.APPROVE_RESULT_ACCEPT: True, pb.APPROVE_RESULT_REJECT: False}
 
 
 def kuscia_rejection(method: MethodDescriptor, why: str) -> Message:
-    """The in-band answer to a request that could not even be decoded."""
+    """The in-band answer to a gRPC request that could not even be decoded (11100)."""
+    return _rejection(method, REQUEST_INVALID, why)
+
+
+def kuscia_http_rejection(method: MethodDescriptor, why: str) -> Message:
+    """The in-band answer to an HTTP body that could not be decoded: 11101, as Kuscia's
+    HTTP layer answers every binding error with its unexpected-error handler
+    (secretflow/kuscia pkg/web/decorator/proto_decorator.go, ProtoDecorator ->
+    getProtoRequest -> UnexpectedErrorHandler; pkg/kusciaapi/bean/http_server_bean.go
+    protoDecorator passes ErrorCode_KusciaAPIErrForUnexpected)."""
+    return _rejection(method, UNEXPECTED, why)
+
+
+def _rejection(method: MethodDescriptor, code: int, why: str) -> Message:
     response = GetMessageClass(method.output_type)()
     # Set through the field rather than as a keyword: the stubs type an arbitrary
     # message class as the bare `Message`, whose constructor takes no fields.
-    response.status.CopyFrom(failure(REQUEST_INVALID, "INVALID_REQUEST", why))  # type: ignore[attr-defined]
+    response.status.CopyFrom(failure(code, why))  # type: ignore[attr-defined]
     return response
 
 
@@ -127,6 +147,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self, request: pb.CreateJobRequest, context: Context
     ) -> pb.CreateJobResponse:
         caller = current_principal()
+        validate_create_request(request)
         spec = convert.job_spec_from_proto(request)
         require_party(caller, spec)
         require_initiator(caller, spec)

@@ -1,4 +1,11 @@
-"""Domain errors -> Kuscia's in-band status codes, in one table per concern."""
+"""Domain errors -> Kuscia's in-band status codes, in one table per concern.
+
+An error answer is what Kuscia's own server sends: `code`, `message` and an empty
+`details` (pkg/web/utils/response_status.go BuildErrorResponseStatus sets nothing else).
+A client built from Kuscia's protos cannot resolve any type packed there, so dagwire's
+machine-readable reason (a google.rpc.ErrorInfo) is added only for a caller that asks
+for it with the `dagwire-error-info` metadata, as dagwire's own SDK does.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import structlog
-from google.protobuf.any_pb2 import Any as AnyProto
 from google.rpc.error_details_pb2 import ErrorInfo
 
 from dagwire.kuscia.v1alpha1 import common_pb2
@@ -24,6 +30,8 @@ from dagwire.server.engine.errors import (
 log = structlog.get_logger(__name__)
 
 ERROR_DOMAIN = "dagwire.io"
+# Metadata key (any value) by which a caller asks for ErrorInfo in status.details.
+ERROR_INFO_KEY = "dagwire-error-info"
 SUCCESS = 0
 REQUEST_INVALID = 11100
 UNEXPECTED = 11101
@@ -62,17 +70,27 @@ REASONS: Mapping[type[EngineError], str] = {
 def code_for(rpc: str, error: EngineError) -> int:
     if isinstance(error, AuthError):
         return AUTH_FAILED
-    if isinstance(error, InvalidRequest | JobAlreadyExists):
+    # A duplicate job id is not: Kuscia's create fails at the API server with
+    # AlreadyExists and answers the operation's code, 11201 (job_service.go CreateJob).
+    if isinstance(error, InvalidRequest):
         return REQUEST_INVALID
     if isinstance(error, IllegalTransition):
         return ILLEGAL_STATE_CODES.get(rpc, OPERATION_CODES[rpc])
     return OPERATION_CODES[rpc]
 
 
-def failure(code: int, reason: str, message: str) -> common_pb2.Status:
-    detail = AnyProto()
-    detail.Pack(ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
-    return common_pb2.Status(code=code, message=message, details=[detail])
+def failure(code: int, message: str, reason: str = "") -> common_pb2.Status:
+    """Kuscia's error status; with a `reason`, dagwire's ErrorInfo in `details` too."""
+    status = common_pb2.Status(code=code, message=message)
+    if reason:
+        status.details.add().Pack(ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+    return status
+
+
+def wants_error_info(context: Any) -> bool:
+    """The caller asked for ErrorInfo (ERROR_INFO_KEY in its metadata)."""
+    metadata = context.invocation_metadata() or ()
+    return any(key == ERROR_INFO_KEY for key, _ in metadata)
 
 
 def success() -> common_pb2.Status:
@@ -89,16 +107,20 @@ def kuscia_errors(rpc: str, response_type: Callable[..., R]) -> Callable[[Handle
 
     def decorate(method: Handler[R]) -> Handler[R]:
         @functools.wraps(method)
-        async def wrapper(*args: Any, **kwargs: Any) -> R:
+        async def wrapper(self: Any, request: Any, context: Any) -> R:
             try:
-                return await method(*args, **kwargs)
+                return await method(self, request, context)
             except EngineError as error:
+                code, message = code_for(rpc, error), str(error)
                 reason = REASONS.get(type(error), "INVALID_REQUEST")
-                return response_type(status=failure(code_for(rpc, error), reason, str(error)))
             except Exception as error:
                 log.exception("unexpected error", rpc=rpc)
+                code = UNEXPECTED
                 message = f"unexpected server error in {rpc}: {type(error).__name__}"
-                return response_type(status=failure(UNEXPECTED, "INTERNAL", message))
+                reason = "INTERNAL"
+            if not wants_error_info(context):
+                reason = ""
+            return response_type(status=failure(code, message, reason))
 
         return wrapper
 

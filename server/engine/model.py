@@ -166,6 +166,17 @@ class Branching:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    """Kuscia's schedule_config of a task as its request gave it (zeros already replaced
+    by Kuscia's defaults). It is about getting the task scheduled, not about how long it
+    may run: see TaskSpec.start_timeout_seconds."""
+
+    task_timeout_seconds: int
+    resource_reserved_seconds: int
+    resource_reallocation_interval_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class TaskSpec:
     """A task as submitted. `alias` is its key: dependencies name aliases."""
 
@@ -176,9 +187,12 @@ class TaskSpec:
     dependencies: tuple[str, ...] = ()
     task_input_config: str = ""
     priority: int = 0
+    # How long an attempt may run before it is stopped and fails (0: no limit).
     timeout_seconds: int = 0
-    resource_reserved_seconds: int = 0
-    resource_reallocation_interval_seconds: int = 0
+    # How long a launched attempt may wait for every party's process to start before it
+    # fails as not scheduled (0: no limit); Kuscia's schedule_config.task_timeout_seconds.
+    start_timeout_seconds: int = 0
+    schedule: ScheduleConfig | None = None
     tolerable: bool = False
     disabled: bool = False  # never runs; reported skipped and lets its dependents run
     post: bool = False  # runs once every other task has settled, whatever the outcome

@@ -9,6 +9,7 @@ recovered from the stored state rather than from half-done work.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from dagwire.server.engine.model import (
     Stage,
     TaskEvent,
     TaskRun,
+    TaskSpec,
     TaskState,
 )
 from dagwire.server.engine.planner import assess_job, blocking, failed_intolerably, ready_tasks
@@ -108,10 +110,18 @@ class ProcessLost:
     message: str
 
 
+class Deadline(enum.Enum):
+    """What a task attempt must have done by a time, or fail."""
+
+    START = "start"  # every party's process has started (the task got scheduled)
+    RUN = "run"  # the attempt has finished
+
+
 @dataclass(frozen=True, slots=True)
 class TaskTimedOut:
     alias: str
     attempt: int
+    deadline: Deadline = Deadline.RUN
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +192,19 @@ class TerminateTask:
 
 @dataclass(frozen=True, slots=True)
 class ArmTimeout:
-    """Report TaskTimedOut for this attempt unless it has finished after `seconds`."""
+    """Report TaskTimedOut(deadline) for this attempt after `seconds`; the reducer decides
+    then whether the attempt missed it."""
 
     alias: str
     attempt: int
     seconds: int
+    deadline: Deadline = Deadline.RUN
+
+
+def deadlines(spec: TaskSpec) -> dict[Deadline, int]:
+    """The deadlines (seconds after launch) a task's attempts have."""
+    limits = {Deadline.START: spec.start_timeout_seconds, Deadline.RUN: spec.timeout_seconds}
+    return {deadline: seconds for deadline, seconds in limits.items() if seconds > 0}
 
 
 Effect = LaunchTask | TerminateTask | ArmTimeout
@@ -308,8 +326,10 @@ def _transition(job: Job, event: JobEvent) -> Job:
 
 def _halt(job: Job, event: JobEvent, stage: Stage, reason: str, now: datetime) -> Outcome:
     """Stop, suspend or cancel: terminate what runs; pending tasks stay pending so that
-    a restart picks them up."""
+    a restart picks them up. A transition to the job's own state changes nothing."""
     halted = _transition(job, event)
+    if halted.state is job.state:
+        return Outcome(job)
     tasks, effects = _stop_running_tasks(_settle_holds(halted.tasks, reason, now), reason, now)
     end_time = now if halted.state.is_terminal else None
     return Outcome(
@@ -494,6 +514,16 @@ def _on_report(job: Job, report: Report, now: datetime) -> Outcome:
             return _on_exit(job, task, domain, code, message, now)
         case ProcessLost(domain_id=domain, message=message):
             return _on_lost(job, task, domain, message, now)
+        case TaskTimedOut(deadline=Deadline.START):
+            waiting = [p.domain_id for p in task.parties if p.state is PartyState.PENDING]
+            if not waiting:
+                return Outcome(job)  # scheduled in time
+            seconds = job.spec.task(task.alias).start_timeout_seconds
+            reason = (
+                f"not scheduled within {seconds} s (schedule_config.task_timeout_seconds): "
+                f"the process of {', '.join(waiting)} had not started"
+            )
+            return _fail_task(job, task, reason, now)
         case TaskTimedOut():
             spec = job.spec.task(task.alias)
             reason = f"timed out after {spec.timeout_seconds} s"
@@ -596,8 +626,8 @@ def _schedule(job: Job, now: datetime) -> Outcome:
         )
         job = _with_task(job, launched)
         effects.append(LaunchTask(alias, launched.attempt))
-        if spec.timeout_seconds > 0:
-            effects.append(ArmTimeout(alias, launched.attempt, spec.timeout_seconds))
+        for deadline, seconds in deadlines(spec).items():
+            effects.append(ArmTimeout(alias, launched.attempt, seconds, deadline))
     if decided:
         again = _schedule(job, now)
         return Outcome(again.job, (*effects, *again.effects))
@@ -779,6 +809,7 @@ __all__ = [
     "Cancel",
     "Command",
     "ContinueTask",
+    "Deadline",
     "Effect",
     "LaunchTask",
     "Outcome",
@@ -795,5 +826,6 @@ __all__ = [
     "TerminateTask",
     "apply",
     "create_job",
+    "deadlines",
     "termination_effects",
 ]

@@ -42,9 +42,15 @@ TRANSITIONS: Mapping[tuple[JobState, JobEvent], JobState] = {
     (_S.RUNNING, _E.STOP): _S.FAILED,
     (_S.AWAITING_APPROVAL, _E.STOP): _S.FAILED,
     (_S.SUSPENDED, _E.STOP): _S.FAILED,
-    (_S.PENDING, _E.SUSPEND): _S.SUSPENDED,
+    # Stopping a job that has finished is accepted and changes nothing: Kuscia's StopJob
+    # checks no state (pkg/kusciaapi/service/job_service.go StopJob).
+    (_S.SUCCEEDED, _E.STOP): _S.SUCCEEDED,
+    (_S.FAILED, _E.STOP): _S.FAILED,
+    (_S.APPROVAL_REJECT, _E.STOP): _S.APPROVAL_REJECT,
+    (_S.CANCELLED, _E.STOP): _S.CANCELLED,
+    # Kuscia suspends only a running job (job_service.go SuspendJob: Phase != Running
+    # -> KusciaAPIErrSuspendNotRunningJob, 11210).
     (_S.RUNNING, _E.SUSPEND): _S.SUSPENDED,
-    (_S.AWAITING_APPROVAL, _E.SUSPEND): _S.SUSPENDED,
     (_S.SUSPENDED, _E.RESTART): _S.PENDING,
     (_S.FAILED, _E.RESTART): _S.PENDING,
     (_S.INITIALIZED, _E.CANCEL): _S.CANCELLED,
@@ -53,14 +59,18 @@ TRANSITIONS: Mapping[tuple[JobState, JobEvent], JobState] = {
     (_S.AWAITING_APPROVAL, _E.CANCEL): _S.CANCELLED,
     (_S.SUSPENDED, _E.CANCEL): _S.CANCELLED,
     (_S.FAILED, _E.CANCEL): _S.CANCELLED,
+    # Cancelling a job that is over for good is accepted and changes nothing, as Kuscia's
+    # CancelJob checks no state either (job_service.go CancelJob).
+    (_S.SUCCEEDED, _E.CANCEL): _S.SUCCEEDED,
+    (_S.APPROVAL_REJECT, _E.CANCEL): _S.APPROVAL_REJECT,
+    (_S.CANCELLED, _E.CANCEL): _S.CANCELLED,
 }
+"""A pair whose target is its own state is accepted and changes nothing at all."""
 
 # Why an operation a user asked for is refused, by event, for the error message.
 _HINTS: Mapping[JobEvent, str] = {
-    _E.SUSPEND: "only pending, running or awaiting-approval jobs can be suspended",
+    _E.SUSPEND: "only Running jobs can be suspended",
     _E.RESTART: "only suspended or failed jobs can be restarted",
-    _E.STOP: "the job has already finished",
-    _E.CANCEL: "the job has already finished for good",
     _E.APPROVE: "the job is not awaiting approval",
     _E.REJECT: "the job is not awaiting approval",
 }

@@ -148,9 +148,7 @@ def _check_task(index: int, task: TaskSpec, limits: Limits) -> None:
     if task.priority < 0:
         raise InvalidRequest(f"{where} ({task.alias!r}).priority must not be negative")
     if task.timeout_seconds < 0:
-        raise InvalidRequest(
-            f"{where} ({task.alias!r}).schedule_config.task_timeout_seconds must not be negative"
-        )
+        raise InvalidRequest(f"{where} ({task.alias!r}).timeout_seconds must not be negative")
 
 
 def _check_length(where: str, value: str, limits: Limits) -> None:

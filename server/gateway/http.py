@@ -32,11 +32,12 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
 from dagwire.server.api.registration import UnaryRejection
+from dagwire.server.api.status import ERROR_INFO_KEY
 from dagwire.server.auth.behalf import ON_BEHALF_KEY
 from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
 from dagwire.server.auth.interceptor import TOKEN_KEY, Authenticator
 from dagwire.server.auth.principal import Principal, admit, refuse
-from dagwire.server.gateway.codec import dumps, parse_request, to_json
+from dagwire.server.gateway.codec import PROTOBUF, dumps, parse_binary, parse_request, to_json
 from dagwire.server.gateway.context import GatewayAbort, GatewayContext
 from dagwire.server.gateway.routes import ROUTE_TABLES, RouteTable
 from dagwire.server.gateway.services import GatewayService
@@ -66,6 +67,7 @@ class _Route:
     method: MethodDescriptor
     behaviour: Callable[..., Any]
     reject_unary: UnaryRejection | None
+    go_protojson: bool
 
     @property
     def full_method(self) -> str:
@@ -99,7 +101,9 @@ def _routes(tables: Iterable[RouteTable], services: Sequence[GatewayService]) ->
         for path, rpc in table.routes():
             method = service.descriptor.methods_by_name[rpc]
             behaviour = getattr(service.servicer, rpc)
-            routes.append(_Route(path, method, behaviour, service.reject_unary))
+            routes.append(
+                _Route(path, method, behaviour, service.http_rejection, table.go_protojson)
+            )
     return routes
 
 
@@ -135,12 +139,21 @@ class HttpGateway:
         started = time.perf_counter()
         request_id = _begin(http)
         code = grpc.StatusCode.UNKNOWN.name
+        # Kuscia's HTTP layer reads and answers the binary protobuf format when the
+        # request says `Content-Type: application/x-protobuf` (summary_cn.md; pkg/web/
+        # decorator/proto_decorator.go renderResponse picks the render by it).
+        binary = http.content_type == PROTOBUF
         try:
-            request = parse_request(await http.read(), route.request_type)
+            raw = await http.read()
+            request = (
+                parse_binary(raw, route.request_type)
+                if binary
+                else parse_request(raw, route.request_type, discard_unknown=route.go_protojson)
+            )
             if isinstance(request, str):
                 if route.reject_unary is None:
                     raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)
-                # Undecodable: the service's own in-band rejection, as over gRPC (11100),
+                # Undecodable: the service's own in-band rejection (Kuscia's 11101),
                 # with HTTP 200 as Kuscia answers every request it could route.
                 reply = route.reject_unary(route.method, request)
                 status = 200
@@ -156,7 +169,9 @@ class HttpGateway:
                 # carries the in-band status (11102) a gRPC caller gets.
                 status = 200 if refusal is None else _abort(refusal).http_status
             code = outcome_code(reply)
-            return _json(to_json(reply), status, request_id)
+            if binary:
+                return _protobuf(reply, status, request_id)
+            return _json(to_json(reply, null_unset=route.go_protojson), status, request_id)
         except GatewayAbort as abort:
             code = abort.code.name
             return _json(abort.as_json(), abort.http_status, request_id)
@@ -182,7 +197,9 @@ class HttpGateway:
         started = time.perf_counter()
         request_id = _begin(http)
         try:
-            request = parse_request(await http.read(), route.request_type)
+            request = parse_request(
+                await http.read(), route.request_type, discard_unknown=route.go_protojson
+            )
             if isinstance(request, str):
                 raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)
             bind_request_fields(request)
@@ -252,11 +269,15 @@ class HttpGateway:
 
 
 def _credentials(http: web.Request) -> list[tuple[str, str | bytes]]:
-    """The HTTP headers the Authenticator reads, as the gRPC metadata they stand for."""
+    """The HTTP headers the servicers read (credentials, the ErrorInfo opt-in), as the
+    gRPC metadata they stand for."""
     credentials: list[tuple[str, str | bytes]] = [
         (TOKEN_KEY, token) for token in http.headers.getall(TOKEN_HEADER, [])
     ]
     credentials += [(ON_BEHALF_KEY, value) for value in http.headers.getall(ON_BEHALF_HEADER, [])]
+    # The HTTP form of the metadata by which a caller asks for ErrorInfo in Kuscia's
+    # in-band errors (api/status.py).
+    credentials += [(ERROR_INFO_KEY, value) for value in http.headers.getall(ERROR_INFO_KEY, [])]
     return credentials
 
 
@@ -333,6 +354,14 @@ def _json(document: Mapping[str, Any], status: int, request_id: str) -> web.Resp
         body=dumps(document),
         status=status,
         headers={"Content-Type": f"{JSON}; charset=utf-8", REQUEST_ID_HEADER: request_id},
+    )
+
+
+def _protobuf(message: Message, status: int, request_id: str) -> web.Response:
+    return web.Response(
+        body=message.SerializeToString(),
+        status=status,
+        headers={"Content-Type": PROTOBUF, REQUEST_ID_HEADER: request_id},
     )
 
 

@@ -9,13 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-
-def split_host_port(listen: str) -> tuple[str, int]:
-    """ "127.0.0.1:8082" -> ("127.0.0.1", 8082); "[::]:8082" -> ("::", 8082)."""
-    host, separator, port = listen.rpartition(":")
-    if not separator or not host or not port.isdigit():
-        raise ValueError(f"expected host:port, got {listen!r}")
-    return host.strip("[]"), int(port)
+from dagwire.server.ports import split_host_port
 
 
 def server_ssl_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:
@@ -41,7 +35,9 @@ class HttpListener:
         ssl_context: ssl.SSLContext | None,
         shutdown_grace: float,
     ) -> None:
+        self._listen = listen
         self._host, self._port = split_host_port(listen)
+        self._socket: socket.socket | None = None
         self._runner = web.AppRunner(
             app,
             access_log=None,  # calls are logged and counted by the gateway itself

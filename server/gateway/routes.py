@@ -19,12 +19,17 @@ class RouteTable:
 
     `in_band` says how the service reports errors: in its responses (Kuscia's `status`,
     with HTTP 200), or as gRPC statuses, which the gateway turns into HTTP statuses.
+    `go_protojson` decodes and encodes JSON as Go's protojson does with the options of
+    Kuscia's server: fields the request lacks are dropped instead of refused
+    (DiscardUnknown), and in unary answers an unset message field is printed as `null`
+    (EmitUnpopulated; stream lines stay compact: a heartbeat has no `object`).
     """
 
     service: str
     prefix: str
     paths: Mapping[str, str]
     in_band: bool = False
+    go_protojson: bool = False
 
     def routes(self) -> list[tuple[str, str]]:
         """(HTTP path, RPC name) pairs."""
@@ -49,6 +54,11 @@ KUSCIA_JOB_ROUTES = RouteTable(
         "list": "ListJobs",  # dagwire extension: Kuscia has no listing
     },
     in_band=True,
+    # Kuscia decodes with protojson's DiscardUnknown (pkg/web/decorator/binder/
+    # json_proto_binder.go), and its docs list fields its messages lack (`header` on
+    # ApproveJob): a Kuscia client may send them. It encodes with EmitUnpopulated
+    # (pkg/web/decorator/proto_decorator.go): `"schedule_config": null`.
+    go_protojson=True,
 )
 
 # dagwire's own: `{noun}/{verb}`, one path per RPC, in the service's order.

@@ -15,8 +15,15 @@ class GatewayService:
     """A gRPC service the gateway serves: its descriptor, the servicer the gRPC server
     runs, and how that service answers a unary request it cannot decode: with an
     in-band response of its own (Kuscia's 11100), or, when `reject_unary` is None,
-    INVALID_ARGUMENT (as `registration.add_servicer` does over gRPC)."""
+    INVALID_ARGUMENT (as `registration.add_servicer` does over gRPC). `reject_body`, when
+    given, answers an HTTP body the gateway cannot decode instead (Kuscia's HTTP layer
+    says 11101 there)."""
 
     descriptor: ServiceDescriptor
     servicer: object
     reject_unary: UnaryRejection | None = None
+    reject_body: UnaryRejection | None = None
+
+    @property
+    def http_rejection(self) -> UnaryRejection | None:
+        return self.reject_body or self.reject_unary

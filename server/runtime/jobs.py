@@ -128,7 +128,7 @@ class JobRuntime:
         self._active: dict[str, Job] = {}
         self._inbox: dict[str, list[Command | ExecutorReport]] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._timers: dict[tuple[str, str, int], asyncio.TimerHandle] = {}
+        self._timers: dict[tuple[str, str, int, reducer.Deadline], asyncio.TimerHandle] = {}
         self._commits = 0
         self._closed = False
         self._replication = replication
@@ -412,10 +412,10 @@ class JobRuntime:
                     for domain in domains:
                         key = PartyKey(job.job_id, task_id, domain, attempt)
                         self._spawn(self.executor.terminate(key, reason))
-                case ArmTimeout(alias, attempt, seconds):
+                case ArmTimeout(alias, attempt, seconds, deadline):
                     if replica and job.job_id not in self._active:
                         continue
-                    self._arm_timer(job.job_id, alias, attempt, seconds)
+                    self._arm_timer(job.job_id, alias, attempt, seconds, deadline)
 
     async def _launch(self, job: Job, alias: str, attempt: int) -> None:
         for launch in _party_launches(job, alias, attempt):
@@ -433,29 +433,32 @@ class JobRuntime:
                 )
                 self.report(PartyExited(launch.key, _NOT_STARTED, f"could not start: {error}"))
 
-    def _arm_timer(self, job_id: str, alias: str, attempt: int, seconds: float) -> None:
+    def _arm_timer(
+        self, job_id: str, alias: str, attempt: int, seconds: float, deadline: reducer.Deadline
+    ) -> None:
         loop = asyncio.get_running_loop()
-        command = reducer.TaskTimedOut(alias, attempt)
-        self._timers[(job_id, alias, attempt)] = loop.call_later(
-            max(seconds, 0.0), self._timer_fired, job_id, alias, attempt, command
-        )
+        key = (job_id, alias, attempt, deadline)
+        command = reducer.TaskTimedOut(alias, attempt, deadline)
+        self._timers[key] = loop.call_later(max(seconds, 0.0), self._timer_fired, key, command)
 
-    def _timer_fired(self, job_id: str, alias: str, attempt: int, command: Command) -> None:
-        self._timers.pop((job_id, alias, attempt), None)
-        self._post(job_id, command)
+    def _timer_fired(self, key: tuple[str, str, int, reducer.Deadline], command: Command) -> None:
+        self._timers.pop(key, None)
+        self._post(key[0], command)
 
     def _cancel_timer(self, job_id: str, alias: str, attempt: int) -> None:
-        handle = self._timers.pop((job_id, alias, attempt), None)
-        if handle is not None:
-            handle.cancel()
+        for deadline in reducer.Deadline:
+            handle = self._timers.pop((job_id, alias, attempt, deadline), None)
+            if handle is not None:
+                handle.cancel()
 
     def _rearm_timeouts(self, job: Job) -> None:
         now = self._clock()
         for task in job.tasks:
-            timeout = job.spec.task(task.alias).timeout_seconds
-            if task.state is TaskState.RUNNING and timeout > 0 and task.start_time:
-                left = timeout - (now - task.start_time).total_seconds()
-                self._arm_timer(job.job_id, task.alias, task.attempt, left)
+            if task.state is not TaskState.RUNNING or not task.start_time:
+                continue
+            spent = (now - task.start_time).total_seconds()
+            for deadline, seconds in reducer.deadlines(job.spec.task(task.alias)).items():
+                self._arm_timer(job.job_id, task.alias, task.attempt, seconds - spent, deadline)
 
     # --- replicas --------------------------------------------------------------------
 
@@ -562,8 +565,8 @@ class JobRuntime:
         for job_id in lost:
             self._active.pop(job_id, None)
             self._dormant.pop(job_id, None)
-        for timer in [timer for timer in self._timers if timer[0] in lost]:
-            self._cancel_timer(*timer)
+        for key in [key for key in self._timers if key[0] in lost]:
+            self._timers.pop(key).cancel()
         if lost:
             log.warning("jobs taken over by other replicas", count=len(lost))
 

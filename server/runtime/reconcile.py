@@ -15,7 +15,13 @@ import math
 from datetime import datetime
 
 from dagwire.server.engine.model import Job, PartyState, TaskRun, TaskState
-from dagwire.server.engine.reducer import ArmTimeout, Effect, LaunchTask, TerminateTask
+from dagwire.server.engine.reducer import (
+    ArmTimeout,
+    Effect,
+    LaunchTask,
+    TerminateTask,
+    deadlines,
+)
 
 _ALIVE = (PartyState.PENDING, PartyState.RUNNING)
 
@@ -39,10 +45,10 @@ def effects_between(before: Job | None, after: Job | None, now: datetime) -> tup
             continue
         assert after is not None
         effects.append(LaunchTask(alias, task.attempt))
-        timeout = after.spec.task(alias).timeout_seconds
-        if timeout > 0:
-            spent = (now - task.start_time).total_seconds() if task.start_time else 0.0
-            effects.append(ArmTimeout(alias, task.attempt, max(math.ceil(timeout - spent), 0)))
+        spent = (now - task.start_time).total_seconds() if task.start_time else 0.0
+        for deadline, seconds in deadlines(after.spec.task(alias)).items():
+            left = max(math.ceil(seconds - spent), 0)
+            effects.append(ArmTimeout(alias, task.attempt, left, deadline))
     return tuple(effects)
 
 

@@ -23,6 +23,7 @@ from dagwire.server.engine.model import (
     PartyRun,
     PartySpec,
     PartyState,
+    ScheduleConfig,
     SkipCause,
     Stage,
     TaskEvent,
@@ -195,10 +196,8 @@ def _spec_to_dict(spec: JobSpec) -> dict[str, Any]:
                     "task_input_config": t.task_input_config,
                     "priority": t.priority,
                     "timeout_seconds": t.timeout_seconds,
-                    "resource_reserved_seconds": t.resource_reserved_seconds,
-                    "resource_reallocation_interval_seconds": (
-                        t.resource_reallocation_interval_seconds
-                    ),
+                    "start_timeout_seconds": t.start_timeout_seconds,
+                    "schedule": _schedule_to_list(t.schedule),
                     "tolerable": t.tolerable,
                     **_step_fields(t),
                 }
@@ -238,10 +237,8 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
                 task_input_config=t.get("task_input_config", ""),
                 priority=t.get("priority", 0),
                 timeout_seconds=t.get("timeout_seconds", 0),
-                resource_reserved_seconds=t.get("resource_reserved_seconds", 0),
-                resource_reallocation_interval_seconds=t.get(
-                    "resource_reallocation_interval_seconds", 0
-                ),
+                start_timeout_seconds=t.get("start_timeout_seconds", 0),
+                schedule=_schedule_from_list(t.get("schedule")),
                 tolerable=t.get("tolerable", False),
                 disabled=t.get("disabled", False),
                 post=t.get("post", False),
@@ -381,3 +378,18 @@ _spec_json: IdentityMemo[JobSpec, str] = IdentityMemo(
 _task_json: IdentityMemo[TaskRun, str] = IdentityMemo(
     lambda task: compact_json(_task_run_to_dict(task))
 )
+
+
+def _schedule_to_list(schedule: ScheduleConfig | None) -> list[int] | None:
+    if schedule is None:
+        return None
+    return [
+        schedule.task_timeout_seconds,
+        schedule.resource_reserved_seconds,
+        schedule.resource_reallocation_interval_seconds,
+    ]
+
+
+def _schedule_from_list(values: list[int] | None) -> ScheduleConfig | None:
+    # Rows written before the field existed have none: the task had no schedule shown.
+    return ScheduleConfig(*values) if values else None

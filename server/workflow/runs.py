@@ -26,7 +26,6 @@ from dagwire.server.engine.catalog import (
 )
 from dagwire.server.engine.errors import (
     EngineError,
-    IllegalTransition,
     JobAlreadyExists,
     JobNotFound,
 )
@@ -278,13 +277,14 @@ class WorkflowRuntime:
 
     async def stop_run(self, tenant: Tenant, run_id: str, force: bool) -> RunView:
         record = await self._record(tenant, run_id)
-        try:
-            job = await self._jobs.stop(run_id, "stopped by user", keep_post=not force)
-        except IllegalTransition:
-            status = (await self.get_run(tenant, run_id)).status.value
+        # The engine accepts a stop of a finished job as a no-op (Kuscia's StopJob does);
+        # a run's stop refuses it, so that the caller learns the run was already over.
+        view = await self.get_run(tenant, run_id)
+        if view.job.state.is_terminal:
             raise FailedPrecondition(
-                "run", run_id, f"it is {status}; only an unfinished run can be stopped"
-            ) from None
+                "run", run_id, f"it is {view.status.value}; only an unfinished run can be stopped"
+            )
+        job = await self._jobs.stop(run_id, "stopped by user", keep_post=not force)
         return RunView(record, job)
 
     async def retry_run(self, tenant: Tenant, run_id: str) -> RunView:

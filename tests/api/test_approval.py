@@ -24,8 +24,10 @@ async def test_a_job_with_a_party_requiring_approval_waits_for_it(stub: Stub) ->
     await create_ok(stub, job_request("needs-ok", sleeping("t", 0)))
     status = (await query(stub, "needs-ok")).data.status
     assert status.state == "AwaitingApproval"
+    # Every party is listed, as Kuscia does; alice has nothing to approve.
     assert [(a.domain_id, a.state) for a in status.approve_status_list] == [
-        ("bob", "JobAwaitingApproval")
+        ("alice", "JobAccepted"),
+        ("bob", "JobAwaitingApproval"),
     ]
     assert [t.state for t in status.tasks] == ["Pending"]
 
@@ -36,7 +38,8 @@ async def test_accept_runs_the_job(stub: Stub) -> None:
     assert response.status.code == 0 and response.data.job_id == "accepted"
     done = await wait_for_state(stub, "accepted", "Succeeded")
     assert [(a.domain_id, a.state) for a in done.data.status.approve_status_list] == [
-        ("bob", "JobAccepted")
+        ("alice", "JobAccepted"),
+        ("bob", "JobAccepted"),
     ]
 
 
@@ -78,8 +81,10 @@ async def test_an_unknown_approve_result_is_invalid(stub: Stub) -> None:
     assert response.status.code == 11100 and "got 7" in response.status.message
 
 
-async def test_suspend_while_awaiting_approval_is_allowed(stub: Stub) -> None:
+async def test_suspend_while_awaiting_approval_is_refused_with_11210(stub: Stub) -> None:
+    # Kuscia suspends only a Running job (job_service.go SuspendJob).
     await create_ok(stub, job_request("suspend-waiting", sleeping("t", 0)))
     response = await stub.SuspendJob(pb.SuspendJobRequest(job_id="suspend-waiting"))
-    assert response.status.code == 0
-    assert (await query(stub, "suspend-waiting")).data.status.state == "Suspended"
+    assert response.status.code == 11210
+    assert "only Running jobs can be suspended" in response.status.message
+    assert (await query(stub, "suspend-waiting")).data.status.state == "AwaitingApproval"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
@@ -43,10 +45,8 @@ async def test_query_returns_tasks_as_submitted_and_per_party_status(stub: Stub)
         100,
     )
     assert list(split.dependencies) == ["job-psi"]
-    assert [(p.domain_id, p.role) for p in psi.parties] == [
-        ("alice", "partner"),
-        ("bob", "partner"),
-    ]
+    # Kuscia's documented body names no role.
+    assert [(p.domain_id, p.role) for p in psi.parties] == [("alice", ""), ("bob", "")]
     assert psi.task_input_config.startswith('{"sf_datasource_config"')
     for task_status in data.status.tasks:
         assert [(p.domain_id, p.state) for p in task_status.parties] == [
@@ -93,7 +93,7 @@ INVALID = [
         "depends on 'ghost'",
         id="unknown-dependency",
     ),
-    pytest.param(job_request("Bad_ID", task("a")), "not a DNS-1123 subdomain", id="bad-job-id"),
+    pytest.param(job_request("Bad_ID", task("a")), "job_id 'Bad_ID' is invalid", id="bad-job-id"),
     pytest.param(
         job_request("no-parties", task("a", parties=())),
         "parties must not be empty",
@@ -123,18 +123,28 @@ async def test_invalid_job_is_refused_with_11100_and_nothing_is_stored(
     assert (await query(stub, request_.job_id or "x")).status.code == 11202
 
 
-async def test_duplicate_job_id_is_refused_and_the_first_job_is_untouched(stub: Stub) -> None:
+async def test_duplicate_job_id_is_refused_with_11201_and_the_first_job_is_untouched(
+    stub: Stub,
+) -> None:
     await create_ok(stub, job_request("dup", sleeping("first", 0)))
     response = await stub.CreateJob(job_request("dup", sleeping("second", 0)))
-    assert response.status.code == 11100
+    assert response.status.code == 11201
     assert "already exists" in response.status.message
     assert [t.alias for t in (await query(stub, "dup")).data.tasks] == ["first"]
 
 
-async def test_error_status_carries_a_machine_readable_reason(stub: Stub) -> None:
+async def test_error_status_has_empty_details_as_kuscia_sends(stub: Stub) -> None:
+    response = await query(stub, "ghost")
+    assert response.status.code == 11202
+    assert list(response.status.details) == []
+
+
+async def test_error_status_carries_a_machine_readable_reason_when_asked(stub: Stub) -> None:
     from google.rpc.error_details_pb2 import ErrorInfo
 
-    response = await query(stub, "ghost")
+    response = await stub.QueryJob(
+        pb.QueryJobRequest(job_id="ghost"), metadata=(("dagwire-error-info", "1"),)
+    )
     info = ErrorInfo()
     assert response.status.details[0].Unpack(info)
     assert (info.reason, info.domain) == ("JOB_NOT_FOUND", "dagwire.io")
@@ -145,7 +155,15 @@ async def test_max_parallelism_of_zero_means_one(stub: Stub) -> None:
     assert (await query(stub, "par-zero")).data.max_parallelism == 1
 
 
-async def test_task_id_defaults_to_alias_and_empty_dependencies_are_ignored(stub: Stub) -> None:
+async def test_a_task_without_id_gets_a_unique_one_and_empty_dependencies_are_ignored(
+    stub: Stub,
+) -> None:
+    # Kuscia's controller generates "<job>-<12 hex>" (kusciajob/handler/scheduler.go
+    # generateTaskID): two jobs' tasks of the same alias never share an id.
     await create_ok(stub, job_request("defaults", sleeping("root", 0, "")))
-    data = (await query(stub, "defaults")).data
-    assert data.tasks[0].task_id == "root" and list(data.tasks[0].dependencies) == []
+    await create_ok(stub, job_request("defaults-2", sleeping("root", 0)))
+    first = (await query(stub, "defaults")).data.tasks[0]
+    second = (await query(stub, "defaults-2")).data.tasks[0]
+    assert re.fullmatch(r"defaults-[0-9a-f]{12}", first.task_id)
+    assert first.task_id != second.task_id
+    assert list(first.dependencies) == []

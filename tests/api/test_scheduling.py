@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
-from tests.api.conftest import create_ok, job_request, sleeping, task, wait_for_state
+from tests.api.conftest import create_ok, job_request, query, sleeping, task, wait_for_state
 
 Stub = job_pb2_grpc.JobServiceStub
 
@@ -46,7 +46,7 @@ def intervals(record_file: Path) -> dict[str, tuple[int, int]]:
 
 
 def recording(alias: str, priority: int = 0) -> object:
-    return task(alias, image="record", parties=("alice",), priority=priority)
+    return task(alias, image="record", parties=("alice",), priority=priority, task_id=alias)
 
 
 async def test_max_parallelism_one_never_runs_two_tasks_at_once(
@@ -77,12 +77,27 @@ async def test_higher_priority_ready_task_runs_first(stub: Stub, record_file: Pa
     assert [task_id for task_id, _ in order] == ["high", "mid", "low"]
 
 
-async def test_a_task_exceeding_its_timeout_is_killed_and_fails_the_job(stub: Stub) -> None:
-    slow = sleeping("slow", 30, schedule_config={"task_timeout_seconds": 1})
+async def test_task_timeout_seconds_bounds_scheduling_not_running_time(stub: Stub) -> None:
+    # Kuscia: "when the task is not scheduled within it, the task fails" (kusciajob_cn.md
+    # ScheduleConfig); it is the KusciaTask's LifecycleSeconds, not a run-time limit.
+    slow = sleeping("slow", 2, schedule_config={"task_timeout_seconds": 1})
     await create_ok(stub, job_request("timeout", slow))
-    done = await wait_for_state(stub, "timeout", "Failed", timeout=15)
-    assert "timed out after 1 s" in done.data.status.err_msg
-    assert done.data.status.tasks[0].state == "Failed"
+    done = await wait_for_state(stub, "timeout", "Succeeded", timeout=15)
+    assert done.data.status.tasks[0].state == "Succeeded"
+
+
+async def test_query_shows_schedule_config_as_set_with_kuscias_defaults(stub: Stub) -> None:
+    # job_service.go buildScheduleConfigForKusciaTask: a field <= 0 becomes 300 / 30 / 30.
+    given = sleeping("given", 0, schedule_config={"task_timeout_seconds": 60})
+    await create_ok(stub, job_request("schedule-shown", given, sleeping("none", 0)))
+    first, second = (await query(stub, "schedule-shown")).data.tasks
+    shown = first.schedule_config
+    assert (
+        shown.task_timeout_seconds,
+        shown.resource_reserved_seconds,
+        shown.resource_reallocation_interval_seconds,
+    ) == (60, 30, 30)
+    assert not second.HasField("schedule_config")
 
 
 async def test_a_tolerable_failure_lets_dependents_run_and_the_job_succeed(stub: Stub) -> None:
@@ -93,7 +108,7 @@ async def test_a_tolerable_failure_lets_dependents_run_and_the_job_succeed(stub:
 
 
 async def test_a_failing_task_fails_the_job_and_skips_its_dependents(stub: Stub) -> None:
-    broken = task("broken", image="dagwire-fail", config={"exit_code": 4})
+    broken = task("broken", image="dagwire-fail", config={"exit_code": 4}, task_id="broken")
     await create_ok(stub, job_request("broken-job", broken, sleeping("after", 0, "broken")))
     done = await wait_for_state(stub, "broken-job", "Failed")
     status = done.data.status

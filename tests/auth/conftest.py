@@ -27,7 +27,9 @@ Metadata = tuple[tuple[str, str], ...]
 
 
 def with_token(token: str) -> Metadata:
-    return (("token", token),)
+    """A token, and the ask for ErrorInfo in error answers (dagwire leaves it out of
+    Kuscia's `details` unless asked)."""
+    return (("token", token), ("dagwire-error-info", "1"))
 
 
 ALICE = with_token(ALICE_TOKEN)

@@ -86,7 +86,7 @@ def test_creating_a_job_with_a_taken_id_raises_job_already_exists(
     client.create_job(body)
     with pytest.raises(JobAlreadyExistsError) as caught:
         client.create_job(body)
-    assert (caught.value.code, caught.value.reason) == (11100, "JOB_ALREADY_EXISTS")
+    assert (caught.value.code, caught.value.reason) == (11201, "JOB_ALREADY_EXISTS")
 
 
 def test_creating_an_invalid_job_raises_invalid_request(

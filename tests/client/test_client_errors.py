@@ -39,11 +39,11 @@ def _status(code: int, reason: str = "", domain: str = "dagwire.io") -> common_p
     ("reason", "code", "expected"),
     [
         pytest.param("INVALID_REQUEST", 11100, InvalidRequestError, id="invalid-request"),
-        pytest.param("JOB_ALREADY_EXISTS", 11100, JobAlreadyExistsError, id="already-exists"),
+        pytest.param("JOB_ALREADY_EXISTS", 11201, JobAlreadyExistsError, id="already-exists"),
         pytest.param("JOB_NOT_FOUND", 11202, JobNotFoundError, id="not-found-on-query"),
         pytest.param("JOB_NOT_FOUND", 11205, JobNotFoundError, id="not-found-on-stop"),
         pytest.param("ILLEGAL_STATE", 11210, IllegalStateError, id="suspend-not-running"),
-        pytest.param("ILLEGAL_STATE", 11209, IllegalStateError, id="cancel-finished"),
+        pytest.param("ILLEGAL_STATE", 11206, IllegalStateError, id="approve-not-awaiting"),
         pytest.param("AUTH_FAILED", 11102, AuthError, id="auth"),
         pytest.param("INTERNAL", 11101, KusciaError, id="internal"),
     ],

@@ -10,6 +10,7 @@ import yaml
 
 from dagwire.client import job_request_from_dict, job_request_from_text
 from dagwire.client._base import BaseDagwireClient
+from dagwire.client._errors import ERROR_INFO_KEY
 
 
 def test_seed_curl_body_parses_unchanged(seed_job_body: dict[str, Any]) -> None:
@@ -126,11 +127,11 @@ def test_client_accepts_a_dict_wherever_a_request_is_expected(
 
 def test_token_travels_as_token_metadata() -> None:
     client = BaseDagwireClient(token="s3cret", metadata={"x-trace": "1"})
-    assert client._metadata == (("x-trace", "1"), ("token", "s3cret"))
+    assert client._metadata == (("x-trace", "1"), (ERROR_INFO_KEY, "1"), ("token", "s3cret"))
 
 
 def test_no_token_sends_no_token_metadata() -> None:
-    assert BaseDagwireClient()._metadata == ()
+    assert BaseDagwireClient()._metadata == ((ERROR_INFO_KEY, "1"),)
 
 
 def test_approve_sends_the_deciding_domain_extension() -> None:

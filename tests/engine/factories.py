@@ -20,6 +20,7 @@ def task(
     priority: int = 0,
     tolerable: bool = False,
     timeout: int = 0,
+    start_timeout: int = 0,
     disabled: bool = False,
     post: bool = False,
 ) -> TaskSpec:
@@ -32,6 +33,7 @@ def task(
         priority=priority,
         tolerable=tolerable,
         timeout_seconds=timeout,
+        start_timeout_seconds=start_timeout,
         disabled=disabled,
         post=post,
     )

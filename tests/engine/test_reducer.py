@@ -85,6 +85,26 @@ def test_a_timeout_fails_the_task_and_terminates_it() -> None:
     assert [type(e) for e in effects] == [r.TerminateTask]
 
 
+def test_a_task_whose_processes_do_not_all_start_in_time_fails_as_not_scheduled() -> None:
+    outcome = r.create_job(
+        spec(task("a", parties=("alice", "bob"), start_timeout=7)), at(0), frozenset()
+    )
+    assert r.ArmTimeout("a", 1, 7, r.Deadline.START) in outcome.effects
+    job, effects = run(
+        outcome.job, r.ProcessStarted("a", 1, "alice"), r.TaskTimedOut("a", 1, r.Deadline.START)
+    )
+    assert job.state is JobState.FAILED
+    assert "not scheduled within 7 s" in job.err_msg and "bob had not started" in job.err_msg
+    assert effects == [r.TerminateTask("a", 1, ("alice", "bob"), job.task("a").err_msg)]
+
+
+def test_a_task_that_started_in_time_runs_on_past_its_scheduling_deadline() -> None:
+    job = r.create_job(spec(task("a", start_timeout=7)), at(0), frozenset()).job
+    job, _ = run(job, r.ProcessStarted("a", 1, "alice"))
+    after, effects = run(job, r.TaskTimedOut("a", 1, r.Deadline.START))
+    assert after is job and effects == []
+
+
 def test_reports_about_an_older_attempt_are_ignored() -> None:
     job = r.create_job(spec(task("a")), at(0), frozenset()).job
     job, _ = run(job, r.Suspend(), r.Restart())
@@ -168,10 +188,24 @@ def test_an_unbound_approval_decides_for_every_undecided_party() -> None:
     assert job.state is JobState.RUNNING
 
 
-def test_restart_of_a_job_suspended_before_approval_awaits_approval_again() -> None:
+def test_restart_of_a_job_stopped_before_approval_awaits_approval_again() -> None:
     job = r.create_job(spec(task("a")), at(0), frozenset({"alice"})).job
-    job, _ = run(job, r.Suspend(), r.Restart())
+    job, _ = run(job, r.Stop(), r.Restart())
     assert job.state is JobState.AWAITING_APPROVAL
+
+
+def test_suspend_of_a_job_awaiting_approval_is_refused() -> None:
+    job = r.create_job(spec(task("a")), at(0), frozenset({"alice"})).job
+    with pytest.raises(IllegalTransition, match="only Running jobs can be suspended"):
+        r.apply(job, r.Suspend(), at(1))
+
+
+@pytest.mark.parametrize("command", [r.Stop("again"), r.Cancel("again")], ids=["stop", "cancel"])
+def test_stop_or_cancel_of_a_succeeded_job_changes_nothing(command: r.Command) -> None:
+    job = r.create_job(spec(task("a")), at(0), frozenset()).job
+    job, _ = run(job, finish("a"))
+    outcome = r.apply(job, command, at(9))
+    assert outcome.job is job and outcome.effects == ()
 
 
 def test_a_lost_process_relaunches_its_task_as_a_new_attempt() -> None:

@@ -25,7 +25,11 @@ EXPECTED = {
         (state, E.STOP): S.FAILED
         for state in (S.INITIALIZED, S.PENDING, S.RUNNING, S.AWAITING_APPROVAL, S.SUSPENDED)
     },
-    **{(state, E.SUSPEND): S.SUSPENDED for state in (S.PENDING, S.RUNNING, S.AWAITING_APPROVAL)},
+    # Kuscia's StopJob checks no state: stopping a finished job succeeds, changing nothing
+    # (secretflow/kuscia pkg/kusciaapi/service/job_service.go, StopJob).
+    **{(state, E.STOP): state for state in (S.SUCCEEDED, S.FAILED, S.APPROVAL_REJECT, S.CANCELLED)},
+    # Only a running job can be suspended (job_service.go SuspendJob, 11210 otherwise).
+    (S.RUNNING, E.SUSPEND): S.SUSPENDED,
     **{(state, E.RESTART): S.PENDING for state in (S.SUSPENDED, S.FAILED)},
     **{
         (state, E.CANCEL): S.CANCELLED
@@ -38,6 +42,8 @@ EXPECTED = {
             S.FAILED,
         )
     },
+    # Nor does CancelJob: cancelling a job that is over for good changes nothing.
+    **{(state, E.CANCEL): state for state in (S.SUCCEEDED, S.APPROVAL_REJECT, S.CANCELLED)},
 }
 
 PAIRS = [
@@ -65,7 +71,16 @@ def test_the_table_has_no_transition_the_specification_lacks() -> None:
 def test_final_states_have_no_way_out() -> None:
     for state in JobState:
         if state.is_final:
-            assert not [event for (source, event) in TRANSITIONS if source is state]
+            assert not [
+                event
+                for (source, event), target in TRANSITIONS.items()
+                if source is state and target is not state
+            ]
+
+
+def test_suspend_refusal_says_only_running_jobs_can_be_suspended() -> None:
+    with pytest.raises(IllegalTransition, match="only Running jobs can be suspended"):
+        next_state("job-1", S.PENDING, E.SUSPEND)
 
 
 def test_refusal_message_says_which_states_allow_the_operation() -> None:

@@ -1,5 +1,7 @@
-"""The protobuf JSON mapping at the gateway: both spellings of field names, precise
-in-band answers (11100, HTTP 200, as over gRPC) for bodies that are not the request."""
+"""The protobuf JSON mapping at the gateway: both spellings of field names, unknown
+fields dropped and precise in-band answers (11101, HTTP 200) for bodies that are not the
+request, as Kuscia's HTTP layer does (secretflow/kuscia pkg/web/decorator/
+proto_decorator.go and binder/json_proto_binder.go)."""
 
 from __future__ import annotations
 
@@ -36,17 +38,17 @@ async def test_answers_use_the_proto_field_names(gateway: Gateway) -> None:
     assert "maxParallelism" not in reply.body["data"]
 
 
-async def test_an_unknown_field_is_rejected_naming_it(gateway: Gateway) -> None:
-    reply = await gateway.post("/api/v1/job/query", {"jobid": JOB})
-    assert reply.status == 200
-    assert reply.body["status"]["code"] == 11100
-    assert 'has no field named "jobid"' in reply.body["status"]["message"]
+async def test_an_unknown_field_is_discarded_as_kuscia_does(gateway: Gateway) -> None:
+    await gateway.create(kuscia_create_body())
+    reply = await gateway.post("/api/v1/job/query", {"job_id": JOB, "no_such_field": 1})
+    assert reply.body["status"] == SUCCESS
+    assert reply.body["data"]["job_id"] == JOB
 
 
-async def test_malformed_json_is_rejected_in_band(gateway: Gateway) -> None:
+async def test_malformed_json_is_rejected_in_band_with_11101(gateway: Gateway) -> None:
     reply = await gateway.post("/api/v1/job/create", data=b'{"job_id": ')
     assert reply.status == 200
-    assert reply.body["status"]["code"] == 11100
+    assert reply.body["status"]["code"] == 11101
     assert reply.body["status"]["message"].startswith(
         "the request body is not a valid CreateJobRequest in JSON"
     )
@@ -54,21 +56,29 @@ async def test_malformed_json_is_rejected_in_band(gateway: Gateway) -> None:
 
 async def test_a_value_of_the_wrong_type_is_rejected_naming_the_field(gateway: Gateway) -> None:
     reply = await gateway.post("/api/v1/job/create", {"job_id": JOB, "max_parallelism": "two"})
-    assert reply.body["status"]["code"] == 11100
+    assert reply.body["status"]["code"] == 11101
     assert "max_parallelism" in reply.body["status"]["message"]
 
 
 async def test_a_body_that_is_not_utf8_is_rejected_in_band(gateway: Gateway) -> None:
     reply = await gateway.post("/api/v1/job/query", data=b'{"job_id": "\xff"}')
-    assert reply.body["status"]["code"] == 11100
+    assert reply.body["status"]["code"] == 11101
     assert reply.body["status"]["message"].startswith("the request body is not UTF-8 text")
 
 
-async def test_the_rejection_carries_the_machine_readable_reason(gateway: Gateway) -> None:
-    reply = await gateway.post("/api/v1/job/query", data=b"[]")
+async def test_a_caller_asking_with_the_header_gets_the_error_info(gateway: Gateway) -> None:
+    reply = await gateway.post(
+        "/api/v1/job/query", {"job_id": "ghost"}, headers={"dagwire-error-info": "1"}
+    )
     [detail] = reply.body["status"]["details"]
     assert detail["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
-    assert detail["reason"] == "INVALID_REQUEST"
+    assert detail["reason"] == "JOB_NOT_FOUND"
+
+
+async def test_the_rejection_has_empty_details_as_kuscia_sends(gateway: Gateway) -> None:
+    reply = await gateway.post("/api/v1/job/query", data=b"[]")
+    assert reply.body["status"]["code"] == 11101
+    assert reply.body["status"]["details"] == []
 
 
 async def test_an_empty_body_is_an_empty_request(gateway: Gateway) -> None:

@@ -40,6 +40,7 @@ def dag() -> pb.CreateJobRequest:
     def task(alias: str, seconds: float, *deps: str) -> pb.Task:
         return pb.Task(
             alias=alias,
+            task_id=alias,
             app_image="record",
             parties=[pb.Party(domain_id="alice"), pb.Party(domain_id="bob")],
             dependencies=list(deps),

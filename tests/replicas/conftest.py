@@ -64,10 +64,15 @@ def two_task_job(job_id: str, first: float = 0, second: float = 0) -> pb.CreateJ
         max_parallelism=2,
         tasks=[
             pb.Task(
-                alias="prepare", app_image="record", parties=parties, task_input_config=str(first)
+                alias="prepare",
+                task_id="prepare",
+                app_image="record",
+                parties=parties,
+                task_input_config=str(first),
             ),
             pb.Task(
                 alias="train",
+                task_id="train",
                 app_image="record",
                 parties=parties,
                 dependencies=["prepare"],
@@ -84,9 +89,13 @@ def noop_job(job_id: str) -> pb.CreateJobRequest:
         initiator="alice",
         max_parallelism=2,
         tasks=[
-            pb.Task(alias="prepare", app_image="dagwire-noop", parties=parties),
+            pb.Task(alias="prepare", task_id="prepare", app_image="dagwire-noop", parties=parties),
             pb.Task(
-                alias="train", app_image="dagwire-noop", parties=parties, dependencies=["prepare"]
+                alias="train",
+                task_id="train",
+                app_image="dagwire-noop",
+                parties=parties,
+                dependencies=["prepare"],
             ),
         ],
     )
