@@ -35,7 +35,6 @@ class HttpListener:
         ssl_context: ssl.SSLContext | None,
         shutdown_grace: float,
     ) -> None:
-        self._listen = listen
         self._host, self._port = split_host_port(listen)
         self._socket: socket.socket | None = None
         self._runner = web.AppRunner(
@@ -45,7 +44,6 @@ class HttpListener:
             shutdown_timeout=shutdown_grace,
         )
         self._ssl_context = ssl_context
-        self._socket: socket.socket | None = None
         self.port = 0
 
     @property

@@ -412,7 +412,9 @@ async def test_a_task_running_when_the_server_is_killed_is_relaunched_after_rest
     ray_cluster: RayCluster, tmp_path: Path
 ) -> None:
     args = ("--executor", "ray", "--ray-address", ray_cluster.address)
-    request = job_request("killed", task("t", config={"sleep_seconds": 1.5}, parties=("alice",)))
+    sleeper = task("t", config={"sleep_seconds": 1.5}, parties=("alice",))
+    sleeper.task_id = "t"  # the directory is named by task id (generated when none is given)
+    request = job_request("killed", sleeper)
     party_dir = tmp_path / "data" / "tasks" / "killed" / "t" / "alice"
     server = ServerProcess(tmp_path, *args).start()
     try:
