@@ -175,7 +175,13 @@ class DagwireServer:
         served = [
             GatewayService(
                 job_pb2.DESCRIPTOR.services_by_name["JobService"],
-                JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
+                JobServicer(
+                    self.runtime,
+                    self.store,
+                    self.bus,
+                    config.heartbeat_interval,
+                    config.max_message_bytes,
+                ),
                 reject_unary=kuscia_rejection,
             ),
             # No in-band status: an undecodable request is INVALID_ARGUMENT.
