@@ -24,8 +24,13 @@ from dagwire.server.api.convert import (
     TRIMMED,
     job_state_name,
 )
-from dagwire.server.engine.errors import InvalidRequest
+from dagwire.server.engine.errors import EngineError, InvalidRequest
 from dagwire.server.engine.model import Stage
+
+
+class AnswerTooLarge(EngineError):
+    """A stored job's answer exceeds the send limit even with its err_msgs trimmed: it
+    was created under a larger limit (or before jobs were bounded)."""
 
 
 def _longest(names: Mapping[Any, str]) -> int:
@@ -74,10 +79,12 @@ def _task_status(task: pb.Task) -> int:
     return _field(fixed + sum(_party_status(party.domain_id) for party in task.parties))
 
 
-def _task_config(task: pb.Task) -> int:
-    # QueryJob's TaskConfig is the request's Task with task_id filled in (it defaults
-    # to the alias) and schedule_config always present (three int32 fields).
-    return _field(task.ByteSize() + _field(len(task.alias)) + _field(3 * _VARINT))
+def _task_config_growth(task: pb.Task) -> int:
+    """How much larger the task is in QueryJob's answer than in the request: its
+    TaskConfig is the Task with task_id filled in (it defaults to the alias) and
+    schedule_config always present (three int32 fields)."""
+    size = task.ByteSize()
+    return _field(size + _field(len(task.alias)) + _field(3 * _VARINT)) - _field(size)
 
 
 def answer_bound(request: pb.CreateJobRequest, stop_above: int | None = None) -> int:
@@ -85,11 +92,12 @@ def answer_bound(request: pb.CreateJobRequest, stop_above: int | None = None) ->
     in any state, err_msgs trimmed. Stops adding once past `stop_above`: a refused
     request costs no more than an accepted one."""
     domains: dict[str, None] = {}
+    # The spec part of the answer is the request, grown as _task_config_growth says.
     total = request.ByteSize() + _ENVELOPE + _VARINT + 2 * _field(_VARINT)
     header = _field(_JOB_STATE) + _field(TRIMMED.job) + 3 * _field(_TIME)
     total += header
     for task in request.tasks:
-        total += _task_config(task) + _task_status(task)
+        total += _task_config_growth(task) + _task_status(task)
         domains.update((party.domain_id, None) for party in task.parties)
         if stop_above is not None and total > stop_above:
             return total
@@ -110,4 +118,13 @@ def check_answer_size(request: pb.CreateJobRequest, limit: int) -> None:
             f"tasks and {parties} task parties could reach {bound} bytes (or more), and this "
             f"server sends at most {limit} bytes per message; "
             "split it into smaller jobs, or use fewer parties per task"
+        )
+
+
+def require_fits(size: int, limit: int, job_id: str) -> None:
+    if size > limit:
+        raise AnswerTooLarge(
+            f"the answer about job {job_id!r} has {size} bytes, more than the {limit} bytes "
+            "this server sends per message: it was stored under a larger limit; "
+            "restart the server with that limit, or delete the job"
         )

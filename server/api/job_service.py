@@ -15,7 +15,7 @@ from google.protobuf.message_factory import GetMessageClass
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
-from dagwire.server.api.answer_size import check_answer_size
+from dagwire.server.api.answer_size import check_answer_size, require_fits
 from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
 from dagwire.server.api.watch_errors import abort_stream, event_too_large, too_slow
 from dagwire.server.auth.policy import approving_domain, can_see, require_party
@@ -131,6 +131,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         if response.ByteSize() > self._max_message_bytes:
             # Long err_msgs: the answer create-time bounds (answer_size.py) fits.
             response.data.CopyFrom(convert.query_data(job, convert.TRIMMED))
+            require_fits(response.ByteSize(), self._max_message_bytes, job.job_id)
         return response
 
     @kuscia_errors("BatchQueryJobStatus", pb.BatchQueryJobStatusResponse)
