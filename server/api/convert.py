@@ -218,7 +218,7 @@ def _status_header(job: Job, errs: ErrMsgBytes | None = None) -> pb.JobStatusDet
     stage_state = f"Job{job.stage.value}StageSucceeded"
     return pb.JobStatusDetail(
         state=job_state_name(job.state),
-        err_msg=trim(job.err_msg, errs and errs.job),
+        err_msg=trim(job.err_msg, errs.job if errs else None),
         create_time=rfc3339(job.create_time),
         start_time=rfc3339(job.start_time),
         end_time=rfc3339(job.end_time),
@@ -237,7 +237,7 @@ def _task_status(task_id: str, task: TaskRun, errs: ErrMsgBytes | None = None) -
         task_id=task_id,
         alias=task.alias,
         state=TASK_STATES[task.state],
-        err_msg=trim(task.err_msg, errs and errs.task),
+        err_msg=trim(task.err_msg, errs.task if errs else None),
         create_time=rfc3339(task.create_time),
         start_time=rfc3339(task.start_time),
         end_time=rfc3339(task.end_time),
@@ -246,7 +246,7 @@ def _task_status(task_id: str, task: TaskRun, errs: ErrMsgBytes | None = None) -
             pb.PartyStatus(
                 domain_id=party.domain_id,
                 state=PARTY_STATES[party.state],
-                err_msg=trim(party.err_msg, errs and errs.party),
+                err_msg=trim(party.err_msg, errs.party if errs else None),
             )
             for party in task.parties
         ],
@@ -273,11 +273,11 @@ def watch_event(event: WatchEvent, errs: ErrMsgBytes | None = None) -> bytes:
     if job is None:
         return head
     if errs is not None:
-        status = job_status(job, errs)
+        trimmed = job_status(job, errs)
         if event.changed is not None:
-            del status.status.tasks[:]
-            status.status.tasks.extend(_changed_statuses(job, event.changed, errs))
-        return head + _field(_OBJECT, status.SerializeToString())
+            del trimmed.status.tasks[:]
+            trimmed.status.tasks.extend(_changed_statuses(job, event.changed, errs))
+        return head + _field(_OBJECT, trimmed.SerializeToString())
     if event.changed is not None:
         tasks = b"".join(
             pb.JobStatusDetail(tasks=[task]).SerializeToString()
