@@ -128,3 +128,12 @@ def require_fits(size: int, limit: int, job_id: str) -> None:
             "this server sends per message: it was stored under a larger limit; "
             "restart the server with that limit, or delete the job"
         )
+
+
+def require_batch_fits(size: int, limit: int, jobs: int) -> None:
+    """Each job's status fits on its own; many together may not."""
+    if size > limit:
+        raise AnswerTooLarge(
+            f"the statuses of these {jobs} jobs have {size} bytes, more than the {limit} "
+            "bytes this server sends per message: ask for fewer jobs at once"
+        )

@@ -15,7 +15,11 @@ from google.protobuf.message_factory import GetMessageClass
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
-from dagwire.server.api.answer_size import check_answer_size, require_fits
+from dagwire.server.api.answer_size import (
+    check_answer_size,
+    require_batch_fits,
+    require_fits,
+)
 from dagwire.server.api.status import REQUEST_INVALID, failure, kuscia_errors, success
 from dagwire.server.api.watch_errors import abort_stream, event_too_large, too_slow
 from dagwire.server.auth.policy import approving_domain, can_see, require_party
@@ -143,6 +147,11 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             raise InvalidRequest("job_ids must list at least one non-empty job id")
         jobs = await self._runtime.get_many(list(request.job_ids), guard)
         data = pb.BatchQueryJobStatusResponseData(jobs=[convert.job_status(job) for job in jobs])
+        if data.ByteSize() > self._max_message_bytes:
+            data = pb.BatchQueryJobStatusResponseData(
+                jobs=[convert.job_status(job, convert.TRIMMED) for job in jobs]
+            )
+            require_batch_fits(data.ByteSize(), self._max_message_bytes, len(jobs))
         return pb.BatchQueryJobStatusResponse(status=success(), data=data)
 
     @kuscia_errors("DeleteJob", pb.DeleteJobResponse)

@@ -89,6 +89,18 @@ class TestUnderASmallLimit:
         watch.cancel()
         assert added.type == pb.ADDED and len(added.object.status.tasks) == tasks
 
+    async def test_a_batch_status_over_the_limit_asks_for_fewer_jobs(self, stub: Stub) -> None:
+        tasks = max(n for n in range(1, 100) if answer_bound(wide_job("w", n)) <= 256 * KIB)
+        ids = [f"batch-{i}" for i in range(5)]
+        for job_id in ids:
+            assert (await stub.CreateJob(wide_job(job_id, tasks), metadata=OPS)).status.code == 0
+        many = pb.BatchQueryJobStatusRequest(job_ids=ids)
+        refused = await stub.BatchQueryJobStatus(many, metadata=OPS)
+        assert refused.status.code == 11203
+        assert "ask for fewer jobs" in refused.status.message
+        one = pb.BatchQueryJobStatusRequest(job_ids=ids[:1])
+        assert (await stub.BatchQueryJobStatus(one, metadata=OPS)).status.code == 0
+
     async def test_long_err_msgs_are_trimmed_so_that_answers_still_fit(self, stub: Stub) -> None:
         tasks = [
             pb.Task(
