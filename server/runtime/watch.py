@@ -124,7 +124,7 @@ def _initial_listing(
         start = await store.latest_resource_version()
         seen.position = start
         after = None
-        scope = replace(where.scope, job_ids=where.job_ids or where.scope.job_ids)
+        scope = _scope_of(where)
         while True:
             page = await store.list_jobs_page(after, _LISTING_PAGE, scope)
             for job in page:
@@ -157,18 +157,27 @@ def _replay(
                 f"resource_version {resume_from} is older than the retained event log "
                 f"(oldest kept: {oldest}); re-list and watch again without resume_from"
             )
+        # Only the caller's events are read (the scope), so a page may end short of
+        # `latest`: everything up to `latest` was committed before the pages were read,
+        # as the initial listing assumes of its start.
         cursor = resume_from
+        scope = _scope_of(where)
         while True:
-            page = await store.changes_after(cursor, _REPLAY_PAGE)
+            page = await store.changes_after(cursor, _REPLAY_PAGE, scope)
             for change in page:
                 cursor = change.resource_version
                 if where.matches(change.job):
                     yield _event_of(change)
             seen.position = cursor
             if len(page) < _REPLAY_PAGE:
+                seen.position = max(cursor, latest)
                 return
 
     return run
+
+
+def _scope_of(where: WatchFilter) -> JobScope:
+    return replace(where.scope, job_ids=where.job_ids or where.scope.job_ids)
 
 
 async def _live(

@@ -94,8 +94,12 @@ class JobStore(Protocol):
         """How many jobs are in each state (states without jobs are left out)."""
         ...
 
-    async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:
-        """Events with a resource_version greater than the given one, in order."""
+    async def changes_after(
+        self, resource_version: int, limit: int, scope: JobScope = ANY_JOB
+    ) -> list[JobChange]:
+        """Events of `scope`'s jobs with a resource_version greater than the given one,
+        in order (events of other jobs may be among them; they are never needed to
+        rebuild those in scope)."""
         ...
 
     async def oldest_resource_version(self) -> int:

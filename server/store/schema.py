@@ -10,7 +10,7 @@ running job, what changed since the job's previous event (a delta); see sql.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import (
     BigInteger,
@@ -37,8 +37,8 @@ from dagwire.server.store.codec import compact_json
 
 # 1: each job row held its document. 2: a job's document is the one in its newest event.
 # 3: a job is its row and one row per task; events hold deltas between full snapshots.
-# 4: each job's kind on its row and its party domains in job_domains, so that a listing
-# for one caller reads only the jobs it may see.
+# 4: each job's kind on its row and its party domains in job_domains (and on each new
+# event), so that a listing or a replay for one caller reads only the jobs it may see.
 SCHEMA_VERSION = 4
 
 metadata = MetaData()
@@ -93,6 +93,11 @@ events = Table(
     Column("version", Integer, nullable=False),
     Column("whole", Boolean, nullable=False, server_default=true()),
     Column("doc", Text, nullable=False),
+    # The job's kind and its party domains as ",a,b,": a replay for one caller skips
+    # other tenants' events without decoding them. NULL on events older than schema 4
+    # (those are decoded and filtered as before).
+    Column("job_kind", String(16), nullable=True),
+    Column("parties", Text, nullable=True),
     Index("ix_events_object", "object_id", "resource_version"),
     sqlite_autoincrement=True,
 )
@@ -210,6 +215,8 @@ def _migrate_from_3(conn: Connection) -> None:
     """Schema 3 to 4: each job's kind and party domains, read from its spec (job_domains
     itself was created with the other missing tables)."""
     conn.execute(text("ALTER TABLE jobs ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'job'"))
+    conn.execute(text("ALTER TABLE events ADD COLUMN job_kind VARCHAR(16)"))
+    conn.execute(text("ALTER TABLE events ADD COLUMN parties TEXT"))
     conn.execute(
         text("CREATE INDEX IF NOT EXISTS ix_jobs_kind ON jobs (kind, create_time, job_id)")
     )
@@ -240,6 +247,12 @@ def _migrate_from_3(conn: Connection) -> None:
         if domains:
             conn.execute(insert(job_domains), domains)
         after = rows[-1][0]
+
+
+def parties_column(domains: Iterable[str]) -> str:
+    """The events.parties value of a job with these party domains: ",a,b,", so that
+    `LIKE '%,a,%'` finds it (DNS-1123 names hold neither ',' nor LIKE's wildcards)."""
+    return "," + "".join(f"{domain}," for domain in domains)
 
 
 def spec_domains(spec: dict[str, object]) -> list[str]:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     tuple_,
     update,
@@ -72,6 +73,7 @@ from dagwire.server.store.schema import (
     job_tasks,
     jobs,
     metadata,
+    parties_column,
     schema_info,
 )
 from dagwire.server.store.sqlite import (
@@ -278,10 +280,12 @@ class SqlJobStore:
         rows = await self._read(lambda conn: conn.execute(query).all())
         return {JobState(state): int(count) for state, count in rows}
 
-    async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:
+    async def changes_after(
+        self, resource_version: int, limit: int, scope: JobScope = ANY_JOB
+    ) -> list[JobChange]:
         query = (
             select(*EVENT_COLUMNS)
-            .where(events.c.resource_version > resource_version)
+            .where(events.c.resource_version > resource_version, *_event_conditions(scope))
             .order_by(events.c.resource_version)
             .limit(limit)
         )
@@ -310,6 +314,23 @@ def _scope_conditions(scope: JobScope) -> list[ColumnElement[bool]]:
         conditions.append(jobs.c.job_id.in_(parties))
     if scope.job_ids:
         conditions.append(jobs.c.job_id.in_(sorted(scope.job_ids)))
+    return conditions
+
+
+def _event_conditions(scope: JobScope) -> list[ColumnElement[bool]]:
+    """SQL conditions selecting the events of `scope`'s jobs, and every event older than
+    schema 4 (NULL columns), which the reader filters after decoding."""
+    conditions: list[ColumnElement[bool]] = []
+    if scope.kind is not None:
+        kind = events.c.job_kind
+        conditions.append(or_(kind.is_(None), kind == scope.kind.value))
+    if scope.domain is not None:
+        parties = events.c.parties
+        conditions.append(
+            or_(parties.is_(None), parties.contains(f",{scope.domain},", autoescape=True))
+        )
+    if scope.job_ids:
+        conditions.append(events.c.object_id.in_(sorted(scope.job_ids)))
     return conditions
 
 
@@ -448,6 +469,8 @@ def _append_events(conn: Connection, plans: list[_Plan]) -> list[int]:
                 "version": plan.version,
                 "whole": plan.changed is None,
                 "doc": plan.doc,
+                "job_kind": plan.job.spec.kind.value,
+                "parties": parties_column(plan.job.spec.domains),
             }
             for plan in plans
         ],
