@@ -1431,10 +1431,11 @@ class WatchJobRequest(_message.Message):
     """
     deltas: _builtins.bool
     """dagwire extension: MODIFIED events carry deltas. When this stream already sent the
-    job's previous version, `object.status.tasks` holds only the tasks that changed
-    since (matched by task_id) and the event's `delta` is true; every other field of
-    the status is complete. ADDED, DELETED and a job's first event on the stream are
-    whole. A 2,000-task job then streams O(tasks) bytes instead of O(tasks^2).
+    job's previous version (and the job had not finished), `object.status.tasks` holds
+    only the tasks that changed since (matched by task_id) and the event's `delta` is
+    true; every other field of the status is complete. Other events are whole (ADDED,
+    DELETED, a job's first event on the stream). A 2,000-task job then streams
+    O(tasks) bytes instead of O(tasks^2).
     """
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader:
