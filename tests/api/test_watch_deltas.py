@@ -6,6 +6,7 @@ A watch without the extension (every Kuscia client) still gets whole jobs."""
 from __future__ import annotations
 
 import grpc
+import pytest
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
@@ -53,6 +54,7 @@ def apply(events: list[pb.WatchJobEventResponse]) -> pb.JobStatusDetail:
     return state
 
 
+@pytest.mark.timeout(180)  # 2,000 tasks one after the other: some 15 s on a loaded machine
 async def test_a_2000_task_chain_streams_o_tasks_bytes_to_a_delta_watcher(stub: Stub) -> None:
     events = await watch_to_the_end(stub, "long-chain", CHAIN, deltas=True)
     streamed = sum(event.ByteSize() for event in events)

@@ -47,6 +47,7 @@ async def open_until_bookmark(stub: job_pb2_grpc.JobServiceStub, resume_from: in
     return read
 
 
+@pytest.mark.timeout(180)  # storing the 10,000-task job takes seconds on a loaded machine
 async def test_300_watch_opens_decode_only_the_callers_jobs(
     dagwire_server: ServerThread, channel: grpc.aio.Channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -92,6 +93,7 @@ def spy(server: ServerThread, monkeypatch: pytest.MonkeyPatch, read: str) -> lis
     return returned
 
 
+@pytest.mark.timeout(180)
 async def test_300_resumed_watches_replay_only_the_callers_events(
     dagwire_server: ServerThread, channel: grpc.aio.Channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
