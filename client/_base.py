@@ -21,6 +21,7 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.v1 import workflow_request_response_pb2 as wf
 
 from ._call import _Call
+from ._deltas import JobStates
 from ._errors import (
     ERROR_INFO_KEY,
     DagwireError,
@@ -211,6 +212,9 @@ class BaseDagwireClient(_WorkflowCalls):
 #: Stream failures after which a watch reconnects (resuming where it left off).
 #: RESOURCE_EXHAUSTED is how the server cuts off a subscriber that fell behind.
 RECONNECT_STATUSES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
+#: ...unless the ErrorInfo reason says resuming cannot help: an event larger than the
+#: server's send limit would come again.
+FATAL_REASONS = frozenset({"EVENT_TOO_LARGE"})
 RECONNECT_INITIAL_DELAY = 0.1
 RECONNECT_MAX_DELAY = 2.0
 #: Consecutive failed (re)connections, without a single message in between, before giving up.
@@ -251,6 +255,7 @@ class _WatchCursor:
         self._listed: set[tuple[str, int]] = set()  # (job_id, rv) delivered in the burst
         self._floor = 0  # resume_from of the current stream
         self._failures = 0
+        self._states = JobStates()
 
     def request(self) -> Any:
         """The request for the next stream: resuming after the last version when possible."""
@@ -262,9 +267,15 @@ class _WatchCursor:
         return self._request(resume, timeout)
 
     def _request(self, resume: int, timeout: int) -> Any:
+        # Deltas: each change costs the tasks it changed, not the whole job; JobStates
+        # turns them back into whole states. A new stream starts from whole jobs again.
+        self._states = JobStates()
         return job_pb2.WatchJobRequest(
-            timeout_seconds=timeout, resume_from=resume, job_ids=sorted(self.job_ids)
+            timeout_seconds=timeout, resume_from=resume, job_ids=sorted(self.job_ids), deltas=True
         )
+
+    def _whole(self, message: Any) -> Any:
+        return self._states.whole(message)
 
     @staticmethod
     def _event(message: Any) -> Any:
@@ -278,7 +289,7 @@ class _WatchCursor:
     def accept(self, message: Any) -> Any:
         """The event to hand to the caller, or None when it is to be hidden."""
         self._failures = 0
-        event = self._event(message)
+        event = self._event(self._whole(message))
         rv = event.resource_version
         if self._floor and 0 < rv <= self._floor and event.type is not EventType.HEARTBEAT:
             return None  # replayed: delivered before the reconnection
@@ -300,7 +311,7 @@ class _WatchCursor:
     def dropped(self, exc: grpc.RpcError) -> float:
         """Seconds to wait before reconnecting after the stream failed; raises when fatal."""
         error = error_from_rpc(exc)
-        if error.status not in RECONNECT_STATUSES:
+        if error.status not in RECONNECT_STATUSES or error.reason in FATAL_REASONS:
             raise error from None
         return self._backoff(error)
 
@@ -324,6 +335,9 @@ class _RunWatchCursor(_WatchCursor):
         return wf.WatchRunsRequest(
             timeout_seconds=timeout, resume_from=resume, run_ids=sorted(self.job_ids)
         )
+
+    def _whole(self, message: Any) -> Any:
+        return message
 
     @staticmethod
     def _event(message: Any) -> RunEvent:

@@ -179,7 +179,13 @@ class DagwireServer:
         served = [
             GatewayService(
                 job_pb2.DESCRIPTOR.services_by_name["JobService"],
-                JobServicer(self.runtime, self.store, self.bus, config.heartbeat_interval),
+                JobServicer(
+                    self.runtime,
+                    self.store,
+                    self.bus,
+                    config.heartbeat_interval,
+                    config.max_message_bytes,
+                ),
                 reject_unary=kuscia_rejection,
                 reject_body=kuscia_http_rejection,
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
@@ -72,6 +73,29 @@ WATCH_EVENT_TYPES: Mapping[WatchEventType, int] = {
     WatchEventType.DELETED: pb.DELETED,
     WatchEventType.HEARTBEAT: pb.HEARTBEAT,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class ErrMsgBytes:
+    """How many bytes of each err_msg an answer carries when it would not fit the send
+    limit whole (answer_size.py reserves room for exactly these)."""
+
+    job: int = 1024
+    task: int = 128
+    party: int = 48
+
+
+TRIMMED = ErrMsgBytes()
+
+
+def trim(text: str, limit: int | None) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes (None: as is), on a character boundary."""
+    if limit is None or len(text) <= limit // 4:
+        return text
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode(errors="ignore")
 
 
 def job_state_name(state: JobState) -> str:
@@ -188,13 +212,14 @@ def _party_spec_from_proto(party: pb.Party) -> PartySpec:
 # --- domain -> responses --------------------------------------------------------------
 
 
-def query_data(job: Job) -> pb.QueryJobResponseData:
+def query_data(job: Job, errs: ErrMsgBytes | None = None) -> pb.QueryJobResponseData:
+    """QueryJob's answer; with `errs`, every err_msg trimmed to those sizes."""
     return pb.QueryJobResponseData(
         job_id=job.job_id,
         initiator=job.spec.initiator,
         max_parallelism=job.spec.max_parallelism,
         tasks=[_task_config(task) for task in job.spec.tasks],
-        status=status_detail(job),
+        status=status_detail(job, errs),
         custom_fields=dict(job.spec.custom_fields),
     )
 
@@ -235,25 +260,25 @@ def _schedule_to_proto(schedule: ScheduleConfig | None) -> pb.ScheduleConfig | N
     )
 
 
-def job_status(job: Job) -> pb.JobStatus:
-    return pb.JobStatus(job_id=job.job_id, status=status_detail(job))
+def job_status(job: Job, errs: ErrMsgBytes | None = None) -> pb.JobStatus:
+    return pb.JobStatus(job_id=job.job_id, status=status_detail(job, errs))
 
 
-def status_detail(job: Job) -> pb.JobStatusDetail:
-    detail = _status_header(job)
+def status_detail(job: Job, errs: ErrMsgBytes | None = None) -> pb.JobStatusDetail:
+    detail = _status_header(job, errs)
     detail.tasks.extend(
-        _task_status(spec.task_id, task)
+        _task_status(spec.task_id, task, errs)
         for spec, task in zip(job.spec.tasks, job.tasks, strict=True)  # in the spec's order
     )
     return detail
 
 
-def _status_header(job: Job) -> pb.JobStatusDetail:
+def _status_header(job: Job, errs: ErrMsgBytes | None = None) -> pb.JobStatusDetail:
     """A job's wire status without its tasks."""
     stage_state = f"Job{job.stage.value}StageSucceeded"
     return pb.JobStatusDetail(
         state=job_state_name(job.state),
-        err_msg=job.err_msg,
+        err_msg=trim(job.err_msg, errs.job if errs else None),
         create_time=rfc3339(job.create_time),
         start_time=rfc3339(job.start_time),
         end_time=rfc3339(job.end_time),
@@ -272,27 +297,30 @@ def _status_header(job: Job) -> pb.JobStatusDetail:
     )
 
 
-def _task_status(task_id: str, task: TaskRun) -> pb.TaskStatus:
+def _task_status(task_id: str, task: TaskRun, errs: ErrMsgBytes | None = None) -> pb.TaskStatus:
     return pb.TaskStatus(
         task_id=task_id,
         alias=task.alias,
         state=TASK_STATES[task.state],
-        err_msg=task.err_msg,
+        err_msg=trim(task.err_msg, errs.task if errs else None),
         create_time=rfc3339(task.create_time),
         start_time=rfc3339(task.start_time),
         end_time=rfc3339(task.end_time),
         progress=task.progress,
         parties=[
             pb.PartyStatus(
-                domain_id=party.domain_id, state=PARTY_STATES[party.state], err_msg=party.err_msg
+                domain_id=party.domain_id,
+                state=PARTY_STATES[party.state],
+                err_msg=trim(party.err_msg, errs.party if errs else None),
             )
             for party in task.parties
         ],
     )
 
 
-def watch_event(event: WatchEvent) -> bytes:
-    """A watch event, serialized.
+def watch_event(event: WatchEvent, errs: ErrMsgBytes | None = None) -> bytes:
+    """A watch event, serialized. A delta (event.changed) carries the job's status with
+    only the changed tasks; `errs` trims every err_msg (the plain, slower conversion).
 
     A change replaces one task of a job and keeps the others as they were, so each
     task's status is kept encoded, per job, as the encoding of a JobStatusDetail holding
@@ -304,13 +332,34 @@ def watch_event(event: WatchEvent) -> bytes:
     head = pb.WatchJobEventResponse(
         type=WATCH_EVENT_TYPES[event.type],  # type: ignore[arg-type]
         resource_version=event.resource_version,
+        delta=event.changed is not None,
     ).SerializeToString()
     job = event.job
     if job is None:
         return head
-    detail = _status_header(job).SerializeToString() + b"".join(_task_elements(job))
+    if errs is not None:
+        trimmed = job_status(job, errs)
+        if event.changed is not None:
+            del trimmed.status.tasks[:]
+            trimmed.status.tasks.extend(_changed_statuses(job, event.changed, errs))
+        return head + _field(_OBJECT, trimmed.SerializeToString())
+    if event.changed is not None:
+        tasks = b"".join(
+            pb.JobStatusDetail(tasks=[task]).SerializeToString()
+            for task in _changed_statuses(job, event.changed)
+        )
+    else:
+        tasks = b"".join(_task_elements(job))
+    detail = _status_header(job).SerializeToString() + tasks
     status = pb.JobStatus(job_id=job.job_id).SerializeToString() + _field(_STATUS, detail)
     return head + _field(_OBJECT, status)
+
+
+def _changed_statuses(
+    job: Job, changed: tuple[int, ...], errs: ErrMsgBytes | None = None
+) -> list[pb.TaskStatus]:
+    specs = job.spec.tasks
+    return [_task_status(specs[i].task_id, job.tasks[i], errs) for i in changed]
 
 
 _OBJECT = pb.WatchJobEventResponse.DESCRIPTOR.fields_by_name["object"].number

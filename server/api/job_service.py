@@ -16,6 +16,11 @@ from google.protobuf.message_factory import GetMessageClass
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api import convert
+from dagwire.server.api.answer_size import (
+    check_answer_size,
+    require_batch_fits,
+    require_fits,
+)
 from dagwire.server.api.kuscia_validation import validate_create_request
 from dagwire.server.api.status import (
     REQUEST_INVALID,
@@ -24,6 +29,7 @@ from dagwire.server.api.status import (
     kuscia_errors,
     success,
 )
+from dagwire.server.api.watch_errors import abort_stream, event_too_large, too_slow
 from dagwire.server.auth.policy import (
     approving_domain,
     can_see,
@@ -45,13 +51,14 @@ from dagwire.server.runtime.watch import (
     WatchInterrupted,
     watch_jobs,
 )
-from dagwire.server.store.base import JobStore
+from dagwire.server.store.base import JobScope, JobStore
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 MAX_WATCH_TIMEOUT = 2**31 - 1
 # The most ids one BatchQueryJobStatus may name (11100 beyond).
 MAX_BATCH_QUERY_IDS = 1_000
+MAX_WATCH_JOB_IDS = 1_000
 
 _DECISIONS = {pb.APPROVE_RESULT_ACCEPT: True, pb.APPROVE_RESULT_REJECT: False}
 
@@ -119,10 +126,12 @@ class EncodedEvents:
 
     def __init__(self, capacity: int = 4096) -> None:
         self._capacity = capacity
-        self._cache: OrderedDict[tuple[WatchEventType, int], bytes] = OrderedDict()
+        self._cache: OrderedDict[tuple[WatchEventType, int, bool], bytes] = OrderedDict()
 
     def encode(self, event: WatchEvent) -> bytes:
-        key = (event.type, event.resource_version)
+        # A delta is the same for every stream that gets one: each sent the job's
+        # previous version (runtime/watch.py).
+        key = (event.type, event.resource_version, event.changed is not None)
         encoded = self._cache.get(key)
         if encoded is None:
             encoded = convert.watch_event(event)
@@ -134,12 +143,18 @@ class EncodedEvents:
 
 class JobServicer(job_pb2_grpc.JobServiceServicer):
     def __init__(
-        self, runtime: JobRuntime, store: JobStore, bus: EventBus, heartbeat_interval: float
+        self,
+        runtime: JobRuntime,
+        store: JobStore,
+        bus: EventBus,
+        heartbeat_interval: float,
+        max_message_bytes: int = 8 << 20,
     ) -> None:
         self._runtime = runtime
         self._store = store
         self._bus = bus
         self._heartbeat_interval = heartbeat_interval
+        self._max_message_bytes = max_message_bytes
         self._encoded = EncodedEvents()
 
     @kuscia_errors("CreateJob", pb.CreateJobResponse)
@@ -151,6 +166,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         spec = convert.job_spec_from_proto(request)
         require_party(caller, spec)
         require_initiator(caller, spec)
+        check_answer_size(request, self._max_message_bytes)
         job = await self._runtime.create(spec)
         return pb.CreateJobResponse(
             status=success(), data=pb.CreateJobResponseData(job_id=job.job_id)
@@ -160,7 +176,12 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     async def QueryJob(self, request: pb.QueryJobRequest, context: Context) -> pb.QueryJobResponse:
         guard = _party_guard()
         job = await self._runtime.get(_require_job_id(request.job_id), guard)
-        return pb.QueryJobResponse(status=success(), data=convert.query_data(job))
+        response = pb.QueryJobResponse(status=success(), data=convert.query_data(job))
+        if response.ByteSize() > self._max_message_bytes:
+            # Long err_msgs: the answer create-time bounds (answer_size.py) fits.
+            response.data.CopyFrom(convert.query_data(job, convert.TRIMMED))
+            require_fits(response.ByteSize(), self._max_message_bytes, job.job_id)
+        return response
 
     @kuscia_errors("BatchQueryJobStatus", pb.BatchQueryJobStatusResponse)
     async def BatchQueryJobStatus(
@@ -179,6 +200,11 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             raise InvalidRequest("job_ids must list at least one non-empty job id")
         jobs = await self._runtime.get_many(list(request.job_ids), guard)
         data = pb.BatchQueryJobStatusResponseData(jobs=[convert.job_status(job) for job in jobs])
+        if data.ByteSize() > self._max_message_bytes:
+            data = pb.BatchQueryJobStatusResponseData(
+                jobs=[convert.job_status(job, convert.TRIMMED) for job in jobs]
+            )
+            require_batch_fits(data.ByteSize(), self._max_message_bytes, len(jobs))
         return pb.BatchQueryJobStatusResponse(status=success(), data=data)
 
     @kuscia_errors("ListJobs", pb.ListJobsResponse)
@@ -281,29 +307,40 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"resume_from must not be negative, got {request.resume_from}",
             )
+        if len(request.job_ids) > MAX_WATCH_JOB_IDS:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"job_ids may list at most {MAX_WATCH_JOB_IDS} jobs, got {len(request.job_ids)}",
+            )
         events = watch_jobs(
             self._store,
             self._bus,
             where=WatchFilter(
-                job_ids=frozenset(request.job_ids), visible=functools.partial(_watchable, caller)
+                job_ids=frozenset(request.job_ids),
+                visible=functools.partial(_watchable, caller),
+                scope=JobScope(kind=JobKind.JOB, domain=caller.domain),
             ),
             resume_from=request.resume_from,
             heartbeat_interval=self._heartbeat_interval,
             lifetime=float(request.timeout_seconds) or None,
+            deltas=request.deltas,
         )
         last = request.resume_from
         try:
             async for event in events:
+                encoded = self._encoded.encode(event)
+                if len(encoded) > self._max_message_bytes:
+                    encoded = convert.watch_event(event, convert.TRIMMED)
+                if len(encoded) > self._max_message_bytes:
+                    size, limit = len(encoded), self._max_message_bytes
+                    await abort_stream(context, event_too_large(event, size, limit))
                 last = event.resource_version
-                yield self._encoded.encode(event)
+                yield encoded
         except ResumeExpired as error:
             await context.abort(grpc.StatusCode.OUT_OF_RANGE, str(error))
         except WatchInterrupted as error:  # shutdown: unlike a timeout's OK, "resume"
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
         except SubscriberOverflow as error:
-            await context.abort(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"{error}; resume with resume_from={last}",
-            )
+            await abort_stream(context, too_slow(str(error), last))
         finally:
             await events.aclose()

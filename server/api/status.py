@@ -17,6 +17,7 @@ import structlog
 from google.rpc.error_details_pb2 import ErrorInfo
 
 from dagwire.kuscia.v1alpha1 import common_pb2
+from dagwire.server.api.answer_size import AnswerTooLarge
 from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
 from dagwire.server.engine.errors import (
     EngineError,
@@ -64,6 +65,7 @@ REASONS: Mapping[type[EngineError], str] = {
     IllegalTransition: "ILLEGAL_STATE",
     Unauthenticated: "AUTH_FAILED",
     PermissionDenied: "AUTH_FAILED",
+    AnswerTooLarge: "ANSWER_TOO_LARGE",
 }
 
 

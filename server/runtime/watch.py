@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from dagwire.server.bus.base import BusClosed, EventBus, Subscription
 from dagwire.server.engine.errors import EngineError
 from dagwire.server.engine.model import ChangeType, Job, JobChange
-from dagwire.server.store.base import JobStore
+from dagwire.server.store.base import JobScope, JobStore
 
 _REPLAY_PAGE = 1_000
 _LISTING_PAGE = 1_000
@@ -39,11 +39,14 @@ _FROM_CHANGE = {
 @dataclass(frozen=True, slots=True)
 class WatchEvent:
     """One item of a watch. For HEARTBEAT, `job` is None and `resource_version` is the
-    latest position the watch has passed (events it filtered out included)."""
+    latest position the watch has passed (events it filtered out included). `changed`,
+    on a watch of deltas, lists the positions of the tasks that changed since the
+    stream's previous event of the job (None: the event stands for the whole job)."""
 
     type: WatchEventType
     job: Job | None
     resource_version: int
+    changed: tuple[int, ...] | None = None
 
 
 class ResumeExpired(EngineError):
@@ -64,8 +67,13 @@ class WatchInterrupted(EngineError):
 
 @dataclass(frozen=True, slots=True)
 class WatchFilter:
+    """Which jobs a watch shows: `visible` decides; `scope` (what the store can select
+    without decoding a job) must cover every job `visible` accepts, so that opening a
+    watch reads only the jobs its caller may see."""
+
     job_ids: frozenset[str] = frozenset()
     visible: Callable[[Job], bool] = lambda job: True
+    scope: JobScope = field(default_factory=JobScope)
 
     def matches(self, job: Job) -> bool:
         return (not self.job_ids or job.job_id in self.job_ids) and self.visible(job)
@@ -79,9 +87,11 @@ async def watch_jobs(
     resume_from: int,
     heartbeat_interval: float,
     lifetime: float | None = None,
+    deltas: bool = False,
 ) -> AsyncGenerator[WatchEvent, None]:
     """Watch jobs matching `where`. Ends after `lifetime` seconds when given; raises
-    WatchInterrupted when the bus shuts down."""
+    WatchInterrupted when the bus shuts down. With `deltas`, a MODIFIED event of a job
+    whose previous version this watch sent says which tasks changed (WatchEvent.changed)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + lifetime if lifetime else None
     subscription = bus.subscribe()
@@ -94,13 +104,14 @@ async def watch_jobs(
         else:
             replay = _initial_listing(store, where)
         seen = _Seen()
+        sent = _Deltas() if deltas else None
         async for item in replay(seen):
             if resume_from > 0 or item.type is WatchEventType.HEARTBEAT:
                 resumable = item.resource_version
-            yield item
+            yield sent.of(item) if sent else item
         async for item in _live(subscription, where, seen, heartbeat_interval, deadline):
             resumable = item.resource_version
-            yield item
+            yield sent.of(item) if sent else item
     except BusClosed:
         raise WatchInterrupted(resumable) from None
     finally:
@@ -131,8 +142,9 @@ def _initial_listing(
         start = await store.latest_resource_version()
         seen.position = start
         after = None
+        scope = _scope_of(where)
         while True:
-            page = await store.list_jobs_page(after, _LISTING_PAGE)
+            page = await store.list_jobs_page(after, _LISTING_PAGE, scope)
             for job in page:
                 seen.per_job[job.job_id] = job.resource_version
                 if where.matches(job):
@@ -163,18 +175,27 @@ def _replay(
                 f"resource_version {resume_from} is older than the retained event log "
                 f"(oldest kept: {oldest}); re-list and watch again without resume_from"
             )
+        # Only the caller's events are read (the scope), so a page may end short of
+        # `latest`: everything up to `latest` was committed before the pages were read,
+        # as the initial listing assumes of its start.
         cursor = resume_from
+        scope = _scope_of(where)
         while True:
-            page = await store.changes_after(cursor, _REPLAY_PAGE)
+            page = await store.changes_after(cursor, _REPLAY_PAGE, scope)
             for change in page:
                 cursor = change.resource_version
                 if where.matches(change.job):
                     yield _event_of(change)
             seen.position = cursor
             if len(page) < _REPLAY_PAGE:
+                seen.position = max(cursor, latest)
                 return
 
     return run
+
+
+def _scope_of(where: WatchFilter) -> JobScope:
+    return replace(where.scope, job_ids=where.job_ids or where.scope.job_ids)
 
 
 async def _live(
@@ -205,6 +226,38 @@ async def _live(
         if where.matches(change.job):
             yield _event_of(change)
             quiet_until = loop.time() + heartbeat_interval
+
+
+class _Deltas:
+    """What one watch of deltas sent of each unfinished job: the base of its next delta.
+    A finished job is forgotten (a later change, a restart, arrives whole), so what is
+    kept is bounded by the unfinished jobs the caller sees."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, Job] = {}
+
+    def of(self, event: WatchEvent) -> WatchEvent:
+        job = event.job
+        if job is None:
+            return event
+        previous = self._last.pop(job.job_id, None)
+        if event.type is not WatchEventType.DELETED and not job.state.is_terminal:
+            self._last[job.job_id] = job
+        if (
+            event.type is not WatchEventType.MODIFIED
+            or previous is None
+            or previous.version != job.version - 1
+            or len(previous.tasks) != len(job.tasks)
+        ):
+            return event
+        # Unchanged tasks are mostly the same objects from one version to the next;
+        # equality decides for those decoded apart (a replay, another replica).
+        changed = tuple(
+            i
+            for i, (before, after) in enumerate(zip(previous.tasks, job.tasks, strict=True))
+            if before is not after and before != after
+        )
+        return replace(event, changed=changed)
 
 
 def _event_of(change: JobChange) -> WatchEvent:

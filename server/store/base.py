@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from dagwire.server.engine.errors import EngineError
-from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState
+from dagwire.server.engine.model import ChangeType, Job, JobChange, JobKind, JobState
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,19 @@ class RemoveJob:
 
 
 JobWrite = InsertJob | UpdateJob | RemoveJob
+
+
+@dataclass(frozen=True, slots=True)
+class JobScope:
+    """Which jobs a listing reads, decided by the store without decoding any job: of one
+    kind, with one party domain, among some ids (None or empty: any)."""
+
+    kind: JobKind | None = None
+    domain: str | None = None
+    job_ids: frozenset[str] = frozenset()
+
+
+ANY_JOB = JobScope()
 WriteResult = JobChange | EngineError
 
 
@@ -69,17 +82,24 @@ class JobStore(Protocol):
         """Every job (or only those not in a terminal state), oldest first."""
         ...
 
-    async def list_jobs_page(self, after: Job | None, limit: int) -> list[Job]:
-        """Up to `limit` jobs in list_jobs' order, those after `after` (from the start
-        when None): a listing that never holds every job at once."""
+    async def list_jobs_page(
+        self, after: Job | None, limit: int, scope: JobScope = ANY_JOB
+    ) -> list[Job]:
+        """Up to `limit` jobs of `scope` in list_jobs' order, those after `after` (from
+        the start when None): a listing that never holds every job at once, and reads
+        only the jobs in scope."""
         ...
 
     async def count_jobs_by_state(self) -> dict[JobState, int]:
         """How many jobs are in each state (states without jobs are left out)."""
         ...
 
-    async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:
-        """Events with a resource_version greater than the given one, in order."""
+    async def changes_after(
+        self, resource_version: int, limit: int, scope: JobScope = ANY_JOB
+    ) -> list[JobChange]:
+        """Events of `scope`'s jobs with a resource_version greater than the given one,
+        in order (events of other jobs may be among them; they are never needed to
+        rebuild those in scope)."""
         ...
 
     async def oldest_resource_version(self) -> int:
@@ -96,8 +116,10 @@ class JobStore(Protocol):
 
 
 __all__ = [
+    "ANY_JOB",
     "ChangeType",
     "InsertJob",
+    "JobScope",
     "JobStore",
     "JobWrite",
     "RemoveJob",

@@ -10,7 +10,7 @@ running job, what changed since the job's previous event (a delta); see sql.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy import (
     BigInteger,
@@ -37,7 +37,9 @@ from dagwire.server.store.codec import compact_json
 
 # 1: each job row held its document. 2: a job's document is the one in its newest event.
 # 3: a job is its row and one row per task; events hold deltas between full snapshots.
-SCHEMA_VERSION = 3
+# 4: each job's kind on its row and its party domains in job_domains (and on each new
+# event), so that a listing or a replay for one caller reads only the jobs it may see.
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -54,6 +56,18 @@ jobs = Table(
     Column("create_time", String(40), nullable=False),
     Column("spec", Text, nullable=False),
     Column("head", Text, nullable=False),
+    Column("kind", String(16), nullable=False, server_default="job"),
+    Index("ix_jobs_kind", "kind", "create_time", "job_id"),
+)
+
+# The party domains of each job: which jobs a tenant may see, found without decoding
+# any job (a watch opened by one tenant costs what that tenant sees).
+job_domains = Table(
+    "job_domains",
+    metadata,
+    Column("domain_id", String(253), primary_key=True),
+    Column("job_id", String(253), primary_key=True),
+    Index("ix_job_domains_job", "job_id"),
 )
 
 # resource_version: the event that last wrote the row. A reader that finds a task row
@@ -79,6 +93,11 @@ events = Table(
     Column("version", Integer, nullable=False),
     Column("whole", Boolean, nullable=False, server_default=true()),
     Column("doc", Text, nullable=False),
+    # The job's kind and its party domains as ",a,b,": a replay for one caller skips
+    # other tenants' events without decoding them. NULL on events older than schema 4
+    # (those are decoded and filtered as before).
+    Column("job_kind", String(16), nullable=True),
+    Column("parties", Text, nullable=True),
     Index("ix_events_object", "object_id", "resource_version"),
     sqlite_autoincrement=True,
 )
@@ -120,6 +139,8 @@ def check_schema(conn: Connection) -> None:
         _migrate_from_1(conn)
     if int(stored) <= 2:
         _migrate_from_2(conn)
+    if int(stored) <= 3:
+        _migrate_from_3(conn)
     conn.execute(
         update(schema_info).where(schema_info.c.key == "schema").values(value=str(SCHEMA_VERSION))
     )
@@ -188,6 +209,59 @@ def _migrate_from_2(conn: Connection) -> None:
         )
         if tasks:
             conn.execute(insert(job_tasks), tasks)
+
+
+def _migrate_from_3(conn: Connection) -> None:
+    """Schema 3 to 4: each job's kind and party domains, read from its spec (job_domains
+    itself was created with the other missing tables)."""
+    conn.execute(text("ALTER TABLE jobs ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT 'job'"))
+    conn.execute(text("ALTER TABLE events ADD COLUMN job_kind VARCHAR(16)"))
+    conn.execute(text("ALTER TABLE events ADD COLUMN parties TEXT"))
+    conn.execute(
+        text("CREATE INDEX IF NOT EXISTS ix_jobs_kind ON jobs (kind, create_time, job_id)")
+    )
+    after = ""
+    while True:
+        rows = conn.execute(
+            select(jobs.c.job_id, jobs.c.spec)
+            .where(jobs.c.job_id > after)
+            .order_by(jobs.c.job_id)
+            .limit(1_000)
+        ).all()
+        if not rows:
+            return
+        kinds: list[dict[str, str]] = []
+        domains: list[dict[str, str]] = []
+        for job_id, spec in rows:
+            document = json.loads(spec)
+            kinds.append({"key": job_id, "new_kind": document.get("kind", "job")})
+            domains.extend(
+                {"job_id": job_id, "domain_id": domain} for domain in spec_domains(document)
+            )
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.job_id == bindparam("key"))
+            .values(kind=bindparam("new_kind")),
+            kinds,
+        )
+        if domains:
+            conn.execute(insert(job_domains), domains)
+        after = rows[-1][0]
+
+
+def parties_column(domains: Iterable[str]) -> str:
+    """The events.parties value of a job with these party domains: ",a,b,", so that
+    `LIKE '%,a,%'` finds it (DNS-1123 names hold neither ',' nor LIKE's wildcards)."""
+    return "," + "".join(f"{domain}," for domain in domains)
+
+
+def spec_domains(spec: dict[str, object]) -> list[str]:
+    """The distinct party domains of a stored spec document."""
+    found: dict[str, None] = {}
+    for task in spec["tasks"]:  # type: ignore[attr-defined]
+        for party in task.get("parties", ()):
+            found[party["domain_id"]] = None
+    return list(found)
 
 
 def _job_documents(conn: Connection, batch: int = 1_000) -> Iterator[list[tuple[str, int, str]]]:

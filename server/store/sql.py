@@ -23,7 +23,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
-from sqlalchemy import bindparam, delete, event, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -35,7 +47,9 @@ from dagwire.server.engine.errors import (
 )
 from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState, TaskRun
 from dagwire.server.store.base import (
+    ANY_JOB,
     InsertJob,
+    JobScope,
     JobWrite,
     RemoveJob,
     UpdateJob,
@@ -55,9 +69,11 @@ from dagwire.server.store.schema import (
     SCHEMA_LOCK,
     check_schema,
     events,
+    job_domains,
     job_tasks,
     jobs,
     metadata,
+    parties_column,
     schema_info,
 )
 from dagwire.server.store.sqlite import (
@@ -247,13 +263,16 @@ class SqlJobStore:
         where = jobs.c.state.not_in(_TERMINAL) if active_only else None
         return await self._read(functools.partial(load_jobs, where=where))
 
-    async def list_jobs_page(self, after: Job | None, limit: int) -> list[Job]:
-        where = (
-            None
-            if after is None
-            else tuple_(jobs.c.create_time, jobs.c.job_id)
-            > tuple_(after.create_time.isoformat(), after.job_id)
-        )
+    async def list_jobs_page(
+        self, after: Job | None, limit: int, scope: JobScope = ANY_JOB
+    ) -> list[Job]:
+        conditions = _scope_conditions(scope)
+        if after is not None:
+            conditions.append(
+                tuple_(jobs.c.create_time, jobs.c.job_id)
+                > tuple_(after.create_time.isoformat(), after.job_id)
+            )
+        where = and_(*conditions) if conditions else None
         return await self._read(functools.partial(load_jobs, where=where, limit=limit))
 
     async def count_jobs_by_state(self) -> dict[JobState, int]:
@@ -261,10 +280,12 @@ class SqlJobStore:
         rows = await self._read(lambda conn: conn.execute(query).all())
         return {JobState(state): int(count) for state, count in rows}
 
-    async def changes_after(self, resource_version: int, limit: int) -> list[JobChange]:
+    async def changes_after(
+        self, resource_version: int, limit: int, scope: JobScope = ANY_JOB
+    ) -> list[JobChange]:
         query = (
             select(*EVENT_COLUMNS)
-            .where(events.c.resource_version > resource_version)
+            .where(events.c.resource_version > resource_version, *_event_conditions(scope))
             .order_by(events.c.resource_version)
             .limit(limit)
         )
@@ -281,6 +302,36 @@ class SqlJobStore:
 
     async def compact(self, keep: int) -> int:
         return await self._write_transaction(functools.partial(compact, keep))
+
+
+def _scope_conditions(scope: JobScope) -> list[ColumnElement[bool]]:
+    """SQL conditions selecting the jobs of `scope` (indexed: no job is decoded)."""
+    conditions: list[ColumnElement[bool]] = []
+    if scope.kind is not None:
+        conditions.append(jobs.c.kind == scope.kind.value)
+    if scope.domain is not None:
+        parties = select(job_domains.c.job_id).where(job_domains.c.domain_id == scope.domain)
+        conditions.append(jobs.c.job_id.in_(parties))
+    if scope.job_ids:
+        conditions.append(jobs.c.job_id.in_(sorted(scope.job_ids)))
+    return conditions
+
+
+def _event_conditions(scope: JobScope) -> list[ColumnElement[bool]]:
+    """SQL conditions selecting the events of `scope`'s jobs, and every event older than
+    schema 4 (NULL columns), which the reader filters after decoding."""
+    conditions: list[ColumnElement[bool]] = []
+    if scope.kind is not None:
+        kind = events.c.job_kind
+        conditions.append(or_(kind.is_(None), kind == scope.kind.value))
+    if scope.domain is not None:
+        parties = events.c.parties
+        conditions.append(
+            or_(parties.is_(None), parties.contains(f",{scope.domain},", autoescape=True))
+        )
+    if scope.job_ids:
+        conditions.append(events.c.object_id.in_(sorted(scope.job_ids)))
+    return conditions
 
 
 def _oldest_resource_version(conn: Connection) -> int:
@@ -418,6 +469,8 @@ def _append_events(conn: Connection, plans: list[_Plan]) -> list[int]:
                 "version": plan.version,
                 "whole": plan.changed is None,
                 "doc": plan.doc,
+                "job_kind": plan.job.spec.kind.value,
+                "parties": parties_column(plan.job.spec.domains),
             }
             for plan in plans
         ],
@@ -443,10 +496,18 @@ def _write_rows(conn: Connection, plans: list[_Plan]) -> None:
                     "create_time": plan.job.create_time.isoformat(),
                     "spec": plan.encoded.spec,
                     "head": plan.encoded.head,
+                    "kind": plan.job.spec.kind.value,
                 }
                 for plan in added
             ],
         )
+        parties = [
+            {"job_id": plan.job_id, "domain_id": domain}
+            for plan in added
+            for domain in plan.job.spec.domains
+        ]
+        if parties:
+            conn.execute(insert(job_domains), parties)
     if modified:
         conn.execute(
             _UPDATE_JOB,
@@ -466,6 +527,7 @@ def _write_rows(conn: Connection, plans: list[_Plan]) -> None:
         conn.execute(delete(job_tasks).where(job_tasks.c.job_id.in_(cleared)))
     if gone:
         conn.execute(delete(jobs).where(jobs.c.job_id.in_(gone)))
+        conn.execute(delete(job_domains).where(job_domains.c.job_id.in_(gone)))
     whole = [
         {
             "job_id": plan.job_id,

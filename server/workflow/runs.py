@@ -34,7 +34,7 @@ from dagwire.server.engine.tenancy import EVERYONE, OPERATOR_OWNER, Tenant
 from dagwire.server.engine.validation import Limits, validate_job_spec
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.runtime.watch import WatchEvent, WatchFilter, watch_jobs
-from dagwire.server.store.base import JobStore
+from dagwire.server.store.base import JobScope, JobStore
 from dagwire.server.store.workflow import Page, SqlWorkflowStore
 from dagwire.server.workflow.compile import RunOptions, compile_run
 from dagwire.server.workflow.errors import (
@@ -357,7 +357,11 @@ class WorkflowRuntime:
         events = watch_jobs(
             self._job_store,
             self._bus,
-            where=WatchFilter(job_ids=frozenset(run_ids), visible=lambda job: _is_run(job, tenant)),
+            where=WatchFilter(
+                job_ids=frozenset(run_ids),
+                visible=lambda job: _is_run(job, tenant),
+                scope=JobScope(kind=JobKind.RUN),
+            ),
             resume_from=resume_from,
             heartbeat_interval=heartbeat_interval,
             lifetime=lifetime,

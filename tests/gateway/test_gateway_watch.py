@@ -89,3 +89,22 @@ async def test_a_client_that_goes_away_leaves_no_subscriber_behind(
         return bus.subscriber_count
 
     await assert_eventually(subscribers, lambda count: count == 0)
+
+
+async def test_a_delta_watch_over_http_sends_only_the_changed_tasks(gateway: Gateway) -> None:
+    lines = gateway.watch_lines({"timeout_seconds": 30, "deltas": True})
+    async with contextlib.aclosing(lines):
+        assert (await anext(lines))["type"] == "HEARTBEAT"  # the (empty) listing
+        await gateway.create(kuscia_create_body(app_image="dagwire-noop"))
+        events = []
+        async for event in lines:
+            if event["type"] == "HEARTBEAT":
+                continue
+            events.append(event)
+            if event["object"]["status"]["state"] == "Succeeded":
+                break
+    assert events[0]["type"] == "ADDED" and not events[0]["delta"]
+    assert len(events[0]["object"]["status"]["tasks"]) == 2
+    modified = events[1:]
+    assert modified and all(event["delta"] for event in modified)
+    assert any(len(event["object"]["status"].get("tasks", [])) < 2 for event in modified)

@@ -14,6 +14,7 @@ import pytest
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from tests.api.conftest import create_ok, job_request, sleeping
+from tests.security.watch_tenants import stream_error_info
 
 Stub = job_pb2_grpc.JobServiceStub
 
@@ -58,6 +59,7 @@ class TestSlowSubscriber:
                 received.append(event)
         assert cut.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "fell more than 20 events behind" in (cut.value.details() or "")
+        assert stream_error_info(cut.value).reason == "SUBSCRIBER_TOO_SLOW"
         assert len(received) < len(ids)
 
         resumed = stub.WatchJob(pb.WatchJobRequest(resume_from=received[-1].resource_version))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from dagwire.server.engine.model import ChangeType
+from dagwire.server.engine.model import ChangeType, JobKind
+from dagwire.server.store.base import JobScope
 from dagwire.server.store.codec import job_to_json
 from dagwire.server.store.schema import SCHEMA_VERSION
 from dagwire.server.store.sql import SqlJobStore
@@ -62,6 +63,10 @@ async def test_a_schema_1_database_is_upgraded_and_keeps_its_jobs_and_log(
         assert [c.job.job_id for c in await store.changes_after(1, 10)] == ["kept"]
         changed = await store.update_job((await store.get_job("old")), 1)  # type: ignore[arg-type]
         assert changed.resource_version == 3 and changed.job.version == 2
+        # Schema 4 indexed each job's kind and party domains.
+        scoped = await store.list_jobs_page(None, 10, JobScope(kind=JobKind.JOB, domain="alice"))
+        assert sorted(job.job_id for job in scoped) == ["kept", "old"]
+        assert await store.list_jobs_page(None, 10, JobScope(domain="bob")) == []
     finally:
         await store.close()
     db = sqlite3.connect(path)

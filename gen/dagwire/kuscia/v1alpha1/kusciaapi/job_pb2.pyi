@@ -1519,6 +1519,7 @@ class WatchJobRequest(_message.Message):
     TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
     RESUME_FROM_FIELD_NUMBER: _builtins.int
     JOB_IDS_FIELD_NUMBER: _builtins.int
+    DELTAS_FIELD_NUMBER: _builtins.int
     timeout_seconds: _builtins.int
     """Lifetime of the stream in seconds, within [0, 2^31-1]; 0 means no timeout."""
     resume_from: _builtins.int
@@ -1526,13 +1527,23 @@ class WatchJobRequest(_message.Message):
     exactly the events after it instead of the initial ADDED burst; OUT_OF_RANGE when
     it is older than the retained window (re-list and watch again without it).
     """
+    deltas: _builtins.bool
+    """dagwire extension: MODIFIED events carry deltas. When this stream already sent the
+    job's previous version (and the job had not finished), `object.status.tasks` holds
+    only the tasks that changed since (matched by task_id) and the event's `delta` is
+    true; every other field of the status is complete. Other events are whole (ADDED,
+    DELETED, a job's first event on the stream). A 2,000-task job then streams
+    O(tasks) bytes instead of O(tasks^2).
+    """
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader:
         """Optional caller metadata."""
 
     @_builtins.property
     def job_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """dagwire extension: only stream events of these jobs; empty means every visible job."""
+        """dagwire extension: only stream events of these jobs; empty means every visible job.
+        At most 1,000 ids (INVALID_ARGUMENT beyond).
+        """
 
     def __init__(
         self,
@@ -1541,10 +1552,11 @@ class WatchJobRequest(_message.Message):
         timeout_seconds: _builtins.int = ...,
         resume_from: _builtins.int = ...,
         job_ids: _abc.Iterable[_builtins.str] | None = ...,
+        deltas: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "job_ids", b"job_ids", "resume_from", b"resume_from", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deltas", b"deltas", "header", b"header", "job_ids", b"job_ids", "resume_from", b"resume_from", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1559,12 +1571,18 @@ class WatchJobEventResponse(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     OBJECT_FIELD_NUMBER: _builtins.int
     RESOURCE_VERSION_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
     type: Global___EventType.ValueType
     """What happened."""
     resource_version: _builtins.int
     """dagwire extension: position of this event in the server's event log; pass it as
     resume_from to continue after it. On HEARTBEAT, the latest position the stream has
     passed, so a quiet stream can resume without replaying what it skipped.
+    """
+    delta: _builtins.bool
+    """dagwire extension, only on streams that asked for `deltas`: `object.status.tasks`
+    holds only the tasks that changed since this stream's previous event of the job;
+    apply them to that event's tasks by task_id.
     """
     @_builtins.property
     def object(self) -> Global___JobStatus:
@@ -1576,10 +1594,11 @@ class WatchJobEventResponse(_message.Message):
         type: Global___EventType.ValueType = ...,
         object: Global___JobStatus | None = ...,
         resource_version: _builtins.int = ...,
+        delta: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["object", b"object"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["object", b"object", "resource_version", b"resource_version", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delta", b"delta", "object", b"object", "resource_version", b"resource_version", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

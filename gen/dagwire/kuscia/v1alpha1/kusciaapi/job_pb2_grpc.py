@@ -147,7 +147,11 @@ class JobServiceServicer:
         """Streams job events: a synthetic ADDED per visible job, then ADDED / MODIFIED / DELETED
         as they happen, and HEARTBEAT after every quiet interval. Ends after timeout_seconds
         when it is > 0. Fails with INVALID_ARGUMENT for a timeout outside [0, 2^31-1] and
-        OUT_OF_RANGE when resume_from is older than the retained event window (re-list).
+        OUT_OF_RANGE when resume_from is older than the retained event window (re-list),
+        RESOURCE_EXHAUSTED with ErrorInfo reason SUBSCRIBER_TOO_SLOW when the stream fell
+        behind (resume from the last resource_version received), and RESOURCE_EXHAUSTED
+        with ErrorInfo reason EVENT_TOO_LARGE when an event exceeds the server's send limit
+        (not resumable: the same event would come again; watch other job_ids).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

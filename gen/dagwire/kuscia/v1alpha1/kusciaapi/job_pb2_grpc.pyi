@@ -65,7 +65,11 @@ class JobServiceStub:
     """Streams job events: a synthetic ADDED per visible job, then ADDED / MODIFIED / DELETED
     as they happen, and HEARTBEAT after every quiet interval. Ends after timeout_seconds
     when it is > 0. Fails with INVALID_ARGUMENT for a timeout outside [0, 2^31-1] and
-    OUT_OF_RANGE when resume_from is older than the retained event window (re-list).
+    OUT_OF_RANGE when resume_from is older than the retained event window (re-list),
+    RESOURCE_EXHAUSTED with ErrorInfo reason SUBSCRIBER_TOO_SLOW when the stream fell
+    behind (resume from the last resource_version received), and RESOURCE_EXHAUSTED
+    with ErrorInfo reason EVENT_TOO_LARGE when an event exceeds the server's send limit
+    (not resumable: the same event would come again; watch other job_ids).
     """
     ApproveJob: _grpc.UnaryUnaryMultiCallable[_job_pb2.ApproveJobRequest, _job_pb2.ApproveJobResponse]
     """Records a party's approval decision; when every party that requires approval has
@@ -125,7 +129,11 @@ class JobServiceAsyncStub(JobServiceStub):
     """Streams job events: a synthetic ADDED per visible job, then ADDED / MODIFIED / DELETED
     as they happen, and HEARTBEAT after every quiet interval. Ends after timeout_seconds
     when it is > 0. Fails with INVALID_ARGUMENT for a timeout outside [0, 2^31-1] and
-    OUT_OF_RANGE when resume_from is older than the retained event window (re-list).
+    OUT_OF_RANGE when resume_from is older than the retained event window (re-list),
+    RESOURCE_EXHAUSTED with ErrorInfo reason SUBSCRIBER_TOO_SLOW when the stream fell
+    behind (resume from the last resource_version received), and RESOURCE_EXHAUSTED
+    with ErrorInfo reason EVENT_TOO_LARGE when an event exceeds the server's send limit
+    (not resumable: the same event would come again; watch other job_ids).
     """
     ApproveJob: _aio.UnaryUnaryMultiCallable[_job_pb2.ApproveJobRequest, _job_pb2.ApproveJobResponse]  # type: ignore[assignment]
     """Records a party's approval decision; when every party that requires approval has
@@ -218,7 +226,11 @@ class JobServiceServicer(metaclass=_abc_1.ABCMeta):
         """Streams job events: a synthetic ADDED per visible job, then ADDED / MODIFIED / DELETED
         as they happen, and HEARTBEAT after every quiet interval. Ends after timeout_seconds
         when it is > 0. Fails with INVALID_ARGUMENT for a timeout outside [0, 2^31-1] and
-        OUT_OF_RANGE when resume_from is older than the retained event window (re-list).
+        OUT_OF_RANGE when resume_from is older than the retained event window (re-list),
+        RESOURCE_EXHAUSTED with ErrorInfo reason SUBSCRIBER_TOO_SLOW when the stream fell
+        behind (resume from the last resource_version received), and RESOURCE_EXHAUSTED
+        with ErrorInfo reason EVENT_TOO_LARGE when an event exceeds the server's send limit
+        (not resumable: the same event would come again; watch other job_ids).
         """
 
     @_abc_1.abstractmethod
