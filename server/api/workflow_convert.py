@@ -284,6 +284,7 @@ def step_execution_to_proto(step: StepView, now: datetime) -> pb.StepExecution:
         step_title=config.title,
         attempt=task.attempt,
         run_id=view.record.run_id,
+        workflow_id=view.record.pipeline_id or view.record.run_id,
     )
     if status in _ERROR_CODES and task.err_msg:
         message.error_info.CopyFrom(

@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import enum
-import json
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import IllegalTaskAction
 from dagwire.server.engine.model import TaskEvent, TaskRun
 from dagwire.server.runtime.jobs import JobRuntime
+from dagwire.server.workflow.action_parameters import (
+    ActionParameter,
+    DataRequirement,
+    action_overrides,
+)
+from dagwire.server.workflow.compile import StepConfig
 from dagwire.server.workflow.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -110,20 +115,23 @@ class StepExecutions:
         step_name: str,
         step_id: str,
         action: StepAction,
-        parameters: Mapping[str, str],
+        parameters: Sequence[ActionParameter] = (),
+        data_requirements: Sequence[DataRequirement] = (),
     ) -> StepView:
         view = await self._runs.get_run(run_id)
         alias = self._alias(view, step_name, step_id)
-        if parameters and action is StepAction.STOP:
+        # Unknown names are refused on every action, stop included, as CreateRun does.
+        overrides = action_overrides(parameters, data_requirements, _parameter_names(view, alias))
+        if overrides and action is StepAction.STOP:
             raise InvalidArgument.of("parameters", "stop takes no parameters")
         command: reducer.RetryTask | reducer.StopTask | reducer.ContinueTask
         match action:
             case StepAction.RETRY:
-                command = reducer.RetryTask(alias, dict(parameters))
+                command = reducer.RetryTask(alias, overrides)
             case StepAction.STOP:
                 command = reducer.StopTask(alias, "stopped by user")
             case StepAction.CONTINUE:
-                command = reducer.ContinueTask(alias, dict(parameters))
+                command = reducer.ContinueTask(alias, overrides)
         try:
             job = await self._jobs.act_on_task(run_id, command)
         except IllegalTaskAction as error:
@@ -191,14 +199,7 @@ def _offset(token: str) -> int:
     return int(token)
 
 
-def action_parameters(
-    parameters: Mapping[str, str], data_requirements: Mapping[str, Mapping[str, str]]
-) -> dict[str, str]:
-    """Parameters and data requirements of an action, as parameter overrides: a data
-    requirement's "value" entry (else its whole value map as JSON) under its name."""
-    merged = dict(parameters)
-    for name, value in data_requirements.items():
-        merged[name] = (
-            value["value"] if "value" in value else json.dumps(dict(value), sort_keys=True)
-        )
-    return merged
+def _parameter_names(view: RunView, alias: str) -> set[str]:
+    """The parameters a step has: its spec's, and any an earlier action gave it."""
+    config = StepConfig.from_json(view.job.spec.task(alias).task_input_config)
+    return {*config.parameters, *view.job.task(alias).parameters}
