@@ -24,10 +24,12 @@ from dagwire.server.workflow.errors import (
     InvalidArgument,
     NotFound,
 )
-from dagwire.server.workflow.paging import page_limit, parse_filter
+from dagwire.server.workflow.paging import encode_token, page_limit, parse_filter
 from dagwire.server.workflow.runs import RunView, WorkflowRuntime
 from dagwire.server.workflow.status import STEP_EXECUTION_STATUS, StepExecutionStatus
 
+# Runs read per page when a step is looked up by its uuid alone.
+_SCAN_PAGE = 500
 _NAMESPACE = uuid.UUID("6f1c1e5e-2f6b-4c59-9a53-0f1d3c8a2b10")
 
 
@@ -88,7 +90,7 @@ class StepExecutions:
         self._jobs = jobs
 
     async def get(self, run_id: str, step_name: str, step_id: str) -> StepView:
-        run = await self._runs.get_run(run_id)
+        run = await self._run_of(run_id, step_name, step_id)
         return StepView(run, self._alias(run, step_name, step_id))
 
     async def list(
@@ -118,7 +120,8 @@ class StepExecutions:
         parameters: Sequence[ActionParameter] = (),
         data_requirements: Sequence[DataRequirement] = (),
     ) -> StepView:
-        view = await self._runs.get_run(run_id)
+        view = await self._run_of(run_id, step_name, step_id)
+        run_id = view.record.run_id
         alias = self._alias(view, step_name, step_id)
         # Unknown names are refused on every action, stop included, as CreateRun does.
         overrides = action_overrides(parameters, data_requirements, _parameter_names(view, alias))
@@ -175,6 +178,24 @@ class StepExecutions:
                     return
         finally:
             await events.aclose()
+
+    async def _run_of(self, run_id: str, step_name: str, step_id: str) -> RunView:
+        """The run named, or, given only a step uuid, the run that has that step."""
+        if run_id or not step_id:
+            if not run_id:
+                raise InvalidArgument.of("run_id", "give run_id, or the step's uuid alone")
+            return await self._runs.get_run(run_id)
+        # A step's uuid is derived from its run id and name (step_uuid), so it says
+        # nothing of its run: look through the runs, newest pages first as listed.
+        token = ""
+        while True:
+            page = await self._runs.list_runs(_SCAN_PAGE, token, "")
+            for run in page.items:
+                if any(step_uuid(run.record.run_id, t.alias) == step_id for t in run.job.tasks):
+                    return run
+            if page.next_token is None:
+                raise NotFound("step", step_id)
+            token = encode_token(page.next_token)
 
     def _alias(self, run: RunView, step_name: str, step_id: str) -> str:
         if step_name:

@@ -15,7 +15,7 @@ from dagwire.v1 import step_execution_service_pb2_grpc as srpc
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import assert_eventually
-from tests.workflow.conftest import run_status, run_yaml, wait_finished
+from tests.workflow.conftest import field_violations, run_status, run_yaml, wait_finished
 
 MATRIX = """
 name: matrix
@@ -294,3 +294,42 @@ async def test_unknown_runs_and_steps_are_not_found(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await steps.ActOnStepExecution(sr.ActOnStepExecutionRequest(run_id=run_id, step_name="a"))
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize("action", ["RETRY", "STOP", "CONTINUE"])
+async def test_an_unknown_parameter_is_refused_on_every_action_naming_it(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub, action: str
+) -> None:
+    run_id = (await run_yaml(workflows, MATRIX)).run_id
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await act(steps, run_id, "gate", action, epochs="3")
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "parameters.epochs" in field_violations(caught.value)
+
+
+async def test_a_parameter_value_outside_its_enum_is_refused(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    text = 'name: e\nentry_points:\n  a: {command: "exit 1", parameters: {mode: x}}\n'
+    run_id = (await run_yaml(workflows, text)).run_id
+    await wait_finished(workflows, run_id)
+    request = sr.ActOnStepExecutionRequest(
+        run_id=run_id,
+        step_name="a",
+        action=enums.STEP_ACTION_RETRY,
+        parameters=[sr.WorkflowParameter(name="mode", value="z", enum=["x", "y"])],
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await steps.ActOnStepExecution(request)
+    assert field_violations(caught.value) == {"parameters.mode": "'z' is not one of x, y"}
+    assert (await get_step(steps, run_id, "a")).attempt == 1
+
+
+async def test_a_step_is_found_by_its_uuid_alone(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    await run_yaml(workflows, "name: other\nentry_points:\n  a: {command: 'true'}\n")
+    run_id = (await run_yaml(workflows, "name: x\nentry_points:\n  a: {command: 'true'}\n")).run_id
+    wanted = await get_step(steps, run_id, "a")
+    found = await steps.GetStepExecution(sr.GetStepExecutionRequest(uuid=wanted.uuid))
+    assert (found.step_execution.run_id, found.step_execution.step_name) == (run_id, "a")

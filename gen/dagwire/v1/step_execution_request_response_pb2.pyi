@@ -31,7 +31,7 @@ class GetStepExecutionRequest(_message.Message):
     STEP_NAME_FIELD_NUMBER: _builtins.int
     UUID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
-    """The run id."""
+    """The run id; may be left empty when uuid is given (a step uuid is unique)."""
     step_name: _builtins.str
     """The step name (or give uuid)."""
     uuid: _builtins.str
@@ -340,7 +340,7 @@ class ActOnStepExecutionRequest(_message.Message):
     DATA_REQUIREMENTS_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
-    """The run id."""
+    """The run id; may be left empty when uuid is given (a step uuid is unique)."""
     step_name: _builtins.str
     """The step name (or give uuid)."""
     uuid: _builtins.str
