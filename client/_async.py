@@ -31,6 +31,7 @@ from ._base import (
 from ._call import _Call
 from ._errors import error_from_rpc
 from ._models import Job, JobEvent, JobStatus
+from ._step_calls import AsyncStepCalls
 from ._workflow_calls import Parameters, PipelineSpec, _next_token
 from ._workflow_models import (
     Artifact,
@@ -53,7 +54,7 @@ from ._workflow_models import (
 T = TypeVar("T")
 
 
-class AsyncDagwireClient(BaseDagwireClient):
+class AsyncDagwireClient(BaseDagwireClient, AsyncStepCalls):
     """asyncio client of the Kuscia-compatible JobService and of WorkflowService; the twin
     of DagwireClient.
 

@@ -30,6 +30,7 @@ from ._base import (
 from ._call import _Call
 from ._errors import error_from_rpc
 from ._models import Job, JobEvent, JobStatus
+from ._step_calls import StepCalls
 from ._workflow_calls import Parameters, PipelineSpec, _next_token
 from ._workflow_models import (
     Artifact,
@@ -52,7 +53,7 @@ from ._workflow_models import (
 T = TypeVar("T")
 
 
-class DagwireClient(BaseDagwireClient):
+class DagwireClient(BaseDagwireClient, StepCalls):
     """Blocking client of the Kuscia-compatible JobService and of WorkflowService.
 
     Use it as a context manager (or call :meth:`close`)::
