@@ -273,10 +273,7 @@ def step_execution_to_proto(step: StepView, now: datetime) -> pb.StepExecution:
         outputs=outputs,
         step_uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"dagwire-step:{config.step}")),
         properties=properties,
-        events=[
-            f"{e.time.isoformat()} {e.state.value}" + (f": {e.message}" if e.message else "")
-            for e in task.events
-        ],
+        events=step.events(),
         policy=pb.StepPolicy(
             execution_policy=EXECUTION_POLICIES[spec.execution_policy],  # type: ignore[arg-type]
             use_cache=config.cache_enable,

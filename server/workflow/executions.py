@@ -7,10 +7,11 @@ import enum
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import IllegalTaskAction
-from dagwire.server.engine.model import TaskEvent, TaskRun
+from dagwire.server.engine.model import Job, TaskEvent, TaskRun, TaskState
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.workflow.action_parameters import (
     ActionParameter,
@@ -56,7 +57,19 @@ class StepView:
 
     @property
     def status(self) -> StepExecutionStatus:
-        return step_execution_status(self.task)
+        return status_at(self.run.job, self.alias, None)
+
+    def events(self) -> list[str]:
+        """The status history in ModelArts' words: "2025-01-01 10:00:00 change status
+        from init to wait_inputs", every step starting from init."""
+        lines, previous = [], StepExecutionStatus.INIT.value
+        for event in self.task.events:
+            status = status_at(self.run.job, self.alias, event).value
+            lines.append(
+                f"{event.time:%Y-%m-%d %H:%M:%S} change status from {previous} to {status}"
+            )
+            previous = status
+        return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +82,42 @@ class StepTransition:
 
     @property
     def status(self) -> StepExecutionStatus:
-        return STEP_EXECUTION_STATUS[(self.event.state, _is_timeout(self.event.message))]
+        return status_at(self.step.run.job, self.step.alias, self.event)
 
 
 def step_uuid(run_id: str, alias: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{run_id}/{alias}"))
 
 
-def step_execution_status(task: TaskRun) -> StepExecutionStatus:
-    return STEP_EXECUTION_STATUS[(task.state, _is_timeout(task.err_msg))]
+def status_at(job: Job, alias: str, event: TaskEvent | None) -> StepExecutionStatus:
+    """A step's ModelArts status now (`event` None) or as of one entry of its history:
+    a pending step whose upstream steps have not all settled waits for its inputs."""
+    task = job.task(alias)
+    state, message, at = (
+        (task.state, task.err_msg, None)
+        if event is None
+        else (event.state, event.message, event.time)
+    )
+    status = STEP_EXECUTION_STATUS[(state, _is_timeout(message))]
+    if status is StepExecutionStatus.PENDING and not _inputs_ready(job, alias, at):
+        return StepExecutionStatus.WAIT_INPUTS
+    return status
+
+
+def _inputs_ready(job: Job, alias: str, at: datetime | None) -> bool:
+    """Whether every step `alias` depends on had settled by `at` (now, when None)."""
+    return all(
+        _state_at(job.task(upstream), at).is_settled
+        for upstream in job.spec.task(alias).dependencies
+    )
+
+
+def _state_at(task: TaskRun, at: datetime | None) -> TaskState:
+    if at is None:
+        return task.state
+    # Events of one reducer pass share a time: the last one at or before `at` counts.
+    past = [event.state for event in task.events if event.time <= at]
+    return past[-1] if past else TaskState.PENDING
 
 
 def _is_timeout(message: str) -> bool:
@@ -139,7 +179,7 @@ class StepExecutions:
             job = await self._jobs.act_on_task(run_id, command)
         except IllegalTaskAction as error:
             # Said in ModelArts' words: the status the user sees, not the engine's state.
-            status = step_execution_status(error.task).value
+            status = status_at(view.job, alias, None).value
             raise FailedPrecondition(
                 "step",
                 f"{run_id}/{alias}",
