@@ -95,6 +95,16 @@ ERRORS: Mapping[grpc.StatusCode, tuple[int, str]] = {
 }
 
 
+# The HTTP status of a refusal -> the gRPC code its call is counted under in the metrics,
+# as the gateway's other paths count theirs.
+CODE_OF_STATUS: Mapping[int, grpc.StatusCode] = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    500: grpc.StatusCode.INTERNAL,
+}
+
+
 def _refusal(abort: GatewayAbort) -> ModelArtsError:
     status, code = ERRORS.get(abort.code, (500, INTERNAL))
     return ModelArtsError(status, code, _message(abort))
@@ -143,10 +153,11 @@ class ModelArtsGateway:
             code = grpc.StatusCode.OK.name
             return _json(step, 201, request_id)
         except ModelArtsError as error:
-            code = error.error_code
+            code = CODE_OF_STATUS.get(error.http_status, grpc.StatusCode.UNKNOWN).name
             return _json(error.body(), error.http_status, request_id)
         except Exception:
             log.exception("unexpected error on the ModelArts path", path=http.path)
+            code = grpc.StatusCode.INTERNAL.name
             internal = ModelArtsError(500, INTERNAL, "unexpected server error")
             return _json(internal.body(), 500, request_id)
         finally:

@@ -157,7 +157,7 @@ def _problems(parameter: ActionParameter) -> list[str]:
         return [f"type {kind!r} is not one of {', '.join(TYPES)}"]
     problems = []
     if not TYPES[kind](value):
-        problems.append(f"{value!r} is not a {kind}")
+        problems.append(f"{value!r} is not of type {kind}")
     if parameter.enum and value not in parameter.enum:
         problems.append(f"{value!r} is not one of {', '.join(parameter.enum)}")
     check_format = FORMATS.get(parameter.format)

@@ -205,3 +205,20 @@ def test_a_workflow_the_execution_is_not_of_is_modelarts_7512(dagwire: Dagwire, 
 
     assert refused == Refusal(400, "ModelArts.7512", "Workflow ppl-00000000 not found")
     assert dagwire.step(handle.run_id, "train").attempt == 1
+
+
+def test_a_run_of_a_pipeline_is_named_by_the_pipeline_as_its_workflow(
+    dagwire: Dagwire, sdk: Any
+) -> None:
+    pipeline = dagwire.client.create_pipeline(GATED)
+    handle = dagwire.client.create_run(pipeline_id=pipeline.pipeline_id)
+    handle.result(timeout=20)
+    train = dagwire.step(handle.run_id, "train")
+    assert train.workflow_id == pipeline.pipeline_id
+
+    answer = act(sdk, train, "retry", parameters=[WorkflowParameter(name="mode", value="fixed")])
+
+    assert answer.status_code == 201
+    assert handle.result(timeout=20).status is RunStatus.SUCCEEDED
+    refused = refusal(lambda: act(sdk, train, "retry", workflow_id=handle.run_id))
+    assert (refused.status_code, refused.error_code) == (400, "ModelArts.7512")

@@ -53,9 +53,9 @@ def test_a_value_meeting_its_declaration_is_an_override(parameter: ActionParamet
 @pytest.mark.parametrize(
     ("parameter", "words"),
     [
-        pytest.param(ActionParameter("p", "x", type="int"), "'x' is not a int", id="int"),
-        pytest.param(ActionParameter("p", "nan", type="float"), "not a float", id="float"),
-        pytest.param(ActionParameter("p", "yes", type="bool"), "not a bool", id="bool"),
+        pytest.param(ActionParameter("p", "x", type="int"), "'x' is not of type int", id="int"),
+        pytest.param(ActionParameter("p", "nan", type="float"), "not of type float", id="float"),
+        pytest.param(ActionParameter("p", "yes", type="bool"), "not of type bool", id="bool"),
         pytest.param(ActionParameter("p", "x", type="list"), "type 'list'", id="unknown-type"),
         pytest.param(ActionParameter("p", "c", enum=("a", "b")), "not one of a, b", id="enum"),
         pytest.param(ActionParameter("p", "{", format="json"), "is not json", id="json"),
