@@ -232,6 +232,7 @@ EXECUTION_POLICIES: Mapping[ExecutionPolicy, int] = {
 # Why a step did not succeed, for StepErrorInfo.error_code.
 _ERROR_CODES: Mapping[StepExecutionStatus, str] = {
     StepExecutionStatus.FAILED: "EXIT_CODE",
+    StepExecutionStatus.CREATE_FAILED: "CREATE_FAILED",
     StepExecutionStatus.TIMEOUT: "TIMEOUT",
     StepExecutionStatus.STOPPED: "STOPPED",
     StepExecutionStatus.SKIPPED: "SKIPPED",

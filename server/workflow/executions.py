@@ -101,6 +101,8 @@ def status_at(job: Job, alias: str, event: TaskEvent | None) -> StepExecutionSta
     status = STEP_EXECUTION_STATUS[(state, _is_timeout(message))]
     if status is StepExecutionStatus.PENDING and not _inputs_ready(job, alias, at):
         return StepExecutionStatus.WAIT_INPUTS
+    if status is StepExecutionStatus.FAILED and _is_start_failure(message):
+        return StepExecutionStatus.CREATE_FAILED
     return status
 
 
@@ -122,6 +124,16 @@ def _state_at(task: TaskRun, at: datetime | None) -> TaskState:
 
 def _is_timeout(message: str) -> bool:
     return message.startswith("timed out")  # the reducer's wording for TaskTimedOut
+
+
+# How executors and the runtime word a process that could not be started (local:
+# "failed to start: ...", runtime and Ray: "could not start ..."), which the reducer
+# quotes in the step's failure.
+_START_FAILURES = ("failed to start: ", "could not start")
+
+
+def _is_start_failure(message: str) -> bool:
+    return any(words in message for words in _START_FAILURES)
 
 
 class StepExecutions:

@@ -802,7 +802,9 @@ class StepExecution(_message.Message):
 
     @_builtins.property
     def events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Human-readable status-change history, oldest first."""
+        """Status-change history in ModelArts' words, oldest first: "2025-01-01 10:00:00
+        change status from init to wait_inputs" (UTC).
+        """
 
     @_builtins.property
     def error_info(self) -> Global___StepErrorInfo:
@@ -891,7 +893,7 @@ class StepErrorInfo(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
     error_code: _builtins.str
-    """Machine-readable cause: EXIT_CODE, TIMEOUT, STOPPED, SKIPPED, CONDITION, LOST."""
+    """Machine-readable cause: EXIT_CODE, CREATE_FAILED, TIMEOUT, STOPPED, SKIPPED, HOLD."""
     error_message: _builtins.str
     """Human-readable message."""
     def __init__(
