@@ -111,7 +111,9 @@ def _refusal(abort: GatewayAbort) -> ModelArtsError:
 
 
 def _message(abort: GatewayAbort) -> str:
-    """The servicer's words, with the resource named as ModelArts names it."""
+    """The servicer's words; a missing resource named as ModelArts names it."""
+    if abort.code is not grpc.StatusCode.NOT_FOUND:
+        return abort.details
     for detail in abort.status_details:
         info = ResourceInfo()
         if detail.Unpack(info) and info.resource_type in ("run", "step"):

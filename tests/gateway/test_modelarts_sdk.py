@@ -222,3 +222,14 @@ def test_a_run_of_a_pipeline_is_named_by_the_pipeline_as_its_workflow(
     assert handle.result(timeout=20).status is RunStatus.SUCCEEDED
     refused = refusal(lambda: act(sdk, train, "retry", workflow_id=handle.run_id))
     assert (refused.status_code, refused.error_code) == (400, "ModelArts.7512")
+
+
+def test_an_action_the_status_forbids_says_the_status(dagwire: Dagwire, sdk: Any) -> None:
+    handle = dagwire.client.create_run(GATED)
+    handle.result(timeout=20)
+    train = dagwire.step(handle.run_id, "train")
+
+    refused = refusal(lambda: act(sdk, train, "continue"))
+
+    assert (refused.status_code, refused.error_code) == (400, "ModelArts.0104")
+    assert "it is failed; continue is not allowed" in refused.error_msg
