@@ -7,6 +7,7 @@ runs (the gateway never imports generated code; this room does).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
@@ -230,12 +231,16 @@ def _condition(condition: pb.StepCondition) -> dict[str, Any]:
         "right": condition.right,
     }
     if condition.conditions:
+        # ModelArts' StepCondition has no field for alternatives; its operands are
+        # objects, so an `or` carries them as its left operand.
         document["left"] = [_condition(c) for c in condition.conditions]
     return document
 
 
 def _number_or_text(text: str) -> Any:
+    """A metric as ModelArts' Object: a number when it is one (JSON has no NaN)."""
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return text
+    return number if math.isfinite(number) else text
