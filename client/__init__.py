@@ -53,6 +53,7 @@ from ._models import (
     job_request_from_dict,
     job_request_from_text,
 )
+from ._step_models import StepAction, StepExecution, StepExecutionStatus, StepIO, StepTransition
 from ._sync import DagwireClient, JobHandle, RunHandle
 from ._workflow_calls import PipelineSpec
 from ._workflow_models import (
@@ -126,8 +127,13 @@ __all__ = [
     "ScheduleConfig",
     "ScheduleStatus",
     "Step",
+    "StepAction",
+    "StepExecution",
+    "StepExecutionStatus",
+    "StepIO",
     "StepLog",
     "StepStatus",
+    "StepTransition",
     "TLSConfig",
     "TaskSpec",
     "TaskStatus",

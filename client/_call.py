@@ -9,8 +9,9 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 T = TypeVar("T")
 
-#: ``job``: the Kuscia-compatible JobService; ``workflow``: dagwire.v1.WorkflowService.
-Service: TypeAlias = Literal["job", "workflow"]
+#: ``job``: the Kuscia-compatible JobService; ``workflow``: dagwire.v1.WorkflowService;
+#: ``steps``: dagwire.v1.StepExecutionService.
+Service: TypeAlias = Literal["job", "workflow", "steps"]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
-from dagwire.v1 import workflow_service_pb2_grpc
+from dagwire.v1 import step_execution_service_pb2_grpc, workflow_service_pb2_grpc
 
 from ._base import (
     DEFAULT_TARGET,
@@ -35,6 +35,14 @@ from ._base import (
 from ._call import _Call
 from ._errors import error_from_rpc
 from ._models import Job, JobEvent, JobState, JobStatus
+from ._step_calls import (
+    StepParameters,
+    act_on_step_call,
+    get_step_call,
+    list_steps_call,
+    watch_steps_request,
+)
+from ._step_models import StepAction, StepExecution, StepExecutionStatus, StepTransition
 from ._workflow_calls import Parameters, PipelineSpec, _next_token
 from ._workflow_models import (
     Artifact,
@@ -88,6 +96,7 @@ class DagwireClient(BaseDagwireClient):
         self._channel: grpc.Channel | None = None
         self._stub_: Any = None
         self._workflow_stub_: Any = None
+        self._step_stub_: Any = None
 
     def _connect(self) -> None:
         if self._credentials is None:
@@ -100,6 +109,7 @@ class DagwireClient(BaseDagwireClient):
             )
         self._stub_ = job_pb2_grpc.JobServiceStub(self._channel)
         self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
+        self._step_stub_ = step_execution_service_pb2_grpc.StepExecutionServiceStub(self._channel)
 
     @property
     def _stub(self) -> Any:
@@ -112,6 +122,12 @@ class DagwireClient(BaseDagwireClient):
         if self._workflow_stub_ is None:
             self._connect()
         return self._workflow_stub_
+
+    @property
+    def _step_stub(self) -> Any:
+        if self._step_stub_ is None:
+            self._connect()
+        return self._step_stub_
 
     def __enter__(self) -> DagwireClient:
         return self
@@ -128,10 +144,12 @@ class DagwireClient(BaseDagwireClient):
         """Closes the channel; calls in flight are cancelled."""
         if self._channel is not None:
             self._channel.close()
-            self._channel, self._stub_, self._workflow_stub_ = None, None, None
+            self._channel, self._stub_ = None, None
+            self._workflow_stub_, self._step_stub_ = None, None
 
     def _invoke(self, call: _Call[T]) -> T:
-        stub = self._workflow_stub if call.service == "workflow" else self._stub
+        stubs = {"job": self._stub, "workflow": self._workflow_stub, "steps": self._step_stub}
+        stub = stubs[call.service]
         method = getattr(stub, call.method)
         try:
             response = method(call.request, timeout=self.timeout, metadata=self._metadata)
@@ -722,6 +740,86 @@ class DagwireClient(BaseDagwireClient):
     def delete_schedule(self, schedule_id: str) -> None:
         """Deletes a schedule; its runs are kept."""
         self._invoke(self._delete_schedule_call(schedule_id))
+
+    # --- steps (StepExecutionService) ---------------------------------------------------
+
+    def get_step(
+        self,
+        run_id: str = "",
+        step_name: str = "",
+        *,
+        uuid: str = "",
+    ) -> StepExecution:
+        """One step, by run and name, or by its uuid alone; NotFoundError if there is none."""
+        return self._invoke(get_step_call(run_id, step_name, uuid))
+
+    def list_steps(
+        self,
+        run_id: str,
+        *,
+        status: StepExecutionStatus | str | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[StepExecution]:
+        """One page of a run's steps, in spec order, optionally of one status."""
+        return self._invoke(list_steps_call(run_id, status, page_size, page_token))
+
+    def act_on_step(
+        self,
+        action: StepAction | str,
+        run_id: str = "",
+        step_name: str = "",
+        *,
+        uuid: str = "",
+        parameters: StepParameters = None,
+        data: Mapping[str, str] | None = None,
+    ) -> StepExecution:
+        """Retry, stop or continue a step; the step after the action. ``parameters`` and
+        ``data`` (data requirements, by name) override the step's parameters."""
+        call = act_on_step_call(action, run_id, step_name, uuid, parameters, data)
+        return self._invoke(call)
+
+    def retry_step(
+        self,
+        run_id: str = "",
+        step_name: str = "",
+        **options: Any,
+    ) -> StepExecution:
+        """Run a failed, stopped or held step again (see :meth:`act_on_step`)."""
+        return self.act_on_step(StepAction.RETRY, run_id, step_name, **options)
+
+    def stop_step(
+        self,
+        run_id: str = "",
+        step_name: str = "",
+        **options: Any,
+    ) -> StepExecution:
+        """Stop a running step (see :meth:`act_on_step`)."""
+        return self.act_on_step(StepAction.STOP, run_id, step_name, **options)
+
+    def continue_step(
+        self,
+        run_id: str = "",
+        step_name: str = "",
+        **options: Any,
+    ) -> StepExecution:
+        """Release a held step (see :meth:`act_on_step`)."""
+        return self.act_on_step(StepAction.CONTINUE, run_id, step_name, **options)
+
+    def watch_steps(
+        self, run_id: str, step_names: Iterable[str] = (), *, timeout_seconds: int = 0
+    ) -> Generator[StepTransition, None]:
+        """Every status change of the run's steps, the history first; ends with the run
+        (or after ``timeout_seconds``)."""
+        request = watch_steps_request(run_id, step_names, timeout_seconds)
+        stream = self._step_stub.WatchStepExecutions(request, metadata=self._metadata)
+        try:
+            for event in stream:
+                yield StepTransition._from_proto(event)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+        finally:
+            stream.cancel()
 
     def _pages(self, page_call: Callable[..., _Call[Page[T]]]) -> Iterator[T]:
         """The items of every page, calling ``page_call(page_token=...)`` page after page."""

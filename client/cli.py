@@ -35,6 +35,7 @@ from ._cli_base import (
     _Root,
     _Settings,
 )
+from ._cli_steps import step
 from ._cli_workflow import WORKFLOW_GROUPS
 from ._models import JobState, job_request_from_text
 from ._render import WatchView, dump, job_view, proto_dict, statuses_table
@@ -285,5 +286,5 @@ def watch(settings: _Settings, job_ids: tuple[str, ...], timeout: int) -> None:
         raise _Failure(f"watch ended before {', '.join(view.pending)} finished")
 
 
-for _group in WORKFLOW_GROUPS:
+for _group in (*WORKFLOW_GROUPS, step):
     main.add_command(_group)

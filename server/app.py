@@ -53,6 +53,7 @@ from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
 
 if TYPE_CHECKING:
     from dagwire.server.gateway.listener import HttpListener
+    from dagwire.server.gateway.modelarts import ModelArtsGateway
     from dagwire.server.runtime.replicas import Replication
 
 log = structlog.get_logger(__name__)
@@ -235,12 +236,30 @@ class DagwireServer:
             authenticator=authenticator,
             metrics=self.metrics,
             max_body_bytes=self.config.max_message_bytes,
+            extensions=[self._modelarts_gateway(served, authenticator).register],
         )
         return HttpListener(
             gateway.application(),
             self.config.http_listen,
             ssl_context=self._ssl_context(),
             shutdown_grace=self.config.shutdown_grace,
+        )
+
+    def _modelarts_gateway(
+        self, served: list[GatewayService], authenticator: Authenticator
+    ) -> ModelArtsGateway:
+        """ModelArts' step-execution actions, on the same StepExecutionService."""
+        from dagwire.server.api.modelarts_actions import ModelArtsStepActions
+        from dagwire.server.gateway.aksk import AccessKeys
+        from dagwire.server.gateway.modelarts import ModelArtsGateway
+
+        (steps,) = [s.servicer for s in served if s.descriptor is STEP_SERVICE_DESCRIPTOR]
+        keys = self.config.access_key_file
+        return ModelArtsGateway(
+            actions=ModelArtsStepActions(steps),  # type: ignore[arg-type]
+            authenticator=authenticator,
+            metrics=self.metrics,
+            access_keys=AccessKeys.load(keys) if keys is not None else None,
         )
 
     def _metrics_listener(self) -> HttpListener | None:

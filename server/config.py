@@ -34,6 +34,8 @@ class ServerConfig:
     log_format: str = "console"
     # Auth is on when either a token file or a client CA is given; see dagwire.server.auth.
     token_file: Path | None = None
+    # AK/SK pairs the ModelArts path verifies signatures with; unset: signatures unchecked.
+    access_key_file: Path | None = None
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
@@ -171,6 +173,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "every call needs a known token in the gRPC metadata `token`",
     )
     parser.add_argument(
+        "--access-key-file",
+        default=_env("ACCESS_KEY_FILE", ""),
+        help="YAML file of AK/SK pairs (`access_keys: [{ak, sk}]`); when given, requests on "
+        "the gateway's ModelArts path must be signed with one (SDK-HMAC-SHA256)",
+    )
+    parser.add_argument(
         "--tls-cert", default=_env("TLS_CERT", ""), help="server certificate (PEM); enables TLS"
     )
     parser.add_argument(
@@ -259,6 +267,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         watch_queue_size=args.watch_queue_size,
         log_format=args.log_format,
         token_file=_path(args.token_file),
+        access_key_file=_path(args.access_key_file),
         tls_cert=_path(args.tls_cert),
         tls_key=_path(args.tls_key),
         tls_client_ca=_path(args.tls_client_ca),

@@ -8,11 +8,12 @@ from typing import Any
 
 import grpc
 
+from dagwire.server.api import step_action_convert as actions
 from dagwire.server.api import workflow_convert as convert
 from dagwire.server.api.tenancy import current_tenant
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
 from dagwire.server.workflow.errors import InvalidArgument
-from dagwire.server.workflow.executions import StepExecutions, action_parameters
+from dagwire.server.workflow.executions import StepExecutions
 from dagwire.v1 import step_execution_request_response_pb2 as rr
 from dagwire.v1 import step_execution_service_pb2_grpc as rpc
 
@@ -61,12 +62,14 @@ class StepExecutionServicer(rpc.StepExecutionServiceServicer):
         action = convert.STEP_ACTIONS.get(request.action)
         if action is None:
             raise InvalidArgument.of("action", "must be retry, stop or continue")
-        parameters = action_parameters(
-            {p.name: p.value for p in request.parameters},
-            {d.name: dict(d.value) for d in request.data_requirements},
-        )
         step = await self._steps.act(
-            tenant, request.run_id, request.step_name, request.uuid, action, parameters
+            tenant,
+            request.run_id,
+            request.step_name,
+            request.uuid,
+            action,
+            actions.parameters_from_proto(request),
+            actions.data_requirements_from_proto(request),
         )
         return rr.ActOnStepExecutionResponse(
             step_execution=convert.step_execution_to_proto(step, _now())

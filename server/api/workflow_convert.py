@@ -232,6 +232,7 @@ EXECUTION_POLICIES: Mapping[ExecutionPolicy, int] = {
 # Why a step did not succeed, for StepErrorInfo.error_code.
 _ERROR_CODES: Mapping[StepExecutionStatus, str] = {
     StepExecutionStatus.FAILED: "EXIT_CODE",
+    StepExecutionStatus.CREATE_FAILED: "CREATE_FAILED",
     StepExecutionStatus.TIMEOUT: "TIMEOUT",
     StepExecutionStatus.STOPPED: "STOPPED",
     StepExecutionStatus.SKIPPED: "SKIPPED",
@@ -273,10 +274,7 @@ def step_execution_to_proto(step: StepView, now: datetime) -> pb.StepExecution:
         outputs=outputs,
         step_uuid=str(uuid.uuid5(uuid.NAMESPACE_URL, f"dagwire-step:{config.step}")),
         properties=properties,
-        events=[
-            f"{e.time.isoformat()} {e.state.value}" + (f": {e.message}" if e.message else "")
-            for e in task.events
-        ],
+        events=step.events(),
         policy=pb.StepPolicy(
             execution_policy=EXECUTION_POLICIES[spec.execution_policy],  # type: ignore[arg-type]
             use_cache=config.cache_enable,
@@ -284,6 +282,7 @@ def step_execution_to_proto(step: StepView, now: datetime) -> pb.StepExecution:
         step_title=config.title,
         attempt=task.attempt,
         run_id=view.record.run_id,
+        workflow_id=view.record.pipeline_id or view.record.run_id,
     )
     if status in _ERROR_CODES and task.err_msg:
         message.error_info.CopyFrom(

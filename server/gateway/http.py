@@ -118,8 +118,11 @@ class HttpGateway:
         metrics: ServerMetrics,
         max_body_bytes: int,
         tables: Iterable[RouteTable] = ROUTE_TABLES,
+        extensions: Sequence[Callable[[web.Application], None]] = (),
     ) -> None:
         self._routes = _routes(tables, services)
+        # Paths in another vendor's shape (ModelArts'), each adding its own routes.
+        self._extensions = tuple(extensions)
         self._authenticator = authenticator
         self._metrics = metrics
         self._max_body_bytes = max_body_bytes
@@ -131,6 +134,8 @@ class HttpGateway:
             app.router.add_post(route.path, _bound(handler, route))
         app.router.add_get("/metrics", metrics_handler(self._metrics, self._authenticator))
         app.router.add_get("/openapi.yaml", _openapi)
+        for extend in self._extensions:
+            extend(app)
         return app
 
     # --- calls -------------------------------------------------------------------------

@@ -5,26 +5,34 @@ names the tenant, and another domain's run answers exactly as a missing one."""
 from __future__ import annotations
 
 import enum
-import json
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import IllegalTaskAction
-from dagwire.server.engine.model import TaskEvent, TaskRun
+from dagwire.server.engine.model import Job, TaskEvent, TaskRun, TaskState
 from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.runtime.jobs import JobRuntime
+from dagwire.server.workflow.action_parameters import (
+    ActionParameter,
+    DataRequirement,
+    action_overrides,
+)
+from dagwire.server.workflow.compile import StepConfig
 from dagwire.server.workflow.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
 )
-from dagwire.server.workflow.paging import page_limit, parse_filter
+from dagwire.server.workflow.paging import encode_token, page_limit, parse_filter
 from dagwire.server.workflow.runs import RunView, WorkflowRuntime
 from dagwire.server.workflow.status import STEP_EXECUTION_STATUS, StepExecutionStatus
 
+# Runs read per page when a step is looked up by its uuid alone.
+_SCAN_PAGE = 500
 _NAMESPACE = uuid.UUID("6f1c1e5e-2f6b-4c59-9a53-0f1d3c8a2b10")
 
 
@@ -51,7 +59,19 @@ class StepView:
 
     @property
     def status(self) -> StepExecutionStatus:
-        return step_execution_status(self.task)
+        return status_at(self.run.job, self.alias, None)
+
+    def events(self) -> list[str]:
+        """The status history in ModelArts' words: "2025-01-01 10:00:00 change status
+        from init to wait_inputs", every step starting from init."""
+        lines, previous = [], StepExecutionStatus.INIT.value
+        for event in self.task.events:
+            status = status_at(self.run.job, self.alias, event).value
+            lines.append(
+                f"{event.time:%Y-%m-%d %H:%M:%S} change status from {previous} to {status}"
+            )
+            previous = status
+        return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +84,58 @@ class StepTransition:
 
     @property
     def status(self) -> StepExecutionStatus:
-        return STEP_EXECUTION_STATUS[(self.event.state, _is_timeout(self.event.message))]
+        return status_at(self.step.run.job, self.step.alias, self.event)
 
 
 def step_uuid(run_id: str, alias: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{run_id}/{alias}"))
 
 
-def step_execution_status(task: TaskRun) -> StepExecutionStatus:
-    return STEP_EXECUTION_STATUS[(task.state, _is_timeout(task.err_msg))]
+def status_at(job: Job, alias: str, event: TaskEvent | None) -> StepExecutionStatus:
+    """A step's ModelArts status now (`event` None) or as of one entry of its history:
+    a pending step whose upstream steps have not all settled waits for its inputs."""
+    task = job.task(alias)
+    state, message, at = (
+        (task.state, task.err_msg, None)
+        if event is None
+        else (event.state, event.message, event.time)
+    )
+    status = STEP_EXECUTION_STATUS[(state, _is_timeout(message))]
+    if status is StepExecutionStatus.PENDING and not _inputs_ready(job, alias, at):
+        return StepExecutionStatus.WAIT_INPUTS
+    if status is StepExecutionStatus.FAILED and _is_start_failure(message):
+        return StepExecutionStatus.CREATE_FAILED
+    return status
+
+
+def _inputs_ready(job: Job, alias: str, at: datetime | None) -> bool:
+    """Whether every step `alias` depends on had settled by `at` (now, when None)."""
+    return all(
+        _state_at(job.task(upstream), at).is_settled
+        for upstream in job.spec.task(alias).dependencies
+    )
+
+
+def _state_at(task: TaskRun, at: datetime | None) -> TaskState:
+    if at is None:
+        return task.state
+    # Events of one reducer pass share a time: the last one at or before `at` counts.
+    past = [event.state for event in task.events if event.time <= at]
+    return past[-1] if past else TaskState.PENDING
 
 
 def _is_timeout(message: str) -> bool:
     return message.startswith("timed out")  # the reducer's wording for TaskTimedOut
+
+
+# How executors and the runtime word a process that could not be started (local:
+# "failed to start: ...", runtime and Ray: "could not start ..."), which the reducer
+# quotes in the step's failure.
+_START_FAILURES = ("failed to start: ", "could not start")
+
+
+def _is_start_failure(message: str) -> bool:
+    return any(words in message for words in _START_FAILURES)
 
 
 class StepExecutions:
@@ -85,7 +144,7 @@ class StepExecutions:
         self._jobs = jobs
 
     async def get(self, tenant: Tenant, run_id: str, step_name: str, step_id: str) -> StepView:
-        run = await self._runs.get_run(tenant, run_id)
+        run = await self._run_of(tenant, run_id, step_name, step_id)
         return StepView(run, self._alias(run, step_name, step_id))
 
     async def list(
@@ -113,25 +172,29 @@ class StepExecutions:
         step_name: str,
         step_id: str,
         action: StepAction,
-        parameters: Mapping[str, str],
+        parameters: Sequence[ActionParameter] = (),
+        data_requirements: Sequence[DataRequirement] = (),
     ) -> StepView:
-        view = await self._runs.get_run(tenant, run_id)
+        view = await self._run_of(tenant, run_id, step_name, step_id)
+        run_id = view.record.run_id
         alias = self._alias(view, step_name, step_id)
-        if parameters and action is StepAction.STOP:
+        # Unknown names are refused on every action, stop included, as CreateRun does.
+        overrides = action_overrides(parameters, data_requirements, _parameter_names(view, alias))
+        if overrides and action is StepAction.STOP:
             raise InvalidArgument.of("parameters", "stop takes no parameters")
         command: reducer.RetryTask | reducer.StopTask | reducer.ContinueTask
         match action:
             case StepAction.RETRY:
-                command = reducer.RetryTask(alias, dict(parameters))
+                command = reducer.RetryTask(alias, overrides)
             case StepAction.STOP:
                 command = reducer.StopTask(alias, "stopped by user")
             case StepAction.CONTINUE:
-                command = reducer.ContinueTask(alias, dict(parameters))
+                command = reducer.ContinueTask(alias, overrides)
         try:
             job = await self._jobs.act_on_task(run_id, command)
         except IllegalTaskAction as error:
             # Said in ModelArts' words: the status the user sees, not the engine's state.
-            status = step_execution_status(error.task).value
+            status = status_at(view.job, alias, None).value
             raise FailedPrecondition(
                 "step",
                 f"{run_id}/{alias}",
@@ -172,6 +235,24 @@ class StepExecutions:
         finally:
             await events.aclose()
 
+    async def _run_of(self, tenant: Tenant, run_id: str, step_name: str, step_id: str) -> RunView:
+        """The run named, or, given only a step uuid, the tenant's run that has that step."""
+        if run_id or not step_id:
+            if not run_id:
+                raise InvalidArgument.of("run_id", "give run_id, or the step's uuid alone")
+            return await self._runs.get_run(tenant, run_id)
+        # A step's uuid is derived from its run id and name (step_uuid), so it says
+        # nothing of its run: look through the runs, newest pages first as listed.
+        token = ""
+        while True:
+            page = await self._runs.list_runs(tenant, _SCAN_PAGE, token, "")
+            for run in page.items:
+                if any(step_uuid(run.record.run_id, t.alias) == step_id for t in run.job.tasks):
+                    return run
+            if page.next_token is None:
+                raise NotFound("step", step_id)
+            token = encode_token(page.next_token)
+
     def _alias(self, run: RunView, step_name: str, step_id: str) -> str:
         if step_name:
             try:
@@ -195,14 +276,7 @@ def _offset(token: str) -> int:
     return int(token)
 
 
-def action_parameters(
-    parameters: Mapping[str, str], data_requirements: Mapping[str, Mapping[str, str]]
-) -> dict[str, str]:
-    """Parameters and data requirements of an action, as parameter overrides: a data
-    requirement's "value" entry (else its whole value map as JSON) under its name."""
-    merged = dict(parameters)
-    for name, value in data_requirements.items():
-        merged[name] = (
-            value["value"] if "value" in value else json.dumps(dict(value), sort_keys=True)
-        )
-    return merged
+def _parameter_names(view: RunView, alias: str) -> set[str]:
+    """The parameters a step has: its spec's, and any an earlier action gave it."""
+    config = StepConfig.from_json(view.job.spec.task(alias).task_input_config)
+    return {*config.parameters, *view.job.task(alias).parameters}

@@ -15,7 +15,7 @@ from dagwire.v1 import step_execution_service_pb2_grpc as srpc
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import assert_eventually
-from tests.workflow.conftest import run_status, run_yaml, wait_finished
+from tests.workflow.conftest import field_violations, run_status, run_yaml, wait_finished
 
 MATRIX = """
 name: matrix
@@ -37,7 +37,7 @@ STATUS_OF = {
     "broken": "FAILED",
     "blocked": "SKIPPED",
     "slow": "RUNNING",
-    "waiting": "PENDING",
+    "waiting": "WAIT_INPUTS",
     "gate": "HOLD",
     "held": "HOLD",
     "halted": "STOPPED",
@@ -247,7 +247,13 @@ entry_points:
     assert (train.uuid, train.attempt) == (before.uuid, 2)
     assert status(await get_step(steps, run_id, "ship")) == "COMPLETED"
     assert (await get_step(steps, run_id, "fetch")).attempt == 1
-    assert any("attempt 2 started" in e for e in train.events)
+    assert [e.partition(" change status ")[2] for e in train.events] == [
+        "from init to wait_inputs",
+        "from wait_inputs to running",
+        "from running to failed",
+        "from failed to running",
+        "from running to completed",
+    ]
 
 
 async def test_a_watcher_sees_every_transition_in_order(
@@ -275,7 +281,7 @@ entry_points:
     assert seen == {
         "a": ["RUNNING", "COMPLETED"],
         # The retry relaunches b at once: from FAILED straight to its second attempt.
-        "b": ["PENDING", "RUNNING", "FAILED", "RUNNING", "COMPLETED"],
+        "b": ["WAIT_INPUTS", "RUNNING", "FAILED", "RUNNING", "COMPLETED"],
     }
 
 
@@ -294,3 +300,66 @@ async def test_unknown_runs_and_steps_are_not_found(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await steps.ActOnStepExecution(sr.ActOnStepExecutionRequest(run_id=run_id, step_name="a"))
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize("action", ["RETRY", "STOP", "CONTINUE"])
+async def test_an_unknown_parameter_is_refused_on_every_action_naming_it(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub, action: str
+) -> None:
+    run_id = (await run_yaml(workflows, MATRIX)).run_id
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await act(steps, run_id, "gate", action, epochs="3")
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "parameters.epochs" in field_violations(caught.value)
+
+
+async def test_a_parameter_value_outside_its_enum_is_refused(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    text = 'name: e\nentry_points:\n  a: {command: "exit 1", parameters: {mode: x}}\n'
+    run_id = (await run_yaml(workflows, text)).run_id
+    await wait_finished(workflows, run_id)
+    request = sr.ActOnStepExecutionRequest(
+        run_id=run_id,
+        step_name="a",
+        action=enums.STEP_ACTION_RETRY,
+        parameters=[sr.WorkflowParameter(name="mode", value="z", enum=["x", "y"])],
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await steps.ActOnStepExecution(request)
+    assert field_violations(caught.value) == {"parameters.mode": "'z' is not one of x, y"}
+    assert (await get_step(steps, run_id, "a")).attempt == 1
+
+
+async def test_a_step_is_found_by_its_uuid_alone(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    await run_yaml(workflows, "name: other\nentry_points:\n  a: {command: 'true'}\n")
+    run_id = (await run_yaml(workflows, "name: x\nentry_points:\n  a: {command: 'true'}\n")).run_id
+    wanted = await get_step(steps, run_id, "a")
+    found = await steps.GetStepExecution(sr.GetStepExecutionRequest(uuid=wanted.uuid))
+    assert (found.step_execution.run_id, found.step_execution.step_name) == (run_id, "a")
+
+
+async def test_a_step_that_outlives_its_timeout_is_reported_timeout(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    text = 'name: t\nentry_points:\n  nap: {command: "sleep 30", timeout: 1}\n'
+    run_id = (await run_yaml(workflows, text)).run_id
+    await wait_finished(workflows, run_id)
+    nap = await get_step(steps, run_id, "nap")
+    assert status(nap) == "TIMEOUT"
+    assert nap.events[-1].endswith("change status from running to timeout")
+
+
+async def test_a_step_with_its_inputs_ready_waiting_for_a_slot_is_pending(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    text = (
+        "name: one-at-a-time\nparallelism: 1\nentry_points:\n"
+        '  a: {command: "sleep 30"}\n  b: {command: "sleep 30"}\n'
+    )
+    run_id = (await run_yaml(workflows, text)).run_id
+    listed = await steps.ListStepExecutions(sr.ListStepExecutionsRequest(run_id=run_id))
+    assert sorted(status(s) for s in listed.step_executions) == ["PENDING", "RUNNING"]
+    await workflows.StopRun(rr.StopRunRequest(run_id=run_id, force=True))

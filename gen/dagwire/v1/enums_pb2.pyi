@@ -307,8 +307,9 @@ class _StepExecutionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_S
 
 class StepExecutionStatus(_StepExecutionStatus, metaclass=_StepExecutionStatusEnumTypeWrapper):
     """StepExecutionStatus is a step's status in ModelArts' vocabulary. dagwire reports
-    pending, running, completed, failed, stopped, timeout, hold and skipped; the others
-    exist for clients that switch over ModelArts' full list.
+    wait_inputs, pending, running, completed, failed, create_failed, stopped, timeout,
+    hold and skipped (init is the origin of every step's event history); creating,
+    created and stopping exist for clients that switch over ModelArts' full list.
     """
 
 STEP_EXECUTION_STATUS_UNSPECIFIED: StepExecutionStatus.ValueType  # 0

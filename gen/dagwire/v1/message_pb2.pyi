@@ -759,6 +759,7 @@ class StepExecution(_message.Message):
     CONDITIONS_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
     RUN_ID_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
     step_name: _builtins.str
     """Step name in the spec."""
     uuid: _builtins.str
@@ -779,6 +780,10 @@ class StepExecution(_message.Message):
     """Number of launches so far."""
     run_id: _builtins.str
     """The run it belongs to."""
+    workflow_id: _builtins.str
+    """The workflow of the run, as ModelArts' paths name it: the pipeline id, or the run
+    id for a run from a raw YAML spec.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the run created the step."""
@@ -797,7 +802,9 @@ class StepExecution(_message.Message):
 
     @_builtins.property
     def events(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Human-readable status-change history, oldest first."""
+        """Status-change history in ModelArts' words, oldest first: "2025-01-01 10:00:00
+        change status from init to wait_inputs" (UTC).
+        """
 
     @_builtins.property
     def error_info(self) -> Global___StepErrorInfo:
@@ -837,10 +844,11 @@ class StepExecution(_message.Message):
         conditions: _abc.Iterable[Global___StepCondition] | None = ...,
         attempt: _builtins.int = ...,
         run_id: _builtins.str = ...,
+        workflow_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["conditions_execution", b"conditions_execution", "created_at", b"created_at", "error_info", b"error_info", "policy", b"policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "conditions", b"conditions", "conditions_execution", b"conditions_execution", "created_at", b"created_at", "duration", b"duration", "error_info", b"error_info", "events", b"events", "inputs", b"inputs", "instance_id", b"instance_id", "outputs", b"outputs", "policy", b"policy", "properties", b"properties", "run_id", b"run_id", "status", b"status", "step_name", b"step_name", "step_title", b"step_title", "step_uuid", b"step_uuid", "type", b"type", "uuid", b"uuid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "conditions", b"conditions", "conditions_execution", b"conditions_execution", "created_at", b"created_at", "duration", b"duration", "error_info", b"error_info", "events", b"events", "inputs", b"inputs", "instance_id", b"instance_id", "outputs", b"outputs", "policy", b"policy", "properties", b"properties", "run_id", b"run_id", "status", b"status", "step_name", b"step_name", "step_title", b"step_title", "step_uuid", b"step_uuid", "type", b"type", "uuid", b"uuid", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -885,7 +893,7 @@ class StepErrorInfo(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     ERROR_MESSAGE_FIELD_NUMBER: _builtins.int
     error_code: _builtins.str
-    """Machine-readable cause: EXIT_CODE, TIMEOUT, STOPPED, SKIPPED, CONDITION, LOST."""
+    """Machine-readable cause: EXIT_CODE, CREATE_FAILED, TIMEOUT, STOPPED, SKIPPED, HOLD."""
     error_message: _builtins.str
     """Human-readable message."""
     def __init__(

@@ -27,7 +27,7 @@ from dagwire.v1 import message_pb2 as dagwire_dot_v1_dot_message__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0dagwire/v1/step_execution_request_response.proto\x12\ndagwire.v1\x1a\x16\x64\x61gwire/v1/enums.proto\x1a\x18\x64\x61gwire/v1/message.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"J\n\x17GetStepExecutionRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tstep_name\x18\x02 \x01(\t\x12\x0c\n\x04uuid\x18\x03 \x01(\t\"M\n\x18GetStepExecutionResponse\x12\x31\n\x0estep_execution\x18\x01 \x01(\x0b\x32\x19.dagwire.v1.StepExecution\"b\n\x19ListStepExecutionsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"i\n\x1aListStepExecutionsResponse\x12\x32\n\x0fstep_executions\x18\x01 \x03(\x0b\x32\x19.dagwire.v1.StepExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x92\x01\n\x0f\x44\x61taRequirement\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x35\n\x05value\x18\x03 \x03(\x0b\x32&.dagwire.v1.DataRequirement.ValueEntry\x1a,\n\nValueEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"0\n\x11WorkflowParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xdf\x01\n\x19\x41\x63tOnStepExecutionRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tstep_name\x18\x02 \x01(\t\x12\x0c\n\x04uuid\x18\x03 \x01(\t\x12&\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x16.dagwire.v1.StepAction\x12\x36\n\x11\x64\x61ta_requirements\x18\x05 \x03(\x0b\x32\x1b.dagwire.v1.DataRequirement\x12\x31\n\nparameters\x18\x06 \x03(\x0b\x32\x1d.dagwire.v1.WorkflowParameter\"O\n\x1a\x41\x63tOnStepExecutionResponse\x12\x31\n\x0estep_execution\x18\x01 \x01(\x0b\x32\x19.dagwire.v1.StepExecution\"Y\n\x1aWatchStepExecutionsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x12\n\nstep_names\x18\x02 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x03 \x01(\x03\"\xd6\x01\n\x1bWatchStepExecutionsResponse\x12/\n\x06status\x18\x01 \x01(\x0e\x32\x1f.dagwire.v1.StepExecutionStatus\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x31\n\x0estep_execution\x18\x04 \x01(\x0b\x32\x19.dagwire.v1.StepExecution\x12\x18\n\x10resource_version\x18\x05 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0dagwire/v1/step_execution_request_response.proto\x12\ndagwire.v1\x1a\x16\x64\x61gwire/v1/enums.proto\x1a\x18\x64\x61gwire/v1/message.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"J\n\x17GetStepExecutionRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tstep_name\x18\x02 \x01(\t\x12\x0c\n\x04uuid\x18\x03 \x01(\t\"M\n\x18GetStepExecutionResponse\x12\x31\n\x0estep_execution\x18\x01 \x01(\x0b\x32\x19.dagwire.v1.StepExecution\"b\n\x19ListStepExecutionsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"i\n\x1aListStepExecutionsResponse\x12\x32\n\x0fstep_executions\x18\x01 \x03(\x0b\x32\x19.dagwire.v1.StepExecution\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xe5\x01\n\x0f\x44\x61taRequirement\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x35\n\x05value\x18\x03 \x03(\x0b\x32&.dagwire.v1.DataRequirement.ValueEntry\x12.\n\nconditions\x18\x04 \x03(\x0b\x32\x1a.dagwire.v1.DataConstraint\x12\x12\n\nused_steps\x18\x05 \x03(\t\x12\r\n\x05\x64\x65lay\x18\x06 \x01(\x08\x1a,\n\nValueEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"D\n\x0e\x44\x61taConstraint\x12\x11\n\tattribute\x18\x01 \x01(\t\x12\x10\n\x08operator\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"\xac\x02\n\x11WorkflowParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0f\n\x07\x65xample\x18\x05 \x01(\t\x12\r\n\x05\x64\x65lay\x18\x06 \x01(\x08\x12\x0f\n\x07\x64\x65\x66\x61ult\x18\x07 \x01(\t\x12\x0c\n\x04\x65num\x18\x08 \x03(\t\x12\x12\n\nused_steps\x18\t \x03(\t\x12\x0e\n\x06\x66ormat\x18\n \x01(\t\x12\x41\n\nconstraint\x18\x0b \x03(\x0b\x32-.dagwire.v1.WorkflowParameter.ConstraintEntry\x1a\x31\n\x0f\x43onstraintEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdf\x01\n\x19\x41\x63tOnStepExecutionRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x11\n\tstep_name\x18\x02 \x01(\t\x12\x0c\n\x04uuid\x18\x03 \x01(\t\x12&\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x16.dagwire.v1.StepAction\x12\x36\n\x11\x64\x61ta_requirements\x18\x05 \x03(\x0b\x32\x1b.dagwire.v1.DataRequirement\x12\x31\n\nparameters\x18\x06 \x03(\x0b\x32\x1d.dagwire.v1.WorkflowParameter\"O\n\x1a\x41\x63tOnStepExecutionResponse\x12\x31\n\x0estep_execution\x18\x01 \x01(\x0b\x32\x19.dagwire.v1.StepExecution\"Y\n\x1aWatchStepExecutionsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x12\n\nstep_names\x18\x02 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x03 \x01(\x03\"\xd6\x01\n\x1bWatchStepExecutionsResponse\x12/\n\x06status\x18\x01 \x01(\x0e\x32\x1f.dagwire.v1.StepExecutionStatus\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x31\n\x0estep_execution\x18\x04 \x01(\x0b\x32\x19.dagwire.v1.StepExecution\x12\x18\n\x10resource_version\x18\x05 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DATAREQUIREMENT_VALUEENTRY']._loaded_options = None
   _globals['_DATAREQUIREMENT_VALUEENTRY']._serialized_options = b'8\001'
+  _globals['_WORKFLOWPARAMETER_CONSTRAINTENTRY']._loaded_options = None
+  _globals['_WORKFLOWPARAMETER_CONSTRAINTENTRY']._serialized_options = b'8\001'
   _globals['_GETSTEPEXECUTIONREQUEST']._serialized_start=147
   _globals['_GETSTEPEXECUTIONREQUEST']._serialized_end=221
   _globals['_GETSTEPEXECUTIONRESPONSE']._serialized_start=223
@@ -45,17 +47,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTSTEPEXECUTIONSRESPONSE']._serialized_start=402
   _globals['_LISTSTEPEXECUTIONSRESPONSE']._serialized_end=507
   _globals['_DATAREQUIREMENT']._serialized_start=510
-  _globals['_DATAREQUIREMENT']._serialized_end=656
-  _globals['_DATAREQUIREMENT_VALUEENTRY']._serialized_start=612
-  _globals['_DATAREQUIREMENT_VALUEENTRY']._serialized_end=656
-  _globals['_WORKFLOWPARAMETER']._serialized_start=658
-  _globals['_WORKFLOWPARAMETER']._serialized_end=706
-  _globals['_ACTONSTEPEXECUTIONREQUEST']._serialized_start=709
-  _globals['_ACTONSTEPEXECUTIONREQUEST']._serialized_end=932
-  _globals['_ACTONSTEPEXECUTIONRESPONSE']._serialized_start=934
-  _globals['_ACTONSTEPEXECUTIONRESPONSE']._serialized_end=1013
-  _globals['_WATCHSTEPEXECUTIONSREQUEST']._serialized_start=1015
-  _globals['_WATCHSTEPEXECUTIONSREQUEST']._serialized_end=1104
-  _globals['_WATCHSTEPEXECUTIONSRESPONSE']._serialized_start=1107
-  _globals['_WATCHSTEPEXECUTIONSRESPONSE']._serialized_end=1321
+  _globals['_DATAREQUIREMENT']._serialized_end=739
+  _globals['_DATAREQUIREMENT_VALUEENTRY']._serialized_start=695
+  _globals['_DATAREQUIREMENT_VALUEENTRY']._serialized_end=739
+  _globals['_DATACONSTRAINT']._serialized_start=741
+  _globals['_DATACONSTRAINT']._serialized_end=809
+  _globals['_WORKFLOWPARAMETER']._serialized_start=812
+  _globals['_WORKFLOWPARAMETER']._serialized_end=1112
+  _globals['_WORKFLOWPARAMETER_CONSTRAINTENTRY']._serialized_start=1063
+  _globals['_WORKFLOWPARAMETER_CONSTRAINTENTRY']._serialized_end=1112
+  _globals['_ACTONSTEPEXECUTIONREQUEST']._serialized_start=1115
+  _globals['_ACTONSTEPEXECUTIONREQUEST']._serialized_end=1338
+  _globals['_ACTONSTEPEXECUTIONRESPONSE']._serialized_start=1340
+  _globals['_ACTONSTEPEXECUTIONRESPONSE']._serialized_end=1419
+  _globals['_WATCHSTEPEXECUTIONSREQUEST']._serialized_start=1421
+  _globals['_WATCHSTEPEXECUTIONSREQUEST']._serialized_end=1510
+  _globals['_WATCHSTEPEXECUTIONSRESPONSE']._serialized_start=1513
+  _globals['_WATCHSTEPEXECUTIONSRESPONSE']._serialized_end=1727
 # @@protoc_insertion_point(module_scope)

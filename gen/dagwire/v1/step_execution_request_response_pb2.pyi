@@ -31,7 +31,7 @@ class GetStepExecutionRequest(_message.Message):
     STEP_NAME_FIELD_NUMBER: _builtins.int
     UUID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
-    """The run id."""
+    """The run id; may be left empty when uuid is given (a step uuid is unique)."""
     step_name: _builtins.str
     """The step name (or give uuid)."""
     uuid: _builtins.str
@@ -166,13 +166,26 @@ class DataRequirement(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    USED_STEPS_FIELD_NUMBER: _builtins.int
+    DELAY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """Name; becomes a parameter of the step."""
+    """Name; becomes a parameter of the step (it must be one of the step's parameters)."""
     type: _builtins.str
-    """Source type (dataset, obs, ...); recorded."""
+    """Source type (dataset, obs, swr, model_list, label_task, service); recorded."""
+    delay: _builtins.bool
+    """Whether the data is supplied late (with continue); recorded."""
     @_builtins.property
     def value(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """The value; its "value" entry (else the whole map as JSON) becomes the parameter."""
+
+    @_builtins.property
+    def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___DataConstraint]:
+        """Constraints on the data (ModelArts': only `equal`); recorded."""
+
+    @_builtins.property
+    def used_steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The steps that use the data; recorded."""
 
     def __init__(
         self,
@@ -180,36 +193,135 @@ class DataRequirement(_message.Message):
         name: _builtins.str = ...,
         type: _builtins.str = ...,
         value: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        conditions: _abc.Iterable[Global___DataConstraint] | None = ...,
+        used_steps: _abc.Iterable[_builtins.str] | None = ...,
+        delay: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "type", b"type", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conditions", b"conditions", "delay", b"delay", "name", b"name", "type", b"type", "used_steps", b"used_steps", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DataRequirement: _TypeAlias = DataRequirement  # noqa: Y015
 
 @_typing.final
-class WorkflowParameter(_message.Message):
-    """WorkflowParameter is a parameter value supplied with an action."""
+class DataConstraint(_message.Message):
+    """DataConstraint is one condition on a data requirement (ModelArts' Constraint)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    ATTRIBUTE_FIELD_NUMBER: _builtins.int
+    OPERATOR_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    attribute: _builtins.str
+    """The attribute of the data it constrains."""
+    operator: _builtins.str
+    """The operator; ModelArts supports `equal`."""
+    value: _builtins.str
+    """The value, as JSON text."""
+    def __init__(
+        self,
+        *,
+        attribute: _builtins.str = ...,
+        operator: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attribute", b"attribute", "operator", b"operator", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DataConstraint: _TypeAlias = DataConstraint  # noqa: Y015
+
+@_typing.final
+class WorkflowParameter(_message.Message):
+    """WorkflowParameter is a parameter value supplied with an action (ModelArts'
+    WorkflowParameter). The value is checked against type, enum, format and constraint.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ConstraintEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     NAME_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    EXAMPLE_FIELD_NUMBER: _builtins.int
+    DELAY_FIELD_NUMBER: _builtins.int
+    DEFAULT_FIELD_NUMBER: _builtins.int
+    ENUM_FIELD_NUMBER: _builtins.int
+    USED_STEPS_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    CONSTRAINT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """Parameter name."""
+    """Parameter name; it must be one of the step's parameters."""
     value: _builtins.str
-    """Value."""
+    """Value, as text (a JSON number or boolean is given as its JSON text)."""
+    type: _builtins.str
+    """str (default), int, bool or float: the value must parse as it."""
+    description: _builtins.str
+    """Description; recorded."""
+    example: _builtins.str
+    """An example value, as text; recorded."""
+    delay: _builtins.bool
+    """Whether the parameter is supplied late (with continue); recorded."""
+    default: _builtins.str
+    """The default value, as text; used when value is empty."""
+    format: _builtins.str
+    """A named format the value must have (json, uuid, date-time); others are recorded."""
+    @_builtins.property
+    def enum(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """When not empty, the value must be one of these."""
+
+    @_builtins.property
+    def used_steps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The steps that use the parameter; recorded."""
+
+    @_builtins.property
+    def constraint(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Limits on the value: min and max (numbers), min_length and max_length (text),
+        pattern (a regular expression the whole value matches).
+        """
+
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         value: _builtins.str = ...,
+        type: _builtins.str = ...,
+        description: _builtins.str = ...,
+        example: _builtins.str = ...,
+        delay: _builtins.bool = ...,
+        default: _builtins.str = ...,
+        enum: _abc.Iterable[_builtins.str] | None = ...,
+        used_steps: _abc.Iterable[_builtins.str] | None = ...,
+        format: _builtins.str = ...,
+        constraint: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["constraint", b"constraint", "default", b"default", "delay", b"delay", "description", b"description", "enum", b"enum", "example", b"example", "format", b"format", "name", b"name", "type", b"type", "used_steps", b"used_steps", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -228,7 +340,7 @@ class ActOnStepExecutionRequest(_message.Message):
     DATA_REQUIREMENTS_FIELD_NUMBER: _builtins.int
     PARAMETERS_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
-    """The run id."""
+    """The run id; may be left empty when uuid is given (a step uuid is unique)."""
     step_name: _builtins.str
     """The step name (or give uuid)."""
     uuid: _builtins.str
