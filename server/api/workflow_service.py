@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 
 from dagwire.server.api import workflow_convert as convert
+from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.workflow_schedules import ScheduleRpcs
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
 from dagwire.server.runtime.watch import WatchEventType
@@ -21,6 +22,7 @@ from dagwire.server.workflow.paging import encode_token
 from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime
 from dagwire.server.workflow.scheduler import ScheduleService
+from dagwire.server.workflow.spec import parse_pipeline
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
 from dagwire.v1 import workflow_request_response_pb2 as rr
@@ -38,7 +40,9 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         outputs: RunOutputs,
         schedules: ScheduleService,
         heartbeat_interval: float,
+        commands: CommandPolicy | None = None,
     ) -> None:
+        self._commands = commands or CommandPolicy()
         self._pipelines = pipelines
         self._runtime = runs
         self._outputs = outputs
@@ -51,6 +55,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def CreatePipeline(
         self, request: rr.CreatePipelineRequest, context: Context
     ) -> rr.CreatePipelineResponse:
+        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
         pipeline, version = await self._pipelines.create_pipeline(
             request.pipeline_yaml, request.description, request.username, request.request_id
         )
@@ -85,6 +90,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def UpdatePipeline(
         self, request: rr.UpdatePipelineRequest, context: Context
     ) -> rr.UpdatePipelineResponse:
+        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
         pipeline, version = await self._pipelines.update_pipeline(
             request.pipeline_id, request.pipeline_yaml, request.description, request.username
         )
@@ -143,6 +149,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
                 failure_strategy=convert.FAILURE_STRATEGY_FROM_PROTO[request.failure_strategy],
                 docker_env=request.docker_env,
                 request_id=request.request_id,
+                check_spec=self._commands.check,
             )
         )
         return rr.CreateRunResponse(run=convert.run_to_proto(view))

@@ -38,7 +38,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
 import select
 import signal
 import socket
@@ -70,6 +69,16 @@ from dagwire.server.executors.local import (
     _read_progress,
     _task_document,
     party_env,
+)
+from dagwire.server.executors.sandbox import (
+    Limits,
+    SandboxPolicy,
+    SandboxSpec,
+    probe,
+    quantity,
+    resolved,
+    sandbox_argv,
+    sandbox_env,
 )
 
 if TYPE_CHECKING:
@@ -133,6 +142,41 @@ class _Ended:
 _Item = _Started | _Output | _Ended
 
 
+@dataclass(frozen=True, slots=True)
+class _SandboxRequest:
+    """The sandbox contract, sent with each party to its worker: the worker builds the same
+    sandbox the local executor does, with these limits and network, or refuses to run."""
+
+    limits: Limits
+    network: bool
+    writable: tuple[str, ...] = ()
+    readonly: tuple[str, ...] = ()
+
+
+def _sandboxed(
+    command: tuple[str, ...], request: _SandboxRequest | None, workdir: Path
+) -> tuple[list[str], str]:
+    """The worker's argv for `command`, or why this node cannot sandbox it."""
+    if request is None:  # the operator said --unsandboxed
+        return list(command), ""
+    policy = resolved(SandboxPolicy(allow_network=request.network, limits=request.limits))
+    problem = probe(policy)
+    if problem is not None:
+        return [], (
+            f"no sandbox on Ray node {socket.gethostname()}: {problem}; tenant code does "
+            "not run bare (the server's --unsandboxed allows it)"
+        )
+    spec = SandboxSpec(
+        workdir=workdir,
+        readonly=tuple(Path(p) for p in request.readonly),
+        writable=tuple(Path(p) for p in request.writable),
+        network=request.network,
+        limits=request.limits,
+        die_with_parent=True,
+    )
+    return sandbox_argv(policy, spec, command), ""
+
+
 # --- the Ray task: runs on a worker -----------------------------------------------------------
 
 
@@ -142,6 +186,7 @@ def _run_party(
     document: Mapping[str, object],
     poll_interval: float,
     kill_grace: float,
+    sandbox: _SandboxRequest | None = None,
 ) -> Iterator[_Item]:
     """The body of the Ray task; see the module docstring."""
     import ray  # on a Ray worker, ray is there
@@ -152,8 +197,13 @@ def _run_party(
         task_file = directory / "task.json"
         task_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         progress_file = directory / "progress"
+        argv, problem = _sandboxed(command, sandbox, directory)
+        if problem:
+            yield _Ended(START_FAILURE_EXIT_CODE, problem)
+            return
+        base = os.environ if sandbox is None else sandbox_env(os.environ, directory)
         process_env = {
-            **os.environ,
+            **base,
             **env,
             "DAGWIRE_TASK_FILE": str(task_file),
             "DAGWIRE_PROGRESS_FILE": str(progress_file),
@@ -162,7 +212,7 @@ def _run_party(
             # No new session: the command stays in the worker's process group, which
             # Ray kills with the worker (see the module docstring).
             process = subprocess.Popen(
-                command,
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -365,6 +415,8 @@ class RayExecutor:
         progress_poll_interval: float = 0.2,
         *,
         kill_grace: float = 2.0,
+        sandbox: SandboxPolicy | None = None,
+        unsandboxed: bool = False,
     ) -> None:
         if not ray_installed():
             raise RayUnavailableError(f"the Ray executor needs the ray package: {INSTALL_HINT}")
@@ -374,6 +426,10 @@ class RayExecutor:
         self._address = address
         self._poll_interval = progress_poll_interval
         self._kill_grace = kill_grace
+        # Workers sandbox every party (or refuse it) unless the operator said --unsandboxed
+        # on a server that has no sandbox itself.
+        self._sandbox = sandbox
+        self._unsandboxed = unsandboxed and sandbox is None
         self._parties: dict[PartyKey, _Party] = {}
         self._connect_lock = asyncio.Lock()
         self._connected = False
@@ -397,7 +453,7 @@ class RayExecutor:
 
     async def launch(self, launch: PartyLaunch) -> None:
         image = (
-            AppImage(name=launch.app_image, command=launch.command)
+            AppImage(name=launch.app_image, command=launch.command, network=launch.network)
             if launch.command
             else self._registry.get(launch.app_image)
         )
@@ -420,6 +476,7 @@ class RayExecutor:
                 document,
                 self._poll_interval,
                 self._kill_grace,
+                self._sandbox_request(launch, image),
             )
         except BaseException:
             self._forget(party)
@@ -428,6 +485,17 @@ class RayExecutor:
         party.watcher.add_done_callback(functools.partial(_watcher_done, key))
         if party.terminate_reason is not None:  # terminate() came while we submitted
             await self._cancel(party)
+
+    def _sandbox_request(self, launch: PartyLaunch, image: AppImage) -> _SandboxRequest | None:
+        if self._unsandboxed:
+            return None
+        policy = self._sandbox or SandboxPolicy()
+        return _SandboxRequest(
+            limits=policy.limits.for_resources(launch.resources),
+            network=image.network and policy.allow_network,
+            writable=launch.writable_paths,
+            readonly=launch.readable_paths,
+        )
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
         party = self._parties.get(key)
@@ -614,11 +682,12 @@ def _submit(
     document: Mapping[str, object],
     poll_interval: float,
     kill_grace: float,
+    sandbox: _SandboxRequest | None,
 ) -> ObjectRefGenerator[Any]:
     """Blocking (the first call exports the function to the cluster): call it in a thread."""
     remote = _remote_party().options(**options)
     generator: ObjectRefGenerator[Any] = remote.remote(
-        command, dict(env), dict(document), poll_interval, kill_grace
+        command, dict(env), dict(document), poll_interval, kill_grace, sandbox
     )
     return generator
 
@@ -648,31 +717,8 @@ def _task_options(launch: PartyLaunch) -> dict[str, Any]:
     }
     cpu = launch.resources.get("cpu", "").strip()
     if cpu:
-        options["num_cpus"] = _quantity(cpu, "cpu")
+        options["num_cpus"] = quantity(cpu, "cpu")
     memory = launch.resources.get("memory", "").strip()
     if memory:
-        options["memory"] = int(_quantity(memory, "memory"))
+        options["memory"] = int(quantity(memory, "memory"))
     return options
-
-
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(m|k|K|M|G|T|Ki|Mi|Gi|Ti)?$")
-_SUFFIXES = {
-    None: 1.0,
-    "m": 1e-3,
-    "k": 1e3,
-    "K": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "Ki": 2.0**10,
-    "Mi": 2.0**20,
-    "Gi": 2.0**30,
-    "Ti": 2.0**40,
-}
-
-
-def _quantity(text: str, name: str) -> float:
-    match = _QUANTITY.match(text)
-    if match is None:
-        raise ValueError(f"resource {name} {text!r} is not a quantity such as 2, 500m or 1Gi")
-    return float(match.group(1)) * _SUFFIXES[match.group(2)]

@@ -27,6 +27,7 @@ round trip. Parsing is pure: no I/O, nothing stored.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -45,6 +46,7 @@ SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME"})
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_DOUBLE_BRACE = re.compile(r"\{(?=\{)")
 _PARAM_TYPES: Mapping[str, type] = {"string": str, "int": int, "float": float, "bool": bool}
 
 _TOP_KEYS = frozenset(
@@ -115,6 +117,23 @@ def references(text: str) -> list[str]:
 def substitute(text: str, values: Mapping[str, str]) -> str:
     """Replace the references `values` knows; leave the others for a later stage."""
     return _REFERENCE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def substitute_quoted(command: str, values: Mapping[str, str]) -> str:
+    """`substitute` for a shell command: each value lands as one shell word, never as
+    shell syntax, and cannot be taken for a reference by a later stage."""
+    return _REFERENCE.sub(
+        lambda m: shell_quote(values[m.group(1)]) if m.group(1) in values else m.group(0),
+        command,
+    )
+
+
+def shell_quote(value: str) -> str:
+    """shlex.quote, with every `{{` inside split as `{''{` (the same word to the shell):
+    a command is filled in stages (parameters, then artifact paths at launch), and a
+    value holding `{{name}}` must reach the process as those characters, not as another
+    value pasted in by the next stage."""
+    return _DOUBLE_BRACE.sub("{''", shlex.quote(value))
 
 
 def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec:

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -34,14 +35,16 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
+from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
-from dagwire.server.workflow.spec import substitute
+from dagwire.server.workflow.spec import substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+_MAX_METRICS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class StepExecutor:
         paths = {**inputs, **outputs}
         env = {
             **{k: substitute(v, paths) for k, v in config.env.items()},
+            **{parameter_variable(n): v for n, v in config.parameters.items()},
             **{f"PF_INPUT_ARTIFACT_{n.upper()}": p for n, p in inputs.items()},
             **{f"PF_OUTPUT_ARTIFACT_{n.upper()}": p for n, p in outputs.items()},
             "PF_RUN_ID": config.run_id,
@@ -114,9 +118,22 @@ class StepExecutor:
             "PF_USER_NAME": config.username,
             "PF_METRICS_FILE": prepared.metrics_file,
         }
-        command = ("/bin/sh", "-c", substitute(config.command, paths)) if config.command else ()
+        command = (
+            ("/bin/sh", "-c", substitute_quoted(config.command, paths)) if config.command else ()
+        )
+        # In a sandbox the step reads its inputs' folders and writes its own outputs'.
+        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()}))
+        writable = (str(Path(prepared.metrics_file).parent),)
         try:
-            await self._inner.launch(replace(launch, command=command, env=env))
+            await self._inner.launch(
+                replace(
+                    launch,
+                    command=command,
+                    env=env,
+                    readable_paths=readable,
+                    writable_paths=writable,
+                )
+            )
         except BaseException:
             self._prepared.pop(key, None)
             raise
@@ -295,16 +312,23 @@ def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepCon
     return replace(
         config,
         parameters=parameters,
-        command=substitute(config.command_template, parameters),
+        command=substitute_quoted(config.command_template, parameters),
         env={k: substitute(v, parameters) for k, v in config.env_template.items()},
     )
 
 
+def parameter_variable(name: str) -> str:
+    """The environment variable carrying a step parameter: PF_PARAM_ and its name in
+    upper case, anything but letters, digits and _ as _ (`data-dir` -> PF_PARAM_DATA_DIR)."""
+    return "PF_PARAM_" + re.sub(r"[^A-Z0-9_]", "_", name.upper())
+
+
 def _read_metrics(path: Path) -> dict[str, str]:
-    """The metrics a step wrote as a JSON object to PF_METRICS_FILE; none if it did not."""
+    """The metrics a step wrote as a JSON object to PF_METRICS_FILE; none if it did not.
+    The step owns the folder: the file is read as a regular file only, a bounded size."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_small_file(path, _MAX_METRICS_BYTES) or "")
+    except ValueError:
         return {}
     if not isinstance(data, dict):
         return {}
