@@ -1,0 +1,136 @@
+"""A step of a domain allowed to run commands runs sandboxed: it cannot read the token
+file or the store, writes nothing outside its own directory, has no network, lives in its
+own pid and uts namespaces, and runs under the configured limits."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from dagwire.v1 import enums_pb2 as enums
+from dagwire.v1 import workflow_service_pb2_grpc as rpc
+from tests.conftest import ServerThread
+from tests.security.sandboxing import (
+    LIMITS,
+    PYTHON,
+    one_step,
+    run_to_end,
+    server_config,
+    step_log,
+    token_file,
+    workflows,
+)
+
+__all__ = ["server_config", "token_file", "workflows"]  # fixtures
+
+
+@pytest.fixture
+def data_dir(dagwire_server: ServerThread) -> Path:
+    return dagwire_server.config.data_dir
+
+
+async def probe(workflows: rpc.WorkflowServiceStub, command: str) -> tuple[int, str]:
+    """Run `command` as alice's step; its run status and its output."""
+    run = await run_to_end(workflows, one_step(command))
+    return run.status, await step_log(workflows, run.run_id, "probe")
+
+
+async def test_the_token_file_is_unreadable(
+    workflows: rpc.WorkflowServiceStub, token_file: Path
+) -> None:
+    status, output = await probe(workflows, f"cat {token_file}")
+    assert status == enums.RUN_STATUS_FAILED
+    assert "alice-" not in output and "ops-" not in output
+
+
+async def test_the_data_dir_and_its_store_are_invisible(
+    workflows: rpc.WorkflowServiceStub, data_dir: Path
+) -> None:
+    assert (data_dir / "dagwire.db").exists()
+    status, output = await probe(workflows, f"ls -A {data_dir}; ls {data_dir}/tasks")
+    assert status == enums.RUN_STATUS_SUCCEEDED
+    # Only the path down to the step's own folders exists in there.
+    assert output.split() == ["artifacts", "tasks"] + [output.split()[2]]
+    assert "dagwire.db" not in output
+
+
+async def test_writes_outside_the_task_directory_leave_nothing_on_the_host(
+    workflows: rpc.WorkflowServiceStub, data_dir: Path
+) -> None:
+    marker = f"escape-{uuid.uuid4().hex}"
+    command = (
+        f"echo x > /tmp/{marker}; echo x > {data_dir}/{marker}; "
+        f"echo x > {Path.cwd()}/{marker}; echo x > own-{marker}"
+    )
+    status, _ = await probe(workflows, command)
+    assert status == enums.RUN_STATUS_SUCCEEDED  # the last write, into its own folder
+    assert not Path(f"/tmp/{marker}").exists()
+    assert not (data_dir / marker).exists()
+    assert not (Path.cwd() / marker).exists()
+    assert len(list((data_dir / "tasks").rglob(f"own-{marker}"))) == 1
+
+
+@pytest.fixture
+async def loopback_listener() -> AsyncIterator[tuple[int, list[str]]]:
+    """A TCP port on the host's loopback, and who connected to it."""
+    connected: list[str] = []
+
+    def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.append(str(writer.get_extra_info("peername")))
+        writer.close()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1], connected
+
+
+async def test_there_is_no_network(
+    workflows: rpc.WorkflowServiceStub, loopback_listener: tuple[int, list[str]]
+) -> None:
+    port, connected = loopback_listener
+    connect = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)"
+    status, output = await probe(workflows, f'{PYTHON} -c "{connect}"')
+    assert status == enums.RUN_STATUS_FAILED
+    assert "Network is unreachable" in output or "refused" in output
+    assert connected == []
+
+
+async def test_it_runs_in_its_own_pid_and_uts_namespaces(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    status, output = await probe(
+        workflows, f"echo $$; hostname; test -e /proc/{os.getpid()} && echo server-visible; true"
+    )
+    assert status == enums.RUN_STATUS_SUCCEEDED
+    pid, hostname = output.split()
+    assert int(pid) <= 3  # bwrap's init is 1, the step's shell right after it
+    assert hostname == "dagwire-sandbox"
+
+
+async def test_the_configured_limits_apply(workflows: rpc.WorkflowServiceStub) -> None:
+    status, output = await probe(workflows, "cat /proc/self/limits")
+    assert status == enums.RUN_STATUS_SUCCEEDED
+    limits = {line[:26].strip(): line[26:].split()[0] for line in output.splitlines()[1:]}
+    assert limits["Max processes"] == str(LIMITS.processes)
+    assert limits["Max address space"] == str(LIMITS.memory_bytes)
+    assert limits["Max cpu time"] == str(LIMITS.cpu_seconds)
+    assert limits["Max file size"] == str(LIMITS.file_bytes)
+
+
+async def test_a_file_larger_than_the_limit_cannot_be_written(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    size = LIMITS.file_bytes * 2
+    status, _ = await probe(workflows, f"head -c {size} /dev/zero > big")
+    assert status == enums.RUN_STATUS_FAILED
+
+
+async def test_it_holds_no_capabilities(workflows: rpc.WorkflowServiceStub) -> None:
+    status, output = await probe(workflows, "grep CapEff /proc/self/status")
+    assert status == enums.RUN_STATUS_SUCCEEDED
+    assert output.split() == ["CapEff:", "0000000000000000"]
