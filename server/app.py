@@ -333,6 +333,7 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
     secrets = [config.token_file, config.tls_key]
     policy = resolved(
         SandboxPolicy(
+            bwrap=config.bwrap,
             hidden_dirs=(config.data_dir,),
             hidden_files=tuple(path for path in secrets if path is not None),
             shared_writable=config.sandbox_shared,

@@ -64,6 +64,8 @@ class ServerConfig:
     # Host paths every sandbox may write besides its own (the data dir stays hidden).
     sandbox_shared: tuple[Path, ...] = ()
     sandbox_limits: Limits = field(default_factory=Limits)
+    # The bubblewrap program (a name on PATH, or a path).
+    bwrap: str = "bwrap"
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -263,6 +265,11 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "a party asks for; a party's resources.memory overrides memory)",
     )
     parser.add_argument(
+        "--bwrap",
+        default=_env("BWRAP", defaults.bwrap),
+        help="the bubblewrap program that sandboxes tenant code (Debian: bubblewrap)",
+    )
+    parser.add_argument(
         "--executor",
         choices=EXECUTORS,
         default=_env("EXECUTOR", defaults.executor),
@@ -321,6 +328,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         sandbox_network=args.sandbox_network,
         sandbox_shared=tuple(Path(p) for p in sorted(_names(args.sandbox_share))),
         sandbox_limits=parse_limits(args.sandbox_limits),
+        bwrap=args.bwrap,
     )
 
 

@@ -162,7 +162,7 @@ class LocalExecutor:
         files = self._files(key)
         try:
             process = await _start(launch, image, files, self._sandbox)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: resources its limits cannot use
             self._report_start_failure(key, files, exc)
             return
         party = _Party(key, files, process.pid, process=process)
@@ -211,7 +211,7 @@ class LocalExecutor:
                 raise ValueError(f"{key} cannot name a directory: {part!r}")
         return _AttemptFiles(self._tasks_dir.joinpath(*parts), sandboxed=self._sandbox is not None)
 
-    def _report_start_failure(self, key: PartyKey, files: _AttemptFiles, exc: OSError) -> None:
+    def _report_start_failure(self, key: PartyKey, files: _AttemptFiles, exc: Exception) -> None:
         # Best effort: a recovery after a restart then reports the same failure.
         with contextlib.suppress(OSError):
             write_atomic(files.exit_status, str(START_FAILURE_EXIT_CODE))
