@@ -18,6 +18,13 @@ terminate() first cancels softly: the worker sends the command SIGTERM and waits
 `kill_grace` before SIGKILL, as the local executor does; `ray.cancel(force=True)` ends
 the worker when that did not finish it in time.
 
+Sandbox. The worker runs the command in the same bubblewrap sandbox as the local executor
+(dagwire.server.executors.sandbox), built from a _SandboxRequest sent with the task: the
+party's limits, whether it gets the network, its output and input paths. A node without a
+working bwrap refuses the party (exit 127, saying why) unless the server runs
+--unsandboxed without a sandbox of its own. The sandbox dies with its bwrap
+(--die-with-parent): on Ray nothing recovers a party after its launcher is gone.
+
 Recovery. The task is not detached (Ray has no detached tasks, only detached actors):
 it belongs to the Ray job of the server process that submitted it, its driver, and Ray
 kills it when that process exits. A party still running when the server stopped is
