@@ -354,8 +354,7 @@ def parse_limits(text: str) -> Limits:
         key, _, value = item.partition("=")
         if key.strip() not in _LIMIT_KEYS:
             raise ValueError(
-                f"--sandbox-limits: unknown limit {key.strip()!r}; known: "
-                f"{', '.join(_LIMIT_KEYS)}"
+                f"--sandbox-limits: unknown limit {key.strip()!r}; known: {', '.join(_LIMIT_KEYS)}"
             )
         name = _LIMIT_KEYS[key.strip()]
         amount = int(quantity(value.strip(), key.strip()))

@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -71,6 +71,7 @@ from dagwire.server.executors.local import (
     START_FAILURE_EXIT_CODE,
     VANISHED_EXIT_CODE,
     _AttemptFiles,
+    _check_executable,
     _exit_message,
     _read_int,
     _read_progress,
@@ -152,12 +153,19 @@ _Item = _Started | _Output | _Ended
 @dataclass(frozen=True, slots=True)
 class _SandboxRequest:
     """The sandbox contract, sent with each party to its worker: the worker builds the same
-    sandbox the local executor does, with these limits and network, or refuses to run."""
+    sandbox the local executor does (the operator's policy, the party's limits, network
+    and paths), or refuses to run."""
 
+    policy: SandboxPolicy
     limits: Limits
     network: bool
     writable: tuple[str, ...] = ()
     readonly: tuple[str, ...] = ()
+
+
+def _tool(path: str) -> str:
+    """The server's tool path where the worker has it too, else its name on PATH."""
+    return path if os.access(path, os.X_OK) else Path(path).name
 
 
 def _sandboxed(
@@ -166,7 +174,8 @@ def _sandboxed(
     """The worker's argv for `command`, or why this node cannot sandbox it."""
     if request is None:  # the operator said --unsandboxed
         return list(command), ""
-    policy = resolved(SandboxPolicy(allow_network=request.network, limits=request.limits))
+    given = request.policy
+    policy = resolved(replace(given, bwrap=_tool(given.bwrap), prlimit=_tool(given.prlimit)))
     problem = probe(policy)
     if problem is not None:
         return [], (
@@ -216,6 +225,10 @@ def _run_party(
             "DAGWIRE_PROGRESS_FILE": str(progress_file),
         }
         try:
+            # Inside a sandbox a missing program would only show as exit 127 of prlimit
+            # (a NUL byte fails in Popen, with its own error).
+            if "\0" not in command[0]:
+                _check_executable(command[0], process_env, directory)
             # No new session: the command stays in the worker's process group, which
             # Ray kills with the worker (see the module docstring).
             process = subprocess.Popen(
@@ -237,12 +250,19 @@ def _run_party(
         )
         with process:
             try:
-                yield from _follow(process, progress_file, context, poll_interval, kill_grace)
+                yield from _follow(
+                    process,
+                    progress_file,
+                    context,
+                    poll_interval,
+                    kill_grace,
+                    sandboxed=sandbox is not None,
+                )
             except BaseException:
                 # A soft ray.cancel() interrupts the task (KeyboardInterrupt) or closes
                 # the generator at a yield (GeneratorExit): stop the command, then go.
                 if process.poll() is None:
-                    _stop(process, kill_grace)
+                    _stop(process, kill_grace, sandboxed=sandbox is not None)
                 raise
 
 
@@ -252,6 +272,8 @@ def _follow(
     context: Any,
     poll_interval: float,
     kill_grace: float,
+    *,
+    sandboxed: bool,
 ) -> Iterator[_Item]:
     assert process.stdout is not None
     fd = process.stdout.fileno()
@@ -261,7 +283,7 @@ def _follow(
     while True:
         if context.is_canceled():
             # Anything yielded now is dropped: the consumer sees the cancellation.
-            _stop(process, kill_grace)
+            _stop(process, kill_grace, sandboxed=sandboxed)
             return
         exited = process.poll() is not None
         if not exited:
@@ -304,13 +326,42 @@ def _read_available(fd: int, eof: bool) -> tuple[bytes, bool]:
     return b"".join(chunks), eof
 
 
-def _stop(process: subprocess.Popen[bytes], kill_grace: float) -> None:
-    process.terminate()
+def _stop(process: subprocess.Popen[bytes], kill_grace: float, *, sandboxed: bool) -> None:
+    """SIGTERM, then SIGKILL after the grace. In a sandbox SIGTERM goes to the processes
+    inside (bwrap neither forwards it nor, as pid 1 there, takes it), so that the command
+    can clean up; killing bwrap then ends the whole sandbox (--die-with-parent)."""
+    if sandboxed:
+        for pid in _descendants(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    else:
+        process.terminate()
     try:
         process.wait(kill_grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def _descendants(root: int) -> list[int]:
+    """The processes below `root` (from /proc), children first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    pending = list(children.get(root, ()))
+    while pending:
+        pid = pending.pop(0)
+        found.append(pid)
+        pending.extend(children.get(pid, ()))
+    return found
 
 
 # --- the connection to the cluster, one per server process -----------------------------------
@@ -498,6 +549,7 @@ class RayExecutor:
             return None
         policy = self._sandbox or SandboxPolicy()
         return _SandboxRequest(
+            policy=policy,
             limits=policy.limits.for_resources(launch.resources),
             network=image.network and policy.allow_network,
             writable=launch.writable_paths,

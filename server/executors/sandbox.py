@@ -102,9 +102,7 @@ class SandboxSpec:
     die_with_parent: bool = False
 
 
-def sandbox_argv(
-    policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str]
-) -> list[str]:
+def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str]) -> list[str]:
     """The argv running `command` in the sandbox. Later mounts cover earlier ones, so
     the order is: read-only host, private /tmp, the operator's shares, the hidden data
     dir and secrets, then this process's own paths inside the hidden data dir."""

@@ -99,7 +99,9 @@ def one_step(command: str, **extra: str) -> str:
 async def run_to_end(
     stub: rpc.WorkflowServiceStub, run_yaml: str, metadata: Metadata = ALICE, **fields: Any
 ) -> pb.Run:
-    run = (await stub.CreateRun(rr.CreateRunRequest(run_yaml=run_yaml, **fields), metadata=metadata)).run
+    run = (
+        await stub.CreateRun(rr.CreateRunRequest(run_yaml=run_yaml, **fields), metadata=metadata)
+    ).run
     return await finished(stub, run.run_id, metadata)
 
 

@@ -34,7 +34,9 @@ def unsandboxed() -> bool:
 
 
 @pytest.fixture
-def server_config(sandboxed_config: ServerConfig, tmp_path: Path, unsandboxed: bool) -> ServerConfig:
+def server_config(
+    sandboxed_config: ServerConfig, tmp_path: Path, unsandboxed: bool
+) -> ServerConfig:
     return dataclasses.replace(
         sandboxed_config, bwrap=str(tmp_path / "no-bwrap-here"), unsandboxed=unsandboxed
     )
