@@ -60,10 +60,16 @@ class ScheduleRpcs:
             """The schedule's runs (steps left out), newest first, at most 100."""
             ...
 
+        async def check_pipeline_commands(self, pipeline_id: str, version_id: str) -> None:
+            """Refuse a pipeline version whose command steps the caller may not run."""
+            ...
+
     @workflow_errors
     async def CreateSchedule(
         self, request: rr.CreateScheduleRequest, context: Context
     ) -> rr.CreateScheduleResponse:
+        # Its runs start later, without a caller: whether it may run commands is now.
+        await self.check_pipeline_commands(request.pipeline_id, request.pipeline_version_id)
         schedule = await self._schedules.create(schedule_request_from_proto(request))
         return rr.CreateScheduleResponse(schedule=schedule_to_proto(schedule))
 

@@ -125,6 +125,13 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         await self._pipelines.delete_version(request.pipeline_id, request.pipeline_version_id)
         return rr.DeletePipelineVersionResponse()
 
+    async def check_pipeline_commands(self, pipeline_id: str, version_id: str) -> None:
+        if not pipeline_id:
+            return  # the schedule's own validation names the missing field
+        version_id = await self._pipelines.resolve_version(pipeline_id, version_id)
+        _, version = await self._pipelines.get_version(pipeline_id, version_id)
+        self._commands.check(parse_pipeline(version.pipeline_yaml, "pipeline_yaml"))
+
     # --- runs ------------------------------------------------------------------------
 
     @workflow_errors

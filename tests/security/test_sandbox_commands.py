@@ -121,3 +121,17 @@ async def test_allowed_callers_run_commands(
 ) -> None:
     run = await run_to_end(workflows, one_step("true"), metadata)
     assert run.status == enums.RUN_STATUS_SUCCEEDED
+
+
+async def test_bob_cannot_schedule_runs_of_a_command_pipeline(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    created = await workflows.CreatePipeline(
+        rr.CreatePipelineRequest(pipeline_yaml=one_step("true")), metadata=OPS
+    )
+    request = rr.CreateScheduleRequest(
+        name="nightly", pipeline_id=created.pipeline.pipeline_id, crontab="0 3 * * *"
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await workflows.CreateSchedule(request, metadata=BOB)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
