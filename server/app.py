@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pwd
 import signal
 import ssl
 import sys
@@ -339,6 +340,7 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
             shared_writable=config.sandbox_shared,
             allow_network=config.sandbox_network,
             limits=config.sandbox_limits,
+            user=sandbox_user(config.sandbox_user),
         )
     )
     problem = probe(policy)
@@ -359,6 +361,19 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
             why=problem,
         )
     return None
+
+
+def sandbox_user(name: str) -> tuple[int, int] | None:
+    """--sandbox-user as (uid, gid): a user name, or a uid (its gid the same number)."""
+    if not name:
+        return None
+    if name.isdigit():
+        return int(name), int(name)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ValueError(f"--sandbox-user: no user named {name!r} on this host") from None
+    return entry.pw_uid, entry.pw_gid
 
 
 def _redacted(url: str) -> str:

@@ -66,6 +66,9 @@ class ServerConfig:
     sandbox_limits: Limits = field(default_factory=Limits)
     # The bubblewrap program (a name on PATH, or a path).
     bwrap: str = "bwrap"
+    # The user (name or uid) sandboxed processes run as; empty: the server's own. For a
+    # server running as root (root owns the host's secrets and ignores process limits).
+    sandbox_user: str = ""
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -265,6 +268,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "a party asks for; a party's resources.memory overrides memory)",
     )
     parser.add_argument(
+        "--sandbox-user",
+        default=_env("SANDBOX_USER", ""),
+        help="run sandboxed processes as this user (name or uid; e.g. nobody) when the "
+        "server runs as root; default: the server's own user",
+    )
+    parser.add_argument(
         "--bwrap",
         default=_env("BWRAP", defaults.bwrap),
         help="the bubblewrap program that sandboxes tenant code (Debian: bubblewrap)",
@@ -329,6 +338,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         sandbox_shared=tuple(Path(p) for p in sorted(_names(args.sandbox_share))),
         sandbox_limits=parse_limits(args.sandbox_limits),
         bwrap=args.bwrap,
+        sandbox_user=args.sandbox_user,
     )
 
 

@@ -43,6 +43,7 @@ from dagwire.server.executors.images import AppImage, AppImageRegistry
 from dagwire.server.executors.sandbox import (
     SandboxPolicy,
     SandboxSpec,
+    hand_over,
     sandbox_argv,
     sandbox_env,
 )
@@ -284,7 +285,9 @@ async def _start(
     _check_executable(image.command[0], env, files.work)
     command = list(image.command)
     if sandbox is not None:
-        command = sandbox_argv(sandbox, _sandbox_spec(launch, image, files, sandbox), command)
+        spec = _sandbox_spec(launch, image, files, sandbox)
+        hand_over(sandbox, [spec.workdir, *spec.writable])
+        command = sandbox_argv(sandbox, spec, command)
     with files.log.open("wb") as log:
         # The log is the process's own stdout/stderr, not a pipe to us, so it keeps
         # writing when the server is gone. A new session makes it a process group that

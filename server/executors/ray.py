@@ -82,6 +82,7 @@ from dagwire.server.executors.sandbox import (
     Limits,
     SandboxPolicy,
     SandboxSpec,
+    hand_over,
     probe,
     quantity,
     resolved,
@@ -190,6 +191,7 @@ def _sandboxed(
         limits=request.limits,
         die_with_parent=True,
     )
+    hand_over(policy, [workdir, *spec.writable])
     return sandbox_argv(policy, spec, command), ""
 
 

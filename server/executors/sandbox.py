@@ -35,6 +35,8 @@ INSTALL_HINT = (
 # server's environment (credentials, database URLs) reaches tenant code.
 INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH")
 HOSTNAME = "dagwire-sandbox"
+# Every namespace but the user's (see SandboxPolicy.user).
+_NAMESPACES = ("--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try")
 _PROBE_TIMEOUT_SECONDS = 10.0
 
 
@@ -85,6 +87,11 @@ class SandboxPolicy:
     shared_writable: tuple[Path, ...] = ()
     allow_network: bool = False
     limits: Limits = field(default_factory=Limits)
+    # (uid, gid) the process runs as, for a server running as root (--sandbox-user):
+    # root, even without capabilities, owns the host's root-only files and is exempt from
+    # the process limit. None: the server's own user.
+    user: tuple[int, int] | None = None
+    setpriv: str = "setpriv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,28 +113,96 @@ def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str
     """The argv running `command` in the sandbox. Later mounts cover earlier ones, so
     the order is: read-only host, private /tmp, the operator's shares, the hidden data
     dir and secrets, then this process's own paths inside the hidden data dir."""
-    argv = [policy.bwrap, "--unshare-all"]
-    if spec.network and policy.allow_network:
-        argv.append("--share-net")
-    argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    if policy.user is None:
+        argv = [policy.bwrap, "--unshare-all"]
+        if spec.network and policy.allow_network:
+            argv.append("--share-net")
+    else:
+        # No user namespace: the uid switch inside must be a real one on the host.
+        argv = [policy.bwrap, *_NAMESPACES]
+        if not (spec.network and policy.allow_network):
+            argv.append("--unshare-net")
+    mounts = _Mounts()
+    argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    argv += mounts.tmpfs(Path("/tmp"))
     for path in policy.shared_writable:
-        argv += ["--bind-try", str(path), str(path)]
+        argv += mounts.bind("--bind-try", path)
     for path in policy.hidden_dirs:
-        argv += ["--tmpfs", str(path)]
+        argv += mounts.tmpfs(path)
     for path in policy.hidden_files:
         argv += ["--ro-bind-try", "/dev/null", str(path)]
     for path in spec.readonly:
-        argv += ["--ro-bind-try", str(path), str(path)]
-    argv += ["--bind", str(spec.workdir), str(spec.workdir)]
+        argv += mounts.bind("--ro-bind-try", path)
+    argv += mounts.bind("--bind", spec.workdir)
     for path in spec.writable:
-        argv += ["--bind-try", str(path), str(path)]
-    argv += ["--chdir", str(spec.workdir), "--hostname", HOSTNAME, "--cap-drop", "ALL"]
+        argv += mounts.bind("--bind-try", path)
+    argv += ["--chdir", str(spec.workdir), "--hostname", HOSTNAME]
+    if policy.user is None:
+        argv += ["--cap-drop", "ALL"]
+    else:
+        # setpriv needs CAP_SETUID/CAP_SETGID for the switch, which clears every other.
+        argv += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     if spec.die_with_parent:
         argv.append("--die-with-parent")
     # No --new-session: the sandbox stays in the launcher's process group, which is how
     # the executor signals the whole party.
-    argv += ["--", policy.prlimit, *spec.limits.prlimit_args(), "--", *command]
+    argv.append("--")
+    if policy.user is not None:
+        uid, gid = policy.user
+        argv += [
+            policy.setpriv,
+            f"--reuid={uid}",
+            f"--regid={gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--",
+        ]
+    argv += [policy.prlimit, *spec.limits.prlimit_args(), "--", *command]
     return argv
+
+
+class _Mounts:
+    """The mounts of one argv, in order. A bind below a tmpfs needs its parent folders
+    made there first: bwrap would make them itself, but mode 0700 (root's), which a
+    sandbox user could not pass through; they are made 0755 instead."""
+
+    def __init__(self) -> None:
+        self._tmpfs: list[Path] = []
+        self._bound: list[Path] = []
+        self._made: set[Path] = set()
+
+    def tmpfs(self, path: Path) -> list[str]:
+        self._tmpfs.append(path)
+        return ["--tmpfs", str(path)]
+
+    def bind(self, option: str, path: Path) -> list[str]:
+        argv: list[str] = []
+        # The deepest mount holding `path` decides: below a bind, the host's folders show.
+        holders = [m for m in (*self._tmpfs, *self._bound) if path.is_relative_to(m) and m != path]
+        deepest = max(holders, key=lambda m: len(m.parts), default=None)
+        if deepest is not None and deepest in self._tmpfs:
+            for parent in reversed(path.parents):
+                if (
+                    parent.is_relative_to(deepest)
+                    and parent != deepest
+                    and parent not in self._made
+                ):
+                    self._made.add(parent)
+                    argv += ["--perms", "0755", "--dir", str(parent)]
+        self._bound.append(path)
+        return [*argv, option, str(path), str(path)]
+
+
+def hand_over(policy: SandboxPolicy, paths: Sequence[Path]) -> None:
+    """Make the directories a sandboxed process writes its own, when it runs as the
+    sandbox user (the server created them as root)."""
+    if policy.user is None:
+        return
+    uid, gid = policy.user
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            os.chown(path, uid, gid)
 
 
 def sandbox_env(base: Mapping[str, str], workdir: Path) -> dict[str, str]:
@@ -144,8 +219,12 @@ def probe(policy: SandboxPolicy) -> str | None:
         return f"{policy.bwrap} not found; {INSTALL_HINT}"
     if prlimit is None:
         return f"{policy.prlimit} not found; install util-linux"
-    resolved = replace(policy, bwrap=bwrap, prlimit=prlimit)
-    argv = sandbox_argv(resolved, SandboxSpec(workdir=Path("/tmp")), ["true"])
+    if policy.user is not None and os.geteuid() != 0:
+        return "a sandbox user (--sandbox-user) needs a server running as root"
+    if policy.user is not None and shutil.which(policy.setpriv) is None:
+        return f"{policy.setpriv} not found; install util-linux"
+    ready = replace(policy, bwrap=bwrap, prlimit=prlimit)
+    argv = sandbox_argv(ready, SandboxSpec(workdir=Path("/tmp")), ["true"])
     try:
         result = subprocess.run(
             argv,
@@ -169,6 +248,7 @@ def resolved(policy: SandboxPolicy) -> SandboxPolicy:
         policy,
         bwrap=shutil.which(policy.bwrap) or policy.bwrap,
         prlimit=shutil.which(policy.prlimit) or policy.prlimit,
+        setpriv=shutil.which(policy.setpriv) or policy.setpriv,
         hidden_dirs=tuple(p.resolve() for p in policy.hidden_dirs),
         hidden_files=tuple(p.resolve() for p in policy.hidden_files),
         shared_writable=tuple(p.resolve() for p in policy.shared_writable),

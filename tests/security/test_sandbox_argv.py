@@ -112,3 +112,22 @@ def test_a_partys_resources_set_its_memory_and_scale_its_cpu_time() -> None:
 def test_the_servers_environment_stays_outside() -> None:
     env = sandbox_env({"PATH": "/bin", "DATABASE_PASSWORD": "x", "LANG": "C"}, WORK)
     assert env == {"PATH": "/bin", "LANG": "C", "HOME": str(WORK), "TMPDIR": "/tmp"}
+
+
+def test_folders_leading_to_a_bind_below_a_tmpfs_are_made_passable() -> None:
+    argv = sandbox_argv(POLICY, SPEC, COMMAND)
+    for parent in ("tasks", "tasks/j", "tasks/j/t", "tasks/j/t/alice"):
+        made = position(argv, "--perms", "0755", "--dir", str(DATA / parent))
+        assert position(argv, "--tmpfs", str(DATA)) < made
+    # Below the read-only attempt folder the host's folders show: nothing is made there.
+    made = [Path(argv[i + 1]) for i in range(len(argv) - 1) if argv[i] == "--dir"]
+    assert not [path for path in made if path.is_relative_to(WORK.parent)]
+
+
+def test_a_sandbox_user_gets_a_real_uid_switch_without_a_user_namespace() -> None:
+    policy = SandboxPolicy(user=(65534, 65534), setpriv="/usr/bin/setpriv")
+    argv = sandbox_argv(policy, SandboxSpec(workdir=WORK), COMMAND)
+    assert "--unshare-all" not in argv and "--unshare-user" not in argv
+    assert {"--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"} <= set(argv)
+    tail = argv[argv.index("--") + 1 :]
+    assert tail[:4] == ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
