@@ -67,6 +67,7 @@ class StepConfig:
     docker_env: str = ""
     pipeline_id: str = ""
     reuse_from: str = ""  # a run whose recorded outputs of this step are reused
+    network: bool = False  # the step asks for the network in its sandbox
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -108,6 +109,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             docker_env=step.docker_env or docker_env,
             pipeline_id=options.pipeline_id,
             reuse_from=options.reuse.get(step.name, ""),
+            network=step.network,
         )
         tasks.append(
             TaskSpec(

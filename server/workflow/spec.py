@@ -63,7 +63,7 @@ _TOP_KEYS = frozenset(
 )
 _STEP_KEYS = frozenset(
     {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
-    | {"timeout", "hold", "policy", "condition", "title"}
+    | {"timeout", "hold", "policy", "condition", "title", "network"}
 )
 
 
@@ -88,6 +88,7 @@ class StepSpec:
     timeout: int = 0
     post: bool = False
     hold: bool = False  # waits for a user's continue before it runs
+    network: bool = False  # its sandbox asks for the network (the operator decides)
     execution_policy: ExecutionPolicy = ExecutionPolicy.STOP
     title: str = ""
     condition: Branching | None = None  # a condition step: no command
@@ -359,6 +360,10 @@ class _Checker:
         if not isinstance(hold, bool):
             self.fail(f"{path}.hold", f"must be true or false, got {hold!r}")
             hold = False
+        network = body.get("network", False)
+        if not isinstance(network, bool):
+            self.fail(f"{path}.network", f"must be true or false, got {network!r}")
+            network = False
         policy = self.mapping(f"{path}.policy", body.get("policy"))
         for key in policy:
             if key not in ("execution_policy", "use_cache"):
@@ -412,6 +417,7 @@ class _Checker:
             docker_env=self.string(f"{path}.docker_env", body.get("docker_env")),
             timeout=self.integer(f"{path}.timeout", body.get("timeout", 0), 0, 7 * 24 * 3600),
             hold=hold,
+            network=network,
             execution_policy=execution_policy,
             title=self.string(f"{path}.title", body.get("title")),
             condition=condition,

@@ -132,6 +132,7 @@ class StepExecutor:
                     env=env,
                     readable_paths=readable,
                     writable_paths=writable,
+                    network=config.network,
                 )
             )
         except BaseException:

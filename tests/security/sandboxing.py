@@ -6,6 +6,7 @@ no scratch folder with its sandboxes."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import sys
@@ -68,6 +69,20 @@ def server_config(server_config: ServerConfig, token_file: Path) -> ServerConfig
         sandbox_shared=(),
         sandbox_limits=LIMITS,
     )
+
+
+@pytest.fixture
+async def loopback_listener() -> AsyncIterator[tuple[int, list[str]]]:
+    """A TCP port on the host's loopback, and who connected to it."""
+    connected: list[str] = []
+
+    def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.append(str(writer.get_extra_info("peername")))
+        writer.close()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1], connected
 
 
 @pytest.fixture

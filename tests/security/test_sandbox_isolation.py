@@ -4,10 +4,8 @@ own pid and uts namespaces, and runs under the configured limits."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from tests.conftest import ServerThread
 from tests.security.sandboxing import (
     LIMITS,
     PYTHON,
+    loopback_listener,
     one_step,
     run_to_end,
     server_config,
@@ -26,7 +25,7 @@ from tests.security.sandboxing import (
     workflows,
 )
 
-__all__ = ["server_config", "token_file", "workflows"]  # fixtures
+__all__ = ["loopback_listener", "server_config", "token_file", "workflows"]  # fixtures
 
 
 @pytest.fixture
@@ -77,20 +76,6 @@ def host_paths(data_dir: Path, marker: str) -> list[str]:
     return [str(p) for p in escaped if p.exists()] + [
         p.name for p in (data_dir / "tasks").rglob(f"own-{marker}")
     ]
-
-
-@pytest.fixture
-async def loopback_listener() -> AsyncIterator[tuple[int, list[str]]]:
-    """A TCP port on the host's loopback, and who connected to it."""
-    connected: list[str] = []
-
-    def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connected.append(str(writer.get_extra_info("peername")))
-        writer.close()
-
-    server = await asyncio.start_server(accept, "127.0.0.1", 0)
-    async with server:
-        yield server.sockets[0].getsockname()[1], connected
 
 
 async def test_there_is_no_network(
