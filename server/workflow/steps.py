@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -291,18 +292,43 @@ def _first_fingerprint(config: StepConfig) -> str:
 
 
 def _second_fingerprint(inputs: Mapping[str, str]) -> str:
-    """What the step reads: the content of every input artifact (file or folder tree)."""
+    """What the step reads: the content of every input artifact (file or folder tree).
+    The upstream step made them: only regular files count, links are not followed and a
+    FIFO cannot block the read."""
     digest = hashlib.sha256()
     for name in sorted(inputs):
         digest.update(f"artifact {name}\n".encode())
         root = Path(inputs[name])
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
+        for path in _regular_files(root):
             digest.update(f"file {path.relative_to(root) if path != root else ''}\n".encode())
-            with path.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
+            _hash_file(digest, path)
     return digest.hexdigest()
+
+
+def _regular_files(root: Path) -> list[Path]:
+    if _is_regular(root):
+        return [root]
+    found: list[Path] = []
+    for folder, _, names in os.walk(root):  # os.walk follows no links to folders
+        found += [Path(folder, name) for name in names if _is_regular(Path(folder, name))]
+    return sorted(found)
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _hash_file(digest: Any, path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return
+    with os.fdopen(fd, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
 
 
 def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepConfig:
