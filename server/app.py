@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pwd
 import signal
 import ssl
 import sys
@@ -29,7 +28,7 @@ from dagwire.server.auth.tls import server_credentials
 from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
-from dagwire.server.config import ServerConfig
+from dagwire.server.config import ServerConfig, sandbox_user_ids
 from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.images import AppImageRegistry
 from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
@@ -340,7 +339,7 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
             shared_writable=config.sandbox_shared,
             allow_network=config.sandbox_network,
             limits=config.sandbox_limits,
-            user=sandbox_user(config.sandbox_user),
+            user=sandbox_user_ids(config.sandbox_user),
         )
     )
     problem = probe(policy)
@@ -361,19 +360,6 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
             why=problem,
         )
     return None
-
-
-def sandbox_user(name: str) -> tuple[int, int] | None:
-    """--sandbox-user as (uid, gid): a user name, or a uid (its gid the same number)."""
-    if not name:
-        return None
-    if name.isdigit():
-        return int(name), int(name)
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        raise ValueError(f"--sandbox-user: no user named {name!r} on this host") from None
-    return entry.pw_uid, entry.pw_gid
 
 
 def _redacted(url: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import pwd
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,7 +339,27 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         sandbox_shared=tuple(Path(p) for p in sorted(_names(args.sandbox_share))),
         sandbox_limits=parse_limits(args.sandbox_limits),
         bwrap=args.bwrap,
-        sandbox_user=args.sandbox_user,
+        sandbox_user=_checked_user(args.sandbox_user),
+    )
+
+
+def sandbox_user_ids(name: str) -> tuple[int, int] | None:
+    """--sandbox-user as (uid, gid): a user name, or a uid (its gid the same number);
+    ValueError for a name this host does not know."""
+    if not name:
+        return None
+    if name.isdigit():
+        return int(name), int(name)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ValueError(f"--sandbox-user: no user named {name!r} on this host") from None
+    return entry.pw_uid, entry.pw_gid
+
+
+def _checked_user(name: str) -> str:
+    sandbox_user_ids(name)
+    return name
     )
 
 

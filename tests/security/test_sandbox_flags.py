@@ -57,3 +57,9 @@ def test_bad_limits_are_refused_naming_the_entry(
     with pytest.raises(SystemExit):
         parse_args(["--sandbox-limits", limits])
     assert error in capsys.readouterr().err
+
+
+def test_an_unknown_sandbox_user_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--sandbox-user", "no-such-user-here"])
+    assert "no user named 'no-such-user-here'" in capsys.readouterr().err
