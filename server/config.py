@@ -360,7 +360,6 @@ def sandbox_user_ids(name: str) -> tuple[int, int] | None:
 def _checked_user(name: str) -> str:
     sandbox_user_ids(name)
     return name
-    )
 
 
 def _names(text: str) -> frozenset[str]:
