@@ -1,8 +1,8 @@
 """Shared set-up of the sandbox and command-permission tests (imported by the
 test_sandbox_* modules and test_shell_quoting): a token file for alice, bob, carol and an
 operator; alice may run free commands by --command-domains, carol by the token file's
-`command_domains`, bob by neither. The server also serves the HTTP gateway and shares
-no scratch folder with its sandboxes."""
+`command_domains`, bob by neither. The server also serves the HTTP gateway and shares the
+test's folder (holding the token file and the data dir) with its sandboxes."""
 
 from __future__ import annotations
 
@@ -66,7 +66,9 @@ def server_config(server_config: ServerConfig, token_file: Path) -> ServerConfig
         token_file=token_file,
         command_domains=frozenset({"alice"}),
         http_listen="127.0.0.1:0",
-        sandbox_shared=(),
+        # The token file lies in the shared folder, as it would in the host's /etc: it is
+        # hidden by name, not by the private /tmp.
+        sandbox_shared=(token_file.parent.parent,),
         sandbox_limits=LIMITS,
     )
 

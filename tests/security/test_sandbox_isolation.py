@@ -7,15 +7,20 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
-from tests.conftest import ServerThread
+from tests.conftest import ServerThread, assert_eventually
 from tests.security.sandboxing import (
+    ALICE_TOKEN,
     LIMITS,
     PYTHON,
+    http,
+    http_post,
     loopback_listener,
     one_step,
     run_to_end,
@@ -25,7 +30,8 @@ from tests.security.sandboxing import (
     workflows,
 )
 
-__all__ = ["loopback_listener", "server_config", "token_file", "workflows"]  # fixtures
+__all__ = ["http", "loopback_listener", "server_config", "token_file", "workflows"]  # fixtures
+FINISHED_NAMES = ("RUN_STATUS_SUCCEEDED", "RUN_STATUS_FAILED", "RUN_STATUS_TERMINATED")
 
 
 @pytest.fixture
@@ -123,3 +129,28 @@ async def test_it_holds_no_capabilities(workflows: rpc.WorkflowServiceStub) -> N
     status, output = await probe(workflows, "grep CapEff /proc/self/status")
     assert status == enums.RUN_STATUS_SUCCEEDED
     assert output.split() == ["CapEff:", "0000000000000000"]
+
+
+async def test_over_http_too_the_step_cannot_read_the_token_file(
+    http: aiohttp.ClientSession, token_file: Path
+) -> None:
+    workflow = "/api/v1/workflow/"
+    status, created = await http_post(
+        http, workflow + "run/create", {"run_yaml": one_step(f"cat {token_file}")}, ALICE_TOKEN
+    )
+    assert status == 200, created
+    run_id = created["run"]["run_id"]
+
+    async def run() -> dict[str, Any]:
+        _, answer = await http_post(http, workflow + "run/get", {"run_id": run_id}, ALICE_TOKEN)
+        found: dict[str, Any] = answer["run"]
+        return found
+
+    done = await assert_eventually(run, lambda r: r["status"] in FINISHED_NAMES, timeout=30)
+    assert done["status"] == "RUN_STATUS_FAILED"
+    _, logs = await http_post(
+        http, workflow + "log/get", {"run_id": run_id, "step_name": "probe"}, ALICE_TOKEN
+    )
+    output = logs["logs"][0].get("log_content", "")
+    assert "No such file" in output or "Permission denied" in output
+    assert "alice-" not in output and "ops-" not in output

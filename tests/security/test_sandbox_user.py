@@ -34,6 +34,9 @@ def server_config(sandboxed_config: ServerConfig) -> ServerConfig:
         sandboxed_config,
         sandbox_user="nobody",
         sandbox_limits=Limits(processes=MAX_PROCESSES),
+        # pytest's folders are root's (0700): unshared, the sandbox makes its own way to
+        # the data dir in its private /tmp.
+        sandbox_shared=(),
     )
 
 
