@@ -176,7 +176,16 @@ def _sandboxed(
     if request is None:  # the operator said --unsandboxed
         return list(command), ""
     given = request.policy
-    policy = resolved(replace(given, bwrap=_tool(given.bwrap), prlimit=_tool(given.prlimit)))
+    # The server's data dir is hidden where this node has it; another node has none.
+    policy = resolved(
+        replace(
+            given,
+            bwrap=_tool(given.bwrap),
+            prlimit=_tool(given.prlimit),
+            setpriv=_tool(given.setpriv),
+            hidden_dirs=tuple(path for path in given.hidden_dirs if path.is_dir()),
+        )
+    )
     problem = probe(policy)
     if problem is not None:
         return [], (
