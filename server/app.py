@@ -16,21 +16,24 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
+from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, kuscia_rejection
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
 from dagwire.server.api.workflow_service import WorkflowServicer
+from dagwire.server.auth.command_domains import load_command_domains
 from dagwire.server.auth.interceptor import Authenticator, AuthInterceptor
 from dagwire.server.auth.tls import server_credentials
 from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
-from dagwire.server.config import ServerConfig
+from dagwire.server.config import ServerConfig, sandbox_user_ids
 from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.images import AppImageRegistry
 from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.executors.ray import RayExecutor  # imports ray only when it launches
+from dagwire.server.executors.sandbox import SandboxPolicy, probe, resolved
 from dagwire.server.gateway.services import GatewayService
 from dagwire.server.observability import logs
 from dagwire.server.observability.bus import ObservedBus
@@ -80,6 +83,7 @@ class DagwireServer:
         self.port = 0
         config.data_dir.mkdir(parents=True, exist_ok=True)
         registry = AppImageRegistry.load(config.app_images_file)
+        self.sandbox = sandbox_policy(config)
         # A registry per server, so that several servers in one process keep apart.
         self.metrics = ServerMetrics()
         observed = ObservedBus(InProcessBus(capacity=config.watch_queue_size), self.metrics)
@@ -103,11 +107,18 @@ class DagwireServer:
 
         def executor(sink: ReportSink) -> RoutingExecutor:
 
-            local = LocalExecutor(config.data_dir, registry, sink)
+            local = LocalExecutor(config.data_dir, registry, sink, sandbox=self.sandbox)
             # --executor ray: every image on Ray; else only those that ask for it.
             ray_images = None if config.executor == "ray" else registry.names_run_by("ray")
             ray = (
-                RayExecutor(config.data_dir, registry, sink, config.ray_address)
+                RayExecutor(
+                    config.data_dir,
+                    registry,
+                    sink,
+                    config.ray_address,
+                    sandbox=self.sandbox,
+                    unsandboxed=config.unsandboxed,
+                )
                 if ray_images is None or ray_images
                 else None
             )
@@ -199,6 +210,11 @@ class DagwireServer:
                     self.run_outputs,
                     self.schedules,
                     config.heartbeat_interval,
+                    CommandPolicy(
+                        domains=config.command_domains
+                        | (load_command_domains(config.token_file) if config.token_file else set()),
+                        tenant_code_allowed=self.sandbox is not None or config.unsandboxed,
+                    ),
                 ),
             ),
             GatewayService(
@@ -359,6 +375,41 @@ class DagwireServer:
 
     async def wait(self) -> None:
         await self._server.wait_for_termination()
+
+
+def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
+    """The sandbox tenant processes run in, or None when none works on this host (then
+    said loudly: tenant code would run bare on the host)."""
+    secrets = [config.token_file, config.tls_key]
+    policy = resolved(
+        SandboxPolicy(
+            bwrap=config.bwrap,
+            hidden_dirs=(config.data_dir,),
+            hidden_files=tuple(path for path in secrets if path is not None),
+            shared_writable=config.sandbox_shared,
+            allow_network=config.sandbox_network,
+            limits=config.sandbox_limits,
+            user=sandbox_user_ids(config.sandbox_user),
+        )
+    )
+    problem = probe(policy)
+    if problem is None:
+        log.info("tenant processes run sandboxed", bwrap=policy.bwrap)
+        return policy
+    if config.unsandboxed:
+        log.error(
+            "NO SANDBOX (--unsandboxed): tenant code runs BARE ON THE HOST as this server's "
+            "user, with access to its data dir and tokens",
+            why=problem,
+        )
+    else:
+        log.error(
+            "no sandbox for tenant code: tenants' free command steps are refused "
+            "(app images of the registry run unsandboxed); --unsandboxed would run them "
+            "bare on the host",
+            why=problem,
+        )
+    return None
 
 
 def _redacted(url: str) -> str:

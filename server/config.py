@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import pwd
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dagwire.server.executors.sandbox import Limits, quantity
 
 # --executor: run tasks as local processes, or as tasks on a Ray cluster. "kubernetes"
 # (a Job per party) is the production design described in the README; it is refused at
@@ -52,6 +55,23 @@ class ServerConfig:
     # ray`), or "ray" for every image not run in-process; and the Ray cluster to use.
     executor: str = "local"
     ray_address: str = "auto"
+    # Tenant code runs in a sandbox (dagwire.server.executors.sandbox). Without a working
+    # one, tenants' free `command:` steps are refused unless the operator says
+    # --unsandboxed, and then run bare on the host.
+    unsandboxed: bool = False
+    # Domains whose tenants may run free `command:` steps (operators always may); the
+    # token file's `command_domains` list adds to these.
+    command_domains: frozenset[str] = field(default_factory=frozenset)
+    # Whether an image that asks for the network (`network: true`) gets it.
+    sandbox_network: bool = False
+    # Host paths every sandbox may write besides its own (the data dir stays hidden).
+    sandbox_shared: tuple[Path, ...] = ()
+    sandbox_limits: Limits = field(default_factory=Limits)
+    # The bubblewrap program (a name on PATH, or a path).
+    bwrap: str = "bwrap"
+    # The user (name or uid) sandboxed processes run as; empty: the server's own. For a
+    # server running as root (root owns the host's secrets and ignores process limits).
+    sandbox_user: str = ""
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -224,6 +244,50 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "renewal; other replicas take over the jobs of a replica silent this long",
     )
     parser.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        default=_env_flag("UNSANDBOXED"),
+        help="run tenant code bare on the host when no sandbox (bubblewrap) works here, "
+        "instead of refusing tenants' free command steps; unsafe on a shared server",
+    )
+    parser.add_argument(
+        "--command-domains",
+        default=_env("COMMAND_DOMAINS", ""),
+        help="comma-separated domains whose callers may run free `command:` pipeline "
+        "steps (operators always may; others use registered app images)",
+    )
+    parser.add_argument(
+        "--sandbox-network",
+        action="store_true",
+        default=_env_flag("SANDBOX_NETWORK"),
+        help="give the network to sandboxes of images that ask for it (`network: true` "
+        "in --app-images); off: no sandbox has a network",
+    )
+    parser.add_argument(
+        "--sandbox-share",
+        default=_env("SANDBOX_SHARE", ""),
+        help="comma-separated host paths every sandbox may read and write (e.g. a "
+        "scratch folder); the data dir stays hidden",
+    )
+    parser.add_argument(
+        "--sandbox-limits",
+        default=_env("SANDBOX_LIMITS", ""),
+        help="default limits of a sandboxed process, e.g. 'processes=1024,memory=4Gi,"
+        "cpu-seconds=3600,file-size=8Gi' (memory: address space; cpu-seconds per core "
+        "a party asks for; a party's resources.memory overrides memory)",
+    )
+    parser.add_argument(
+        "--sandbox-user",
+        default=_env("SANDBOX_USER", ""),
+        help="run sandboxed processes as this user (name or uid; e.g. nobody) when the "
+        "server runs as root; default: the server's own user",
+    )
+    parser.add_argument(
+        "--bwrap",
+        default=_env("BWRAP", defaults.bwrap),
+        help="the bubblewrap program that sandboxes tenant code (Debian: bubblewrap)",
+    )
+    parser.add_argument(
         "--executor",
         choices=EXECUTORS,
         default=_env("EXECUTOR", defaults.executor),
@@ -278,4 +342,62 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         lease_seconds=args.lease_seconds,
         executor=args.executor,
         ray_address=args.ray_address,
+        unsandboxed=args.unsandboxed,
+        command_domains=_names(args.command_domains),
+        sandbox_network=args.sandbox_network,
+        sandbox_shared=tuple(Path(p) for p in sorted(_names(args.sandbox_share))),
+        sandbox_limits=parse_limits(args.sandbox_limits),
+        bwrap=args.bwrap,
+        sandbox_user=_checked_user(args.sandbox_user),
     )
+
+
+def sandbox_user_ids(name: str) -> tuple[int, int] | None:
+    """--sandbox-user as (uid, gid): a user name, or a uid (its gid the same number);
+    ValueError for a name this host does not know."""
+    if not name:
+        return None
+    if name.isdigit():
+        return int(name), int(name)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise ValueError(f"--sandbox-user: no user named {name!r} on this host") from None
+    return entry.pw_uid, entry.pw_gid
+
+
+def _checked_user(name: str) -> str:
+    sandbox_user_ids(name)
+    return name
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
+
+
+# --sandbox-limits key -> Limits field (quantities: 4Gi, 1k, 3600).
+_LIMIT_KEYS = {
+    "processes": "processes",
+    "memory": "memory_bytes",
+    "cpu-seconds": "cpu_seconds",
+    "file-size": "file_bytes",
+}
+
+
+def parse_limits(text: str) -> Limits:
+    """`processes=1024,memory=4Gi,...` over the defaults; ValueError names a bad entry."""
+    values: dict[str, int] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        if key.strip() not in _LIMIT_KEYS:
+            raise ValueError(
+                f"--sandbox-limits: unknown limit {key.strip()!r}; known: {', '.join(_LIMIT_KEYS)}"
+            )
+        name = _LIMIT_KEYS[key.strip()]
+        amount = int(quantity(value.strip(), key.strip()))
+        if amount < 1:
+            raise ValueError(f"--sandbox-limits: {key.strip()} must be at least 1")
+        values[name] = amount
+    return Limits(**values)

@@ -59,6 +59,9 @@ def server_config(
         "approval_domains": approval_domains,
         "app_images_file": app_images_file,
         "shutdown_grace": 1.0,
+        # Steps run sandboxed; tests share their scratch folder with them (as an operator
+        # shares one with --sandbox-share), the data dir below it stays hidden.
+        "sandbox_shared": (tmp_path,),
     }
     return ServerConfig(**(fields | server_overrides))
 

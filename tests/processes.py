@@ -38,6 +38,9 @@ class ServerProcess:
                 self.address,
                 "--data-dir",
                 str(self.workdir / "data"),
+                # Steps write markers into the test's folder (the data dir stays hidden).
+                "--sandbox-share",
+                str(self.workdir),
                 *self.extra_args,
             ],
             stdout=subprocess.PIPE,

@@ -19,6 +19,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from dagwire.server.api.tenancy import current_tenant
 from dagwire.server.api.workflow_status import workflow_errors
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.workflow.errors import InvalidArgument
 from dagwire.server.workflow.scheduler import ScheduleService
 from dagwire.server.workflow.schedules import (
@@ -62,11 +63,19 @@ class ScheduleRpcs:
             """The schedule's runs (steps left out), newest first, at most 100."""
             ...
 
+        async def check_pipeline_commands(
+            self, tenant: Tenant, pipeline_id: str, version_id: str
+        ) -> None:
+            """Refuse a pipeline version whose command steps the caller may not run."""
+            ...
+
     @workflow_errors
     async def CreateSchedule(
         self, request: rr.CreateScheduleRequest, context: Context
     ) -> rr.CreateScheduleResponse:
         tenant = current_tenant(request.username)
+        # Its runs start later, without a caller: whether it may run commands is now.
+        await self.check_pipeline_commands(tenant, request.pipeline_id, request.pipeline_version_id)
         schedule = await self._schedules.create(
             tenant, replace(schedule_request_from_proto(request), username=tenant.user)
         )

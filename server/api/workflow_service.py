@@ -13,9 +13,11 @@ from typing import Any
 import grpc
 
 from dagwire.server.api import workflow_convert as convert
+from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.tenancy import current_tenant
 from dagwire.server.api.workflow_schedules import ScheduleRpcs
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.errors import InvalidArgument
 from dagwire.server.workflow.outputs import RunOutputs
@@ -23,6 +25,7 @@ from dagwire.server.workflow.paging import encode_token
 from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime
 from dagwire.server.workflow.scheduler import ScheduleService
+from dagwire.server.workflow.spec import parse_pipeline
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
 from dagwire.v1 import workflow_request_response_pb2 as rr
@@ -40,7 +43,9 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         outputs: RunOutputs,
         schedules: ScheduleService,
         heartbeat_interval: float,
+        commands: CommandPolicy | None = None,
     ) -> None:
+        self._commands = commands or CommandPolicy()
         self._pipelines = pipelines
         self._runtime = runs
         self._outputs = outputs
@@ -53,6 +58,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def CreatePipeline(
         self, request: rr.CreatePipelineRequest, context: Context
     ) -> rr.CreatePipelineResponse:
+        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
         pipeline, version = await self._pipelines.create_pipeline(
             current_tenant(request.username),
             request.pipeline_yaml,
@@ -92,6 +98,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
     async def UpdatePipeline(
         self, request: rr.UpdatePipelineRequest, context: Context
     ) -> rr.UpdatePipelineResponse:
+        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
         pipeline, version = await self._pipelines.update_pipeline(
             current_tenant(request.username),
             request.pipeline_id,
@@ -131,6 +138,15 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         )
         return rr.DeletePipelineVersionResponse()
 
+    async def check_pipeline_commands(
+        self, tenant: Tenant, pipeline_id: str, version_id: str
+    ) -> None:
+        if not pipeline_id:
+            return  # the schedule's own validation names the missing field
+        version_id = await self._pipelines.resolve_version(tenant, pipeline_id, version_id)
+        _, version = await self._pipelines.get_version(tenant, pipeline_id, version_id)
+        self._commands.check(parse_pipeline(version.pipeline_yaml, "pipeline_yaml"))
+
     # --- runs ------------------------------------------------------------------------
 
     @workflow_errors
@@ -156,6 +172,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
                 failure_strategy=convert.FAILURE_STRATEGY_FROM_PROTO[request.failure_strategy],
                 docker_env=request.docker_env,
                 request_id=request.request_id,
+                check_spec=self._commands.check,
             ),
         )
         return rr.CreateRunResponse(run=convert.run_to_proto(view))

@@ -51,6 +51,11 @@ class PartyLaunch:
     job_kind: JobKind = JobKind.JOB
     # Parameter overrides a user gave the task (a retry or continue with parameters).
     parameters: Mapping[str, str] = field(default_factory=dict)
+    # In a sandbox: host paths the process may read (its inputs) and write (its
+    # declared outputs) besides its own directory; whether it asks for the network.
+    readable_paths: tuple[str, ...] = ()
+    writable_paths: tuple[str, ...] = ()
+    network: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,20 +17,22 @@ import yaml
 
 from dagwire.server.executors.base import UnknownAppImageError
 
-_IMAGE_KEYS = frozenset({"command", "env", "executor"})
+_IMAGE_KEYS = frozenset({"command", "env", "executor", "network"})
 # Where an image runs: "local" processes, or tasks on the Ray cluster (--ray-address).
 EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True, slots=True)
 class AppImage:
-    """A runnable image: the command to start, the environment to add, and which
-    executor runs it (one of EXECUTORS)."""
+    """A runnable image: the command to start, the environment to add, which executor
+    runs it (one of EXECUTORS), and whether its sandbox asks for the network (granted
+    only where the operator allows it: --sandbox-network)."""
 
     name: str
     command: tuple[str, ...]
     env: Mapping[str, str] = field(default_factory=dict, hash=False)
     executor: str = "local"
+    network: bool = False
 
     def __post_init__(self) -> None:
         # Frozen should mean frozen: callers must not be able to edit a shared image's env.
@@ -118,16 +120,20 @@ def _parse_image(path: Path, name: object, spec: object) -> AppImage:
     unexpected = sorted(str(key) for key in spec if key not in _IMAGE_KEYS)
     if unexpected:
         raise ValueError(
-            f"{where}: unexpected key(s) {unexpected}; allowed: command, env, executor"
+            f"{where}: unexpected key(s) {unexpected}; allowed: command, env, executor, network"
         )
     executor = spec.get("executor", "local")
     if executor not in EXECUTORS:
         raise ValueError(f"{where}: 'executor' must be one of {list(EXECUTORS)}, got {executor!r}")
+    network = spec.get("network", False)
+    if not isinstance(network, bool):
+        raise ValueError(f"{where}: 'network' must be true or false, got {network!r}")
     return AppImage(
         name=name,
         command=_parse_command(where, spec.get("command")),
         env=_parse_env(where, spec.get("env")),
         executor=executor,
+        network=network,
     )
 
 

@@ -4,6 +4,12 @@ Each attempt gets a directory data_dir/tasks/<job_id>/<task_id>/<domain_id>/<att
 holding task.json, output.log, progress, pid and exit_status. The process writes its
 output and its exit status there itself (through a tiny shell wrapper), never through
 the server, so it can outlive a server restart and be recovered from disk.
+
+With a sandbox (dagwire.server.executors.sandbox) the wrapper stays outside and runs the
+command in bubblewrap. The process then writes only the attempt's `work/` directory (its
+cwd, holding its progress file) and its declared outputs: the records the server trusts
+(pid, exit_status) stay where the tenant cannot touch them, so it cannot plant a symlink
+for the root-run wrapper to write through, nor a pid for a later recovery to kill.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import math
 import os
 import shutil
 import signal
+import stat
 from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +41,13 @@ from dagwire.server.executors.base import (
     ReportSink,
 )
 from dagwire.server.executors.images import AppImage, AppImageRegistry
+from dagwire.server.executors.sandbox import (
+    SandboxPolicy,
+    SandboxSpec,
+    hand_over,
+    sandbox_argv,
+    sandbox_env,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -61,6 +75,13 @@ _GROUP_EXIT_POLL_SECONDS = 0.05
 @dataclass(frozen=True, slots=True)
 class _AttemptFiles:
     directory: Path
+    sandboxed: bool = False
+
+    @property
+    def work(self) -> Path:
+        """The process's own directory: the attempt directory itself unsandboxed, else
+        its `work/` (the only part a sandboxed process may write)."""
+        return self.directory / "work" if self.sandboxed else self.directory
 
     @property
     def task(self) -> Path:
@@ -72,7 +93,7 @@ class _AttemptFiles:
 
     @property
     def progress(self) -> Path:
-        return self.directory / "progress"
+        return self.work / "progress"
 
     @property
     def pid(self) -> Path:
@@ -85,7 +106,7 @@ class _AttemptFiles:
     def prepare(self) -> None:
         """Create the directory; drop records a previous launch of this key left behind,
         which would otherwise be mistaken for this process's."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.work.mkdir(parents=True, exist_ok=True)
         for stale in (self.progress, self.pid, self.exit_status):
             stale.unlink(missing_ok=True)
 
@@ -115,6 +136,7 @@ class LocalExecutor:
         progress_poll_interval: float = 0.2,
         *,
         kill_grace: float = 2.0,
+        sandbox: SandboxPolicy | None = None,
     ) -> None:
         # Absolute, because processes run with their attempt directory as working directory
         # and get these paths in their environment.
@@ -123,6 +145,8 @@ class LocalExecutor:
         self._sink = sink
         self._poll_interval = progress_poll_interval
         self._kill_grace = kill_grace
+        # None runs processes bare on the host (no sandbox available, --unsandboxed).
+        self._sandbox = sandbox
         self._parties: dict[PartyKey, _Party] = {}
         self._watchers: dict[PartyKey, asyncio.Task[None]] = {}
 
@@ -134,15 +158,15 @@ class LocalExecutor:
 
     async def launch(self, launch: PartyLaunch) -> None:
         image = (
-            AppImage(name=launch.app_image, command=launch.command)
+            AppImage(name=launch.app_image, command=launch.command, network=launch.network)
             if launch.command
             else self._registry.get(launch.app_image)
         )
         key = launch.key
         files = self._files(key)
         try:
-            process = await _start(launch, image, files)
-        except OSError as exc:
+            process = await _start(launch, image, files, self._sandbox)
+        except (OSError, ValueError) as exc:  # ValueError: resources its limits cannot use
             self._report_start_failure(key, files, exc)
             return
         party = _Party(key, files, process.pid, process=process)
@@ -190,9 +214,11 @@ class LocalExecutor:
 
     def _files(self, key: PartyKey) -> _AttemptFiles:
         parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
-        return _AttemptFiles(path_below(self._tasks_dir, *parts))
+        return _AttemptFiles(
+            path_below(self._tasks_dir, *parts), sandboxed=self._sandbox is not None
+        )
 
-    def _report_start_failure(self, key: PartyKey, files: _AttemptFiles, exc: OSError) -> None:
+    def _report_start_failure(self, key: PartyKey, files: _AttemptFiles, exc: Exception) -> None:
         # Best effort: a recovery after a restart then reports the same failure.
         with contextlib.suppress(OSError):
             write_atomic(files.exit_status, str(START_FAILURE_EXIT_CODE))
@@ -257,12 +283,17 @@ class LocalExecutor:
 
 
 async def _start(
-    launch: PartyLaunch, image: AppImage, files: _AttemptFiles
+    launch: PartyLaunch, image: AppImage, files: _AttemptFiles, sandbox: SandboxPolicy | None
 ) -> asyncio.subprocess.Process:
     files.prepare()
     write_atomic(files.task, json.dumps(_task_document(launch), indent=2) + "\n")
-    env = _process_env(launch, image, files)
-    _check_executable(image.command[0], env, files.directory)
+    env = _process_env(launch, image, files, sandboxed=sandbox is not None)
+    _check_executable(image.command[0], env, files.work)
+    command = list(image.command)
+    if sandbox is not None:
+        spec = _sandbox_spec(launch, image, files, sandbox)
+        hand_over(sandbox, [spec.workdir, *spec.writable])
+        command = sandbox_argv(sandbox, spec, command)
     with files.log.open("wb") as log:
         # The log is the process's own stdout/stderr, not a pipe to us, so it keeps
         # writing when the server is gone. A new session makes it a process group that
@@ -272,7 +303,7 @@ async def _start(
             "-c",
             _STATUS_WRAPPER,
             "sh",
-            *image.command,
+            *command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
@@ -352,11 +383,28 @@ def party_env(launch: PartyLaunch, image: AppImage) -> dict[str, str]:
     }
 
 
-def _process_env(launch: PartyLaunch, image: AppImage, files: _AttemptFiles) -> dict[str, str]:
-    """A local process: this server's environment, the party's variables, and the files
-    of its attempt folder."""
+def _sandbox_spec(
+    launch: PartyLaunch, image: AppImage, files: _AttemptFiles, policy: SandboxPolicy
+) -> SandboxSpec:
+    """The attempt directory read-only (task.json, the records), its work directory and
+    the launch's outputs writable, the launch's inputs readable."""
+    return SandboxSpec(
+        workdir=files.work,
+        readonly=(files.directory, *(Path(p) for p in launch.readable_paths)),
+        writable=tuple(Path(p) for p in launch.writable_paths),
+        network=image.network,
+        limits=policy.limits.for_resources(launch.resources),
+    )
+
+
+def _process_env(
+    launch: PartyLaunch, image: AppImage, files: _AttemptFiles, *, sandboxed: bool
+) -> dict[str, str]:
+    """A local process: this server's environment (only the harmless part of it in a
+    sandbox), the party's variables, and the files of its attempt folder."""
+    base = sandbox_env(os.environ, files.work) if sandboxed else os.environ
     return {
-        **os.environ,
+        **base,
         **party_env(launch, image),
         "DAGWIRE_TASK_FILE": str(files.task),
         "DAGWIRE_PROGRESS_FILE": str(files.progress),
@@ -422,10 +470,29 @@ def _read_int(path: Path) -> int | None:
         return None
 
 
-def _read_progress(path: Path) -> float | None:
+def read_small_file(path: Path, limit: int = 1 << 16) -> str | None:
+    """The text of a small regular file a tenant may have written, or None. Never follows
+    a symlink nor blocks on a FIFO (the server reads these in its event loop), and reads
+    at most `limit` bytes."""
     try:
-        value = float(path.read_text(encoding="utf-8").strip())
-    except (OSError, ValueError):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, limit).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_progress(path: Path) -> float | None:
+    text = read_small_file(path, 64)
+    try:
+        value = float((text or "").strip())
+    except ValueError:
         return None
     return None if math.isnan(value) else min(max(value, 0.0), 1.0)
 

@@ -18,6 +18,13 @@ terminate() first cancels softly: the worker sends the command SIGTERM and waits
 `kill_grace` before SIGKILL, as the local executor does; `ray.cancel(force=True)` ends
 the worker when that did not finish it in time.
 
+Sandbox. The worker runs the command in the same bubblewrap sandbox as the local executor
+(dagwire.server.executors.sandbox), built from a _SandboxRequest sent with the task: the
+party's limits, whether it gets the network, its output and input paths. A node without a
+working bwrap refuses the party (exit 127, saying why) unless the server runs
+--unsandboxed without a sandbox of its own. The sandbox dies with its bwrap
+(--die-with-parent): on Ray nothing recovers a party after its launcher is gone.
+
 Recovery. The task is not detached (Ray has no detached tasks, only detached actors):
 it belongs to the Ray job of the server process that submitted it, its driver, and Ray
 kills it when that process exits. A party still running when the server stopped is
@@ -38,7 +45,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
 import select
 import signal
 import socket
@@ -47,7 +53,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -66,11 +72,23 @@ from dagwire.server.executors.local import (
     START_FAILURE_EXIT_CODE,
     VANISHED_EXIT_CODE,
     _AttemptFiles,
+    _check_executable,
     _exit_message,
     _read_int,
     _read_progress,
     _task_document,
     party_env,
+)
+from dagwire.server.executors.sandbox import (
+    Limits,
+    SandboxPolicy,
+    SandboxSpec,
+    hand_over,
+    probe,
+    quantity,
+    resolved,
+    sandbox_argv,
+    sandbox_env,
 )
 
 if TYPE_CHECKING:
@@ -134,6 +152,59 @@ class _Ended:
 _Item = _Started | _Output | _Ended
 
 
+@dataclass(frozen=True, slots=True)
+class _SandboxRequest:
+    """The sandbox contract, sent with each party to its worker: the worker builds the same
+    sandbox the local executor does (the operator's policy, the party's limits, network
+    and paths), or refuses to run."""
+
+    policy: SandboxPolicy
+    limits: Limits
+    network: bool
+    writable: tuple[str, ...] = ()
+    readonly: tuple[str, ...] = ()
+
+
+def _tool(path: str) -> str:
+    """The server's tool path where the worker has it too, else its name on PATH."""
+    return path if os.access(path, os.X_OK) else Path(path).name
+
+
+def _sandboxed(
+    command: tuple[str, ...], request: _SandboxRequest | None, workdir: Path
+) -> tuple[list[str], str]:
+    """The worker's argv for `command`, or why this node cannot sandbox it."""
+    if request is None:  # the operator said --unsandboxed
+        return list(command), ""
+    given = request.policy
+    # The server's data dir is hidden where this node has it; another node has none.
+    policy = resolved(
+        replace(
+            given,
+            bwrap=_tool(given.bwrap),
+            prlimit=_tool(given.prlimit),
+            setpriv=_tool(given.setpriv),
+            hidden_dirs=tuple(path for path in given.hidden_dirs if path.is_dir()),
+        )
+    )
+    problem = probe(policy)
+    if problem is not None:
+        return [], (
+            f"no sandbox on Ray node {socket.gethostname()}: {problem}; tenant code does "
+            "not run bare (the server's --unsandboxed allows it)"
+        )
+    spec = SandboxSpec(
+        workdir=workdir,
+        readonly=tuple(Path(p) for p in request.readonly),
+        writable=tuple(Path(p) for p in request.writable),
+        network=request.network,
+        limits=request.limits,
+        die_with_parent=True,
+    )
+    hand_over(policy, [workdir, *spec.writable])
+    return sandbox_argv(policy, spec, command), ""
+
+
 # --- the Ray task: runs on a worker -----------------------------------------------------------
 
 
@@ -143,6 +214,7 @@ def _run_party(
     document: Mapping[str, object],
     poll_interval: float,
     kill_grace: float,
+    sandbox: _SandboxRequest | None = None,
 ) -> Iterator[_Item]:
     """The body of the Ray task; see the module docstring."""
     import ray  # on a Ray worker, ray is there
@@ -153,17 +225,26 @@ def _run_party(
         task_file = directory / "task.json"
         task_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         progress_file = directory / "progress"
+        argv, problem = _sandboxed(command, sandbox, directory)
+        if problem:
+            yield _Ended(START_FAILURE_EXIT_CODE, problem)
+            return
+        base = os.environ if sandbox is None else sandbox_env(os.environ, directory)
         process_env = {
-            **os.environ,
+            **base,
             **env,
             "DAGWIRE_TASK_FILE": str(task_file),
             "DAGWIRE_PROGRESS_FILE": str(progress_file),
         }
         try:
+            # Inside a sandbox a missing program would only show as exit 127 of prlimit
+            # (a NUL byte fails in Popen, with its own error).
+            if "\0" not in command[0]:
+                _check_executable(command[0], process_env, directory)
             # No new session: the command stays in the worker's process group, which
             # Ray kills with the worker (see the module docstring).
             process = subprocess.Popen(
-                command,
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -181,12 +262,19 @@ def _run_party(
         )
         with process:
             try:
-                yield from _follow(process, progress_file, context, poll_interval, kill_grace)
+                yield from _follow(
+                    process,
+                    progress_file,
+                    context,
+                    poll_interval,
+                    kill_grace,
+                    sandboxed=sandbox is not None,
+                )
             except BaseException:
                 # A soft ray.cancel() interrupts the task (KeyboardInterrupt) or closes
                 # the generator at a yield (GeneratorExit): stop the command, then go.
                 if process.poll() is None:
-                    _stop(process, kill_grace)
+                    _stop(process, kill_grace, sandboxed=sandbox is not None)
                 raise
 
 
@@ -196,6 +284,8 @@ def _follow(
     context: Any,
     poll_interval: float,
     kill_grace: float,
+    *,
+    sandboxed: bool,
 ) -> Iterator[_Item]:
     assert process.stdout is not None
     fd = process.stdout.fileno()
@@ -205,7 +295,7 @@ def _follow(
     while True:
         if context.is_canceled():
             # Anything yielded now is dropped: the consumer sees the cancellation.
-            _stop(process, kill_grace)
+            _stop(process, kill_grace, sandboxed=sandboxed)
             return
         exited = process.poll() is not None
         if not exited:
@@ -248,13 +338,42 @@ def _read_available(fd: int, eof: bool) -> tuple[bytes, bool]:
     return b"".join(chunks), eof
 
 
-def _stop(process: subprocess.Popen[bytes], kill_grace: float) -> None:
-    process.terminate()
+def _stop(process: subprocess.Popen[bytes], kill_grace: float, *, sandboxed: bool) -> None:
+    """SIGTERM, then SIGKILL after the grace. In a sandbox SIGTERM goes to the processes
+    inside (bwrap neither forwards it nor, as pid 1 there, takes it), so that the command
+    can clean up; killing bwrap then ends the whole sandbox (--die-with-parent)."""
+    if sandboxed:
+        for pid in _descendants(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    else:
+        process.terminate()
     try:
         process.wait(kill_grace)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def _descendants(root: int) -> list[int]:
+    """The processes below `root` (from /proc), children first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    pending = list(children.get(root, ()))
+    while pending:
+        pid = pending.pop(0)
+        found.append(pid)
+        pending.extend(children.get(pid, ()))
+    return found
 
 
 # --- the connection to the cluster, one per server process -----------------------------------
@@ -367,6 +486,8 @@ class RayExecutor:
         progress_poll_interval: float = 0.2,
         *,
         kill_grace: float = 2.0,
+        sandbox: SandboxPolicy | None = None,
+        unsandboxed: bool = False,
     ) -> None:
         if not ray_installed():
             raise RayUnavailableError(f"the Ray executor needs the ray package: {INSTALL_HINT}")
@@ -376,6 +497,10 @@ class RayExecutor:
         self._address = address
         self._poll_interval = progress_poll_interval
         self._kill_grace = kill_grace
+        # Workers sandbox every party (or refuse it) unless the operator said --unsandboxed
+        # on a server that has no sandbox itself.
+        self._sandbox = sandbox
+        self._unsandboxed = unsandboxed and sandbox is None
         self._parties: dict[PartyKey, _Party] = {}
         self._connect_lock = asyncio.Lock()
         self._connected = False
@@ -399,7 +524,7 @@ class RayExecutor:
 
     async def launch(self, launch: PartyLaunch) -> None:
         image = (
-            AppImage(name=launch.app_image, command=launch.command)
+            AppImage(name=launch.app_image, command=launch.command, network=launch.network)
             if launch.command
             else self._registry.get(launch.app_image)
         )
@@ -422,6 +547,7 @@ class RayExecutor:
                 document,
                 self._poll_interval,
                 self._kill_grace,
+                self._sandbox_request(launch, image),
             )
         except BaseException:
             self._forget(party)
@@ -430,6 +556,18 @@ class RayExecutor:
         party.watcher.add_done_callback(functools.partial(_watcher_done, key))
         if party.terminate_reason is not None:  # terminate() came while we submitted
             await self._cancel(party)
+
+    def _sandbox_request(self, launch: PartyLaunch, image: AppImage) -> _SandboxRequest | None:
+        if self._unsandboxed:
+            return None
+        policy = self._sandbox or SandboxPolicy()
+        return _SandboxRequest(
+            policy=policy,
+            limits=policy.limits.for_resources(launch.resources),
+            network=image.network and policy.allow_network,
+            writable=launch.writable_paths,
+            readonly=launch.readable_paths,
+        )
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
         party = self._parties.get(key)
@@ -617,11 +755,12 @@ def _submit(
     document: Mapping[str, object],
     poll_interval: float,
     kill_grace: float,
+    sandbox: _SandboxRequest | None,
 ) -> ObjectRefGenerator[Any]:
     """Blocking (the first call exports the function to the cluster): call it in a thread."""
     remote = _remote_party().options(**options)
     generator: ObjectRefGenerator[Any] = remote.remote(
-        command, dict(env), dict(document), poll_interval, kill_grace
+        command, dict(env), dict(document), poll_interval, kill_grace, sandbox
     )
     return generator
 
@@ -651,31 +790,8 @@ def _task_options(launch: PartyLaunch) -> dict[str, Any]:
     }
     cpu = launch.resources.get("cpu", "").strip()
     if cpu:
-        options["num_cpus"] = _quantity(cpu, "cpu")
+        options["num_cpus"] = quantity(cpu, "cpu")
     memory = launch.resources.get("memory", "").strip()
     if memory:
-        options["memory"] = int(_quantity(memory, "memory"))
+        options["memory"] = int(quantity(memory, "memory"))
     return options
-
-
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(m|k|K|M|G|T|Ki|Mi|Gi|Ti)?$")
-_SUFFIXES = {
-    None: 1.0,
-    "m": 1e-3,
-    "k": 1e3,
-    "K": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-    "T": 1e12,
-    "Ki": 2.0**10,
-    "Mi": 2.0**20,
-    "Gi": 2.0**30,
-    "Ti": 2.0**40,
-}
-
-
-def _quantity(text: str, name: str) -> float:
-    match = _QUANTITY.match(text)
-    if match is None:
-        raise ValueError(f"resource {name} {text!r} is not a quantity such as 2, 500m or 1Gi")
-    return float(match.group(1)) * _SUFFIXES[match.group(2)]

@@ -2,7 +2,8 @@
 
 Parameters are resolved here, once: defaults, then the run's overrides, then references
 (`{{PF_RUN_ID}}`, `{{param}}`, `{{upstream.param}}`). Artifact references stay in the
-command until launch, when their paths are known. What each step needs at launch
+command until launch, when their paths are known. A value lands in a command shell-quoted
+(spec.substitute_quoted): no caller's value ever becomes shell syntax. What each step needs at launch
 travels in its task's task_input_config as a StepConfig document.
 """
 
@@ -23,7 +24,7 @@ from dagwire.server.engine.model import (
     TaskSpec,
 )
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
-from dagwire.server.workflow.spec import PipelineSpec, StepSpec, substitute
+from dagwire.server.workflow.spec import PipelineSpec, StepSpec, substitute, substitute_quoted
 
 # The image a command step's task names; the step executor runs its command instead.
 STEP_IMAGE = "dagwire-step"
@@ -68,6 +69,7 @@ class StepConfig:
     pipeline_id: str = ""
     reuse_from: str = ""  # a run whose recorded outputs of this step are reused
     owner: str = ""  # the run's owner domain: its cache entries and artifacts are its
+    network: bool = False  # the step asks for the network in its sandbox
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -82,6 +84,7 @@ class StepConfig:
 def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     """The JobSpec of a run; InvalidArgument names unknown overrides or disabled steps."""
     _check_disabled(spec, options.disabled)
+    _check_no_nul(options)
     resolved = resolve_parameters(spec, options)
     docker_env = options.docker_env or spec.docker_env
     task_ids = _task_ids(options.run_id, [step.name for step in spec.steps])
@@ -94,10 +97,10 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             step=step.name,
             run_id=options.run_id,
             username=options.username,
-            command=substitute(step.command, values),
+            command=substitute_quoted(step.command, values),
             app_image=step.app_image,
             env={k: substitute(v, values) for k, v in step.env.items()},
-            command_template=substitute(step.command, shared),
+            command_template=substitute_quoted(step.command, shared),
             env_template={k: substitute(v, shared) for k, v in step.env.items()},
             title=step.title,
             parameters=params,
@@ -109,6 +112,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             pipeline_id=options.pipeline_id,
             reuse_from=options.reuse.get(step.name, ""),
             owner=options.owner,
+            network=step.network,
         )
         tasks.append(
             TaskSpec(
@@ -226,6 +230,19 @@ def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Bran
 
 def _system(options: RunOptions, step: str) -> dict[str, str]:
     return {"PF_RUN_ID": options.run_id, "PF_STEP_NAME": step, "PF_USER_NAME": options.username}
+
+
+def _check_no_nul(options: RunOptions) -> None:
+    """Values reach a process as argv and environment, which cannot hold a NUL byte."""
+    violations = [
+        FieldViolation(f"parameters.{key}", "must not contain a NUL character")
+        for key, value in options.parameters.items()
+        if "\0" in value or "\0" in key
+    ]
+    if "\0" in options.username:
+        violations.append(FieldViolation("username", "must not contain a NUL character"))
+    if violations:
+        raise InvalidArgument(violations)
 
 
 def _check_disabled(spec: PipelineSpec, disabled: Sequence[str]) -> None:

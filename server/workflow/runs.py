@@ -92,6 +92,8 @@ class NewRun:
     failure_strategy: FailureStrategy | None = None
     docker_env: str = ""
     request_id: str = ""
+    # Raises when the caller may not run what the spec holds (its command steps).
+    check_spec: Callable[[PipelineSpec], None] | None = field(default=None, compare=False)
     # set by schedules
     run_id: str = ""
     schedule_id: str = ""
@@ -197,6 +199,8 @@ class WorkflowRuntime:
             disabled = disabled or list(old.disabled)
             source = f"run:{old.run_id}"
         spec = parse_pipeline(text, "run_yaml")
+        if new.check_spec is not None:
+            new.check_spec(spec)
         run_id = new.run_id or f"run-{secrets.token_hex(4)}"
         username = tenant.user or DEFAULT_USER
         strategy = new.failure_strategy or spec.failure_strategy

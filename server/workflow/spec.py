@@ -27,6 +27,7 @@ round trip. Parsing is pure: no I/O, nothing stored.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
@@ -47,6 +48,7 @@ SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME"})
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_DOUBLE_BRACE = re.compile(r"\{(?=\{)")
 _PARAM_TYPES: Mapping[str, type] = {"string": str, "int": int, "float": float, "bool": bool}
 
 _TOP_KEYS = frozenset(
@@ -63,7 +65,7 @@ _TOP_KEYS = frozenset(
 )
 _STEP_KEYS = frozenset(
     {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
-    | {"timeout", "hold", "policy", "condition", "title"}
+    | {"timeout", "hold", "policy", "condition", "title", "network"}
 )
 
 
@@ -88,6 +90,7 @@ class StepSpec:
     timeout: int = 0
     post: bool = False
     hold: bool = False  # waits for a user's continue before it runs
+    network: bool = False  # its sandbox asks for the network (the operator decides)
     execution_policy: ExecutionPolicy = ExecutionPolicy.STOP
     title: str = ""
     condition: Branching | None = None  # a condition step: no command
@@ -117,6 +120,23 @@ def references(text: str) -> list[str]:
 def substitute(text: str, values: Mapping[str, str]) -> str:
     """Replace the references `values` knows; leave the others for a later stage."""
     return _REFERENCE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def substitute_quoted(command: str, values: Mapping[str, str]) -> str:
+    """`substitute` for a shell command: each value lands as one shell word, never as
+    shell syntax, and cannot be taken for a reference by a later stage."""
+    return _REFERENCE.sub(
+        lambda m: shell_quote(values[m.group(1)]) if m.group(1) in values else m.group(0),
+        command,
+    )
+
+
+def shell_quote(value: str) -> str:
+    """shlex.quote, with every `{{` inside split as `{''{` (the same word to the shell):
+    a command is filled in stages (parameters, then artifact paths at launch), and a
+    value holding `{{name}}` must reach the process as those characters, not as another
+    value pasted in by the next stage."""
+    return _DOUBLE_BRACE.sub("{''", shlex.quote(value))
 
 
 def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec:
@@ -376,6 +396,10 @@ class _Checker:
         if not isinstance(hold, bool):
             self.fail(f"{path}.hold", f"must be true or false, got {quoted(hold)}")
             hold = False
+        network = body.get("network", False)
+        if not isinstance(network, bool):
+            self.fail(f"{path}.network", f"must be true or false, got {network!r}")
+            network = False
         policy = self.mapping(f"{path}.policy", body.get("policy"))
         for key in policy:
             if key not in ("execution_policy", "use_cache"):
@@ -429,6 +453,7 @@ class _Checker:
             docker_env=self.string(f"{path}.docker_env", body.get("docker_env")),
             timeout=self.integer(f"{path}.timeout", body.get("timeout", 0), 0, 7 * 24 * 3600),
             hold=hold,
+            network=network,
             execution_policy=execution_policy,
             title=self.string(f"{path}.title", body.get("title")),
             condition=condition,

@@ -14,7 +14,9 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import secrets
+import stat
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -35,14 +37,16 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
+from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
-from dagwire.server.workflow.spec import substitute
+from dagwire.server.workflow.spec import substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
+_MAX_METRICS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,7 @@ class StepExecutor:
         paths = {**inputs, **outputs}
         env = {
             **{k: substitute(v, paths) for k, v in config.env.items()},
+            **{parameter_variable(n): v for n, v in config.parameters.items()},
             **{f"PF_INPUT_ARTIFACT_{n.upper()}": p for n, p in inputs.items()},
             **{f"PF_OUTPUT_ARTIFACT_{n.upper()}": p for n, p in outputs.items()},
             "PF_RUN_ID": config.run_id,
@@ -115,9 +120,23 @@ class StepExecutor:
             "PF_USER_NAME": config.username,
             "PF_METRICS_FILE": prepared.metrics_file,
         }
-        command = ("/bin/sh", "-c", substitute(config.command, paths)) if config.command else ()
+        command = (
+            ("/bin/sh", "-c", substitute_quoted(config.command, paths)) if config.command else ()
+        )
+        # In a sandbox the step reads its inputs' folders and writes its own outputs'.
+        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()}))
+        writable = (str(Path(prepared.metrics_file).parent),)
         try:
-            await self._inner.launch(replace(launch, command=command, env=env))
+            await self._inner.launch(
+                replace(
+                    launch,
+                    command=command,
+                    env=env,
+                    readable_paths=readable,
+                    writable_paths=writable,
+                    network=config.network,
+                )
+            )
         except BaseException:
             self._prepared.pop(key, None)
             raise
@@ -281,18 +300,43 @@ def _first_fingerprint(config: StepConfig) -> str:
 
 
 def _second_fingerprint(inputs: Mapping[str, str]) -> str:
-    """What the step reads: the content of every input artifact (file or folder tree)."""
+    """What the step reads: the content of every input artifact (file or folder tree).
+    The upstream step made them: only regular files count, links are not followed and a
+    FIFO cannot block the read."""
     digest = hashlib.sha256()
     for name in sorted(inputs):
         digest.update(f"artifact {name}\n".encode())
         root = Path(inputs[name])
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
+        for path in _regular_files(root):
             digest.update(f"file {path.relative_to(root) if path != root else ''}\n".encode())
-            with path.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
+            _hash_file(digest, path)
     return digest.hexdigest()
+
+
+def _regular_files(root: Path) -> list[Path]:
+    if _is_regular(root):
+        return [root]
+    found: list[Path] = []
+    for folder, _, names in os.walk(root):  # os.walk follows no links to folders
+        found += [Path(folder, name) for name in names if _is_regular(Path(folder, name))]
+    return sorted(found)
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _hash_file(digest: Any, path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return
+    with os.fdopen(fd, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
 
 
 def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepConfig:
@@ -303,16 +347,23 @@ def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepCon
     return replace(
         config,
         parameters=parameters,
-        command=substitute(config.command_template, parameters),
+        command=substitute_quoted(config.command_template, parameters),
         env={k: substitute(v, parameters) for k, v in config.env_template.items()},
     )
 
 
+def parameter_variable(name: str) -> str:
+    """The environment variable carrying a step parameter: PF_PARAM_ and its name in
+    upper case, anything but letters, digits and _ as _ (`data-dir` -> PF_PARAM_DATA_DIR)."""
+    return "PF_PARAM_" + re.sub(r"[^A-Z0-9_]", "_", name.upper())
+
+
 def _read_metrics(path: Path) -> dict[str, str]:
-    """The metrics a step wrote as a JSON object to PF_METRICS_FILE; none if it did not."""
+    """The metrics a step wrote as a JSON object to PF_METRICS_FILE; none if it did not.
+    The step owns the folder: the file is read as a regular file only, a bounded size."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = json.loads(read_small_file(path, _MAX_METRICS_BYTES) or "")
+    except ValueError:
         return {}
     if not isinstance(data, dict):
         return {}

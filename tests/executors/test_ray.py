@@ -34,6 +34,7 @@ from dagwire.server.executors.ray import (
     RayExecutor,
     RayUnavailableError,
 )
+from dagwire.server.executors.sandbox import SandboxPolicy, resolved
 from tests.api.conftest import job_request, seed_request, task, wait_for_state
 from tests.conftest import assert_eventually
 from tests.processes import ServerProcess, free_port
@@ -77,8 +78,9 @@ def ray_cluster() -> Iterator[RayCluster]:
 
 @pytest.fixture
 async def make_ray(
-    ray_cluster: RayCluster, data_dir: Path, reports: Reports
+    ray_cluster: RayCluster, data_dir: Path, reports: Reports, tmp_path: Path
 ) -> AsyncIterator[MakeRay]:
+    scratch = tmp_path
     created: list[RayExecutor] = []
 
     def make(*images: AppImage, kill_grace: float = 1.0) -> RayExecutor:
@@ -90,6 +92,8 @@ async def make_ray(
             ray_cluster.address,
             progress_poll_interval=0.05,
             kill_grace=kill_grace,
+            # The tests' commands write markers into their scratch folder.
+            sandbox=resolved(SandboxPolicy(hidden_dirs=(data_dir,), shared_writable=(scratch,))),
         )
         created.append(executor)
         return executor
@@ -97,6 +101,21 @@ async def make_ray(
     yield make
     for executor in created:
         await executor.close()
+
+
+def host_processes_with(argument: str) -> list[int]:
+    """The live processes of this host with `argument` in their command line."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(argument.encode() in word for word in words) and is_running(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def read_log(executor: Executor, key: PartyKey) -> str:
@@ -266,7 +285,7 @@ async def test_terminate_stops_the_command_gracefully_and_reports_terminated(
             "    pathlib.Path(os.environ['MARKER']).write_text('SIGTERM'); sys.exit(0)\n"
             "signal.signal(signal.SIGTERM, stop)\n"
             "print('pid', os.getpid(), flush=True)\n"
-            "time.sleep(60)\n",
+            "time.sleep(60)  # graceful-party\n",
         ),
         env={"MARKER": str(marker)},
     )
@@ -282,7 +301,9 @@ async def test_terminate_stops_the_command_gracefully_and_reports_terminated(
         launch.key, TERMINATED_EXIT_CODE, "terminated: stopped by the user"
     )
     await eventually(marker.exists)  # it had the chance to clean up
-    await eventually(lambda: not is_running(pid))
+    # pid is the command's pid in its sandbox; on this host it is found by its command line.
+    assert pid > 0
+    await eventually(lambda: not host_processes_with("graceful-party"))
     assert not executor.holds(launch.key)
 
 
@@ -290,7 +311,7 @@ async def test_terminate_stops_the_command_gracefully_and_reports_terminated(
 async def test_terminate_kills_a_command_that_ignores_sigterm_with_its_children(
     make_ray: MakeRay, reports: Reports
 ) -> None:
-    image = shell_image("stubborn", "trap '' TERM; sleep 60 & echo child $!; wait")
+    image = shell_image("stubborn", "trap '' TERM; sleep 60.0417 & echo child $!; wait")
     launch = make_launch(image.name)
     executor = make_ray(image, kill_grace=0.2)
     await executor.launch(launch)
@@ -299,8 +320,10 @@ async def test_terminate_kills_a_command_that_ignores_sigterm_with_its_children(
     await executor.terminate(launch.key, "timed out")
 
     assert (await reports.exited(launch.key)).message == "terminated: timed out"
-    # The background child too: Ray ends the party's worker with its process group.
-    await eventually(lambda: not is_running(child))
+    # The background child too: Ray ends the party's worker with its process group (its
+    # pid is the one in its sandbox: on this host it is found by its command line).
+    assert child > 0
+    await eventually(lambda: not host_processes_with("60.0417"))
 
 
 @needs_ray

@@ -131,6 +131,9 @@ class Replicas:
                 str(images),
                 "--heartbeat-interval",
                 "0.5",
+                # The record file is shared by the replicas' sandboxes.
+                "--sandbox-share",
+                str(self.workdir),
             ).start()
             self.servers.append(server)
             self.channels.append(grpc.aio.insecure_channel(server.address))
