@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv lock tools clean
+.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool clean
 
 # Exact versions of everything installed live in two lock files, made by `make lock`:
 # requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
@@ -80,7 +80,18 @@ gen: $(TOOLS)
 run: $(RUNTIME)
 	$(PY) -m dagwire.server --listen $(ADDR) --http-listen "$(HTTP_ADDR)"
 
-test: venv
+# Tenant code runs in bubblewrap (README, Security), and the tests check that it does: as
+# root, install it from Debian's packages; anyone else is told what to install.
+sandbox-tool:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; \
+	  else \
+	    echo "make: bwrap is missing: install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap)" >&2; \
+	    exit 1; \
+	  fi; }
+
+test: venv sandbox-tool
 	$(PY) -m pytest
 
 lint: venv
