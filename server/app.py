@@ -356,6 +356,7 @@ class DagwireServer:
             http=self.http.url if self.http else None,
             metrics=self.metrics_http.url if self.metrics_http else None,
             store=_redacted(self.config.store_url),
+            sandbox=self.sandbox.bwrap if self.sandbox is not None else "none",
         )
 
     async def stop(self) -> None:
@@ -394,8 +395,7 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
     )
     problem = probe(policy)
     if problem is None:
-        log.info("tenant processes run sandboxed", bwrap=policy.bwrap)
-        return policy
+        return policy  # said in the "dagwire serving" line, once the ports are taken
     if config.unsandboxed:
         log.error(
             "NO SANDBOX (--unsandboxed): tenant code runs BARE ON THE HOST as this server's "

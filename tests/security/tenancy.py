@@ -53,6 +53,9 @@ def with_tokens(config: ServerConfig, folder: Path, **changes: object) -> Server
         f"  - {{token: {BOB_TOKEN}, domain: bob}}\n"
         f"  - {{token: {OPS_TOKEN}, name: ops}}\n"
         f"  - {{token: {ALICE_ML_TOKEN}, domain: alice, user: ml}}\n"
+        # Both tenants may run free command steps (sandboxed): what is under test here is
+        # whose resources they see, not whether they may run commands.
+        "command_domains: [alice, bob]\n"
     )
     return dataclasses.replace(config, token_file=tokens, **changes)  # type: ignore[arg-type]
 
