@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool clean
+.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool kuscia-contract clean
 
 # Exact versions of everything installed live in two lock files, made by `make lock`:
 # requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
@@ -111,6 +111,18 @@ typecheck: venv
 	ln -s ../../client .typecheck/dagwire/client
 	MYPYPATH=.typecheck $(VENV)/bin/mypy -p dagwire.server -p dagwire.client
 	$(VENV)/bin/buf lint
+	$(MAKE) --no-print-directory kuscia-contract
+
+# Kuscia's own job.proto and common.proto (tests/data/kuscia_protos, copied from
+# secretflow/kuscia) against ours: every message, enum, field number, name and type of
+# theirs must be in ours, package by package (our files live at other paths and add
+# fields >= 100). A descriptor set, because buf will not read a folder inside this module.
+KUSCIA_PROTOS := tests/data/kuscia_protos
+kuscia-contract: venv
+	$(PY) -m grpc_tools.protoc -I$(KUSCIA_PROTOS) --include_imports \
+	  --descriptor_set_out=$(VENV)/kuscia.binpb $(KUSCIA_PROTOS)/kuscia/proto/api/v1alpha1/kusciaapi/job.proto
+	$(VENV)/bin/buf breaking --against $(VENV)/kuscia.binpb \
+	  --config '{"version":"v2","modules":[{"path":"proto"}],"breaking":{"use":["PACKAGE"]}}'
 
 # 20 kill -9 / restart rounds of a running DAG; not part of `make test`.
 soak: venv

@@ -22,7 +22,12 @@ DOC_BODY = Path(__file__).parent.parent / "data" / "kuscia_create_job.json"
 
 @pytest.fixture(scope="session")
 def kuscia_protos(tmp_path_factory: pytest.TempPathFactory) -> KusciaProtos:
-    return KusciaProtos(tmp_path_factory.mktemp("kuscia_protos"))
+    return KusciaProtos.compiled(tmp_path_factory.mktemp("kuscia_protos"))
+
+
+@pytest.fixture(scope="session")
+def published_protos() -> KusciaProtos:
+    return KusciaProtos.published()
 
 
 @pytest.fixture
@@ -30,8 +35,22 @@ def server_overrides() -> dict[str, Any]:
     return {"http_listen": "127.0.0.1:0"}
 
 
+@pytest.fixture(params=["head", "published"])
+def kuscia(
+    request: pytest.FixtureRequest,
+    channel: grpc.aio.Channel,
+    kuscia_protos: KusciaProtos,
+    published_protos: KusciaProtos,
+) -> KusciaJobClient:
+    """Kuscia's client twice over: from the protos at Kuscia's head, and from the stubs
+    Kuscia publishes on PyPI. A test that takes it runs with both."""
+    return KusciaJobClient(channel, kuscia_protos if request.param == "head" else published_protos)
+
+
 @pytest.fixture
-def kuscia(channel: grpc.aio.Channel, kuscia_protos: KusciaProtos) -> KusciaJobClient:
+def head_kuscia(channel: grpc.aio.Channel, kuscia_protos: KusciaProtos) -> KusciaJobClient:
+    """Kuscia's client from its head protos only: for fields the published stubs lack
+    (schedule_config, tolerable, bandwidth limits, progress)."""
     return KusciaJobClient(channel, kuscia_protos)
 
 

@@ -12,6 +12,12 @@ from tests.kuscia.conftest import create_request, sleeping_body
 from tests.kuscia.kuscia_client import KusciaJobClient
 
 
+@pytest.fixture
+def kuscia(head_kuscia: KusciaJobClient) -> KusciaJobClient:
+    """The head protos only: bandwidth limits are newer than Kuscia's published stubs."""
+    return head_kuscia
+
+
 async def create_code(kuscia: KusciaJobClient, body: dict[str, Any]) -> tuple[int, str]:
     response = await kuscia.call("CreateJob", create_request(kuscia.protos, body))
     return response.status.code, response.status.message

@@ -10,6 +10,7 @@ from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,6 +21,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _FileFormat:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FileFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FileFormat.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    UNKNOWN: _FileFormat.ValueType  # 0
+    """Not set."""
+    CSV: _FileFormat.ValueType  # 1
+    """Comma-separated values."""
+    BINARY: _FileFormat.ValueType  # 2
+    """Opaque binary data."""
+
+class FileFormat(_FileFormat, metaclass=_FileFormatEnumTypeWrapper):
+    """FileFormat is the format of a domain data file (Kuscia's data APIs)."""
+
+UNKNOWN: FileFormat.ValueType  # 0
+"""Not set."""
+CSV: FileFormat.ValueType  # 1
+"""Comma-separated values."""
+BINARY: FileFormat.ValueType  # 2
+"""Opaque binary data."""
+Global___FileFormat: _TypeAlias = FileFormat  # noqa: Y015
 
 @_typing.final
 class RequestHeader(_message.Message):
@@ -98,3 +123,92 @@ class Status(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Status: _TypeAlias = Status  # noqa: Y015
+
+@_typing.final
+class Partition(_message.Message):
+    """Partition describes how a domain data is partitioned. Kuscia's common.proto defines it
+    for its data APIs; it is kept here so that this file is a superset of Kuscia's
+    (`make lint` checks that with buf breaking).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    """The partition kind: path or odps."""
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___DataColumn]:
+        """The columns the data is partitioned by."""
+
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        fields: _abc.Iterable[Global___DataColumn] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Partition: _TypeAlias = Partition  # noqa: Y015
+
+@_typing.final
+class DataColumn(_message.Message):
+    """DataColumn defines a column of a domain data (Kuscia's data APIs)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TYPE_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    NOT_NULLABLE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """The column's name."""
+    type: _builtins.str
+    """The column's type: int8 .. uint64, float32, float64, date32, date64, bool, string, binary."""
+    comment: _builtins.str
+    """The column's description."""
+    not_nullable: _builtins.bool
+    """True when the column may not be null (nullable by default)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        type: _builtins.str = ...,
+        comment: _builtins.str = ...,
+        not_nullable: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "name", b"name", "not_nullable", b"not_nullable", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DataColumn: _TypeAlias = DataColumn  # noqa: Y015
+
+@_typing.final
+class ErrorResponse(_message.Message):
+    """ErrorResponse is the body Kuscia's HTTP layer answers a request it cannot serve with."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> Global___Status:
+        """The error: a Kuscia error code and message."""
+
+    def __init__(
+        self,
+        *,
+        status: Global___Status | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ErrorResponse: _TypeAlias = ErrorResponse  # noqa: Y015

@@ -748,6 +748,66 @@ class ListJobsResponseData(_message.Message):
 Global___ListJobsResponseData: _TypeAlias = ListJobsResponseData  # noqa: Y015
 
 @_typing.final
+class JobStatusResponse(_message.Message):
+    """JobStatusResponse is Kuscia's answer carrying one job's status; Kuscia's job.proto
+    defines it though no JobService RPC returns it. Kept so that this file is a superset.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def status(self) -> _common_pb2.Status:
+        """The in-band result: code 0 on success."""
+
+    @_builtins.property
+    def data(self) -> Global___JobStatusResponseData:
+        """The job and its status."""
+
+    def __init__(
+        self,
+        *,
+        status: _common_pb2.Status | None = ...,
+        data: Global___JobStatusResponseData | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobStatusResponse: _TypeAlias = JobStatusResponse  # noqa: Y015
+
+@_typing.final
+class JobStatusResponseData(_message.Message):
+    """JobStatusResponseData is a job id with its status (see JobStatusResponse)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    job_id: _builtins.str
+    """The job's id."""
+    @_builtins.property
+    def status(self) -> Global___JobStatusDetail:
+        """The job's status."""
+
+    def __init__(
+        self,
+        *,
+        job_id: _builtins.str = ...,
+        status: Global___JobStatusDetail | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobStatusResponseData: _TypeAlias = JobStatusResponseData  # noqa: Y015
+
+@_typing.final
 class JobStatus(_message.Message):
     """JobStatus pairs a job id with its status."""
 
