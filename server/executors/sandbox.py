@@ -82,6 +82,9 @@ class SandboxPolicy:
     hidden_dirs: tuple[Path, ...] = ()
     # Replaced by an unreadable /dev/null inside: token file, TLS key.
     hidden_files: tuple[Path, ...] = ()
+    # Read-only inside even where the private /tmp would cover them: what the built-in
+    # app images run (this server's interpreter, its virtualenv, dagwire's own code).
+    runtime: tuple[Path, ...] = ()
     # Host paths the operator shares read-write with every sandbox (the data dir stays
     # hidden even below one of them).
     shared_writable: tuple[Path, ...] = ()
@@ -111,8 +114,9 @@ class SandboxSpec:
 
 def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str]) -> list[str]:
     """The argv running `command` in the sandbox. Later mounts cover earlier ones, so
-    the order is: read-only host, private /tmp, the operator's shares, the hidden data
-    dir and secrets, then this process's own paths inside the hidden data dir."""
+    the order is: read-only host, private /tmp, the server's runtime, the operator's
+    shares, the hidden data dir and secrets, then this process's own paths inside the
+    hidden data dir."""
     if policy.user is None:
         argv = [policy.bwrap, "--unshare-all"]
         if spec.network and policy.allow_network:
@@ -125,6 +129,8 @@ def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str
     mounts = _Mounts()
     argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     argv += mounts.tmpfs(Path("/tmp"))
+    for path in policy.runtime:
+        argv += mounts.bind("--ro-bind-try", path)
     for path in policy.shared_writable:
         argv += mounts.bind("--bind-try", path)
     for path in policy.hidden_dirs:

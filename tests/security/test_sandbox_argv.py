@@ -131,3 +131,25 @@ def test_a_sandbox_user_gets_a_real_uid_switch_without_a_user_namespace() -> Non
     assert {"--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts"} <= set(argv)
     tail = argv[argv.index("--") + 1 :]
     assert tail[:4] == ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def test_the_servers_runtime_under_tmp_stays_readable_behind_the_private_tmp() -> None:
+    # A checkout and virtualenv under /tmp (a CI clone) run the built-in app images: the
+    # private /tmp must not hide them, and they are bound read-only, not writable.
+    venv = Path("/tmp/clone/.venv")
+    policy = SandboxPolicy(bwrap="/usr/bin/bwrap", prlimit="/usr/bin/prlimit", runtime=(venv,))
+    argv = sandbox_argv(policy, SPEC, COMMAND)
+    bound = position(argv, "--ro-bind-try", str(venv), str(venv))
+    assert position(argv, "--tmpfs", "/tmp") < bound
+    assert ["--bind", str(venv), str(venv)] not in [argv[i : i + 3] for i in range(len(argv))]
+
+
+def test_the_data_dir_stays_hidden_inside_a_runtime_folder() -> None:
+    checkout = DATA.parent
+    policy = SandboxPolicy(
+        bwrap="/usr/bin/bwrap", prlimit="/usr/bin/prlimit", hidden_dirs=(DATA,), runtime=(checkout,)
+    )
+    argv = sandbox_argv(policy, SPEC, COMMAND)
+    assert position(argv, "--ro-bind-try", str(checkout), str(checkout)) < position(
+        argv, "--tmpfs", str(DATA)
+    )
