@@ -10,7 +10,7 @@ is the last seq a page examined, so pages neither skip nor repeat rows under ins
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
