@@ -632,8 +632,9 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
 
 
 def _exit_applied(before: Job, after: Job, exited: PartyExited) -> str | None:
-    """The alias of the task whose party this successful exit moved to SUCCEEDED; None
-    when the report changed nothing (stale: an older attempt, a stopped task)."""
+    """The alias of the task that succeeded with this exit (its party and the task at
+    the exit's attempt are SUCCEEDED now, and were not before); None for a report that
+    made nothing succeed (stale: an older attempt, a task stopped meanwhile)."""
     if exited.exit_code != 0 or exited.lost:
         return None
     key = exited.key
@@ -646,6 +647,7 @@ def _exit_applied(before: Job, after: Job, exited: PartyExited) -> str | None:
         party = task.party(key.domain_id)
         return (
             task.attempt == key.attempt
+            and task.state is TaskState.SUCCEEDED
             and party is not None
             and party.state is PartyState.SUCCEEDED
         )
