@@ -53,6 +53,7 @@ from dagwire.server.workflow.outputs import RunOutputs
 from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
+from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
 from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
 
@@ -148,6 +149,7 @@ class DagwireServer:
                 approval_domains=config.approval_domains, event_retention=config.event_retention
             ),
             replication=self.replication,
+            exit_riders=step_exit_riders,
         )
         self.pipelines = Pipelines(self.workflow_store, utc_now)
         self.workflows = WorkflowRuntime(

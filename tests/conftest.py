@@ -100,6 +100,11 @@ class ServerThread:
         self._thread.join(timeout=10)
         self._loop.close()
 
+    def call_soon(self, callback: Callable[..., object], *args: object) -> None:
+        """Call `callback` on the server's event loop (to hand the server what only it
+        produces itself, such as an executor's report)."""
+        self._loop.call_soon_threadsafe(callback, *args)
+
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
 

@@ -74,6 +74,19 @@ class PartyProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class StepOutputs:
+    """What a pipeline step read and wrote, reported with its exit as Argo's TaskResult
+    carries a node's outputs: the runtime records them as artifacts (and a cache entry
+    when both fingerprints are given) with the save of the exit, so an exit that is not
+    applied records nothing."""
+
+    inputs: Mapping[str, str] = field(default_factory=dict)  # artifact name -> path
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    first_fp: str = ""  # what the step is
+    second_fp: str = ""  # what it read
+
+
+@dataclass(frozen=True, slots=True)
 class PartyExited:
     """The process ended. exit_code 0 is success; message explains anything else.
     `lost` means it is gone without an exit record (it vanished while the server was
@@ -85,6 +98,7 @@ class PartyExited:
     lost: bool = False
     cached_from: str = ""  # the job whose recorded outputs were reused instead of running
     metrics: Mapping[str, str] = field(default_factory=dict)  # what the process reported
+    step_outputs: StepOutputs | None = None  # a pipeline step's, on success
 
 
 ExecutorReport = PartyStarted | PartyProgress | PartyExited

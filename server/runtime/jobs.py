@@ -67,7 +67,7 @@ from dagwire.server.executors.base import (
 )
 from dagwire.server.runtime.committer import GroupCommitter
 from dagwire.server.runtime.reconcile import effects_between
-from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, UpdateJob
+from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, Rider, UpdateJob
 
 if TYPE_CHECKING:
     from dagwire.server.runtime.replicas import Replication
@@ -83,6 +83,14 @@ Clock = Callable[[], datetime]
 # Checked against the stored job under its lock, before anything is done to it: the API
 # passes its authorization here, so that no check-then-act gap separates the two.
 Guard = Callable[[Job], None]
+# The rows an applied successful exit of a party brings along into the save of the exit
+# (a pipeline step's artifacts and cache entry): given the job as saved, the task's
+# alias, the report and the time.
+ExitRiders = Callable[[Job, str, PartyExited, datetime], Sequence[Rider]]
+
+
+def no_riders(job: Job, alias: str, exited: PartyExited, now: datetime) -> Sequence[Rider]:
+    return ()
 
 
 def allow_all(job: Job) -> None:
@@ -115,8 +123,10 @@ class JobRuntime:
         settings: RuntimeSettings = RuntimeSettings(),
         clock: Clock = utc_now,
         replication: Replication | None = None,
+        exit_riders: ExitRiders = no_riders,
     ) -> None:
         self._store = store
+        self._exit_riders = exit_riders
         self._bus = bus
         self._settings = settings
         self._clock = clock
@@ -243,7 +253,9 @@ class JobRuntime:
 
     # --- commands --------------------------------------------------------------------
 
-    async def create(self, spec: JobSpec) -> Job:
+    async def create(self, spec: JobSpec, riders: Sequence[Rider] = ()) -> Job:
+        """Validate and store a new job, its riders' rows in the same transaction (a
+        refusing rider's error is raised and nothing is stored), then start it."""
         validate_job_spec(spec, self._settings.limits)
         for index, task in enumerate(spec.tasks):
             if not self.executor.knows_image(task.app_image):
@@ -253,7 +265,7 @@ class JobRuntime:
                 )
         outcome = reducer.create_job(spec, self._clock(), self._settings.approval_domains)
         async with self._lock(spec.job_id):
-            change = await self._committer.write(InsertJob(outcome.job))
+            change = await self._committer.write(InsertJob(outcome.job, tuple(riders)))
             await self._carry_out(change.job, outcome.effects)
         log.info("job created", job_id=spec.job_id, state=change.job.state.value)
         return change.job
@@ -348,7 +360,7 @@ class JobRuntime:
             job = await self._load(job_id)
             if job is None or not items:
                 return
-            await self._save(job, _apply_all(job, items, self._clock()))
+            await self._save_reports(job, items)
 
     async def _drain_owned(self, job_id: str, items: list[Command | ExecutorReport]) -> None:
         """A replica writes reports only for the jobs it owns and runs; for others they
@@ -358,7 +370,7 @@ class JobRuntime:
                 return
             job = self._active[job_id]
             try:
-                await self._save(job, _apply_all(job, items, self._clock()))
+                await self._save_reports(job, items)
                 return
             except ConcurrentModification:
                 # A command on another replica changed the job: catch up, apply again.
@@ -367,11 +379,25 @@ class JobRuntime:
 
     # --- persistence and effects -----------------------------------------------------
 
-    async def _save(self, before: Job, outcome: Outcome) -> Job:
+    async def _save_reports(self, before: Job, items: list[Command | ExecutorReport]) -> Job:
+        """Apply queued commands and reports and save the result, with the rows the exits
+        it applied bring along (only those: a stale report's go nowhere)."""
+        now = self._clock()
+        outcome = _apply_all(before, items, now)
+        riders = [
+            rider
+            for item in items
+            if isinstance(item, PartyExited)
+            and (alias := _exit_applied(before, outcome.job, item)) is not None
+            for rider in self._exit_riders(outcome.job, alias, item, now)
+        ]
+        return await self._save(before, outcome, riders)
+
+    async def _save(self, before: Job, outcome: Outcome, riders: Sequence[Rider] = ()) -> Job:
         if outcome.job is before:
             return before
         owned = self._owns(before.job_id)
-        change = await self._committer.write(UpdateJob(outcome.job, before.version))
+        change = await self._committer.write(UpdateJob(outcome.job, before.version, tuple(riders)))
         await self._carry_out(change.job, outcome.effects, owned)
         return change.job
 
@@ -603,6 +629,30 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
             current = outcome.job
             effects.extend(outcome.effects)
     return Outcome(current, tuple(effects))
+
+
+def _exit_applied(before: Job, after: Job, exited: PartyExited) -> str | None:
+    """The alias of the task that succeeded with this exit (its party and the task at
+    the exit's attempt are SUCCEEDED now, and were not before); None for a report that
+    made nothing succeed (stale: an older attempt, a task stopped meanwhile)."""
+    if exited.exit_code != 0 or exited.lost:
+        return None
+    key = exited.key
+    alias = next((t.alias for t in after.spec.tasks if t.task_id == key.task_id), None)
+    if alias is None:
+        return None
+
+    def succeeded(job: Job) -> bool:
+        task = job.task(alias)
+        party = task.party(key.domain_id)
+        return (
+            task.attempt == key.attempt
+            and task.state is TaskState.SUCCEEDED
+            and party is not None
+            and party.state is PartyState.SUCCEEDED
+        )
+
+    return alias if succeeded(after) and not succeeded(before) else None
 
 
 def _log_lost(before: Job, after: Job, lost: reducer.ProcessLost) -> None:

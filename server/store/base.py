@@ -4,21 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dagwire.server.engine.errors import EngineError
 from dagwire.server.engine.model import ChangeType, Job, JobChange, JobKind, JobState
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+class Rider(Protocol):
+    """Rows of another table that ride with a job write: written in its transaction when
+    the write is accepted, never without it (a run's record and its request key with the
+    run's job; a step's artifacts and cache entry with the save of its exit)."""
+
+    def write(self, conn: Connection) -> EngineError | None:
+        """Write the rows; or return the error that refuses the whole write (its job
+        write and every rider's rows are then left out, the rest of the batch goes on)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class InsertJob:
     job: Job
+    riders: tuple[Rider, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class UpdateJob:
     job: Job
     expected_version: int
+    riders: tuple[Rider, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +139,7 @@ __all__ = [
     "JobStore",
     "JobWrite",
     "RemoveJob",
+    "Rider",
     "UpdateJob",
     "WriteResult",
 ]

@@ -233,7 +233,10 @@ class SqlJobStore:
         if self._hooks is not None:
             self._hooks.before_writes(conn)
         current = _current(conn, writes, self._written)
-        planned = [_plan(write, enc, current) for write, enc in zip(writes, encoded, strict=True)]
+        planned = [
+            _plan_with_riders(conn, write, enc, current)
+            for write, enc in zip(writes, encoded, strict=True)
+        ]
         accepted = [plan for plan in planned if not isinstance(plan, EngineError)]
         if accepted:
             versions = _append_events(conn, accepted)
@@ -412,6 +415,44 @@ def _current(
         for stored in read_stored(conn, jobs.c.job_id.in_(removed)):
             current.removed[stored.job_id] = (stored.job(), stored.parts)
     return current
+
+
+def _plan_with_riders(
+    conn: Connection, write: JobWrite, encoded: JobParts | None, current: _Current
+) -> _Plan | EngineError:
+    """Plan the write, then write its riders' rows in a savepoint of their own: a rider
+    that refuses takes back its fellows' rows and the write's plan, so that the job write
+    and its riders go together or not at all, without failing the rest of the batch."""
+    if isinstance(write, RemoveJob) or not write.riders:
+        return _plan(write, encoded, current)
+    riders, job_id = write.riders, write.job.job_id
+    version, had_base, base = (
+        current.versions.get(job_id),
+        job_id in current.bases,
+        current.bases.get(job_id),
+    )
+    plan = _plan(write, encoded, current)
+    if isinstance(plan, EngineError):
+        return plan
+    savepoint = conn.begin_nested()
+    try:
+        refused = next((e for rider in riders if (e := rider.write(conn)) is not None), None)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if refused is None:
+        savepoint.commit()
+        return plan
+    savepoint.rollback()
+    if version is None:
+        current.versions.pop(job_id, None)
+    else:
+        current.versions[job_id] = version
+    if had_base:
+        current.bases[job_id] = base
+    else:
+        current.bases.pop(job_id, None)
+    return refused
 
 
 def _plan(write: JobWrite, encoded: JobParts | None, current: _Current) -> _Plan | EngineError:

@@ -10,7 +10,7 @@ is the last seq a page examined, so pages neither skip nor repeat rows under ins
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -32,6 +32,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
@@ -44,6 +45,7 @@ from dagwire.server.engine.catalog import (
     PipelineVersion,
     RunRecord,
 )
+from dagwire.server.engine.errors import EngineError
 from dagwire.server.engine.model import FailureStrategy, JobState
 from dagwire.server.store.owners import OWNER, owner_column, upgrade_owners
 from dagwire.server.store.schema import SCHEMA_LOCK, jobs
@@ -151,6 +153,95 @@ class Page(Generic[T]):
 
 class PipelineNameTaken(Exception):
     pass
+
+
+class RequestKeyTaken(EngineError):
+    """A create request's key names the resource an earlier request with it created."""
+
+    def __init__(self, request_key: str, resource_id: str) -> None:
+        super().__init__(f"request key {request_key!r} already created {resource_id!r}")
+        self.resource_id = resource_id
+
+
+# --- riders: rows written in a job write's transaction (store.base.Rider) ----------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRun:
+    """A run's record, riding with the insert of the run's job. A record left without
+    its job (by a delete cut short) is replaced: the job's insert, in the same
+    transaction, was accepted, so no run has the id."""
+
+    record: RunRecord
+
+    def write(self, conn: Connection) -> EngineError | None:
+        conn.execute(delete(runs).where(runs.c.run_id == self.record.run_id))
+        conn.execute(insert(runs).values(_run_row(self.record)))
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RememberRequest:
+    """A create request's idempotency key, riding with the write of what it creates:
+    refused (RequestKeyTaken) when an earlier request holds the key, so that of two
+    racing requests with one key exactly one creates anything."""
+
+    request_key: str
+    resource_id: str
+
+    def write(self, conn: Connection) -> EngineError | None:
+        for _ in range(2):
+            known = conn.scalar(
+                select(request_keys.c.resource_id).where(
+                    request_keys.c.request_key == self.request_key
+                )
+            )
+            if known is not None:
+                return RequestKeyTaken(self.request_key, known)
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        insert(request_keys).values(
+                            request_key=self.request_key, resource_id=self.resource_id
+                        )
+                    )
+                return None
+            except IntegrityError:
+                continue  # another replica committed the key meanwhile: read it
+        raise RuntimeError(f"request key {self.request_key!r} is neither free nor taken")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordArtifacts:
+    """A step's artifacts, riding with the save of its exit. Recording one again (a
+    recovered exit) changes nothing."""
+
+    items: tuple[Artifact, ...]
+
+    def write(self, conn: Connection) -> EngineError | None:
+        for item in self.items:
+            found = conn.scalar(
+                select(artifacts.c.seq).where(
+                    artifacts.c.run_id == item.run_id,
+                    artifacts.c.step_name == item.step_name,
+                    artifacts.c.name == item.name,
+                    artifacts.c.type == item.type.value,
+                )
+            )
+            if found is None:
+                conn.execute(insert(artifacts).values(_artifact_row(item)))
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCacheEntry:
+    """A cached step's entry, riding with the save of its exit."""
+
+    entry: CacheEntry
+
+    def write(self, conn: Connection) -> EngineError | None:
+        conn.execute(insert(cache_entries).values(_cache_row(self.entry)))
+        return None
 
 
 class SqlWorkflowStore:
@@ -314,10 +405,6 @@ class SqlWorkflowStore:
 
     # --- runs ------------------------------------------------------------------------
 
-    async def insert_run(self, record: RunRecord) -> None:
-        async with self._writes.begin() as conn:
-            await conn.execute(insert(runs).values(_run_row(record)))
-
     async def get_run(self, run_id: str) -> RunRecord | None:
         async with self._engine.connect() as conn:
             row = (
@@ -357,10 +444,6 @@ class SqlWorkflowStore:
             await conn.execute(delete(runs).where(runs.c.run_id == run_id))
 
     # --- cache -----------------------------------------------------------------------
-
-    async def insert_cache_entry(self, entry: CacheEntry) -> None:
-        async with self._writes.begin() as conn:
-            await conn.execute(insert(cache_entries).values(_cache_row(entry)))
 
     async def find_cache_entries(
         self, first_fp: str, second_fp: str, owner: str
@@ -410,23 +493,6 @@ class SqlWorkflowStore:
             return bool(await conn.scalar(select(exists().where(cache_entries.c.run_id == run_id))))
 
     # --- artifacts -------------------------------------------------------------------
-
-    async def register_artifacts(self, items: Sequence[Artifact]) -> None:
-        """Record artifacts; registering one again (a recovered exit) changes nothing."""
-        if not items:
-            return
-        async with self._writes.begin() as conn:
-            for item in items:
-                found = await conn.scalar(
-                    select(artifacts.c.seq).where(
-                        artifacts.c.run_id == item.run_id,
-                        artifacts.c.step_name == item.step_name,
-                        artifacts.c.name == item.name,
-                        artifacts.c.type == item.type.value,
-                    )
-                )
-                if found is None:
-                    await conn.execute(insert(artifacts).values(_artifact_row(item)))
 
     async def output_artifacts(self, run_id: str, step_name: str) -> list[Artifact]:
         async with self._engine.connect() as conn:

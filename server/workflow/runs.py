@@ -26,16 +26,22 @@ from dagwire.server.engine.catalog import (
 )
 from dagwire.server.engine.errors import (
     EngineError,
+    InvalidRequest,
     JobAlreadyExists,
     JobNotFound,
 )
 from dagwire.server.engine.model import FailureStrategy, Job, JobKind, JobState, TaskState
 from dagwire.server.engine.tenancy import EVERYONE, OPERATOR_OWNER, Tenant
-from dagwire.server.engine.validation import Limits, validate_job_spec
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.runtime.watch import WatchEvent, WatchFilter, watch_jobs
 from dagwire.server.store.base import JobScope, JobStore
-from dagwire.server.store.workflow import Page, SqlWorkflowStore
+from dagwire.server.store.workflow import (
+    Page,
+    RecordRun,
+    RememberRequest,
+    RequestKeyTaken,
+    SqlWorkflowStore,
+)
 from dagwire.server.workflow.compile import RunOptions, compile_run
 from dagwire.server.workflow.errors import (
     AlreadyExists,
@@ -110,7 +116,6 @@ class WorkflowRuntime:
         store: SqlWorkflowStore,
         pipelines: Pipelines,
         clock: Clock = utc_now,
-        limits: Limits | None = None,
     ) -> None:
         self._jobs = jobs
         self._job_store = job_store
@@ -118,7 +123,6 @@ class WorkflowRuntime:
         self._store = store
         self._pipelines = pipelines
         self._clock = clock
-        self._limits = limits or Limits()
         # Run records never change after creation; watches look them up per event.
         self._records: OrderedDict[str, RunRecord] = OrderedDict()
 
@@ -130,46 +134,32 @@ class WorkflowRuntime:
         if key and (known := await self._store.remembered(key)):
             return await self.get_run(tenant, known)
         record, options, spec = await self._plan_run(tenant, new)
-        view = await self._start(record, options, spec)
-        if key:
-            await self._store.remember(key, record.run_id)
-        return view
+        try:
+            return await self._start(record, options, spec, key)
+        except RequestKeyTaken as taken:  # a request with the same key got there first
+            return await self.get_run(tenant, taken.resource_id)
 
-    async def _start(self, record: RunRecord, options: RunOptions, spec: PipelineSpec) -> RunView:
-        """Compile the run, store its record, then create its job; the record goes again
-        when the job cannot be created, so that nothing is half-applied."""
+    async def _start(
+        self, record: RunRecord, options: RunOptions, spec: PipelineSpec, request_key: str = ""
+    ) -> RunView:
+        """Compile the run and create its job; the run's record and the request's key
+        ride in the job's write transaction, so that a run is stored whole or not at all.
+        The job runtime validates the compiled spec (once)."""
         job_spec = replace(
             compile_run(spec, options),
             custom_fields={OWNER_FIELD: record.owner} if record.owner else {},
         )
+        riders: list[RecordRun | RememberRequest] = [RecordRun(record)]
+        if request_key:
+            riders.append(RememberRequest(request_key, record.run_id))
         try:
-            validate_job_spec(job_spec, self._limits)
-        except EngineError as error:
+            job = await self._jobs.create(job_spec, riders)
+        except InvalidRequest as error:
             raise InvalidArgument.of("run_yaml", str(error)) from None
-        await self._insert_record(record)
-        try:
-            job = await self._jobs.create(job_spec)
-        except BaseException as error:
-            await self._store.delete_run(record.run_id)
-            if isinstance(error, JobAlreadyExists):
-                raise AlreadyExists("run", record.run_id) from None
-            raise
+        except JobAlreadyExists:
+            raise AlreadyExists("run", record.run_id) from None
         self._remember(record)
         return RunView(record, job)
-
-    async def _insert_record(self, record: RunRecord) -> None:
-        """Store a run's record; AlreadyExists when a run has its id. A record left
-        without its job (a crash between the two writes) is replaced, so that a
-        schedule's tick retried after the crash still gets its run."""
-        try:
-            await self._store.insert_run(record)
-        except Exception:
-            if await self._store.get_run(record.run_id) is None:
-                raise
-            if await self._job_store.get_job(record.run_id) is not None:
-                raise AlreadyExists("run", record.run_id) from None
-            await self._store.delete_run(record.run_id)
-            await self._store.insert_run(record)
 
     async def _plan_run(
         self, tenant: Tenant, new: NewRun

@@ -3,9 +3,9 @@
 It decorates the server's executor. Kuscia tasks pass straight through. For a run's
 step it resolves the artifact paths, then either reuses recorded outputs (a retry, or a
 cache hit on both fingerprints) and reports success at once, or launches the step's
-command with its environment. When a step succeeds, its artifacts and its cache entry
-are recorded *before* the success is passed on, so a dependent never launches ahead of
-the outputs it reads.
+command with its environment. Like every executor it only reads the store: a step's
+success is reported with what it read and wrote (StepOutputs), and the runtime records
+its artifacts and cache entry with the save of the exit (step_records.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -25,7 +24,7 @@ from typing import Any
 
 import structlog
 
-from dagwire.server.engine.catalog import Artifact, ArtifactType, CacheEntry
+from dagwire.server.engine.catalog import CacheEntry
 from dagwire.server.engine.model import JobKind
 from dagwire.server.engine.names import path_below
 from dagwire.server.executors.base import (
@@ -36,6 +35,7 @@ from dagwire.server.executors.base import (
     PartyLaunch,
     PartyStarted,
     ReportSink,
+    StepOutputs,
 )
 from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
@@ -175,49 +175,28 @@ class StepExecutor:
         if report.exit_code != 0 or report.lost:
             self._sink(report)
             return
-        self._spawn(self._record_success(report, prepared))
+        self._spawn(self._report_success(report, prepared))
 
-    async def _record_success(self, report: PartyExited, prepared: _Prepared) -> None:
+    async def _report_success(self, report: PartyExited, prepared: _Prepared) -> None:
+        """Pass the success on with the step's metrics and what it read and wrote."""
+        produced = StepOutputs(
+            prepared.inputs, prepared.outputs, prepared.first_fp, prepared.second_fp
+        )
         try:
-            config = prepared.config
-            now = self._clock()
-            await self._store.register_artifacts(
-                _artifacts(config, prepared.inputs, ArtifactType.INPUT, now)
-                + _artifacts(config, prepared.outputs, ArtifactType.OUTPUT, now)
-            )
-            if config.cache_enable:
-                await self._store.insert_cache_entry(
-                    CacheEntry(
-                        cache_id=f"cch-{secrets.token_hex(4)}",
-                        first_fp=prepared.first_fp,
-                        second_fp=prepared.second_fp,
-                        run_id=config.run_id,
-                        step_name=config.step,
-                        username=config.username,
-                        expired_time=config.cache_max_expired_time,
-                        create_time=now,
-                        pipeline_id=config.pipeline_id,
-                        owner=config.owner,
-                    )
-                )
             metrics = await asyncio.to_thread(_read_metrics, Path(prepared.metrics_file))
-            self._sink(replace(report, metrics=metrics))
-        except Exception as error:  # the step's success cannot stand without its records
-            log.error("could not record step outputs", key=str(report.key), error=repr(error))
-            self._sink(replace(report, exit_code=1, message=f"could not record outputs: {error}"))
+        except Exception as error:  # the step's success cannot stand without its report
+            log.error("could not read step metrics", key=str(report.key), error=repr(error))
+            self._sink(replace(report, exit_code=1, message=f"could not read metrics: {error}"))
+            return
+        self._sink(replace(report, metrics=metrics, step_outputs=produced))
 
     # --- reuse -----------------------------------------------------------------------
 
     async def _reuse(self, key: PartyKey, config: StepConfig, source_run: str) -> None:
         """Succeed at once with `source_run`'s outputs of this step."""
-        now = self._clock()
         recorded = await self._store.output_artifacts(source_run, config.step)
         outputs = {artifact.name: artifact.path for artifact in recorded}
         inputs = await self._input_paths(config)
-        await self._store.register_artifacts(
-            _artifacts(config, inputs, ArtifactType.INPUT, now)
-            + _artifacts(config, outputs, ArtifactType.OUTPUT, now)
-        )
         source = await self._jobs.get_job(source_run)
         metrics = source.task(config.step).metrics if source is not None else {}
         self._sink(PartyStarted(key))
@@ -228,6 +207,7 @@ class StepExecutor:
                 f"reused the outputs of run {source_run}",
                 cached_from=source_run,
                 metrics=metrics,
+                step_outputs=StepOutputs(inputs, outputs),
             )
         )
 
@@ -270,17 +250,6 @@ class StepExecutor:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def _artifacts(
-    config: StepConfig, paths: Mapping[str, str], kind: ArtifactType, now: datetime
-) -> list[Artifact]:
-    return [
-        Artifact(
-            config.run_id, config.step, name, path, kind, config.username, now, owner=config.owner
-        )
-        for name, path in paths.items()
-    ]
 
 
 def _first_fingerprint(config: StepConfig) -> str:
