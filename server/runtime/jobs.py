@@ -65,6 +65,7 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
+from dagwire.server.runtime import moments
 from dagwire.server.runtime.committer import GroupCommitter
 from dagwire.server.runtime.reconcile import effects_between
 from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, UpdateJob
@@ -161,10 +162,15 @@ class JobRuntime:
         launches = [
             launch
             for task in job.tasks
-            if task.state is TaskState.RUNNING
+            if task.state in (TaskState.RUNNING, TaskState.STOPPED)
             for launch in _party_launches(job, task.alias, task.attempt)
             if (party := task.party(launch.key.domain_id)) is not None
-            and party.state in (PartyState.PENDING, PartyState.RUNNING)
+            and (
+                party.state in (PartyState.PENDING, PartyState.RUNNING)
+                # a stopped step's process whose exit was not recorded yet: its exit
+                # record (or its loss) ends the step's stopping
+                or party.exiting
+            )
         ]
         recoverable = [launch for launch in launches if not self._refused(launch, "recovered")]
         if recoverable:
@@ -180,6 +186,10 @@ class JobRuntime:
                             f"could not be recovered: {shortened(str(error), 500)}",
                         )
                     )
+        for launch in recoverable:  # re-attached to a stopped step's process: stop it again
+            task = job.task(launch.task_alias)
+            if task.state is TaskState.STOPPED:
+                self._spawn(self.executor.terminate(launch.key, task.err_msg or "stopped"))
         self._rearm_timeouts(job)
 
     def _refused(self, launch: PartyLaunch, verb: str) -> bool:
@@ -304,7 +314,7 @@ class JobRuntime:
         async with self._lock(job_id):
             for attempt in range(_CONFLICT_RETRIES):
                 job = await self._current(job_id, guard)
-                outcome = reducer.apply(job, command, self._clock())
+                outcome = moments.apply(job, command, self._clock())
                 try:
                     return await self._save(job, outcome)
                 except ConcurrentModification:
@@ -597,7 +607,7 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
     for item in items:
         command = _as_command(current, item)
         if command is not None:
-            outcome = reducer.apply(current, command, now)
+            outcome = moments.apply(current, command, now)
             if isinstance(command, reducer.ProcessLost):
                 _log_lost(current, outcome.job, command)
             current = outcome.job
