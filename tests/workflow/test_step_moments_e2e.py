@@ -14,6 +14,7 @@ from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
 from dagwire.v1 import step_execution_request_response_pb2 as sr
 from dagwire.v1 import step_execution_service_pb2_grpc as srpc
+from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import assert_eventually
 from tests.workflow.conftest import run_yaml
@@ -115,3 +116,42 @@ async def test_a_stopped_step_is_stopping_until_its_process_has_exited(
         "from running to stopping",
         "from stopping to stopped",
     ]
+
+
+async def test_a_step_that_ignores_sigterm_is_stopping_until_it_is_killed(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    text = "name: stubborn\nentry_points:\n  deaf: {command: \"trap '' TERM; sleep 30\"}\n"
+    run_id = (await run_yaml(workflows, text)).run_id
+    await assert_eventually(
+        lambda: get_step(steps, run_id, "deaf"), lambda s: name(s.status) == "RUNNING"
+    )
+    await act(steps, run_id, "deaf", "STOP")
+    # Polled, not watched: it stays stopping for the kill grace period, then is stopped.
+    still = await get_step(steps, run_id, "deaf")
+    assert name(still.status) == "STOPPING"
+    await assert_eventually(
+        lambda: get_step(steps, run_id, "deaf"), lambda s: name(s.status) == "STOPPED"
+    )
+
+
+async def test_the_steps_of_a_stopped_run_are_stopping_until_their_processes_exit(
+    workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
+) -> None:
+    text = 'name: whole\nentry_points:\n  a: {command: "sleep 30"}\n  b: {command: "sleep 30"}\n'
+    run_id = (await run_yaml(workflows, text)).run_id
+    stream = steps.WatchStepExecutions(
+        sr.WatchStepExecutionsRequest(run_id=run_id, timeout_seconds=20)
+    ).__aiter__()
+    seen: dict[str, list[str]] = {}
+    async for event in stream:
+        seen.setdefault(event.step_execution.step_name, []).append(name(event.status))
+        if all(statuses[-1:] == ["RUNNING"] for statuses in seen.values()) and len(seen) == 2:
+            break
+    await workflows.StopRun(rr.StopRunRequest(run_id=run_id, force=True))
+    async for event in stream:  # ends once the run has ended and both have exited
+        seen[event.step_execution.step_name].append(name(event.status))
+    assert {step: statuses[-3:] for step, statuses in seen.items()} == {
+        "a": ["RUNNING", "STOPPING", "STOPPED"],
+        "b": ["RUNNING", "STOPPING", "STOPPED"],
+    }
