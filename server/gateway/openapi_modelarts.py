@@ -20,10 +20,23 @@ from dagwire.server.gateway.modelarts import (
 )
 
 _PREFIX = "modelarts."
-STATUSES = (
-    "init wait_inputs pending creating created create_failed running stopping stopped "
-    "timeout completed failed hold skipped"
-).split()
+# ModelArts' 14 step-execution statuses, in the order of its reference.
+STATUSES = [
+    "init",
+    "wait_inputs",
+    "pending",
+    "creating",
+    "created",
+    "create_failed",
+    "running",
+    "stopping",
+    "stopped",
+    "timeout",
+    "completed",
+    "failed",
+    "hold",
+    "skipped",
+]
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -364,7 +364,10 @@ class JobRuntime:
         """A replica writes reports only for the jobs it owns and runs; for others they
         are stale (the job settled, or its new owner recovers the processes itself)."""
         for _ in range(_CONFLICT_RETRIES):
-            if not items or not await self._may_act(job_id):
+            if not items:
+                return
+            if not await self._may_act(job_id):
+                await self._record_exits(job_id, items)
                 return
             job = self._active[job_id]
             try:
@@ -374,6 +377,21 @@ class JobRuntime:
                 # A command on another replica changed the job: catch up, apply again.
                 await self._catch_up(job_id, await self._store.get_job(job_id))
         log.error("reports dropped after repeated conflicts", job_id=job_id)
+
+    async def _record_exits(self, job_id: str, items: list[Command | ExecutorReport]) -> None:
+        """A finished run is no replica's to run, yet the processes its stop told to
+        terminate ran here and report their exit here: record them (moments.py), so its
+        steps end stopping. Nothing else of a finished job changes on a report."""
+        exits = [item for item in items if isinstance(item, PartyExited)]
+        if not exits:
+            return
+        job = await self._store.get_job(job_id)
+        if job is None or not job.state.is_terminal or not _exiting(job):
+            return
+        try:
+            await self._save(job, _apply_all(job, exits, self._clock()))
+        except ConcurrentModification:  # a user acted on it (a retry) meanwhile: moot
+            log.info("exit of a stopped step not recorded", job_id=job_id)
 
     # --- persistence and effects -----------------------------------------------------
 
@@ -613,6 +631,10 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
             current = outcome.job
             effects.extend(outcome.effects)
     return Outcome(current, tuple(effects))
+
+
+def _exiting(job: Job) -> bool:
+    return any(party.exiting for task in job.tasks for party in task.parties)
 
 
 def _log_lost(before: Job, after: Job, lost: reducer.ProcessLost) -> None:

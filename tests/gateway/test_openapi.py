@@ -125,3 +125,15 @@ def problems(
         for index, item in enumerate(value):
             found += problems(item, schema["items"], schemas, f"{at}[{index}]")
     return found
+
+
+def test_modelarts_statuses_are_the_protos_in_modelarts_words(committed: dict[str, Any]) -> None:
+    from dagwire.v1 import enums_pb2 as enums
+
+    documented = committed["components"]["schemas"]["modelarts.StepExecution"]["properties"]
+    protos = [
+        value.name.removeprefix("STEP_EXECUTION_STATUS_").lower()
+        for value in enums.StepExecutionStatus.DESCRIPTOR.values
+        if value.number
+    ]
+    assert documented["status"]["enum"] == protos
