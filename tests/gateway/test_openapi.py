@@ -10,6 +10,7 @@ import yaml
 
 from dagwire.server.gateway import openapi
 from dagwire.server.gateway.routes import ROUTE_TABLES
+from dagwire.v1 import enums_pb2 as enums
 from tests.gateway.conftest import Gateway
 from tests.gateway.test_modelarts_body import actions_path
 
@@ -128,8 +129,6 @@ def problems(
 
 
 def test_modelarts_statuses_are_the_protos_in_modelarts_words(committed: dict[str, Any]) -> None:
-    from dagwire.v1 import enums_pb2 as enums
-
     documented = committed["components"]["schemas"]["modelarts.StepExecution"]["properties"]
     protos = [
         value.name.removeprefix("STEP_EXECUTION_STATUS_").lower()
