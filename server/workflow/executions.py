@@ -5,6 +5,7 @@ names the tenant, and another domain's run answers exactly as a missing one."""
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
@@ -86,6 +87,18 @@ class StepTransition:
     status: StepExecutionStatus
     step: StepView
     resource_version: int
+
+    @property
+    def message(self) -> str:
+        """The entry's words. The engine words a launch as "attempt N started"; at a
+        launch the process has not started yet (that is the STARTED moment's entry)."""
+        if self.status is StepExecutionStatus.CREATING:
+            return _LAUNCH_WORDS.sub(r"\1 launched", self.event.message)
+        return self.event.message
+
+
+# The reducer's words for a launch (its _event_message for a running task).
+_LAUNCH_WORDS = re.compile(r"^(attempt \d+) started$")
 
 
 def step_uuid(run_id: str, alias: str) -> str:

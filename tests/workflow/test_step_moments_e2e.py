@@ -73,6 +73,9 @@ async def test_a_launched_step_is_creating_until_its_process_has_started(
     # The launch is committed before the process starts: the step stood creating then.
     assert seen[0] == ("CREATING", "CREATING")
     assert [reported for reported, _ in seen] == ["CREATING", "CREATED", "RUNNING", "COMPLETED"]
+    replay = steps.WatchStepExecutions(sr.WatchStepExecutionsRequest(run_id=run_id))
+    words = {name(e.status): e.message async for e in replay}
+    assert (words["CREATING"], words["CREATED"]) == ("attempt 1 launched", "attempt 1 started")
 
 
 async def test_created_is_the_instant_a_steps_processes_started(
