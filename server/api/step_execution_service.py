@@ -93,7 +93,7 @@ class StepExecutionServicer(rpc.StepExecutionServiceServicer):
             yield rr.WatchStepExecutionsResponse(
                 status=convert.STEP_EXECUTION_STATUSES[transition.status],  # type: ignore[arg-type]
                 time=convert.timestamp(transition.event.time),
-                message=transition.event.message,
+                message=transition.message,
                 step_execution=convert.step_execution_to_proto(transition.step, _now()),
                 resource_version=transition.resource_version,
             )

@@ -235,6 +235,7 @@ _ERROR_CODES: Mapping[StepExecutionStatus, str] = {
     StepExecutionStatus.CREATE_FAILED: "CREATE_FAILED",
     StepExecutionStatus.TIMEOUT: "TIMEOUT",
     StepExecutionStatus.STOPPED: "STOPPED",
+    StepExecutionStatus.STOPPING: "STOPPED",
     StepExecutionStatus.SKIPPED: "SKIPPED",
     StepExecutionStatus.HOLD: "HOLD",
 }

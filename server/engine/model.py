@@ -244,6 +244,9 @@ class PartyRun:
     domain_id: str
     state: PartyState = PartyState.PENDING
     err_msg: str = ""
+    # Told to stop and its exit not yet recorded: the runtime marks and clears it (the
+    # task machine settles a stopped task at once, while the process takes its time).
+    exiting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,15 @@ class TaskEvent:
     time: datetime
     state: TaskState
     message: str = ""
+    moment: TaskMoment | None = None  # None: the state changed
+
+
+class TaskMoment(enum.Enum):
+    """A moment within a task state that its history records though the task machine
+    has no state for it (the runtime records these)."""
+
+    STARTED = "started"  # every party's process of the running attempt has started
+    EXITED = "exited"  # the last process of a stopped task has exited
 
 
 @dataclass(frozen=True, slots=True, weakref_slot=True)

@@ -29,6 +29,7 @@ from google.protobuf.descriptor_pb2 import (
     SourceCodeInfo,
 )
 
+from dagwire.server.gateway import openapi_modelarts
 from dagwire.server.gateway.routes import ROUTE_TABLES, RouteTable
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
@@ -172,6 +173,9 @@ def build(files: FileDescriptorSet, tables: Iterable[RouteTable] = ROUTE_TABLES)
             service = f".{table.service}"
             operation = _operation(protos, service, rpc, schemas, in_band=table.in_band)
             paths[path] = {"post": operation}
+    modelarts_path, modelarts_item = openapi_modelarts.path_item()
+    paths[modelarts_path] = modelarts_item
+    schemas.update(openapi_modelarts.schemas())
     paths["/metrics"] = {
         "get": {
             "operationId": "Metrics",
@@ -225,7 +229,9 @@ def build(files: FileDescriptorSet, tables: Iterable[RouteTable] = ROUTE_TABLES)
             "version": "v1",
             "description": (
                 "Kuscia's KusciaAPI HTTP paths (`/api/v1/job/...`) and dagwire's own "
-                "(`/api/v1/workflow/...`, `/api/v1/stepexecution/...`), served by dagwire's "
+                "(`/api/v1/workflow/...`, `/api/v1/stepexecution/...`), and ModelArts' "
+                "step-execution actions (`/v2/{project_id}/workflows/...`, in ModelArts' "
+                "field names and error shape), served by dagwire's "
                 "gateway (`--http-listen`). "
                 "Bodies use the protobuf JSON mapping: field names as in the .proto files "
                 "(snake_case, as below) or in lowerCamelCase; 64-bit integers as strings; "

@@ -65,6 +65,7 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
+from dagwire.server.runtime import moments
 from dagwire.server.runtime.committer import GroupCommitter
 from dagwire.server.runtime.reconcile import effects_between
 from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, Rider, UpdateJob
@@ -171,10 +172,15 @@ class JobRuntime:
         launches = [
             launch
             for task in job.tasks
-            if task.state is TaskState.RUNNING
+            if task.state in (TaskState.RUNNING, TaskState.STOPPED)
             for launch in _party_launches(job, task.alias, task.attempt)
             if (party := task.party(launch.key.domain_id)) is not None
-            and party.state in (PartyState.PENDING, PartyState.RUNNING)
+            and (
+                party.state in (PartyState.PENDING, PartyState.RUNNING)
+                # a stopped step's process whose exit was not recorded yet: its exit
+                # record (or its loss) ends the step's stopping
+                or party.exiting
+            )
         ]
         recoverable = [launch for launch in launches if not self._refused(launch, "recovered")]
         if recoverable:
@@ -190,6 +196,10 @@ class JobRuntime:
                             f"could not be recovered: {shortened(str(error), 500)}",
                         )
                     )
+        for launch in recoverable:  # re-attached to a stopped step's process: stop it again
+            task = job.task(launch.task_alias)
+            if task.state is TaskState.STOPPED:
+                self._spawn(self.executor.terminate(launch.key, task.err_msg or "stopped"))
         self._rearm_timeouts(job)
 
     def _refused(self, launch: PartyLaunch, verb: str) -> bool:
@@ -316,7 +326,7 @@ class JobRuntime:
         async with self._lock(job_id):
             for attempt in range(_CONFLICT_RETRIES):
                 job = await self._current(job_id, guard)
-                outcome = reducer.apply(job, command, self._clock())
+                outcome = moments.apply(job, command, self._clock())
                 try:
                     return await self._save(job, outcome)
                 except ConcurrentModification:
@@ -366,7 +376,10 @@ class JobRuntime:
         """A replica writes reports only for the jobs it owns and runs; for others they
         are stale (the job settled, or its new owner recovers the processes itself)."""
         for _ in range(_CONFLICT_RETRIES):
-            if not items or not await self._may_act(job_id):
+            if not items:
+                return
+            if not await self._may_act(job_id):
+                await self._record_exits(job_id, items)
                 return
             job = self._active[job_id]
             try:
@@ -376,6 +389,21 @@ class JobRuntime:
                 # A command on another replica changed the job: catch up, apply again.
                 await self._catch_up(job_id, await self._store.get_job(job_id))
         log.error("reports dropped after repeated conflicts", job_id=job_id)
+
+    async def _record_exits(self, job_id: str, items: list[Command | ExecutorReport]) -> None:
+        """A finished run is no replica's to run, yet the processes its stop told to
+        terminate ran here and report their exit here: record them (moments.py), so its
+        steps end stopping. Nothing else of a finished job changes on a report."""
+        exits = [item for item in items if isinstance(item, PartyExited)]
+        if not exits:
+            return
+        job = await self._store.get_job(job_id)
+        if job is None or not job.state.is_terminal or not _exiting(job):
+            return
+        try:
+            await self._save(job, _apply_all(job, exits, self._clock()))
+        except ConcurrentModification:  # a user acted on it (a retry) meanwhile: moot
+            log.info("exit of a stopped step not recorded", job_id=job_id)
 
     # --- persistence and effects -----------------------------------------------------
 
@@ -623,7 +651,7 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
     for item in items:
         command = _as_command(current, item)
         if command is not None:
-            outcome = reducer.apply(current, command, now)
+            outcome = moments.apply(current, command, now)
             if isinstance(command, reducer.ProcessLost):
                 _log_lost(current, outcome.job, command)
             current = outcome.job
@@ -653,6 +681,10 @@ def _exit_applied(before: Job, after: Job, exited: PartyExited) -> str | None:
         )
 
     return alias if succeeded(after) and not succeeded(before) else None
+
+
+def _exiting(job: Job) -> bool:
+    return any(party.exiting for task in job.tasks for party in task.parties)
 
 
 def _log_lost(before: Job, after: Job, lost: reducer.ProcessLost) -> None:

@@ -27,6 +27,7 @@ from dagwire.server.engine.model import (
     SkipCause,
     Stage,
     TaskEvent,
+    TaskMoment,
     TaskRun,
     TaskSpec,
     TaskState,
@@ -269,7 +270,7 @@ def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
             "end_time": _time(task.end_time),
             "progress": task.progress,
             "relaunches": task.relaunches,
-            "parties": [[p.domain_id, p.state.value, p.err_msg] for p in task.parties],
+            "parties": [_party_to_list(p) for p in task.parties],
         }
     )
     # Fields of pipeline steps, stored only when set: Kuscia tasks stay as lean as before.
@@ -281,7 +282,7 @@ def _task_run_to_dict(task: TaskRun) -> dict[str, Any]:
         "parameters": dict(task.parameters),
         "metrics": dict(task.metrics),
         "condition_values": [list(pair) for pair in task.condition_values],
-        "events": [[_time(e.time), e.state.value, e.message] for e in task.events],
+        "events": [_event_to_list(e) for e in task.events],
     }
     document.update((key, value) for key, value in optional.items() if value)
     if task.condition_result is not None:
@@ -310,12 +311,30 @@ def _task_run_from_dict(data: dict[str, Any]) -> TaskRun:
         metrics=data.get("metrics", {}),
         condition_result=data.get("condition_result"),
         condition_values=tuple((a, b) for a, b in data.get("condition_values", [])),
-        events=tuple(
-            TaskEvent(datetime.fromisoformat(t), TaskState(state), message)
-            for t, state, message in data.get("events", [])
-        ),
-        parties=tuple(PartyRun(d, PartyState(s), e) for d, s, e in data.get("parties", ())),
+        events=tuple(_event_from_list(entry) for entry in data.get("events", [])),
+        parties=tuple(_party_from_list(entry) for entry in data.get("parties", ())),
     )
+
+
+# A moment and a party's exiting mark are stored only when set (a fourth element), so
+# what earlier versions stored reads unchanged.
+def _event_to_list(event: TaskEvent) -> list[Any]:
+    entry: list[Any] = [_time(event.time), event.state.value, event.message]
+    return [*entry, event.moment.value] if event.moment else entry
+
+
+def _event_from_list(entry: list[Any]) -> TaskEvent:
+    moment = TaskMoment(entry[3]) if len(entry) > 3 else None
+    return TaskEvent(datetime.fromisoformat(entry[0]), TaskState(entry[1]), entry[2], moment)
+
+
+def _party_to_list(party: PartyRun) -> list[Any]:
+    entry: list[Any] = [party.domain_id, party.state.value, party.err_msg]
+    return [*entry, True] if party.exiting else entry
+
+
+def _party_from_list(entry: list[Any]) -> PartyRun:
+    return PartyRun(entry[0], PartyState(entry[1]), entry[2], exiting=len(entry) > 3)
 
 
 def _condition_to_dict(condition: Condition) -> dict[str, Any]:

@@ -5,6 +5,7 @@ names the tenant, and another domain's run answers exactly as a missing one."""
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from datetime import datetime
 
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import IllegalTaskAction
-from dagwire.server.engine.model import Job, TaskEvent, TaskRun, TaskState
+from dagwire.server.engine.model import Job, PartyState, TaskEvent, TaskMoment, TaskRun, TaskState
 from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.workflow.action_parameters import (
@@ -61,16 +62,20 @@ class StepView:
     def status(self) -> StepExecutionStatus:
         return status_at(self.run.job, self.alias, None)
 
+    def history(self) -> list[tuple[TaskEvent, StepExecutionStatus]]:
+        """Every status the step passed through, in order, with the entry of its history
+        that says when."""
+        return step_history(self.run.job, self.alias)
+
     def events(self) -> list[str]:
         """The status history in ModelArts' words: "2025-01-01 10:00:00 change status
         from init to wait_inputs", every step starting from init."""
         lines, previous = [], StepExecutionStatus.INIT.value
-        for event in self.task.events:
-            status = status_at(self.run.job, self.alias, event).value
+        for event, status in self.history():
             lines.append(
-                f"{event.time:%Y-%m-%d %H:%M:%S} change status from {previous} to {status}"
+                f"{event.time:%Y-%m-%d %H:%M:%S} change status from {previous} to {status.value}"
             )
-            previous = status
+            previous = status.value
         return lines
 
 
@@ -79,12 +84,21 @@ class StepTransition:
     """One entry of a step's history, with the step as it is now."""
 
     event: TaskEvent
+    status: StepExecutionStatus
     step: StepView
     resource_version: int
 
     @property
-    def status(self) -> StepExecutionStatus:
-        return status_at(self.step.run.job, self.step.alias, self.event)
+    def message(self) -> str:
+        """The entry's words. The engine words a launch as "attempt N started"; at a
+        launch the process has not started yet (that is the STARTED moment's entry)."""
+        if self.status is StepExecutionStatus.CREATING:
+            return _LAUNCH_WORDS.sub(r"\1 launched", self.event.message)
+        return self.event.message
+
+
+# The reducer's words for a launch (its _event_message for a running task).
+_LAUNCH_WORDS = re.compile(r"^(attempt \d+) started$")
 
 
 def step_uuid(run_id: str, alias: str) -> str:
@@ -92,8 +106,11 @@ def step_uuid(run_id: str, alias: str) -> str:
 
 
 def status_at(job: Job, alias: str, event: TaskEvent | None) -> StepExecutionStatus:
-    """A step's ModelArts status now (`event` None) or as of one entry of its history:
-    a pending step whose upstream steps have not all settled waits for its inputs."""
+    """A step's ModelArts status now (`event` None) or as of one state change of its
+    history: a pending step whose upstream steps have not all settled waits for its
+    inputs; a launched step is creating until every process of it has started (a
+    STARTED moment follows in its history); a stopped step is stopping until its
+    processes have exited (an EXITED moment follows)."""
     task = job.task(alias)
     state, message, at = (
         (task.state, task.err_msg, None)
@@ -105,7 +122,42 @@ def status_at(job: Job, alias: str, event: TaskEvent | None) -> StepExecutionSta
         return StepExecutionStatus.WAIT_INPUTS
     if status is StepExecutionStatus.FAILED and _is_start_failure(message):
         return StepExecutionStatus.CREATE_FAILED
+    if status is StepExecutionStatus.RUNNING and (
+        event is not None or any(p.state is PartyState.PENDING for p in task.parties)
+    ):
+        return StepExecutionStatus.CREATING
+    if status is StepExecutionStatus.STOPPED and event is None and _exiting(task):
+        return StepExecutionStatus.STOPPING
     return status
+
+
+def step_history(job: Job, alias: str) -> list[tuple[TaskEvent, StepExecutionStatus]]:
+    """Each entry of a step's history with the statuses it stands for: a STARTED moment
+    is ModelArts' created then running (dagwire's process start is both: nothing sits
+    between a started process and its running); a stop whose processes exit later is
+    stopping, and its EXITED moment stopped."""
+    task = job.task(alias)
+    entries: list[tuple[TaskEvent, StepExecutionStatus]] = []
+    for index, event in enumerate(task.events):
+        following = task.events[index + 1] if index + 1 < len(task.events) else None
+        match event.moment:
+            case TaskMoment.STARTED:
+                entries.append((event, StepExecutionStatus.CREATED))
+                entries.append((event, StepExecutionStatus.RUNNING))
+            case TaskMoment.EXITED:
+                entries.append((event, StepExecutionStatus.STOPPED))
+            case None if event.state is TaskState.STOPPED and (
+                (following is not None and following.moment is TaskMoment.EXITED)
+                or (following is None and _exiting(task))
+            ):
+                entries.append((event, StepExecutionStatus.STOPPING))
+            case _:
+                entries.append((event, status_at(job, alias, event)))
+    return entries
+
+
+def _exiting(task: TaskRun) -> bool:
+    return task.state is TaskState.STOPPED and any(p.exiting for p in task.parties)
 
 
 def _inputs_ready(job: Job, alias: str, at: datetime | None) -> bool:
@@ -221,16 +273,22 @@ class StepExecutions:
                 if job is None or record is None:
                     continue
                 run = RunView(record, job)
-                fresh: list[tuple[TaskEvent, str]] = []
+                fresh: list[tuple[TaskEvent, StepExecutionStatus, str]] = []
                 for task in job.tasks:
                     if step_names and task.alias not in step_names:
                         continue
-                    fresh += [(e, task.alias) for e in task.events[sent.get(task.alias, 0) :]]
-                    sent[task.alias] = len(task.events)
+                    # A stop's entry reads stopping once its processes are known to be
+                    # exiting, so a step's history is sent by position, not by event.
+                    history = step_history(job, task.alias)
+                    fresh += [(e, s, task.alias) for e, s in history[sent.get(task.alias, 0) :]]
+                    sent[task.alias] = len(history)
                 fresh.sort(key=lambda item: item[0].time)  # stable: per-step order kept
-                for entry, alias in fresh:
-                    yield StepTransition(entry, StepView(run, alias), event.resource_version)
-                if job.state.is_terminal:
+                for entry, status, alias in fresh:
+                    yield StepTransition(
+                        entry, status, StepView(run, alias), event.resource_version
+                    )
+                # A finished run's stopped steps may still be exiting: their end is news.
+                if job.state.is_terminal and not any(_exiting(task) for task in job.tasks):
                     return
         finally:
             await events.aclose()

@@ -83,7 +83,9 @@ def test_step_stop_stops_a_running_step(cli: Run, dagwire_server: Any) -> None:
     stopped = cli("step", "stop", run_id, "nap")
 
     assert stopped.exit_code == 0, stopped.stderr
-    assert stopped.stdout.strip() == "stop: step nap is stopped"
+    # The answer comes before the process has exited.
+    assert stopped.stdout.strip() == "stop: step nap is stopping"
+    wait_for(dagwire_server, run_id, "nap", StepExecutionStatus.STOPPED)
 
 
 def test_a_refused_action_exits_1_with_the_reason(cli: Run, dagwire_server: Any) -> None:

@@ -62,4 +62,4 @@ async def test_a_json_number_value_is_checked_as_its_type(gateway: Gateway) -> N
     body["parameters"][0]["value"] = 3  # type: ignore[index]
     accepted = await gateway.post(path, body)
     assert accepted.status == 201
-    assert accepted.body["status"] in ("pending", "running", "failed")
+    assert accepted.body["status"] in ("pending", "creating", "running", "failed")

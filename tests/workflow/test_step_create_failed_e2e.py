@@ -42,7 +42,7 @@ async def test_a_step_whose_process_cannot_start_is_create_failed(
     assert step.status == enums.STEP_EXECUTION_STATUS_CREATE_FAILED
     assert step.error_info.error_code == "CREATE_FAILED"
     assert MISSING in step.error_info.error_message
-    assert step.events[-1].endswith("change status from running to create_failed")
+    assert step.events[-1].endswith("change status from creating to create_failed")
     listed = await steps.ListStepExecutions(
         sr.ListStepExecutionsRequest(run_id=run_id, filter="status=create_failed")
     )

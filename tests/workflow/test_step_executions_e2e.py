@@ -249,9 +249,13 @@ entry_points:
     assert (await get_step(steps, run_id, "fetch")).attempt == 1
     assert [e.partition(" change status ")[2] for e in train.events] == [
         "from init to wait_inputs",
-        "from wait_inputs to running",
+        "from wait_inputs to creating",
+        "from creating to created",
+        "from created to running",
         "from running to failed",
-        "from failed to running",
+        "from failed to creating",
+        "from creating to created",
+        "from created to running",
         "from running to completed",
     ]
 
@@ -278,10 +282,11 @@ entry_points:
         seen.setdefault(name, []).append(
             enums.StepExecutionStatus.Name(event.status).removeprefix("STEP_EXECUTION_STATUS_")
         )
+    launch = ["CREATING", "CREATED", "RUNNING"]
     assert seen == {
-        "a": ["RUNNING", "COMPLETED"],
+        "a": [*launch, "COMPLETED"],
         # The retry relaunches b at once: from FAILED straight to its second attempt.
-        "b": ["WAIT_INPUTS", "RUNNING", "FAILED", "RUNNING", "COMPLETED"],
+        "b": ["WAIT_INPUTS", *launch, "FAILED", *launch, "COMPLETED"],
     }
 
 
@@ -360,6 +365,11 @@ async def test_a_step_with_its_inputs_ready_waiting_for_a_slot_is_pending(
         '  a: {command: "sleep 30"}\n  b: {command: "sleep 30"}\n'
     )
     run_id = (await run_yaml(workflows, text)).run_id
-    listed = await steps.ListStepExecutions(sr.ListStepExecutionsRequest(run_id=run_id))
-    assert sorted(status(s) for s in listed.step_executions) == ["PENDING", "RUNNING"]
+
+    async def statuses() -> list[str]:
+        listed = await steps.ListStepExecutions(sr.ListStepExecutionsRequest(run_id=run_id))
+        return sorted(status(s) for s in listed.step_executions)
+
+    # The first is creating until its process has started, then running.
+    await assert_eventually(statuses, lambda s: s == ["PENDING", "RUNNING"])
     await workflows.StopRun(rr.StopRunRequest(run_id=run_id, force=True))

@@ -283,15 +283,15 @@ class _StepExecutionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_S
     STEP_EXECUTION_STATUS_PENDING: _StepExecutionStatus.ValueType  # 3
     """Waiting for its dependencies or a free slot."""
     STEP_EXECUTION_STATUS_CREATING: _StepExecutionStatus.ValueType  # 4
-    """Its process is being created."""
+    """Launched: its process is being created (not every party's process has started)."""
     STEP_EXECUTION_STATUS_CREATED: _StepExecutionStatus.ValueType  # 5
-    """Its process was created."""
+    """Its process was created (in the event history only: a started process runs)."""
     STEP_EXECUTION_STATUS_CREATE_FAILED: _StepExecutionStatus.ValueType  # 6
     """Its process could not be created."""
     STEP_EXECUTION_STATUS_RUNNING: _StepExecutionStatus.ValueType  # 7
     """Its process runs."""
     STEP_EXECUTION_STATUS_STOPPING: _StepExecutionStatus.ValueType  # 8
-    """A stop was requested."""
+    """Stopped, and its processes were told to terminate but have not all exited yet."""
     STEP_EXECUTION_STATUS_STOPPED: _StepExecutionStatus.ValueType  # 9
     """Stopped by a user or by its run."""
     STEP_EXECUTION_STATUS_TIMEOUT: _StepExecutionStatus.ValueType  # 10
@@ -306,10 +306,10 @@ class _StepExecutionStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_S
     """Will not run: disabled, on a branch a condition did not take, or blocked upstream."""
 
 class StepExecutionStatus(_StepExecutionStatus, metaclass=_StepExecutionStatusEnumTypeWrapper):
-    """StepExecutionStatus is a step's status in ModelArts' vocabulary. dagwire reports
-    wait_inputs, pending, running, completed, failed, create_failed, stopped, timeout,
-    hold and skipped (init is the origin of every step's event history); creating,
-    created and stopping exist for clients that switch over ModelArts' full list.
+    """StepExecutionStatus is a step's status in ModelArts' vocabulary. dagwire reports all
+    of them but init and created as a current status: init is the origin of every step's
+    event history, and created the instant its processes started (its history reads
+    "creating to created", then "created to running", at the same time).
     """
 
 STEP_EXECUTION_STATUS_UNSPECIFIED: StepExecutionStatus.ValueType  # 0
@@ -321,15 +321,15 @@ STEP_EXECUTION_STATUS_WAIT_INPUTS: StepExecutionStatus.ValueType  # 2
 STEP_EXECUTION_STATUS_PENDING: StepExecutionStatus.ValueType  # 3
 """Waiting for its dependencies or a free slot."""
 STEP_EXECUTION_STATUS_CREATING: StepExecutionStatus.ValueType  # 4
-"""Its process is being created."""
+"""Launched: its process is being created (not every party's process has started)."""
 STEP_EXECUTION_STATUS_CREATED: StepExecutionStatus.ValueType  # 5
-"""Its process was created."""
+"""Its process was created (in the event history only: a started process runs)."""
 STEP_EXECUTION_STATUS_CREATE_FAILED: StepExecutionStatus.ValueType  # 6
 """Its process could not be created."""
 STEP_EXECUTION_STATUS_RUNNING: StepExecutionStatus.ValueType  # 7
 """Its process runs."""
 STEP_EXECUTION_STATUS_STOPPING: StepExecutionStatus.ValueType  # 8
-"""A stop was requested."""
+"""Stopped, and its processes were told to terminate but have not all exited yet."""
 STEP_EXECUTION_STATUS_STOPPED: StepExecutionStatus.ValueType  # 9
 """Stopped by a user or by its run."""
 STEP_EXECUTION_STATUS_TIMEOUT: StepExecutionStatus.ValueType  # 10

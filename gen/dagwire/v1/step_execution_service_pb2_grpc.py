@@ -93,7 +93,8 @@ class StepExecutionServiceServicer:
     def WatchStepExecutions(self, request, context):
         """Streams every status change of a run's steps, in order, from the step's history:
         first each step's history so far, then changes as they happen; ends when the run
-        has finished and every change was sent, or after timeout_seconds. Fails with
+        has finished, its stopped steps' processes have exited (stopping to stopped) and
+        every change was sent, or after timeout_seconds. Fails with
         NOT_FOUND for an unknown run.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -50,7 +50,8 @@ class StepExecutionServiceStub:
     WatchStepExecutions: _grpc.UnaryStreamMultiCallable[_step_execution_request_response_pb2.WatchStepExecutionsRequest, _step_execution_request_response_pb2.WatchStepExecutionsResponse]
     """Streams every status change of a run's steps, in order, from the step's history:
     first each step's history so far, then changes as they happen; ends when the run
-    has finished and every change was sent, or after timeout_seconds. Fails with
+    has finished, its stopped steps' processes have exited (stopping to stopped) and
+    every change was sent, or after timeout_seconds. Fails with
     NOT_FOUND for an unknown run.
     """
 
@@ -76,7 +77,8 @@ class StepExecutionServiceAsyncStub(StepExecutionServiceStub):
     WatchStepExecutions: _aio.UnaryStreamMultiCallable[_step_execution_request_response_pb2.WatchStepExecutionsRequest, _step_execution_request_response_pb2.WatchStepExecutionsResponse]  # type: ignore[assignment]
     """Streams every status change of a run's steps, in order, from the step's history:
     first each step's history so far, then changes as they happen; ends when the run
-    has finished and every change was sent, or after timeout_seconds. Fails with
+    has finished, its stopped steps' processes have exited (stopping to stopped) and
+    every change was sent, or after timeout_seconds. Fails with
     NOT_FOUND for an unknown run.
     """
 
@@ -123,7 +125,8 @@ class StepExecutionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_step_execution_request_response_pb2.WatchStepExecutionsResponse], _abc.AsyncIterator[_step_execution_request_response_pb2.WatchStepExecutionsResponse]]:
         """Streams every status change of a run's steps, in order, from the step's history:
         first each step's history so far, then changes as they happen; ends when the run
-        has finished and every change was sent, or after timeout_seconds. Fails with
+        has finished, its stopped steps' processes have exited (stopping to stopped) and
+        every change was sent, or after timeout_seconds. Fails with
         NOT_FOUND for an unknown run.
         """
 
