@@ -43,6 +43,7 @@ class RunOptions:
     pipeline_id: str = ""
     reuse: Mapping[str, str] = field(default_factory=dict)  # step -> run whose outputs to reuse
     owner: str = ""  # the run's owner domain (engine.tenancy)
+    fs_name: str = ""  # the run's main file system when the spec names none (PaddleFlow's fs_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,10 @@ class StepConfig:
     reuse_from: str = ""  # a run whose recorded outputs of this step are reused
     owner: str = ""  # the run's owner domain: its cache entries and artifacts are its
     network: bool = False  # the step asks for the network in its sandbox
+    # Its file systems (workflow.filesystems): `name[/sub_path]` of the owner's.
+    main_fs: str = ""
+    extra_fs: tuple[str, ...] = ()
+    extra_fs_read_only: tuple[bool, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -77,7 +82,8 @@ class StepConfig:
     @classmethod
     def from_json(cls, text: str) -> StepConfig:
         data = json.loads(text)
-        data["outputs"] = tuple(data.get("outputs", ()))
+        for name in ("outputs", "extra_fs", "extra_fs_read_only"):
+            data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
 
@@ -87,6 +93,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     _check_no_nul(options)
     resolved = resolve_parameters(spec, options)
     docker_env = options.docker_env or spec.docker_env
+    main_fs = spec.main_fs.reference if spec.main_fs else options.fs_name
     task_ids = _task_ids(options.run_id, [step.name for step in spec.steps])
     tasks = []
     for step in spec.steps:
@@ -113,6 +120,9 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             reuse_from=options.reuse.get(step.name, ""),
             owner=options.owner,
             network=step.network,
+            main_fs=main_fs,
+            extra_fs=tuple(mount.reference for mount in step.extra_fs),
+            extra_fs_read_only=tuple(mount.read_only for mount in step.extra_fs),
         )
         tasks.append(
             TaskSpec(

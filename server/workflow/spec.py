@@ -61,18 +61,37 @@ _TOP_KEYS = frozenset(
         "post_process",
         "failure_options",
         "cache",
+        "fs_options",
     }
 )
 _STEP_KEYS = frozenset(
     {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
-    | {"timeout", "hold", "policy", "condition", "title", "network"}
+    | {"timeout", "hold", "policy", "condition", "title", "network", "extra_fs"}
 )
+_FS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_FS_KEYS = frozenset({"name", "sub_path", "mount_path", "read_only"})
 
 
 @dataclass(frozen=True, slots=True)
 class CacheOptions:
     enable: bool = False
     max_expired_time: int = -1  # seconds an entry stays valid; -1 for ever
+
+
+@dataclass(frozen=True, slots=True)
+class FsMount:
+    """A file system a step sees (PaddleFlow's fs_options): `name` names one of the run
+    owner's file systems, `sub_path` a folder inside it (relative, no `..`)."""
+
+    name: str
+    sub_path: str = ""
+    mount_path: str = ""  # PaddleFlow's path inside the container; recorded, see steps
+    read_only: bool = False
+
+    @property
+    def reference(self) -> str:
+        """`name` or `name/sub/path`: where below the owner's file systems it lives."""
+        return f"{self.name}/{self.sub_path}" if self.sub_path else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +113,7 @@ class StepSpec:
     execution_policy: ExecutionPolicy = ExecutionPolicy.STOP
     title: str = ""
     condition: Branching | None = None  # a condition step: no command
+    extra_fs: tuple[FsMount, ...] = ()  # its own, then fs_options.extra_fs (PaddleFlow's order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +124,7 @@ class PipelineSpec:
     docker_env: str = ""
     parallelism: int = 10
     failure_strategy: FailureStrategy = FailureStrategy.FAIL_FAST
+    main_fs: FsMount | None = None  # every step's working directory (fs_options.main_fs)
 
     def step(self, name: str) -> StepSpec:
         for step in self.steps:
@@ -137,6 +158,14 @@ def shell_quote(value: str) -> str:
     value holding `{{name}}` must reach the process as those characters, not as another
     value pasted in by the next stage."""
     return _DOUBLE_BRACE.sub("{''", shlex.quote(value))
+
+
+def check_fs_name(name: str, field_name: str = "fs_name") -> None:
+    """InvalidArgument unless `name` is empty or can name a file system."""
+    if name and (not _FS_NAME.match(name) or len(name) > MAX_NAME_LENGTH):
+        raise InvalidArgument.of(
+            field_name, f"must name a file system: letters, digits, '_' or '-', got {quoted(name)}"
+        )
 
 
 def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec:
@@ -207,6 +236,7 @@ class _Checker:
         parallelism = self.integer("parallelism", document.get("parallelism", 10), 1, 1_000)
         defaults = self.cache("cache", document.get("cache"), CacheOptions())
         strategy = self.failure_strategy(document.get("failure_options"))
+        main_fs, extra_fs = self.fs_options(document.get("fs_options"))
         steps = self.steps("entry_points", document.get("entry_points"), defaults, required=True)
         post = self.steps("post_process", document.get("post_process"), defaults, required=False)
         if len(post) > 1:
@@ -225,6 +255,9 @@ class _Checker:
                 f"post_process.{duplicate}", "a post step must not share an entry point's name"
             )
         steps = self.branch_deps(steps)
+        if extra_fs:  # PaddleFlow appends the global extra_fs to every step's own
+            steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in steps)
+            post_steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in post_steps)
         all_steps = steps + post_steps
         if not self.violations:
             self.graph(steps, parameters)
@@ -239,6 +272,7 @@ class _Checker:
             docker_env=docker_env,
             parallelism=parallelism,
             failure_strategy=strategy,
+            main_fs=main_fs,
         )
 
     # --- fields ------------------------------------------------------------------------
@@ -340,6 +374,63 @@ class _Checker:
             )
             expiry = -1
         return CacheOptions(enable=enable, max_expired_time=expiry)
+
+    def fs_options(self, value: object) -> tuple[FsMount | None, tuple[FsMount, ...]]:
+        options = self.mapping("fs_options", value)
+        for key in options:
+            if key not in ("main_fs", "extra_fs"):
+                self.fail(f"fs_options.{key}", "unknown field; expected main_fs or extra_fs")
+        main = options.get("main_fs")
+        main_fs = None if main is None else self.fs_mount("fs_options.main_fs", main)
+        if main_fs is not None and main_fs.read_only:
+            self.fail("fs_options.main_fs.read_only", "the main file system is always writable")
+        return main_fs, self.fs_mounts("fs_options.extra_fs", options.get("extra_fs"))
+
+    def fs_mounts(self, path: str, value: object) -> tuple[FsMount, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(
+                path,
+                f"must be a list of {{name, sub_path, mount_path, read_only}}, got {type(value).__name__}",
+            )
+            return ()
+        mounts = (self.fs_mount(f"{path}[{i}]", raw) for i, raw in enumerate(value))
+        return tuple(mount for mount in mounts if mount is not None)
+
+    def fs_mount(self, path: str, value: object) -> FsMount | None:
+        body = self.mapping(path, value)
+        for key in body:
+            if key not in _FS_KEYS:
+                self.fail(
+                    f"{path}.{key}", f"unknown field; expected one of {', '.join(sorted(_FS_KEYS))}"
+                )
+        name = body.get("name")
+        if not isinstance(name, str) or not _FS_NAME.match(name) or len(name) > MAX_NAME_LENGTH:
+            self.fail(
+                f"{path}.name",
+                f"must name a file system: letters, digits, '_' or '-', got {quoted(name)}",
+            )
+            return None
+        sub_path = self.string(f"{path}.sub_path", body.get("sub_path"))
+        if sub_path.startswith("/"):
+            self.fail(f"{path}.sub_path", "must be relative: it must not start with '/'")
+            sub_path = ""
+        sub_path = sub_path.rstrip("/")
+        if sub_path and any(part in ("", ".", "..") for part in sub_path.split("/")):
+            self.fail(
+                f"{path}.sub_path",
+                f"must be a plain relative path without '.' or '..', got {quoted(sub_path)}",
+            )
+            sub_path = ""
+        mount_path = self.string(f"{path}.mount_path", body.get("mount_path"))
+        if mount_path and not mount_path.startswith("/"):
+            self.fail(f"{path}.mount_path", f"must be an absolute path, got {quoted(mount_path)}")
+        read_only = body.get("read_only", False)
+        if not isinstance(read_only, bool):
+            self.fail(f"{path}.read_only", f"must be true or false, got {quoted(read_only)}")
+            read_only = False
+        return FsMount(name, sub_path, mount_path, read_only)
 
     def failure_strategy(self, value: object) -> FailureStrategy:
         options = self.mapping("failure_options", value)
@@ -457,6 +548,7 @@ class _Checker:
             execution_policy=execution_policy,
             title=self.string(f"{path}.title", body.get("title")),
             condition=condition,
+            extra_fs=self.fs_mounts(f"{path}.extra_fs", body.get("extra_fs")),
         )
 
     def branching(self, path: str, value: object) -> Branching | None:

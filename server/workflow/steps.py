@@ -41,6 +41,7 @@ from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
+from dagwire.server.workflow.filesystems import in_directory, step_mounts
 from dagwire.server.workflow.spec import substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
@@ -71,12 +72,14 @@ class StepExecutor:
         jobs: JobStore,
         artifacts_dir: Path,
         clock: Clock,
+        fs_dir: Path | None = None,
     ) -> None:
         self._sink = sink
         self._inner = inner(self._on_report)
         self._store = store
         self._jobs = jobs
         self._artifacts_dir = artifacts_dir
+        self._fs_dir = (fs_dir or artifacts_dir.parent / "fs").absolute()
         self._clock = clock
         self._prepared: dict[PartyKey, _Prepared] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -120,12 +123,21 @@ class StepExecutor:
             "PF_USER_NAME": config.username,
             "PF_METRICS_FILE": prepared.metrics_file,
         }
-        command = (
-            ("/bin/sh", "-c", substitute_quoted(config.command, paths)) if config.command else ()
+        mounts = await asyncio.to_thread(
+            step_mounts,
+            self._fs_dir,
+            config.owner,
+            config.main_fs,
+            config.extra_fs,
+            config.extra_fs_read_only,
+            env.get("PF_MOUNT_PATH", ""),
         )
-        # In a sandbox the step reads its inputs' folders and writes its own outputs'.
-        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()}))
-        writable = (str(Path(prepared.metrics_file).parent),)
+        script = in_directory(substitute_quoted(config.command, paths), mounts.cwd)
+        command = ("/bin/sh", "-c", script) if config.command else ()
+        # In a sandbox the step reads its inputs' folders and writes its own outputs'
+        # and its file systems.
+        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()})) + mounts.readable
+        writable = (str(Path(prepared.metrics_file).parent), *mounts.writable)
         try:
             await self._inner.launch(
                 replace(
