@@ -89,6 +89,8 @@ class StepConfig:
 
 def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     """The JobSpec of a run; InvalidArgument names unknown overrides or disabled steps."""
+    # The run's own list replaces the spec's `disabled`, as in PaddleFlow.
+    options = replace(options, disabled=tuple(options.disabled) or spec.disabled)
     _check_disabled(spec, options.disabled)
     _check_no_nul(options)
     resolved = resolve_parameters(spec, options)

@@ -49,7 +49,17 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _DOUBLE_BRACE = re.compile(r"\{(?=\{)")
-_PARAM_TYPES: Mapping[str, type] = {"string": str, "int": int, "float": float, "bool": bool}
+# PaddleFlow's variable names (parameters, artifacts) may start with '_'; ours may hold '-'.
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_PARAM_TYPES: Mapping[str, type] = {
+    "string": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "path": str,
+}
+# PaddleFlow's check of a `path` parameter's value (parameterHandler.go, CheckDictParam).
+_PATH_VALUE = re.compile(r"^[.a-zA-Z0-9/_-]+$")
 
 _TOP_KEYS = frozenset(
     {
@@ -62,6 +72,7 @@ _TOP_KEYS = frozenset(
         "failure_options",
         "cache",
         "fs_options",
+        "disabled",
     }
 )
 _STEP_KEYS = frozenset(
@@ -125,6 +136,7 @@ class PipelineSpec:
     parallelism: int = 10
     failure_strategy: FailureStrategy = FailureStrategy.FAIL_FAST
     main_fs: FsMount | None = None  # every step's working directory (fs_options.main_fs)
+    disabled: tuple[str, ...] = ()  # steps not run unless a run names its own (PaddleFlow's)
 
     def step(self, name: str) -> StepSpec:
         for step in self.steps:
@@ -259,6 +271,12 @@ class _Checker:
             steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in steps)
             post_steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in post_steps)
         all_steps = steps + post_steps
+        disabled = self.deps("disabled", document.get("disabled"))
+        for index, off in enumerate(disabled):
+            if off not in names:
+                self.fail(
+                    f"disabled[{index}]", f"unknown step {quoted(off)}; steps: {quoted_list(names)}"
+                )
         if not self.violations:
             self.graph(steps, parameters)
             for step in post_steps:
@@ -273,6 +291,7 @@ class _Checker:
             parallelism=parallelism,
             failure_strategy=strategy,
             main_fs=main_fs,
+            disabled=disabled,
         )
 
     # --- fields ------------------------------------------------------------------------
@@ -318,10 +337,10 @@ class _Checker:
         result: dict[str, str] = {}
         for name, raw in self.mapping(path, value).items():
             where = f"{path}.{name}"
-            if not isinstance(name, str) or not _NAME.match(name):
+            if not isinstance(name, str) or not _VARIABLE.match(name):
                 self.fail(
                     where,
-                    "a parameter name must be a letter followed by letters, digits, '_' or '-'",
+                    "a parameter name must be a letter or '_' followed by letters, digits, '_' or '-'",
                 )
                 continue
             if name in SYSTEM_VARIABLES:
@@ -348,8 +367,16 @@ class _Checker:
             expected = _PARAM_TYPES[kind]
             if kind == "float" and isinstance(default, int) and not isinstance(default, bool):
                 default = float(default)
+            if kind in ("int", "float") and isinstance(default, str):
+                default = _number(default, expected)  # `default: "10"`, as PaddleFlow reads it
             if not isinstance(default, expected) or (expected is int and isinstance(default, bool)):
                 self.fail(f"{path}.default", f"must be of type {kind}, got {quoted(default)}")
+                return ""
+            if kind == "path" and not _PATH_VALUE.match(str(default)):
+                self.fail(
+                    f"{path}.default",
+                    f"a path holds only letters, digits, '.', '/', '_' and '-', got {quoted(default)}",
+                )
                 return ""
             return _render(default)
         if raw is None or isinstance(raw, str | int | float | bool):
@@ -367,6 +394,8 @@ class _Checker:
             self.fail(f"{path}.enable", f"must be true or false, got {quoted(enable)}")
             enable = False
         expiry = options.get("max_expired_time", defaults.max_expired_time)
+        if isinstance(expiry, str):  # PaddleFlow keeps it as a string of digits
+            expiry = _number(expiry, int)
         if isinstance(expiry, bool) or not isinstance(expiry, int) or expiry < -1:
             self.fail(
                 f"{path}.max_expired_time",
@@ -513,10 +542,10 @@ class _Checker:
         for art, ref in self.mapping(f"{path}.artifacts.input", artifacts.get("input")).items():
             where = f"{path}.artifacts.input.{art}"
             target = _unwrap_reference(ref)
-            if not isinstance(art, str) or not _NAME.match(art):
+            if not isinstance(art, str) or not _VARIABLE.match(art):
                 self.fail(
                     where,
-                    "an artifact name must be a letter followed by letters, digits, '_' or '-'",
+                    "an artifact name must be a letter or '_' followed by letters, digits, '_' or '-'",
                 )
             elif not isinstance(target, str) or target.count(".") != 1:
                 self.fail(
@@ -652,10 +681,10 @@ class _Checker:
             self.fail(path, f"must be a list of artifact names, got {type(value).__name__}")
             return ()
         for name in names:
-            if not isinstance(name, str) or not _NAME.match(name):
+            if not isinstance(name, str) or not _VARIABLE.match(name):
                 self.fail(
                     path,
-                    f"an artifact name must be a letter followed by letters, digits, '_' or '-', got {quoted(name)}",
+                    f"an artifact name must be a letter or '_' followed by letters, digits, '_' or '-', got {quoted(name)}",
                 )
         return tuple(str(name) for name in names)
 
@@ -748,6 +777,14 @@ def _unwrap_reference(ref: object) -> object:
     if isinstance(ref, str) and (match := _REFERENCE.fullmatch(ref.strip())):
         return match.group(1)
     return ref
+
+
+def _number(text: str, kind: type) -> object:
+    """`text` as an int or float when it reads as one, else `text` (then refused)."""
+    try:
+        return kind(text.strip())
+    except ValueError:
+        return text
 
 
 def _render(value: object) -> str:
