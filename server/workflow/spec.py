@@ -277,10 +277,10 @@ class _Checker:
                 self.fail(
                     f"disabled[{index}]", f"unknown step {quoted(off)}; steps: {quoted_list(names)}"
                 )
-        if not self.violations:
-            self.graph(steps, parameters)
-            for step in post_steps:
-                self.references(step, {s.name: s for s in all_steps}, parameters, "post_process")
+        # Every check runs, whatever failed before: one round trip shows every problem.
+        self.graph(steps, parameters)
+        for step in post_steps:
+            self.references(step, {s.name: s for s in all_steps}, parameters, "post_process")
         if self.violations:
             raise InvalidArgument(self.violations)
         return PipelineSpec(
@@ -701,12 +701,9 @@ class _Checker:
                         f"entry_points.{step.name}.deps",
                         f"unknown step {quoted(dep)}; steps: {quoted_list(by_name)}",
                     )
-        if self.violations:
-            return
         cycle = _find_cycle(steps)
         if cycle:
             self.fail(f"entry_points.{cycle[0]}.deps", f"dependency cycle: {' -> '.join(cycle)}")
-            return
         for step in steps:
             self.references(step, by_name, globals_, "entry_points")
 
@@ -796,8 +793,12 @@ def _render(value: object) -> str:
 
 
 def _find_cycle(steps: Sequence[StepSpec]) -> list[str]:
-    """A dependency cycle as [a, b, ..., a], or [] when the graph is acyclic."""
-    deps = {step.name: step.deps for step in steps}
+    """A dependency cycle as [a, b, ..., a], or [] when the graph is acyclic. Unknown
+    steps and a step naming itself are reported on their own and not followed here."""
+    names = {step.name for step in steps}
+    deps = {
+        step.name: tuple(d for d in step.deps if d in names and d != step.name) for step in steps
+    }
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     for root in deps:
         if root in state:
