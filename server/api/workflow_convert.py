@@ -155,7 +155,8 @@ def step_to_proto(view: RunView, alias: str) -> pb.Step:
         job_id=spec.task_id,
         start_time=timestamp(task.start_time),
         end_time=timestamp(task.end_time),
-        message=task.err_msg,
+        # A step a false condition left out says so, not just "disabled".
+        message=config.skip_reason if spec.disabled and config.skip_reason else task.err_msg,
         cache_run_id=task.cached_from,
         attempt=task.attempt,
         post=spec.post,

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from dagwire.server.engine.expressions import ExpressionError
+from dagwire.server.engine.expressions import evaluate as evaluate_expression
 from dagwire.server.engine.model import (
     Branching,
     Condition,
@@ -75,6 +77,10 @@ class StepConfig:
     main_fs: str = ""
     extra_fs: tuple[str, ...] = ()
     extra_fs_read_only: tuple[bool, ...] = ()
+    # PaddleFlow's condition, worked out at compile time from the step's parameters:
+    # why it is skipped (false), or why it fails without running (not computable).
+    skip_reason: str = ""
+    condition_error: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -102,6 +108,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
         params = resolved[step.name]
         values = _context(spec, step, resolved, options)
         shared = {k: v for k, v in values.items() if k not in params}
+        skip_reason, condition_error = _when(step, values)
         config = StepConfig(
             step=step.name,
             run_id=options.run_id,
@@ -125,6 +132,8 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             main_fs=main_fs,
             extra_fs=tuple(mount.reference for mount in step.extra_fs),
             extra_fs_read_only=tuple(mount.read_only for mount in step.extra_fs),
+            skip_reason=skip_reason,
+            condition_error=condition_error,
         )
         tasks.append(
             TaskSpec(
@@ -135,7 +144,9 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
                 dependencies=step.deps,
                 task_input_config=config.to_json(),
                 timeout_seconds=step.timeout,
-                disabled=step.name in options.disabled,
+                # A false condition leaves the step out as PaddleFlow does: skipped,
+                # and its dependents run (dagRuntime treats skipped as done).
+                disabled=step.name in options.disabled or bool(skip_reason),
                 post=step.post,
                 hold=step.hold,
                 execution_policy=step.execution_policy,
@@ -222,6 +233,18 @@ def _in_dependency_order(steps: Sequence[StepSpec]) -> list[StepSpec]:
             done[step.name] = step
             remaining.remove(step)
     return [*done.values(), *(step for step in steps if step.post)]
+
+
+def _when(step: StepSpec, values: Mapping[str, str]) -> tuple[str, str]:
+    """(skip reason, error) of the step's PaddleFlow condition; both empty when it holds."""
+    if not step.when:
+        return "", ""
+    text = substitute(step.when, values)
+    try:
+        holds = evaluate_expression(text)
+    except ExpressionError as error:
+        return "", f"cannot calculate the condition [{text}] of step {step.name}: {error}"
+    return ("" if holds else f"the condition [{text}] is false: skipped, not run"), ""
 
 
 def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Branching | None:

@@ -35,6 +35,8 @@ from typing import Any, NoReturn
 import yaml
 
 from dagwire.server.engine.conditions import OPERATORS
+from dagwire.server.engine.expressions import ExpressionError
+from dagwire.server.engine.expressions import check as check_expression
 from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
@@ -125,6 +127,8 @@ class StepSpec:
     title: str = ""
     condition: Branching | None = None  # a condition step: no command
     extra_fs: tuple[FsMount, ...] = ()  # its own, then fs_options.extra_fs (PaddleFlow's order)
+    # PaddleFlow's `condition: "{{num}} > 0"` (engine.expressions): false skips the step.
+    when: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +259,8 @@ class _Checker:
             self.fail("post_process", f"at most one post step is allowed, got {len(post)}")
         post_steps = tuple(replace(step, post=True) for step in post)
         for step in post_steps:
+            if step.when or step.condition is not None:
+                self.fail(f"post_process.{step.name}.condition", "the post step takes no condition")
             if step.deps:
                 self.fail(
                     f"post_process.{step.name}.deps",
@@ -505,8 +511,17 @@ class _Checker:
                 )
         command = self.string(f"{path}.command", body.get("command"))
         app_image = self.string(f"{path}.app_image", body.get("app_image"))
+        # PaddleFlow's condition is an expression string; ModelArts' a mapping.
+        raw_condition = body.get("condition")
+        when = ""
+        if isinstance(raw_condition, str):
+            when = raw_condition.strip()
+            if not when:
+                self.fail(f"{path}.condition", "an expression such as '{{num}} > 0' is required")
         condition = (
-            self.branching(f"{path}.condition", body["condition"]) if "condition" in body else None
+            self.branching(f"{path}.condition", raw_condition)
+            if "condition" in body and not isinstance(raw_condition, str)
+            else None
         )
         if condition is not None and (command or app_image):
             self.fail(path, "a condition step runs no command or app_image")
@@ -578,6 +593,7 @@ class _Checker:
             title=self.string(f"{path}.title", body.get("title")),
             condition=condition,
             extra_fs=self.fs_mounts(f"{path}.extra_fs", body.get("extra_fs")),
+            when=when,
         )
 
     def branching(self, path: str, value: object) -> Branching | None:
@@ -733,6 +749,8 @@ class _Checker:
                             f"{path}.{where}",
                             f"{{{{{ref}}}}} names step {quoted(upstream)}, which is not among deps",
                         )
+                    elif steps[upstream].when:
+                        self.fail(f"{path}.{where}", _CONDITIONAL.format(ref=ref, step=upstream))
                     elif (
                         param not in steps[upstream].parameters
                         and not where.startswith("condition.")  # or a metric it reports
@@ -749,13 +767,40 @@ class _Checker:
                         )
                 elif ref not in own:
                     self.fail(f"{path}.{where}", f"unknown reference {{{{{ref}}}}}")
+        if step.when:
+            self.when(step, f"{path}.condition", own)
         for art, target in step.input_artifacts.items():
             upstream, _, output = target.partition(".")
             where = f"{path}.artifacts.input.{art}"
             if upstream not in steps or (upstream not in step.deps and not step.post):
                 self.fail(where, f"names step {quoted(upstream)}, which is not among deps")
+            elif steps[upstream].when:
+                self.fail(where, _CONDITIONAL.format(ref=target, step=upstream))
             elif output not in steps[upstream].output_artifacts:
                 self.fail(where, f"step {quoted(upstream)} has no output artifact {quoted(output)}")
+
+    def when(self, step: StepSpec, path: str, own: set[str]) -> None:
+        """PaddleFlow's checkCondition: templates name the step's parameters (or system
+        variables), and the text without their braces parses."""
+        for ref in references(step.when):
+            if ref in step.input_artifacts:
+                self.fail(
+                    path,
+                    f"{{{{{ref}}}}} is an input artifact; conditions on artifact contents "
+                    "are not supported here yet: pass the value as a parameter",
+                )
+            elif ref not in own:
+                self.fail(path, f"{{{{{ref}}}}} in a condition must name a parameter of the step")
+        try:
+            check_expression(step.when.replace("{{", "").replace("}}", ""))
+        except ExpressionError as error:
+            self.fail(path, f"not a condition expression: {error}")
+
+
+_CONDITIONAL = (
+    "{{{{{ref}}}}}: step {step!r} has a condition, so its parameters and output "
+    "artifacts cannot be referenced (it may not run)"
+)
 
 
 def _condition_texts(path: str, conditions: tuple[Condition, ...]) -> list[tuple[str, str]]:

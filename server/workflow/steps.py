@@ -95,6 +95,10 @@ class StepExecutor:
             return
         config = _with_overrides(StepConfig.from_json(launch.task_input_config), launch.parameters)
         key = launch.key
+        if config.condition_error:  # PaddleFlow fails a step whose condition cannot be computed
+            self._sink(PartyStarted(key))
+            self._sink(PartyExited(key, 1, config.condition_error))
+            return
         if config.reuse_from:
             await self._reuse(key, config, config.reuse_from)
             return
