@@ -68,6 +68,7 @@ class StepConfig:
     outputs: tuple[str, ...] = ()
     cache_enable: bool = False
     cache_max_expired_time: int = -1
+    cache_fs_scope: tuple[str, ...] = ()  # `name[/path]` whose content the cache fingerprints
     docker_env: str = ""
     pipeline_id: str = ""
     reuse_from: str = ""  # a run whose recorded outputs of this step are reused
@@ -88,7 +89,7 @@ class StepConfig:
     @classmethod
     def from_json(cls, text: str) -> StepConfig:
         data = json.loads(text)
-        for name in ("outputs", "extra_fs", "extra_fs_read_only"):
+        for name in ("outputs", "extra_fs", "extra_fs_read_only", "cache_fs_scope"):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
@@ -124,6 +125,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             outputs=step.output_artifacts,
             cache_enable=step.cache.enable,
             cache_max_expired_time=step.cache.max_expired_time,
+            cache_fs_scope=step.cache.fs_scope,
             docker_env=step.docker_env or docker_env,
             pipeline_id=options.pipeline_id,
             reuse_from=options.reuse.get(step.name, ""),

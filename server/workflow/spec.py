@@ -38,6 +38,7 @@ from dagwire.server.engine.conditions import OPERATORS
 from dagwire.server.engine.expressions import ExpressionError
 from dagwire.server.engine.expressions import check as check_expression
 from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
+from dagwire.server.engine.names import directory_name_problem
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
@@ -89,6 +90,9 @@ _FS_KEYS = frozenset({"name", "sub_path", "mount_path", "read_only"})
 class CacheOptions:
     enable: bool = False
     max_expired_time: int = -1  # seconds an entry stays valid; -1 for ever
+    # PaddleFlow's fs_scope: `name` or `name/path` of the owner's file systems whose
+    # content is part of the cache fingerprint (editing a file there reruns the step).
+    fs_scope: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +398,9 @@ class _Checker:
         options = self.mapping(path, value)
         for key in options:
             if key not in ("enable", "max_expired_time", "fs_scope"):
-                self.fail(f"{path}.{key}", "unknown field; expected enable or max_expired_time")
+                self.fail(
+                    f"{path}.{key}", "unknown field; expected enable, max_expired_time or fs_scope"
+                )
         enable = options.get("enable", defaults.enable)
         if not isinstance(enable, bool):
             self.fail(f"{path}.enable", f"must be true or false, got {quoted(enable)}")
@@ -408,7 +414,42 @@ class _Checker:
                 f"must be seconds (>= 0) or -1 for ever, got {quoted(expiry)}",
             )
             expiry = -1
-        return CacheOptions(enable=enable, max_expired_time=expiry)
+        scope = (
+            self.fs_scope(f"{path}.fs_scope", options["fs_scope"])
+            if "fs_scope" in options
+            else defaults.fs_scope
+        )
+        return CacheOptions(enable=enable, max_expired_time=expiry, fs_scope=scope)
+
+    def fs_scope(self, path: str, value: object) -> tuple[str, ...]:
+        """[{name, path: "a,b/c"}] -> ("name/a", "name/b/c"); a path is relative to the
+        file system's root (a leading '/' names the root too); no path: the whole fs."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(path, f"must be a list of {{name, path}}, got {type(value).__name__}")
+            return ()
+        scope: list[str] = []
+        for index, raw in enumerate(value):
+            where = f"{path}[{index}]"
+            item = self.mapping(where, raw)
+            for key in item:
+                if key not in ("name", "path"):
+                    self.fail(f"{where}.{key}", "unknown field; expected name or path")
+            name = item.get("name")
+            if not isinstance(name, str) or not _FS_NAME.match(name):
+                self.fail(f"{where}.name", f"must name a file system, got {quoted(name)}")
+                continue
+            for part in self.string(f"{where}.path", item.get("path")).split(","):
+                relative = part.strip().strip("/")
+                if relative and _relative_path_problem(relative):
+                    self.fail(
+                        f"{where}.path",
+                        f"must be paths inside the file system, without '.' or '..', got {quoted(part)}",
+                    )
+                    continue
+                scope.append(f"{name}/{relative}" if relative else name)
+        return tuple(dict.fromkeys(scope))
 
     def fs_options(self, value: object) -> tuple[FsMount | None, tuple[FsMount, ...]]:
         options = self.mapping("fs_options", value)
@@ -452,7 +493,7 @@ class _Checker:
             self.fail(f"{path}.sub_path", "must be relative: it must not start with '/'")
             sub_path = ""
         sub_path = sub_path.rstrip("/")
-        if sub_path and any(part in ("", ".", "..") for part in sub_path.split("/")):
+        if sub_path and _relative_path_problem(sub_path):
             self.fail(
                 f"{path}.sub_path",
                 f"must be a plain relative path without '.' or '..', got {quoted(sub_path)}",
@@ -819,6 +860,15 @@ def _unwrap_reference(ref: object) -> object:
     if isinstance(ref, str) and (match := _REFERENCE.fullmatch(ref.strip())):
         return match.group(1)
     return ref
+
+
+def _relative_path_problem(text: str) -> str | None:
+    """Why `text` is no plain relative path inside a folder (None: it is one)."""
+    for part in text.split("/"):
+        problem = directory_name_problem(part)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _number(text: str, kind: type) -> object:

@@ -41,7 +41,7 @@ from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
-from dagwire.server.workflow.filesystems import in_directory, step_mounts
+from dagwire.server.workflow.filesystems import fs_path, in_directory, step_mounts
 from dagwire.server.workflow.spec import substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
@@ -255,7 +255,12 @@ class StepExecutor:
         prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
         if not config.cache_enable:
             return prepared
-        second = await asyncio.to_thread(_second_fingerprint, inputs)
+        # What the step reads: its inputs, and the files of its fs_scope (PaddleFlow's).
+        scope = {
+            f"fs:{ref}": str(fs_path(self._fs_dir, config.owner, ref))
+            for ref in config.cache_fs_scope
+        }
+        second = await asyncio.to_thread(_second_fingerprint, {**inputs, **scope})
         return replace(prepared, first_fp=_first_fingerprint(config), second_fp=second)
 
     def _metrics_file(self, config: StepConfig, key: PartyKey) -> str:
