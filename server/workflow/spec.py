@@ -567,7 +567,7 @@ class _Checker:
         if condition is not None and (command or app_image):
             self.fail(path, "a condition step runs no command or app_image")
         elif condition is None and bool(command) == bool(app_image):
-            self.fail(path, "a step needs exactly one of command or app_image")
+            self.fail(path, _distributed_job(body.get("env")) or _ONE_OF_COMMAND_OR_IMAGE)
         hold = body.get("hold", False)
         if not isinstance(hold, bool):
             self.fail(f"{path}.hold", f"must be true or false, got {quoted(hold)}")
@@ -860,6 +860,24 @@ def _unwrap_reference(ref: object) -> object:
     if isinstance(ref, str) and (match := _REFERENCE.fullmatch(ref.strip())):
         return match.group(1)
     return ref
+
+
+_ONE_OF_COMMAND_OR_IMAGE = "a step needs exactly one of command or app_image"
+
+
+def _distributed_job(env: object) -> str:
+    """What is missing for a PaddleFlow step with an empty command whose env asks for a
+    distributed job (PF_JOB_TYPE, e.g. a Ray job); empty if it asks for none."""
+    if not isinstance(env, dict) or not env.get("PF_JOB_TYPE"):
+        return ""
+    kind = f"{env.get('PF_JOB_TYPE')} {env.get('PF_JOB_FRAMEWORK', '')}".strip()
+    entry = env.get("RAY_JOB_ENTRY_POINT")
+    hint = f" (e.g. command: {quoted(entry)})" if entry else ""
+    return (
+        f"an empty command asks PaddleFlow for a {kind} job through env PF_JOB_TYPE; "
+        "this server builds no cluster job from env variables: give the step a command"
+        f"{hint}, or an app_image registered with `executor: ray`"
+    )
 
 
 def _relative_path_problem(text: str) -> str | None:

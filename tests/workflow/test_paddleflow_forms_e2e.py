@@ -18,7 +18,7 @@ from tests.workflow.conftest import (
     step_statuses,
     wait_finished,
 )
-from tests.workflow.paddleflow import pkg_file
+from tests.workflow.paddleflow import example, pkg_file
 
 
 async def test_pkg_pipeline_testcase_run_yaml_is_accepted(
@@ -132,3 +132,13 @@ async def test_top_level_disabled_naming_no_step_is_refused(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await run_yaml(workflows, text)
     assert "disabled[0]" in field_violations(caught.value)
+
+
+async def test_ray_job_example_is_refused_naming_what_is_missing(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    # example/pipeline/ray_job_example/run.yaml: command "" and PF_JOB_TYPE distributed
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await run_yaml(workflows, example("ray_job_example"))
+    problem = field_violations(caught.value)["entry_points.sample-pi"]
+    assert "distributed ray job" in problem and "sample_pi.py" in problem
