@@ -317,6 +317,8 @@ def _first_fingerprint(config: StepConfig) -> str:
         "inputs": sorted(config.inputs),
         "outputs": list(config.outputs),
     }
+    if config.main_fs or config.extra_fs:  # the same command in another fs is another step
+        document["file_systems"] = [config.main_fs, *config.extra_fs]
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
