@@ -173,7 +173,7 @@ def resolve_parameters(spec: PipelineSpec, options: RunOptions) -> dict[str, dic
     for key, value in options.parameters.items():
         where = f"parameters.{key}"
         if "." in key:
-            step_name, _, param = key.partition(".")
+            step_name, _, param = key.rpartition(".")
             if step_name not in per_step:
                 violations.append(FieldViolation(where, f"no step named {step_name!r}"))
             elif param not in per_step[step_name]:
@@ -296,7 +296,7 @@ def _check_disabled(spec: PipelineSpec, disabled: Sequence[str]) -> None:
         if step.name in off:
             continue
         for art, target in step.input_artifacts.items():
-            upstream = target.partition(".")[0]
+            upstream = target.rpartition(".")[0]
             if upstream in off:
                 violations.append(
                     FieldViolation(

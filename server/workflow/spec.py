@@ -40,6 +40,7 @@ from dagwire.server.engine.expressions import check as check_expression
 from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
 from dagwire.server.engine.names import directory_name_problem
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
+from dagwire.server.workflow.dags import flatten, has_dags
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
 MAX_YAML_BYTES = 1 << 20
@@ -48,7 +49,8 @@ MAX_YAML_DEPTH = 32
 MAX_NAME_LENGTH = 63
 SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME"})
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+# A step's name; `dag.step` is a step of a nested DAG (workflow.dags).
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$")
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _DOUBLE_BRACE = re.compile(r"\{(?=\{)")
@@ -207,6 +209,8 @@ def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec
         raise InvalidArgument.of(
             field_name, f"not a usable value: {shortened(str(error))}"
         ) from None
+    if has_dags(document):
+        document = flatten(document)
     return _Checker().pipeline(document)
 
 
@@ -603,7 +607,7 @@ class _Checker:
                     where,
                     "an artifact name must be a letter or '_' followed by letters, digits, '_' or '-'",
                 )
-            elif not isinstance(target, str) or target.count(".") != 1:
+            elif not isinstance(target, str) or "." not in target.strip("."):
                 self.fail(
                     where,
                     f"must reference an upstream output as {{{{step.artifact}}}}, got {quoted(ref)}",
@@ -784,7 +788,7 @@ class _Checker:
         for where, text in texts:
             for ref in references(text):
                 if "." in ref:
-                    upstream, _, param = ref.partition(".")
+                    upstream, _, param = ref.rpartition(".")
                     if upstream not in steps or (upstream not in step.deps and not step.post):
                         self.fail(
                             f"{path}.{where}",
@@ -811,7 +815,7 @@ class _Checker:
         if step.when:
             self.when(step, f"{path}.condition", own)
         for art, target in step.input_artifacts.items():
-            upstream, _, output = target.partition(".")
+            upstream, _, output = target.rpartition(".")
             where = f"{path}.artifacts.input.{art}"
             if upstream not in steps or (upstream not in step.deps and not step.post):
                 self.fail(where, f"names step {quoted(upstream)}, which is not among deps")

@@ -281,7 +281,7 @@ class StepExecutor:
     async def _input_paths(self, config: StepConfig) -> dict[str, str]:
         paths: dict[str, str] = {}
         for name, reference in config.inputs.items():
-            upstream, _, output = reference.partition(".")
+            upstream, _, output = reference.rpartition(".")
             for artifact in await self._store.output_artifacts(config.run_id, upstream):
                 if artifact.name == output:
                     paths[name] = artifact.path
