@@ -40,6 +40,7 @@ from dagwire.server.engine.expressions import check as check_expression
 from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
 from dagwire.server.engine.names import directory_name_problem
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
+from dagwire.server.workflow.components import inline as inline_components
 from dagwire.server.workflow.dags import flatten, has_dags
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
@@ -209,9 +210,13 @@ def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec
         raise InvalidArgument.of(
             field_name, f"not a usable value: {shortened(str(error))}"
         ) from None
+    checker = _Checker()
+    if isinstance(document, dict):
+        document, problems = inline_components(document)
+        checker.violations += problems
     if has_dags(document):
         document = flatten(document)
-    return _Checker().pipeline(document)
+    return checker.pipeline(document)
 
 
 class _SpecLoader(yaml.SafeLoader):
