@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
+
+from dagwire.v1 import step_execution_request_response_pb2 as sr
+from dagwire.v1 import step_execution_service_pb2_grpc as srpc
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.workflow.conftest import run_status, run_yaml, step_statuses, wait_finished
@@ -76,3 +80,18 @@ async def test_a_nested_dag_runs_its_steps_in_order_and_passes_its_outputs_on(
     assert list(steps["process.split"].deps) == ["randint"]
     assert list(steps["sum"].deps) == ["process.split", "process.collector"]
     assert steps["process.split"].parameters["threshold"] == "0"
+
+
+async def test_the_steps_of_a_nested_dag_are_step_executions(
+    workflows: rpc.WorkflowServiceStub, channel: grpc.aio.Channel, work_dir: Path
+) -> None:
+    run = await run_yaml(workflows, NESTED % {"work": work_dir})
+    await wait_finished(workflows, run.run_id)
+    steps = srpc.StepExecutionServiceStub(channel)
+    listed = await steps.ListStepExecutions(sr.ListStepExecutionsRequest(run_id=run.run_id))
+    names = [step.step_name for step in listed.step_executions]
+    assert names == ["randint", "process.split", "process.collector", "sum"]
+    one = await steps.GetStepExecution(
+        sr.GetStepExecutionRequest(run_id=run.run_id, step_name="process.split")
+    )
+    assert one.step_execution.step_name == "process.split"
