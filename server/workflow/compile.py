@@ -82,6 +82,7 @@ class StepConfig:
     # why it is skipped (false), or why it fails without running (not computable).
     skip_reason: str = ""
     condition_error: str = ""
+    loop_argument: str = ""  # PF_LOOP_ARGUMENT: this copy's item of its loop_argument
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -136,6 +137,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             extra_fs_read_only=tuple(mount.read_only for mount in step.extra_fs),
             skip_reason=skip_reason,
             condition_error=condition_error,
+            loop_argument=step.loop_item or "",
         )
         tasks.append(
             TaskSpec(
@@ -215,7 +217,8 @@ def _context(
         for dep in _readable(spec, step)
         for name, value in resolved[dep].items()
     }
-    return {**resolved.get(step.name, {}), **upstream, **_system(options, step.name)}
+    system = {**_system(options, step.name), "PF_LOOP_ARGUMENT": step.loop_item or ""}
+    return {**resolved.get(step.name, {}), **upstream, **system}
 
 
 def _readable(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:

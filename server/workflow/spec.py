@@ -26,6 +26,7 @@ round trip. Parsing is pure: no I/O, nothing stored.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -48,7 +49,8 @@ MAX_YAML_BYTES = 1 << 20
 MAX_STEPS = 1_000
 MAX_YAML_DEPTH = 32
 MAX_NAME_LENGTH = 63
-SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME"})
+SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME", "PF_LOOP_ARGUMENT"})
+MAX_LOOP_ITEMS = 100
 
 # A step's name; `dag.step` is a step of a nested DAG (workflow.dags).
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$")
@@ -83,7 +85,7 @@ _TOP_KEYS = frozenset(
 )
 _STEP_KEYS = frozenset(
     {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
-    | {"timeout", "hold", "policy", "condition", "title", "network", "extra_fs"}
+    | {"timeout", "hold", "policy", "condition", "title", "network", "extra_fs", "loop_argument"}
 )
 _FS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _FS_KEYS = frozenset({"name", "sub_path", "mount_path", "read_only"})
@@ -136,6 +138,10 @@ class StepSpec:
     extra_fs: tuple[FsMount, ...] = ()  # its own, then fs_options.extra_fs (PaddleFlow's order)
     # PaddleFlow's `condition: "{{num}} > 0"` (engine.expressions): false skips the step.
     when: str = ""
+    # PaddleFlow's loop_argument: the items it runs once each for (a copy per item,
+    # `step`, `step-1`, ...); loop_item is the copy's {{PF_LOOP_ARGUMENT}}.
+    loop: tuple[str, ...] = ()
+    loop_item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +291,7 @@ class _Checker:
             self.fail(
                 f"post_process.{duplicate}", "a post step must not share an entry point's name"
             )
-        steps = self.branch_deps(steps)
+        steps = self.loops(self.branch_deps(steps))
         if extra_fs:  # PaddleFlow appends the global extra_fs to every step's own
             steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in steps)
             post_steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in post_steps)
@@ -644,6 +650,7 @@ class _Checker:
             condition=condition,
             extra_fs=self.fs_mounts(f"{path}.extra_fs", body.get("extra_fs")),
             when=when,
+            loop=self.loop(f"{path}.loop_argument", body.get("loop_argument")),
         )
 
     def branching(self, path: str, value: object) -> Branching | None:
@@ -828,6 +835,75 @@ class _Checker:
                 self.fail(where, _CONDITIONAL.format(ref=target, step=upstream))
             elif output not in steps[upstream].output_artifacts:
                 self.fail(where, f"step {quoted(upstream)} has no output artifact {quoted(output)}")
+
+    def loop(self, path: str, value: object) -> tuple[str, ...]:
+        """A list, or a JSON list in a string, of scalars (PaddleFlow renders each with %v)."""
+        if value is None:
+            return ()
+        items = value
+        if isinstance(value, str):
+            if references(value):
+                self.fail(
+                    path,
+                    "a loop over a parameter or an artifact ({{...}}) is not supported "
+                    "here yet: give the list itself",
+                )
+                return ()
+            try:
+                items = json.loads(value)
+            except ValueError:
+                items = None
+        if not isinstance(items, list) or not items:
+            self.fail(path, f"must be a non-empty list (or a JSON list), got {quoted(value)}")
+            return ()
+        if len(items) > MAX_LOOP_ITEMS:
+            self.fail(path, f"at most {MAX_LOOP_ITEMS} items, got {len(items)}")
+            return ()
+        if not all(isinstance(item, str | int | float | bool) for item in items):
+            self.fail(path, "items must be strings or numbers")
+            return ()
+        return tuple(json.dumps(item) if isinstance(item, bool) else str(item) for item in items)
+
+    def loops(self, steps: tuple[StepSpec, ...]) -> tuple[StepSpec, ...]:
+        """A step with a loop becomes one step per item (PaddleFlow's runtime names:
+        `step`, `step-1`, ...); what depends on it waits for every copy."""
+        copies = {
+            step.name: [
+                step.name if index == 0 else f"{step.name}-{index}"
+                for index in range(len(step.loop))
+            ]
+            for step in steps
+            if step.loop
+        }
+        if not copies:
+            return steps
+        for step in steps:
+            for art, target in step.input_artifacts.items():
+                upstream = target.rpartition(".")[0]
+                if upstream in copies:
+                    self.fail(
+                        f"entry_points.{step.name}.artifacts.input.{art}",
+                        f"step {quoted(upstream)} loops: reading the outputs of all its "
+                        "runs is not supported here yet",
+                    )
+        taken = {step.name for step in steps}
+        for name, names in copies.items():
+            for clash in sorted(taken & set(names[1:])):
+                self.fail(
+                    f"entry_points.{name}.loop_argument",
+                    f"its run {quoted(clash)} would share a step's name; rename that step",
+                )
+        expanded: list[StepSpec] = []
+        for step in steps:
+            deps = tuple(
+                dict.fromkeys(name for dep in step.deps for name in copies.get(dep, [dep]))
+            )
+            if not step.loop:
+                expanded.append(replace(step, deps=deps))
+                continue
+            for name, item in zip(copies[step.name], step.loop, strict=True):
+                expanded.append(replace(step, name=name, deps=deps, loop_item=item))
+        return tuple(expanded)
 
     def when(self, step: StepSpec, path: str, own: set[str]) -> None:
         """PaddleFlow's checkCondition: templates name the step's parameters (or system

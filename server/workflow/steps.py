@@ -126,6 +126,7 @@ class StepExecutor:
             "PF_STEP_NAME": config.step,
             "PF_USER_NAME": config.username,
             "PF_METRICS_FILE": prepared.metrics_file,
+            "PF_LOOP_ARGUMENT": config.loop_argument,
         }
         mounts = await asyncio.to_thread(
             step_mounts,
