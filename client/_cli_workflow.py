@@ -287,6 +287,9 @@ def run() -> None:
     help="Override the spec's failure_options.strategy.",
 )
 @click.option("--docker-env", default="", help="Override the spec's docker_env.")
+@click.option(
+    "--fs-name", default="", help="File system the steps start in (without fs_options.main_fs)."
+)
 @click.option("--request-id", default="", help="Idempotency key: a retry returns the first run.")
 @_quiet_option
 @_pass_settings
@@ -303,6 +306,7 @@ def run_create(
     disable: tuple[str, ...],
     failure_strategy: str | None,
     docker_env: str,
+    fs_name: str,
     request_id: str,
 ) -> None:
     """Start a run from a YAML file (-f), a pipeline (--pipeline-id) or an earlier run
@@ -324,6 +328,7 @@ def run_create(
         failure_strategy=failure_strategy,
         docker_env=docker_env,
         request_id=request_id,
+        fs_name=fs_name,
     )
     created = handle.run
     assert created is not None

@@ -381,6 +381,7 @@ class DagwireClient(BaseDagwireClient):
         failure_strategy: FailureStrategy | str | None = None,
         docker_env: str = "",
         request_id: str = "",
+        fs_name: str = "",
     ) -> RunHandle:
         """Starts a run from exactly one source: ``run_yaml`` (text, or a ``Path``), a
         ``pipeline_id`` (its ``pipeline_version_id``, default the latest) or the spec of
@@ -388,8 +389,10 @@ class DagwireClient(BaseDagwireClient):
 
         ``parameters`` override the spec's (``"p"`` on every step, ``"step.p"`` on one);
         ``disabled`` steps are skipped; ``failure_strategy`` (``"fail_fast"`` or
-        ``"continue"``) overrides the spec's. ValueError when not exactly one source is
-        given; InvalidArgumentError for a bad spec, parameter or step name.
+        ``"continue"``) overrides the spec's; ``fs_name`` is the file system every step
+        starts in when the spec has no ``fs_options.main_fs`` (PaddleFlow's fs_name).
+        ValueError when not exactly one source is given; InvalidArgumentError for a bad
+        spec, parameter or step name.
         """
         call = self._create_run_call(
             run_yaml,
@@ -404,6 +407,7 @@ class DagwireClient(BaseDagwireClient):
             failure_strategy=failure_strategy,
             docker_env=docker_env,
             request_id=request_id,
+            fs_name=fs_name,
         )
         run = self._invoke(call)
         return RunHandle(self, run.run_id, run)

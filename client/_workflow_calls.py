@@ -191,6 +191,7 @@ class _WorkflowCalls:
         failure_strategy: FailureStrategy | str | None = None,
         docker_env: str = "",
         request_id: str = "",
+        fs_name: str = "",
     ) -> _Call[Run]:
         sources = [s for s in (run_yaml, pipeline_id, source_run_id) if s]
         if len(sources) != 1:
@@ -212,6 +213,7 @@ class _WorkflowCalls:
             failure_strategy=_to_proto(FailureStrategy, failure_strategy),
             docker_env=docker_env,
             request_id=request_id,
+            fs_name=fs_name,
         )
         return _Call("CreateRun", request, _run_of, "workflow")
 

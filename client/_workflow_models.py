@@ -101,6 +101,7 @@ class StepStatus(_WireEnum):
     FAILED = "failed"
     TERMINATED = "terminated"
     SKIPPED = "skipped"
+    HOLD = "hold"  # waits for a user's continue before it runs
 
     @classmethod
     def _wire(cls) -> tuple[Any, str]:
@@ -109,7 +110,12 @@ class StepStatus(_WireEnum):
     @property
     def is_finished(self) -> bool:
         """True once the step succeeded, failed, was terminated or skipped."""
-        return self not in (StepStatus.UNSPECIFIED, StepStatus.PENDING, StepStatus.RUNNING)
+        return self not in (
+            StepStatus.UNSPECIFIED,
+            StepStatus.PENDING,
+            StepStatus.RUNNING,
+            StepStatus.HOLD,
+        )
 
 
 class FailureStrategy(_WireEnum):

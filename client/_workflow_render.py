@@ -39,6 +39,7 @@ _STATUS_STYLES = {
     "terminating": "magenta",
     "terminated": "magenta",
     "skipped": "dim",
+    "hold": "yellow",
     "active": "cyan",
     "stopped": "magenta",
     "deleted": "dim",
@@ -52,6 +53,7 @@ STEP_GLYPHS = {
     StepStatus.FAILED: "✖",
     StepStatus.TERMINATED: "■",
     StepStatus.SKIPPED: "⊘",
+    StepStatus.HOLD: "◐",
 }
 
 

@@ -139,6 +139,7 @@ class DagwireServer:
                 jobs=self.store,
                 artifacts_dir=config.data_dir / "artifacts",
                 clock=utc_now,
+                fs_dir=config.file_systems_dir,
             )
 
         self.runtime = JobRuntime(

@@ -72,6 +72,8 @@ class ServerConfig:
     # The user (name or uid) sandboxed processes run as; empty: the server's own. For a
     # server running as root (root owns the host's secrets and ignores process limits).
     sandbox_user: str = ""
+    # Where the file systems of runs live (workflow.filesystems); None: <data dir>/fs.
+    fs_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -108,6 +110,10 @@ class ServerConfig:
             raise ValueError(
                 "--metrics-listen must differ from --http-listen, which serves /metrics too"
             )
+
+    @property
+    def file_systems_dir(self) -> Path:
+        return self.fs_dir if self.fs_dir is not None else self.data_dir / "fs"
 
     @property
     def store_url(self) -> str:
@@ -148,6 +154,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "--data-dir",
         default=_env("DATA_DIR", str(defaults.data_dir)),
         help="where the SQLite store, task logs and exit records live",
+    )
+    parser.add_argument(
+        "--fs-dir",
+        default=_env("FS_DIR", ""),
+        help="where the file systems of runs (fs_options.main_fs, extra_fs) live, one "
+        "folder per owner domain and name (default: <data-dir>/fs)",
     )
     parser.add_argument(
         "--database-url",
@@ -321,6 +333,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         listen=args.listen,
         data_dir=Path(args.data_dir),
+        fs_dir=Path(args.fs_dir) if args.fs_dir else None,
         database_url=args.database_url or None,
         heartbeat_interval=args.heartbeat_interval,
         app_images_file=Path(args.app_images) if args.app_images else None,

@@ -15,7 +15,13 @@ from dagwire.server.engine.catalog import (
     Pipeline,
     PipelineVersion,
 )
-from dagwire.server.engine.model import Condition, ExecutionPolicy, FailureStrategy
+from dagwire.server.engine.model import (
+    Condition,
+    ExecutionPolicy,
+    FailureStrategy,
+    Job,
+    TaskState,
+)
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.compile import StepConfig
 from dagwire.server.workflow.executions import StepAction, StepView
@@ -103,6 +109,19 @@ def version_to_proto(v: PipelineVersion) -> pb.PipelineVersion:
     )
 
 
+def passed_over(job: Job) -> str:
+    """A finished run that a user's continue let past failed or stopped steps says so:
+    its status alone (succeeded) would hide them."""
+    waived = [
+        task.alias
+        for task in job.tasks
+        if task.waived and task.state in (TaskState.FAILED, TaskState.STOPPED)
+    ]
+    if not waived or not job.state.is_terminal:
+        return ""
+    return f"continued past failed steps by a user's continue: {', '.join(waived)}"
+
+
 def run_to_proto(view: RunView, *, with_steps: bool = True) -> pb.Run:
     record, job = view.record, view.job
     cached = sorted({task.cached_from for task in job.tasks if task.cached_from})
@@ -115,7 +134,7 @@ def run_to_proto(view: RunView, *, with_steps: bool = True) -> pb.Run:
         parameters=dict(record.parameters),
         run_yaml=record.run_yaml,
         source=record.source,
-        run_msg=job.err_msg,
+        run_msg=job.err_msg or passed_over(job),
         pipeline_id=record.pipeline_id,
         pipeline_version_id=record.pipeline_version_id,
         schedule_id=record.schedule_id,
@@ -155,7 +174,8 @@ def step_to_proto(view: RunView, alias: str) -> pb.Step:
         job_id=spec.task_id,
         start_time=timestamp(task.start_time),
         end_time=timestamp(task.end_time),
-        message=task.err_msg,
+        # A step a false condition left out says so, not just "disabled".
+        message=config.skip_reason if spec.disabled and config.skip_reason else task.err_msg,
         cache_run_id=task.cached_from,
         attempt=task.attempt,
         post=spec.post,

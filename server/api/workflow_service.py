@@ -172,6 +172,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
                 failure_strategy=convert.FAILURE_STRATEGY_FROM_PROTO[request.failure_strategy],
                 docker_env=request.docker_env,
                 request_id=request.request_id,
+                fs_name=request.fs_name,
                 check_spec=self._commands.check,
             ),
         )

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from dagwire.server.engine.expressions import ExpressionError
+from dagwire.server.engine.expressions import evaluate as evaluate_expression
 from dagwire.server.engine.model import (
     Branching,
     Condition,
@@ -43,6 +45,7 @@ class RunOptions:
     pipeline_id: str = ""
     reuse: Mapping[str, str] = field(default_factory=dict)  # step -> run whose outputs to reuse
     owner: str = ""  # the run's owner domain (engine.tenancy)
+    fs_name: str = ""  # the run's main file system when the spec names none (PaddleFlow's fs_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +68,21 @@ class StepConfig:
     outputs: tuple[str, ...] = ()
     cache_enable: bool = False
     cache_max_expired_time: int = -1
+    cache_fs_scope: tuple[str, ...] = ()  # `name[/path]` whose content the cache fingerprints
     docker_env: str = ""
     pipeline_id: str = ""
     reuse_from: str = ""  # a run whose recorded outputs of this step are reused
     owner: str = ""  # the run's owner domain: its cache entries and artifacts are its
     network: bool = False  # the step asks for the network in its sandbox
+    # Its file systems (workflow.filesystems): `name[/sub_path]` of the owner's.
+    main_fs: str = ""
+    extra_fs: tuple[str, ...] = ()
+    extra_fs_read_only: tuple[bool, ...] = ()
+    # PaddleFlow's condition, worked out at compile time from the step's parameters:
+    # why it is skipped (false), or why it fails without running (not computable).
+    skip_reason: str = ""
+    condition_error: str = ""
+    loop_argument: str = ""  # PF_LOOP_ARGUMENT: this copy's item of its loop_argument
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -77,22 +90,27 @@ class StepConfig:
     @classmethod
     def from_json(cls, text: str) -> StepConfig:
         data = json.loads(text)
-        data["outputs"] = tuple(data.get("outputs", ()))
+        for name in ("outputs", "extra_fs", "extra_fs_read_only", "cache_fs_scope"):
+            data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
 
 def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     """The JobSpec of a run; InvalidArgument names unknown overrides or disabled steps."""
+    # The run's own list replaces the spec's `disabled`, as in PaddleFlow.
+    options = replace(options, disabled=tuple(options.disabled) or spec.disabled)
     _check_disabled(spec, options.disabled)
     _check_no_nul(options)
     resolved = resolve_parameters(spec, options)
     docker_env = options.docker_env or spec.docker_env
+    main_fs = spec.main_fs.reference if spec.main_fs else options.fs_name
     task_ids = _task_ids(options.run_id, [step.name for step in spec.steps])
     tasks = []
     for step in spec.steps:
         params = resolved[step.name]
         values = _context(spec, step, resolved, options)
         shared = {k: v for k, v in values.items() if k not in params}
+        skip_reason, condition_error = _when(step, values)
         config = StepConfig(
             step=step.name,
             run_id=options.run_id,
@@ -108,11 +126,18 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             outputs=step.output_artifacts,
             cache_enable=step.cache.enable,
             cache_max_expired_time=step.cache.max_expired_time,
+            cache_fs_scope=step.cache.fs_scope,
             docker_env=step.docker_env or docker_env,
             pipeline_id=options.pipeline_id,
             reuse_from=options.reuse.get(step.name, ""),
             owner=options.owner,
             network=step.network,
+            main_fs=main_fs,
+            extra_fs=tuple(mount.reference for mount in step.extra_fs),
+            extra_fs_read_only=tuple(mount.read_only for mount in step.extra_fs),
+            skip_reason=skip_reason,
+            condition_error=condition_error,
+            loop_argument=step.loop_item or "",
         )
         tasks.append(
             TaskSpec(
@@ -123,7 +148,9 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
                 dependencies=step.deps,
                 task_input_config=config.to_json(),
                 timeout_seconds=step.timeout,
-                disabled=step.name in options.disabled,
+                # A false condition leaves the step out as PaddleFlow does: skipped,
+                # and its dependents run (dagRuntime treats skipped as done).
+                disabled=step.name in options.disabled or bool(skip_reason),
                 post=step.post,
                 hold=step.hold,
                 execution_policy=step.execution_policy,
@@ -148,7 +175,7 @@ def resolve_parameters(spec: PipelineSpec, options: RunOptions) -> dict[str, dic
     for key, value in options.parameters.items():
         where = f"parameters.{key}"
         if "." in key:
-            step_name, _, param = key.partition(".")
+            step_name, _, param = key.rpartition(".")
             if step_name not in per_step:
                 violations.append(FieldViolation(where, f"no step named {step_name!r}"))
             elif param not in per_step[step_name]:
@@ -190,7 +217,8 @@ def _context(
         for dep in _readable(spec, step)
         for name, value in resolved[dep].items()
     }
-    return {**resolved.get(step.name, {}), **upstream, **_system(options, step.name)}
+    system = {**_system(options, step.name), "PF_LOOP_ARGUMENT": step.loop_item or ""}
+    return {**resolved.get(step.name, {}), **upstream, **system}
 
 
 def _readable(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:
@@ -210,6 +238,18 @@ def _in_dependency_order(steps: Sequence[StepSpec]) -> list[StepSpec]:
             done[step.name] = step
             remaining.remove(step)
     return [*done.values(), *(step for step in steps if step.post)]
+
+
+def _when(step: StepSpec, values: Mapping[str, str]) -> tuple[str, str]:
+    """(skip reason, error) of the step's PaddleFlow condition; both empty when it holds."""
+    if not step.when:
+        return "", ""
+    text = substitute(step.when, values)
+    try:
+        holds = evaluate_expression(text)
+    except ExpressionError as error:
+        return "", f"cannot calculate the condition [{text}] of step {step.name}: {error}"
+    return ("" if holds else f"the condition [{text}] is false: skipped, not run"), ""
 
 
 def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Branching | None:
@@ -259,7 +299,7 @@ def _check_disabled(spec: PipelineSpec, disabled: Sequence[str]) -> None:
         if step.name in off:
             continue
         for art, target in step.input_artifacts.items():
-            upstream = target.partition(".")[0]
+            upstream = target.rpartition(".")[0]
             if upstream in off:
                 violations.append(
                     FieldViolation(

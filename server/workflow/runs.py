@@ -58,7 +58,7 @@ from dagwire.server.workflow.paging import (
 )
 from dagwire.server.workflow.pipelines import DEFAULT_USER, Pipelines
 from dagwire.server.workflow.scheduler import ScheduledRun
-from dagwire.server.workflow.spec import PipelineSpec, parse_pipeline
+from dagwire.server.workflow.spec import PipelineSpec, check_fs_name, parse_pipeline
 from dagwire.server.workflow.status import RunStatus, job_states_for, run_status
 
 Clock = Callable[[], datetime]
@@ -98,6 +98,7 @@ class NewRun:
     failure_strategy: FailureStrategy | None = None
     docker_env: str = ""
     request_id: str = ""
+    fs_name: str = ""  # the main file system when the spec names none
     # Raises when the caller may not run what the spec holds (its command steps).
     check_spec: Callable[[PipelineSpec], None] | None = field(default=None, compare=False)
     # set by schedules
@@ -189,6 +190,7 @@ class WorkflowRuntime:
             disabled = disabled or list(old.disabled)
             source = f"run:{old.run_id}"
         spec = parse_pipeline(text, "run_yaml")
+        check_fs_name(new.fs_name)
         if new.check_spec is not None:
             new.check_spec(spec)
         run_id = new.run_id or f"run-{secrets.token_hex(4)}"
@@ -221,6 +223,7 @@ class WorkflowRuntime:
             failure_strategy=strategy,
             docker_env=new.docker_env,
             pipeline_id=pipeline_id,
+            fs_name=new.fs_name,
         )
         return record, options, spec
 

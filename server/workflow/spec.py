@@ -26,6 +26,7 @@ round trip. Parsing is pure: no I/O, nothing stored.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -35,21 +36,38 @@ from typing import Any, NoReturn
 import yaml
 
 from dagwire.server.engine.conditions import OPERATORS
+from dagwire.server.engine.expressions import ExpressionError
+from dagwire.server.engine.expressions import check as check_expression
 from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
+from dagwire.server.engine.names import directory_name_problem
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
+from dagwire.server.workflow.components import inline as inline_components
+from dagwire.server.workflow.dags import flatten, has_dags
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
 MAX_YAML_BYTES = 1 << 20
 MAX_STEPS = 1_000
 MAX_YAML_DEPTH = 32
 MAX_NAME_LENGTH = 63
-SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME"})
+SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME", "PF_LOOP_ARGUMENT"})
+MAX_LOOP_ITEMS = 100
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+# A step's name; `dag.step` is a step of a nested DAG (workflow.dags).
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$")
 _PIPELINE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _DOUBLE_BRACE = re.compile(r"\{(?=\{)")
-_PARAM_TYPES: Mapping[str, type] = {"string": str, "int": int, "float": float, "bool": bool}
+# PaddleFlow's variable names (parameters, artifacts) may start with '_'; ours may hold '-'.
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_PARAM_TYPES: Mapping[str, type] = {
+    "string": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "path": str,
+}
+# PaddleFlow's check of a `path` parameter's value (parameterHandler.go, CheckDictParam).
+_PATH_VALUE = re.compile(r"^[.a-zA-Z0-9/_-]+$")
 
 _TOP_KEYS = frozenset(
     {
@@ -61,18 +79,41 @@ _TOP_KEYS = frozenset(
         "post_process",
         "failure_options",
         "cache",
+        "fs_options",
+        "disabled",
     }
 )
 _STEP_KEYS = frozenset(
     {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
-    | {"timeout", "hold", "policy", "condition", "title", "network"}
+    | {"timeout", "hold", "policy", "condition", "title", "network", "extra_fs", "loop_argument"}
 )
+_FS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_FS_KEYS = frozenset({"name", "sub_path", "mount_path", "read_only"})
 
 
 @dataclass(frozen=True, slots=True)
 class CacheOptions:
     enable: bool = False
     max_expired_time: int = -1  # seconds an entry stays valid; -1 for ever
+    # PaddleFlow's fs_scope: `name` or `name/path` of the owner's file systems whose
+    # content is part of the cache fingerprint (editing a file there reruns the step).
+    fs_scope: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FsMount:
+    """A file system a step sees (PaddleFlow's fs_options): `name` names one of the run
+    owner's file systems, `sub_path` a folder inside it (relative, no `..`)."""
+
+    name: str
+    sub_path: str = ""
+    mount_path: str = ""  # PaddleFlow's path inside the container; recorded, see steps
+    read_only: bool = False
+
+    @property
+    def reference(self) -> str:
+        """`name` or `name/sub/path`: where below the owner's file systems it lives."""
+        return f"{self.name}/{self.sub_path}" if self.sub_path else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +135,13 @@ class StepSpec:
     execution_policy: ExecutionPolicy = ExecutionPolicy.STOP
     title: str = ""
     condition: Branching | None = None  # a condition step: no command
+    extra_fs: tuple[FsMount, ...] = ()  # its own, then fs_options.extra_fs (PaddleFlow's order)
+    # PaddleFlow's `condition: "{{num}} > 0"` (engine.expressions): false skips the step.
+    when: str = ""
+    # PaddleFlow's loop_argument: the items it runs once each for (a copy per item,
+    # `step`, `step-1`, ...); loop_item is the copy's {{PF_LOOP_ARGUMENT}}.
+    loop: tuple[str, ...] = ()
+    loop_item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +152,8 @@ class PipelineSpec:
     docker_env: str = ""
     parallelism: int = 10
     failure_strategy: FailureStrategy = FailureStrategy.FAIL_FAST
+    main_fs: FsMount | None = None  # every step's working directory (fs_options.main_fs)
+    disabled: tuple[str, ...] = ()  # steps not run unless a run names its own (PaddleFlow's)
 
     def step(self, name: str) -> StepSpec:
         for step in self.steps:
@@ -139,6 +189,14 @@ def shell_quote(value: str) -> str:
     return _DOUBLE_BRACE.sub("{''", shlex.quote(value))
 
 
+def check_fs_name(name: str, field_name: str = "fs_name") -> None:
+    """InvalidArgument unless `name` is empty or can name a file system."""
+    if name and (not _FS_NAME.match(name) or len(name) > MAX_NAME_LENGTH):
+        raise InvalidArgument.of(
+            field_name, f"must name a file system: letters, digits, '_' or '-', got {quoted(name)}"
+        )
+
+
 def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec:
     """Parse and check a YAML spec; InvalidArgument lists every problem found."""
     if not text.strip():
@@ -158,7 +216,13 @@ def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec
         raise InvalidArgument.of(
             field_name, f"not a usable value: {shortened(str(error))}"
         ) from None
-    return _Checker().pipeline(document)
+    checker = _Checker()
+    if isinstance(document, dict):
+        document, problems = inline_components(document)
+        checker.violations += problems
+    if has_dags(document):
+        document = flatten(document)
+    return checker.pipeline(document)
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -207,12 +271,15 @@ class _Checker:
         parallelism = self.integer("parallelism", document.get("parallelism", 10), 1, 1_000)
         defaults = self.cache("cache", document.get("cache"), CacheOptions())
         strategy = self.failure_strategy(document.get("failure_options"))
+        main_fs, extra_fs = self.fs_options(document.get("fs_options"))
         steps = self.steps("entry_points", document.get("entry_points"), defaults, required=True)
         post = self.steps("post_process", document.get("post_process"), defaults, required=False)
         if len(post) > 1:
             self.fail("post_process", f"at most one post step is allowed, got {len(post)}")
         post_steps = tuple(replace(step, post=True) for step in post)
         for step in post_steps:
+            if step.when or step.condition is not None:
+                self.fail(f"post_process.{step.name}.condition", "the post step takes no condition")
             if step.deps:
                 self.fail(
                     f"post_process.{step.name}.deps",
@@ -224,12 +291,21 @@ class _Checker:
             self.fail(
                 f"post_process.{duplicate}", "a post step must not share an entry point's name"
             )
-        steps = self.branch_deps(steps)
+        steps = self.loops(self.branch_deps(steps))
+        if extra_fs:  # PaddleFlow appends the global extra_fs to every step's own
+            steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in steps)
+            post_steps = tuple(replace(s, extra_fs=s.extra_fs + extra_fs) for s in post_steps)
         all_steps = steps + post_steps
-        if not self.violations:
-            self.graph(steps, parameters)
-            for step in post_steps:
-                self.references(step, {s.name: s for s in all_steps}, parameters, "post_process")
+        disabled = self.deps("disabled", document.get("disabled"))
+        for index, off in enumerate(disabled):
+            if off not in names:
+                self.fail(
+                    f"disabled[{index}]", f"unknown step {quoted(off)}; steps: {quoted_list(names)}"
+                )
+        # Every check runs, whatever failed before: one round trip shows every problem.
+        self.graph(steps, parameters)
+        for step in post_steps:
+            self.references(step, {s.name: s for s in all_steps}, parameters, "post_process")
         if self.violations:
             raise InvalidArgument(self.violations)
         return PipelineSpec(
@@ -239,6 +315,8 @@ class _Checker:
             docker_env=docker_env,
             parallelism=parallelism,
             failure_strategy=strategy,
+            main_fs=main_fs,
+            disabled=disabled,
         )
 
     # --- fields ------------------------------------------------------------------------
@@ -284,10 +362,10 @@ class _Checker:
         result: dict[str, str] = {}
         for name, raw in self.mapping(path, value).items():
             where = f"{path}.{name}"
-            if not isinstance(name, str) or not _NAME.match(name):
+            if not isinstance(name, str) or not _VARIABLE.match(name):
                 self.fail(
                     where,
-                    "a parameter name must be a letter followed by letters, digits, '_' or '-'",
+                    "a parameter name must be a letter or '_' followed by letters, digits, '_' or '-'",
                 )
                 continue
             if name in SYSTEM_VARIABLES:
@@ -314,8 +392,16 @@ class _Checker:
             expected = _PARAM_TYPES[kind]
             if kind == "float" and isinstance(default, int) and not isinstance(default, bool):
                 default = float(default)
+            if kind in ("int", "float") and isinstance(default, str):
+                default = _number(default, expected)  # `default: "10"`, as PaddleFlow reads it
             if not isinstance(default, expected) or (expected is int and isinstance(default, bool)):
                 self.fail(f"{path}.default", f"must be of type {kind}, got {quoted(default)}")
+                return ""
+            if kind == "path" and not _PATH_VALUE.match(str(default)):
+                self.fail(
+                    f"{path}.default",
+                    f"a path holds only letters, digits, '.', '/', '_' and '-', got {quoted(default)}",
+                )
                 return ""
             return _render(default)
         if raw is None or isinstance(raw, str | int | float | bool):
@@ -327,19 +413,115 @@ class _Checker:
         options = self.mapping(path, value)
         for key in options:
             if key not in ("enable", "max_expired_time", "fs_scope"):
-                self.fail(f"{path}.{key}", "unknown field; expected enable or max_expired_time")
+                self.fail(
+                    f"{path}.{key}", "unknown field; expected enable, max_expired_time or fs_scope"
+                )
         enable = options.get("enable", defaults.enable)
         if not isinstance(enable, bool):
             self.fail(f"{path}.enable", f"must be true or false, got {quoted(enable)}")
             enable = False
         expiry = options.get("max_expired_time", defaults.max_expired_time)
+        if isinstance(expiry, str):  # PaddleFlow keeps it as a string of digits
+            expiry = _number(expiry, int)
         if isinstance(expiry, bool) or not isinstance(expiry, int) or expiry < -1:
             self.fail(
                 f"{path}.max_expired_time",
                 f"must be seconds (>= 0) or -1 for ever, got {quoted(expiry)}",
             )
             expiry = -1
-        return CacheOptions(enable=enable, max_expired_time=expiry)
+        scope = (
+            self.fs_scope(f"{path}.fs_scope", options["fs_scope"])
+            if "fs_scope" in options
+            else defaults.fs_scope
+        )
+        return CacheOptions(enable=enable, max_expired_time=expiry, fs_scope=scope)
+
+    def fs_scope(self, path: str, value: object) -> tuple[str, ...]:
+        """[{name, path: "a,b/c"}] -> ("name/a", "name/b/c"); a path is relative to the
+        file system's root (a leading '/' names the root too); no path: the whole fs."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(path, f"must be a list of {{name, path}}, got {type(value).__name__}")
+            return ()
+        scope: list[str] = []
+        for index, raw in enumerate(value):
+            where = f"{path}[{index}]"
+            item = self.mapping(where, raw)
+            for key in item:
+                if key not in ("name", "path"):
+                    self.fail(f"{where}.{key}", "unknown field; expected name or path")
+            name = item.get("name")
+            if not isinstance(name, str) or not _FS_NAME.match(name):
+                self.fail(f"{where}.name", f"must name a file system, got {quoted(name)}")
+                continue
+            for part in self.string(f"{where}.path", item.get("path")).split(","):
+                relative = part.strip().strip("/")
+                if relative and _relative_path_problem(relative):
+                    self.fail(
+                        f"{where}.path",
+                        f"must be paths inside the file system, without '.' or '..', got {quoted(part)}",
+                    )
+                    continue
+                scope.append(f"{name}/{relative}" if relative else name)
+        return tuple(dict.fromkeys(scope))
+
+    def fs_options(self, value: object) -> tuple[FsMount | None, tuple[FsMount, ...]]:
+        options = self.mapping("fs_options", value)
+        for key in options:
+            if key not in ("main_fs", "extra_fs"):
+                self.fail(f"fs_options.{key}", "unknown field; expected main_fs or extra_fs")
+        main = options.get("main_fs")
+        main_fs = None if main is None else self.fs_mount("fs_options.main_fs", main)
+        if main_fs is not None and main_fs.read_only:
+            self.fail("fs_options.main_fs.read_only", "the main file system is always writable")
+        return main_fs, self.fs_mounts("fs_options.extra_fs", options.get("extra_fs"))
+
+    def fs_mounts(self, path: str, value: object) -> tuple[FsMount, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(
+                path,
+                f"must be a list of {{name, sub_path, mount_path, read_only}}, got {type(value).__name__}",
+            )
+            return ()
+        mounts = (self.fs_mount(f"{path}[{i}]", raw) for i, raw in enumerate(value))
+        return tuple(mount for mount in mounts if mount is not None)
+
+    def fs_mount(self, path: str, value: object) -> FsMount | None:
+        body = self.mapping(path, value)
+        for key in body:
+            if key not in _FS_KEYS:
+                self.fail(
+                    f"{path}.{key}", f"unknown field; expected one of {', '.join(sorted(_FS_KEYS))}"
+                )
+        name = body.get("name")
+        if not isinstance(name, str) or not _FS_NAME.match(name) or len(name) > MAX_NAME_LENGTH:
+            self.fail(
+                f"{path}.name",
+                f"must name a file system: letters, digits, '_' or '-', got {quoted(name)}",
+            )
+            return None
+        sub_path = self.string(f"{path}.sub_path", body.get("sub_path"))
+        if sub_path.startswith("/"):
+            self.fail(f"{path}.sub_path", "must be relative: it must not start with '/'")
+            sub_path = ""
+        sub_path = sub_path.rstrip("/")
+        if sub_path and _relative_path_problem(sub_path):
+            self.fail(
+                f"{path}.sub_path",
+                f"must be a plain relative path without '.' or '..', got {quoted(sub_path)}",
+            )
+            sub_path = ""
+        mount_path = self.string(f"{path}.mount_path", body.get("mount_path"))
+        if mount_path and not mount_path.startswith("/"):
+            self.fail(f"{path}.mount_path", f"must be an absolute path, got {quoted(mount_path)}")
+        read_only = body.get("read_only", False)
+        if not isinstance(read_only, bool):
+            self.fail(f"{path}.read_only", f"must be true or false, got {quoted(read_only)}")
+            read_only = False
+        return FsMount(name, sub_path, mount_path, read_only)
 
     def failure_strategy(self, value: object) -> FailureStrategy:
         options = self.mapping("failure_options", value)
@@ -385,13 +567,22 @@ class _Checker:
                 )
         command = self.string(f"{path}.command", body.get("command"))
         app_image = self.string(f"{path}.app_image", body.get("app_image"))
+        # PaddleFlow's condition is an expression string; ModelArts' a mapping.
+        raw_condition = body.get("condition")
+        when = ""
+        if isinstance(raw_condition, str):
+            when = raw_condition.strip()
+            if not when:
+                self.fail(f"{path}.condition", "an expression such as '{{num}} > 0' is required")
         condition = (
-            self.branching(f"{path}.condition", body["condition"]) if "condition" in body else None
+            self.branching(f"{path}.condition", raw_condition)
+            if "condition" in body and not isinstance(raw_condition, str)
+            else None
         )
         if condition is not None and (command or app_image):
             self.fail(path, "a condition step runs no command or app_image")
         elif condition is None and bool(command) == bool(app_image):
-            self.fail(path, "a step needs exactly one of command or app_image")
+            self.fail(path, _distributed_job(body.get("env")) or _ONE_OF_COMMAND_OR_IMAGE)
         hold = body.get("hold", False)
         if not isinstance(hold, bool):
             self.fail(f"{path}.hold", f"must be true or false, got {quoted(hold)}")
@@ -422,12 +613,12 @@ class _Checker:
         for art, ref in self.mapping(f"{path}.artifacts.input", artifacts.get("input")).items():
             where = f"{path}.artifacts.input.{art}"
             target = _unwrap_reference(ref)
-            if not isinstance(art, str) or not _NAME.match(art):
+            if not isinstance(art, str) or not _VARIABLE.match(art):
                 self.fail(
                     where,
-                    "an artifact name must be a letter followed by letters, digits, '_' or '-'",
+                    "an artifact name must be a letter or '_' followed by letters, digits, '_' or '-'",
                 )
-            elif not isinstance(target, str) or target.count(".") != 1:
+            elif not isinstance(target, str) or "." not in target.strip("."):
                 self.fail(
                     where,
                     f"must reference an upstream output as {{{{step.artifact}}}}, got {quoted(ref)}",
@@ -457,6 +648,9 @@ class _Checker:
             execution_policy=execution_policy,
             title=self.string(f"{path}.title", body.get("title")),
             condition=condition,
+            extra_fs=self.fs_mounts(f"{path}.extra_fs", body.get("extra_fs")),
+            when=when,
+            loop=self.loop(f"{path}.loop_argument", body.get("loop_argument")),
         )
 
     def branching(self, path: str, value: object) -> Branching | None:
@@ -560,10 +754,10 @@ class _Checker:
             self.fail(path, f"must be a list of artifact names, got {type(value).__name__}")
             return ()
         for name in names:
-            if not isinstance(name, str) or not _NAME.match(name):
+            if not isinstance(name, str) or not _VARIABLE.match(name):
                 self.fail(
                     path,
-                    f"an artifact name must be a letter followed by letters, digits, '_' or '-', got {quoted(name)}",
+                    f"an artifact name must be a letter or '_' followed by letters, digits, '_' or '-', got {quoted(name)}",
                 )
         return tuple(str(name) for name in names)
 
@@ -580,12 +774,9 @@ class _Checker:
                         f"entry_points.{step.name}.deps",
                         f"unknown step {quoted(dep)}; steps: {quoted_list(by_name)}",
                     )
-        if self.violations:
-            return
         cycle = _find_cycle(steps)
         if cycle:
             self.fail(f"entry_points.{cycle[0]}.deps", f"dependency cycle: {' -> '.join(cycle)}")
-            return
         for step in steps:
             self.references(step, by_name, globals_, "entry_points")
 
@@ -609,12 +800,14 @@ class _Checker:
         for where, text in texts:
             for ref in references(text):
                 if "." in ref:
-                    upstream, _, param = ref.partition(".")
+                    upstream, _, param = ref.rpartition(".")
                     if upstream not in steps or (upstream not in step.deps and not step.post):
                         self.fail(
                             f"{path}.{where}",
                             f"{{{{{ref}}}}} names step {quoted(upstream)}, which is not among deps",
                         )
+                    elif steps[upstream].when:
+                        self.fail(f"{path}.{where}", _CONDITIONAL.format(ref=ref, step=upstream))
                     elif (
                         param not in steps[upstream].parameters
                         and not where.startswith("condition.")  # or a metric it reports
@@ -631,13 +824,109 @@ class _Checker:
                         )
                 elif ref not in own:
                     self.fail(f"{path}.{where}", f"unknown reference {{{{{ref}}}}}")
+        if step.when:
+            self.when(step, f"{path}.condition", own)
         for art, target in step.input_artifacts.items():
-            upstream, _, output = target.partition(".")
+            upstream, _, output = target.rpartition(".")
             where = f"{path}.artifacts.input.{art}"
             if upstream not in steps or (upstream not in step.deps and not step.post):
                 self.fail(where, f"names step {quoted(upstream)}, which is not among deps")
+            elif steps[upstream].when:
+                self.fail(where, _CONDITIONAL.format(ref=target, step=upstream))
             elif output not in steps[upstream].output_artifacts:
                 self.fail(where, f"step {quoted(upstream)} has no output artifact {quoted(output)}")
+
+    def loop(self, path: str, value: object) -> tuple[str, ...]:
+        """A list, or a JSON list in a string, of scalars (PaddleFlow renders each with %v)."""
+        if value is None:
+            return ()
+        items = value
+        if isinstance(value, str):
+            if references(value):
+                self.fail(
+                    path,
+                    "a loop over a parameter or an artifact ({{...}}) is not supported "
+                    "here yet: give the list itself",
+                )
+                return ()
+            try:
+                items = json.loads(value)
+            except ValueError:
+                items = None
+        if not isinstance(items, list) or not items:
+            self.fail(path, f"must be a non-empty list (or a JSON list), got {quoted(value)}")
+            return ()
+        if len(items) > MAX_LOOP_ITEMS:
+            self.fail(path, f"at most {MAX_LOOP_ITEMS} items, got {len(items)}")
+            return ()
+        if not all(isinstance(item, str | int | float | bool) for item in items):
+            self.fail(path, "items must be strings or numbers")
+            return ()
+        return tuple(json.dumps(item) if isinstance(item, bool) else str(item) for item in items)
+
+    def loops(self, steps: tuple[StepSpec, ...]) -> tuple[StepSpec, ...]:
+        """A step with a loop becomes one step per item (PaddleFlow's runtime names:
+        `step`, `step-1`, ...); what depends on it waits for every copy."""
+        copies = {
+            step.name: [
+                step.name if index == 0 else f"{step.name}-{index}"
+                for index in range(len(step.loop))
+            ]
+            for step in steps
+            if step.loop
+        }
+        if not copies:
+            return steps
+        for step in steps:
+            for art, target in step.input_artifacts.items():
+                upstream = target.rpartition(".")[0]
+                if upstream in copies:
+                    self.fail(
+                        f"entry_points.{step.name}.artifacts.input.{art}",
+                        f"step {quoted(upstream)} loops: reading the outputs of all its "
+                        "runs is not supported here yet",
+                    )
+        taken = {step.name for step in steps}
+        for name, names in copies.items():
+            for clash in sorted(taken & set(names[1:])):
+                self.fail(
+                    f"entry_points.{name}.loop_argument",
+                    f"its run {quoted(clash)} would share a step's name; rename that step",
+                )
+        expanded: list[StepSpec] = []
+        for step in steps:
+            deps = tuple(
+                dict.fromkeys(name for dep in step.deps for name in copies.get(dep, [dep]))
+            )
+            if not step.loop:
+                expanded.append(replace(step, deps=deps))
+                continue
+            for name, item in zip(copies[step.name], step.loop, strict=True):
+                expanded.append(replace(step, name=name, deps=deps, loop_item=item))
+        return tuple(expanded)
+
+    def when(self, step: StepSpec, path: str, own: set[str]) -> None:
+        """PaddleFlow's checkCondition: templates name the step's parameters (or system
+        variables), and the text without their braces parses."""
+        for ref in references(step.when):
+            if ref in step.input_artifacts:
+                self.fail(
+                    path,
+                    f"{{{{{ref}}}}} is an input artifact; conditions on artifact contents "
+                    "are not supported here yet: pass the value as a parameter",
+                )
+            elif ref not in own:
+                self.fail(path, f"{{{{{ref}}}}} in a condition must name a parameter of the step")
+        try:
+            check_expression(step.when.replace("{{", "").replace("}}", ""))
+        except ExpressionError as error:
+            self.fail(path, f"not a condition expression: {error}")
+
+
+_CONDITIONAL = (
+    "{{{{{ref}}}}}: step {step!r} has a condition, so its parameters and output "
+    "artifacts cannot be referenced (it may not run)"
+)
 
 
 def _condition_texts(path: str, conditions: tuple[Condition, ...]) -> list[tuple[str, str]]:
@@ -658,6 +947,41 @@ def _unwrap_reference(ref: object) -> object:
     return ref
 
 
+_ONE_OF_COMMAND_OR_IMAGE = "a step needs exactly one of command or app_image"
+
+
+def _distributed_job(env: object) -> str:
+    """What is missing for a PaddleFlow step with an empty command whose env asks for a
+    distributed job (PF_JOB_TYPE, e.g. a Ray job); empty if it asks for none."""
+    if not isinstance(env, dict) or not env.get("PF_JOB_TYPE"):
+        return ""
+    kind = f"{env.get('PF_JOB_TYPE')} {env.get('PF_JOB_FRAMEWORK', '')}".strip()
+    entry = env.get("RAY_JOB_ENTRY_POINT")
+    hint = f" (e.g. command: {quoted(entry)})" if entry else ""
+    return (
+        f"an empty command asks PaddleFlow for a {kind} job through env PF_JOB_TYPE; "
+        "this server builds no cluster job from env variables: give the step a command"
+        f"{hint}, or an app_image registered with `executor: ray`"
+    )
+
+
+def _relative_path_problem(text: str) -> str | None:
+    """Why `text` is no plain relative path inside a folder (None: it is one)."""
+    for part in text.split("/"):
+        problem = directory_name_problem(part)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _number(text: str, kind: type) -> object:
+    """`text` as an int or float when it reads as one, else `text` (then refused)."""
+    try:
+        return kind(text.strip())
+    except ValueError:
+        return text
+
+
 def _render(value: object) -> str:
     if value is None:
         return ""
@@ -667,8 +991,12 @@ def _render(value: object) -> str:
 
 
 def _find_cycle(steps: Sequence[StepSpec]) -> list[str]:
-    """A dependency cycle as [a, b, ..., a], or [] when the graph is acyclic."""
-    deps = {step.name: step.deps for step in steps}
+    """A dependency cycle as [a, b, ..., a], or [] when the graph is acyclic. Unknown
+    steps and a step naming itself are reported on their own and not followed here."""
+    names = {step.name for step in steps}
+    deps = {
+        step.name: tuple(d for d in step.deps if d in names and d != step.name) for step in steps
+    }
     state: dict[str, int] = {}  # 1 = on the current path, 2 = done
     for root in deps:
         if root in state:

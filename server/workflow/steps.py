@@ -41,6 +41,7 @@ from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
+from dagwire.server.workflow.filesystems import fs_path, in_directory, step_mounts
 from dagwire.server.workflow.spec import substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
@@ -71,12 +72,14 @@ class StepExecutor:
         jobs: JobStore,
         artifacts_dir: Path,
         clock: Clock,
+        fs_dir: Path | None = None,
     ) -> None:
         self._sink = sink
         self._inner = inner(self._on_report)
         self._store = store
         self._jobs = jobs
         self._artifacts_dir = artifacts_dir
+        self._fs_dir = (fs_dir or artifacts_dir.parent / "fs").absolute()
         self._clock = clock
         self._prepared: dict[PartyKey, _Prepared] = {}
         self._background: set[asyncio.Task[None]] = set()
@@ -92,6 +95,10 @@ class StepExecutor:
             return
         config = _with_overrides(StepConfig.from_json(launch.task_input_config), launch.parameters)
         key = launch.key
+        if config.condition_error:  # PaddleFlow fails a step whose condition cannot be computed
+            self._sink(PartyStarted(key))
+            self._sink(PartyExited(key, 1, config.condition_error))
+            return
         if config.reuse_from:
             await self._reuse(key, config, config.reuse_from)
             return
@@ -119,13 +126,23 @@ class StepExecutor:
             "PF_STEP_NAME": config.step,
             "PF_USER_NAME": config.username,
             "PF_METRICS_FILE": prepared.metrics_file,
+            "PF_LOOP_ARGUMENT": config.loop_argument,
         }
-        command = (
-            ("/bin/sh", "-c", substitute_quoted(config.command, paths)) if config.command else ()
+        mounts = await asyncio.to_thread(
+            step_mounts,
+            self._fs_dir,
+            config.owner,
+            config.main_fs,
+            config.extra_fs,
+            config.extra_fs_read_only,
+            env.get("PF_MOUNT_PATH", ""),
         )
-        # In a sandbox the step reads its inputs' folders and writes its own outputs'.
-        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()}))
-        writable = (str(Path(prepared.metrics_file).parent),)
+        script = in_directory(substitute_quoted(config.command, paths), mounts.cwd)
+        command = ("/bin/sh", "-c", script) if config.command else ()
+        # In a sandbox the step reads its inputs' folders and writes its own outputs'
+        # and its file systems.
+        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()})) + mounts.readable
+        writable = (str(Path(prepared.metrics_file).parent), *mounts.writable)
         try:
             await self._inner.launch(
                 replace(
@@ -219,7 +236,12 @@ class StepExecutor:
         prepared = _Prepared(config, inputs, outputs, self._metrics_file(config, key))
         if not config.cache_enable:
             return prepared
-        second = await asyncio.to_thread(_second_fingerprint, inputs)
+        # What the step reads: its inputs, and the files of its fs_scope (PaddleFlow's).
+        scope = {
+            f"fs:{ref}": str(fs_path(self._fs_dir, config.owner, ref))
+            for ref in config.cache_fs_scope
+        }
+        second = await asyncio.to_thread(_second_fingerprint, {**inputs, **scope})
         return replace(prepared, first_fp=_first_fingerprint(config), second_fp=second)
 
     def _metrics_file(self, config: StepConfig, key: PartyKey) -> str:
@@ -240,7 +262,7 @@ class StepExecutor:
     async def _input_paths(self, config: StepConfig) -> dict[str, str]:
         paths: dict[str, str] = {}
         for name, reference in config.inputs.items():
-            upstream, _, output = reference.partition(".")
+            upstream, _, output = reference.rpartition(".")
             for artifact in await self._store.output_artifacts(config.run_id, upstream):
                 if artifact.name == output:
                     paths[name] = artifact.path
@@ -265,6 +287,8 @@ def _first_fingerprint(config: StepConfig) -> str:
         "inputs": sorted(config.inputs),
         "outputs": list(config.outputs),
     }
+    if config.main_fs or config.extra_fs:  # the same command in another fs is another step
+        document["file_systems"] = [config.main_fs, *config.extra_fs]
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 

@@ -1,0 +1,211 @@
+"""PaddleFlow's nested DAGs, flattened before a spec is checked.
+
+A step with `entry_points` is a sub-DAG (PaddleFlow's WorkflowSourceDag). Its steps become
+steps of the run under their full names, `dag.step` (PaddleFlow's absolute names), so they
+show in GetRun and as StepExecutions like any other step:
+
+- a sub-step's deps name its siblings; a sub-step without deps waits for the DAG's deps;
+- a step depending on a DAG waits for every step inside it;
+- `{{sibling.x}}` inside a DAG is `{{dag.sibling.x}}`; `{{PF_PARENT.p}}` is the DAG's
+  parameter `p` (its value, itself read in the DAG's scope) or, in artifacts, the DAG's
+  input artifact `p` (the upstream output it names);
+- `{{dag.out}}` outside names the DAG's output artifact `out`, i.e. the sub-step output
+  it maps to (`output: {out: "{{child.art}}"}`).
+
+Pure: a YAML document in, a YAML document out; whatever does not fit is left for the
+checker to report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PARENT = "PF_PARENT"
+_REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+MAX_DEPTH = 8
+
+
+@dataclass
+class _Scope:
+    """One level of DAG: its steps' full names and what `PF_PARENT` means in it."""
+
+    prefix: str  # "" at the top, else "dag." (with its parents')
+    siblings: dict[str, Any] = field(default_factory=dict)  # name -> raw body
+    parent_parameters: Mapping[str, object] = field(default_factory=dict)
+    parent_inputs: Mapping[str, str] = field(default_factory=dict)  # name -> full "step.out"
+    # DAG name (full) -> its output artifacts (name -> full "step.art") and its steps.
+    dag_outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    dag_steps: dict[str, list[str]] = field(default_factory=dict)
+
+
+def has_dags(document: object) -> bool:
+    if not isinstance(document, dict) or not isinstance(document.get("entry_points"), dict):
+        return False
+    return any(_is_dag(body) for body in document["entry_points"].values())
+
+
+def flatten(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every sub-DAG's steps lifted to the top level."""
+    if not has_dags(document):
+        return document
+    steps: dict[str, Any] = {}
+    _flatten(document["entry_points"], _Scope(prefix=""), (), steps, 0)
+    return {**document, "entry_points": steps}
+
+
+def _is_dag(body: object) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("entry_points"), dict)
+
+
+def _flatten(
+    entries: dict[str, Any],
+    scope: _Scope,
+    outer_deps: tuple[str, ...],
+    out: dict[str, Any],
+    depth: int,
+) -> list[str]:
+    """Lift `entries` (one DAG level) into `out`; the full names of the steps made."""
+    scope.siblings = dict(entries)
+    lifted: dict[str, dict[str, Any]] = {}  # DAG name -> its steps, lifted
+    # DAGs first, so that siblings referring to a DAG's outputs or depending on it know
+    # its steps; the result keeps the spec's order.
+    for name, body in entries.items():
+        if not _is_dag(body) or depth >= MAX_DEPTH:
+            continue
+        full = f"{scope.prefix}{name}"
+        deps = _deps(body.get("deps"), scope) or outer_deps
+        inner = _Scope(
+            prefix=f"{full}.",
+            parent_parameters=_parameters(body.get("parameters"), scope),
+            parent_inputs={
+                art: _inner_reference(ref)
+                for art, ref in _inputs(body, scope).items()
+                if isinstance(ref, str)
+            },
+        )
+        lifted[name] = {}
+        scope.dag_steps[full] = _flatten(body["entry_points"], inner, deps, lifted[name], depth + 1)
+        outputs = (body.get("artifacts") or {}).get("output") or {}
+        scope.dag_outputs[full] = {
+            art: _full(_inner_reference(ref), inner)
+            for art, ref in (outputs.items() if isinstance(outputs, dict) else [])
+            if isinstance(ref, str)
+        }
+    made: list[str] = []
+    for name, body in entries.items():
+        full = f"{scope.prefix}{name}"
+        if name in lifted:
+            out.update(lifted[name])
+            made += list(lifted[name])
+            continue
+        made.append(full)
+        out[full] = _step(body, scope, outer_deps) if isinstance(body, dict) else body
+    return made
+
+
+def _step(body: dict[str, Any], scope: _Scope, outer_deps: tuple[str, ...]) -> dict[str, Any]:
+    """One step of a DAG level, its names and references made full."""
+    step = dict(body)
+    deps = _deps(body.get("deps"), scope) or (outer_deps if scope.prefix else ())
+    if deps or "deps" in body:
+        step["deps"] = list(deps)
+    for key in ("command", "condition"):
+        if isinstance(step.get(key), str):
+            step[key] = _rewrite(step[key], scope)
+    if isinstance(step.get("env"), dict):
+        step["env"] = {
+            k: _rewrite(v, scope) if isinstance(v, str) else v for k, v in step["env"].items()
+        }
+    if isinstance(step.get("parameters"), dict):
+        step["parameters"] = _parameters(step["parameters"], scope)
+    artifacts = step.get("artifacts")
+    if isinstance(artifacts, dict) and isinstance(artifacts.get("input"), dict):
+        step["artifacts"] = {**artifacts, "input": _inputs(step, scope)}
+    return step
+
+
+def _deps(value: object, scope: _Scope) -> tuple[str, ...]:
+    if isinstance(value, str):
+        names = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list):
+        names = [str(part) for part in value]
+    else:
+        return ()
+    deps: list[str] = []
+    for name in names:
+        full = f"{scope.prefix}{name}"
+        deps += scope.dag_steps.get(full, [full])
+    return tuple(dict.fromkeys(deps))
+
+
+def _parameters(value: object, scope: _Scope) -> dict[str, object]:
+    if not isinstance(value, dict):
+        return {}
+    result: dict[str, object] = {}
+    for name, raw in value.items():
+        if isinstance(raw, str):
+            result[name] = _rewrite(raw, scope)
+        elif isinstance(raw, dict) and isinstance(raw.get("default"), str):
+            result[name] = {**raw, "default": _rewrite(raw["default"], scope)}
+        else:
+            result[name] = raw
+    return result
+
+
+def _inputs(body: dict[str, Any], scope: _Scope) -> dict[str, str]:
+    """A step's (or DAG's) input artifacts as full `step.output` references."""
+    inputs = (body.get("artifacts") or {}).get("input") or {}
+    if not isinstance(inputs, dict):
+        return {}
+    result: dict[str, str] = {}
+    for name, ref in inputs.items():
+        if not isinstance(ref, str):
+            result[name] = ref
+            continue
+        target = _inner_reference(ref)
+        upstream, _, art = target.rpartition(".")
+        if upstream == PARENT and art in scope.parent_inputs:
+            result[name] = "{{" + scope.parent_inputs[art] + "}}"
+        else:
+            result[name] = "{{" + _full(target, scope) + "}}"
+    return result
+
+
+def _inner_reference(ref: str) -> str:
+    match = _REFERENCE.fullmatch(ref.strip())
+    return match.group(1) if match else ref.strip()
+
+
+def _full(target: str, scope: _Scope) -> str:
+    """`sibling.x` in this scope -> its full reference (a DAG's output mapped through)."""
+    upstream, dot, name = target.rpartition(".")
+    if not dot:
+        return target
+    full = f"{scope.prefix}{upstream}"
+    if full in scope.dag_outputs and name in scope.dag_outputs[full]:
+        return scope.dag_outputs[full][name]
+    if upstream in scope.siblings:
+        return f"{full}.{name}"
+    return target
+
+
+def _rewrite(text: str, scope: _Scope) -> str:
+    def replace(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        upstream, dot, name = ref.rpartition(".")
+        if dot and upstream == PARENT:
+            if name in scope.parent_parameters:
+                value = scope.parent_parameters[name]
+                if isinstance(value, dict):
+                    value = value.get("default", "")
+                return str(value)
+            if name in scope.parent_inputs:
+                return match.group(0)  # an artifact path: the checker says where it fits
+        if dot:
+            return "{{" + _full(ref, scope) + "}}"
+        return match.group(0)
+
+    return _REFERENCE.sub(replace, text)

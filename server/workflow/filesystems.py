@@ -1,0 +1,69 @@
+"""Where a step's file systems are on the host, and what its sandbox sees of them.
+
+A file system named in `fs_options` (or the run's fs_name) is a folder the server
+manages: `<fs dir>/<owner domain>/<name>`, the fs dir being the operator's choice
+(--fs-dir, default `<data dir>/fs`). A run sees only its owner's file systems. As in
+PaddleFlow, a step starts in its main file system (else in its first extra one): the
+command is prefixed with a `cd` there, unless its env says `PF_MOUNT_PATH: NONE`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagwire.server.engine.names import path_below
+
+# The owner folder of an operator's file systems: a domain name never starts with "_".
+OPERATOR_FOLDER = "_operator"
+NO_CHDIR = "NONE"
+
+
+@dataclass(frozen=True, slots=True)
+class StepMounts:
+    """The host folders a step sees: where it starts, what it may read and write."""
+
+    cwd: str = ""
+    readable: tuple[str, ...] = ()
+    writable: tuple[str, ...] = ()
+
+
+def fs_path(fs_dir: Path, owner: str, reference: str) -> Path:
+    """The host folder of `name` or `name/sub/path` of `owner`; ValueError if a part
+    cannot name a folder (the spec was checked; a stored config is re-checked here)."""
+    return path_below(fs_dir, owner or OPERATOR_FOLDER, *reference.split("/"))
+
+
+def step_mounts(
+    fs_dir: Path,
+    owner: str,
+    main_fs: str,
+    extra_fs: Sequence[str],
+    read_only: Sequence[bool],
+    mount_path_env: str,
+) -> StepMounts:
+    """The step's folders, made when missing (a new file system starts empty)."""
+    main = fs_path(fs_dir, owner, main_fs) if main_fs else None
+    extras = [
+        (fs_path(fs_dir, owner, ref), ro) for ref, ro in zip(extra_fs, read_only, strict=True)
+    ]
+    for folder in [main, *(path for path, _ in extras)]:
+        if folder is not None:
+            os.makedirs(folder, exist_ok=True)
+    writable = [str(main)] if main is not None else []
+    writable += [str(path) for path, ro in extras if not ro]
+    readable = tuple(str(path) for path, ro in extras if ro)
+    first = main if main is not None else (extras[0][0] if extras else None)
+    cwd = "" if first is None or mount_path_env == NO_CHDIR else str(first)
+    return StepMounts(cwd=cwd, readable=readable, writable=tuple(writable))
+
+
+def in_directory(command: str, cwd: str) -> str:
+    """`command` run from `cwd`, as PaddleFlow prefixes a step's command with a cd; a
+    multi-line command stays one script."""
+    if not cwd:
+        return command
+    return f"cd {shlex.quote(cwd)} || exit 1\n{command}"

@@ -1,0 +1,97 @@
+"""PaddleFlow's nested DAGs (a step with `entry_points`): the sub-DAG's steps run as steps
+of the run under their full names (`process.split`), with deps, PF_PARENT parameters and
+artifacts, and the DAG's output artifacts passed the way PaddleFlow passes them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import grpc
+
+from dagwire.v1 import step_execution_request_response_pb2 as sr
+from dagwire.v1 import step_execution_service_pb2_grpc as srpc
+from dagwire.v1 import workflow_request_response_pb2 as rr
+from dagwire.v1 import workflow_service_pb2_grpc as rpc
+from tests.workflow.conftest import run_status, run_yaml, step_statuses, wait_finished
+from tests.workflow.paddleflow import example
+
+
+async def test_dag_example_is_accepted_with_its_steps_flattened(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    # example/pipeline/dag_example/run.yaml, unchanged
+    created = await workflows.CreatePipeline(
+        rr.CreatePipelineRequest(pipeline_yaml=example("dag_example"))
+    )
+    assert created.pipeline.name == "dag_example"
+
+
+# dag_example's shape, with shell commands in place of its Python scripts.
+NESTED = """
+name: nested
+entry_points:
+  randint:
+    command: "echo 3 -2 5 -7 > {{random_num}}"
+    artifacts: {output: [random_num]}
+  process:
+    deps: randint
+    parameters: {threshold: 0}
+    artifacts:
+      input: {data: "{{randint.random_num}}"}
+      output: {result: "{{collector.collection}}"}
+    entry_points:
+      split:
+        command: >-
+          for n in $(cat {{nums}}); do if [ $n -gt {{threshold}} ];
+          then echo $n >> {{positive}}; else echo $n >> {{negative}}; fi; done
+        parameters: {threshold: "{{PF_PARENT.threshold}}"}
+        artifacts:
+          input: {nums: "{{PF_PARENT.data}}"}
+          output: [negative, positive]
+      collector:
+        deps: split
+        command: "cat {{negative}} {{positive}} > {{collection}}"
+        artifacts:
+          input: {negative: "{{split.negative}}", positive: "{{split.positive}}"}
+          output: [collection]
+  sum:
+    deps: process
+    command: "echo $(( $(cat {{nums}} | paste -sd+ -) )) > %(work)s/sum"
+    artifacts:
+      input: {nums: "{{process.result}}"}
+"""
+
+
+async def test_a_nested_dag_runs_its_steps_in_order_and_passes_its_outputs_on(
+    workflows: rpc.WorkflowServiceStub, work_dir: Path
+) -> None:
+    run = await run_yaml(workflows, NESTED % {"work": work_dir})
+    assert [step.name for step in run.steps] == [
+        "randint",
+        "process.split",
+        "process.collector",
+        "sum",
+    ]
+    done = await wait_finished(workflows, run.run_id)
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    assert set(step_statuses(done).values()) == {"STEP_STATUS_SUCCEEDED"}
+    assert (work_dir / "sum").read_text().strip() == "-1"
+    steps = {step.name: step for step in done.steps}
+    assert list(steps["process.split"].deps) == ["randint"]
+    assert list(steps["sum"].deps) == ["process.split", "process.collector"]
+    assert steps["process.split"].parameters["threshold"] == "0"
+
+
+async def test_the_steps_of_a_nested_dag_are_step_executions(
+    workflows: rpc.WorkflowServiceStub, channel: grpc.aio.Channel, work_dir: Path
+) -> None:
+    run = await run_yaml(workflows, NESTED % {"work": work_dir})
+    await wait_finished(workflows, run.run_id)
+    steps = srpc.StepExecutionServiceStub(channel)
+    listed = await steps.ListStepExecutions(sr.ListStepExecutionsRequest(run_id=run.run_id))
+    names = [step.step_name for step in listed.step_executions]
+    assert names == ["randint", "process.split", "process.collector", "sum"]
+    one = await steps.GetStepExecution(
+        sr.GetStepExecutionRequest(run_id=run.run_id, step_name="process.split")
+    )
+    assert one.step_execution.step_name == "process.split"
