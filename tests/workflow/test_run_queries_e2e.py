@@ -229,4 +229,3 @@ entry_points:
     done = await wait_finished(workflows, run.run_id)
     logs = await workflows.GetRunLog(rr.GetRunLogRequest(run_id=done.run_id, step_name="b"))
     assert logs.logs[0].log_content == "1 7\n"
-    await asyncio.sleep(0)
