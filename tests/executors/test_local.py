@@ -120,8 +120,13 @@ async def test_terminate_kills_the_whole_process_group(
     executor = make_executor(image)
     await executor.launch(launch)
     child_pid_file = attempt_dir(data_dir, launch.key) / "child.pid"
-    await assert_eventually(child_pid_file.exists)
-    child_pid = int(child_pid_file.read_text())
+    # The shell creates the file before it writes the pid: wait for the whole line.
+    pid_line = await assert_eventually(
+        lambda: child_pid_file.read_text() if child_pid_file.exists() else "",
+        lambda text: text.endswith("\n"),
+        what="the child's pid",
+    )
+    child_pid = int(pid_line)
 
     await executor.terminate(launch.key, "stopped by the user")
 
