@@ -62,8 +62,16 @@ def filter_expression(filter: str = "", **terms: Any) -> str:
         if value is None or value == "":
             continue
         text = value.value if hasattr(value, "value") else str(value)
-        parts.append(f"{key}={text}")
+        parts.append(f"{key}={_quoted(text)}")
     return " AND ".join(parts)
+
+
+def _quoted(value: str) -> str:
+    """A value as the listing grammar reads it: bare, or double-quoted (with `\\"` and
+    `\\\\`) when it holds spaces, quotes or backslashes."""
+    if not any(char.isspace() or char in '"\\' for char in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _parameters(parameters: Parameters) -> dict[str, str]:

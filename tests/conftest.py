@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ import pytest
 
 from dagwire.server.app import DagwireServer, configure_logging
 from dagwire.server.config import ServerConfig
+from tests.eventually import assert_eventually as assert_eventually
 
 # In-process servers log to stderr, as the real one does, never into captured stdout.
 configure_logging("console")
@@ -123,22 +124,3 @@ def dagwire_server(server_config: ServerConfig) -> Iterator[ServerThread]:
 async def channel(dagwire_server: ServerThread) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(dagwire_server.address) as channel:
         yield channel
-
-
-async def assert_eventually(
-    probe: Callable[[], Awaitable[T]],
-    accept: Callable[[T], bool],
-    *,
-    timeout: float = 10.0,
-    interval: float = 0.05,
-) -> T:
-    """Poll `probe` until `accept` holds for its value; fail with the last value seen."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        if loop.time() >= deadline:
-            raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
-        await asyncio.sleep(interval)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import functools
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -96,18 +95,6 @@ def _party_guard() -> Guard:
         require_visible(principal, job)
 
     return guard
-
-
-def _page_token(job_id: str) -> str:
-    """Opaque to callers: the id of the job the next page starts after."""
-    return base64.urlsafe_b64encode(job_id.encode()).decode() if job_id else ""
-
-
-def _page_token_job_id(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode() if token else ""
-    except ValueError:
-        raise InvalidRequest("page_token: not one a ListJobs page handed out") from None
 
 
 def _watchable(principal: Principal, job: Job) -> bool:
@@ -215,12 +202,12 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             self._store,
             lambda job: _watchable(principal, job),
             states,
-            _page_token_job_id(request.page_token),
+            request.page_token,
             page_size(request.page_size),
         )
         data = pb.ListJobsResponseData(
             jobs=[convert.job_status(job) for job in page.jobs],
-            next_page_token=_page_token(page.continue_after),
+            next_page_token=page.next_page_token,
         )
         return pb.ListJobsResponse(status=success(), data=data)
 

@@ -21,7 +21,7 @@ from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.errors import InvalidArgument
 from dagwire.server.workflow.outputs import RunOutputs
-from dagwire.server.workflow.paging import encode_token
+from dagwire.server.workflow.paging import Listing, encode_token
 from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime
 from dagwire.server.workflow.scheduler import ScheduleService
@@ -91,7 +91,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         )
         return rr.ListPipelinesResponse(
             pipelines=[convert.pipeline_to_proto(p) for p in page.items],
-            next_page_token=encode_token(page.next_token),
+            next_page_token=encode_token(Listing.PIPELINES, page.next_token, request.filter),
         )
 
     @workflow_errors
@@ -190,7 +190,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         )
         return rr.ListRunsResponse(
             runs=[convert.run_to_proto(view, with_steps=False) for view in page.items],
-            next_page_token=encode_token(page.next_token),
+            next_page_token=encode_token(Listing.RUNS, page.next_token, request.filter),
         )
 
     @workflow_errors
@@ -252,7 +252,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         )
         return rr.ListCacheEntriesResponse(
             cache_entries=[convert.cache_entry_to_proto(c) for c in page.items],
-            next_page_token=encode_token(page.next_token),
+            next_page_token=encode_token(Listing.CACHE_ENTRIES, page.next_token, request.filter),
         )
 
     @workflow_errors
@@ -278,7 +278,7 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         )
         return rr.ListArtifactsResponse(
             artifacts=[convert.artifact_to_proto(a) for a in page.items],
-            next_page_token=encode_token(page.next_token),
+            next_page_token=encode_token(Listing.ARTIFACTS, page.next_token, request.filter),
         )
 
     @workflow_errors

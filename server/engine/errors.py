@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dagwire.server.engine.quoting import quoted
+from dagwire.server.engine.quoting import QUOTE_LIMIT, quoted, shortened
 
 if TYPE_CHECKING:
     from dagwire.server.engine.model import JobState, TaskRun
@@ -17,6 +19,42 @@ class EngineError(Exception):
 
 class InvalidRequest(EngineError):
     """The request is malformed; the message names the offending field."""
+
+
+# How many violations an InvalidArgument's message lists at most, in how many characters.
+MESSAGE_VIOLATIONS = 5
+MESSAGE_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One problem with one field. `field` is a dotted path into the request or spec,
+    e.g. `entry_points.train.deps` or `parameters.epoch`."""
+
+    field: str
+    description: str
+
+
+class InvalidArgument(InvalidRequest):
+    """The request or the spec it carries is invalid, each problem named by its field;
+    nothing was stored. An InvalidRequest, so that Kuscia's calls answer it as one."""
+
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
+        self.violations = tuple(violations)
+        # The message repeats the first few that fit MESSAGE_CHARS; the details (see
+        # api.workflow_status) carry as many as fit there.
+        shown: list[str] = []
+        for violation in self.violations[:MESSAGE_VIOLATIONS]:
+            text = shortened(f"{violation.field}: {violation.description}", 2 * QUOTE_LIMIT)
+            if shown and sum(map(len, shown)) + len(text) > MESSAGE_CHARS:
+                break
+            shown.append(text)
+        rest = len(self.violations) - len(shown)
+        super().__init__("; ".join(shown) + (f"; ... and {rest} more" if rest > 0 else ""))
+
+    @classmethod
+    def of(cls, field: str, description: str) -> InvalidArgument:
+        return cls([FieldViolation(field, description)])
 
 
 class JobAlreadyExists(EngineError):

@@ -1,12 +1,14 @@
 """One page of jobs for ListJobs: the caller's visible jobs, filtered by state, oldest
-first, read from the store in batches so that a listing never holds every job at once."""
+first, read from the store in batches so that a listing never holds every job at once.
+Its page token is the listing grammar's (engine.listing), bound to the states asked for."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from dagwire.server.engine.errors import InvalidRequest
+from dagwire.server.engine.errors import InvalidArgument, InvalidRequest
+from dagwire.server.engine.listing import Listing, page_cursor, page_token, terms_text
 from dagwire.server.engine.model import Job, JobState
 from dagwire.server.store.base import JobStore
 
@@ -18,10 +20,10 @@ _BATCH = 500
 
 @dataclass(frozen=True)
 class JobPage:
-    """The jobs of a page, and the id of its last job when more follow ("" otherwise)."""
+    """The jobs of a page, and the token of the next page ("" on the last)."""
 
     jobs: list[Job]
-    continue_after: str
+    next_page_token: str
 
 
 def page_size(requested: int) -> int:
@@ -35,11 +37,13 @@ async def list_jobs(
     store: JobStore,
     visible: Callable[[Job], bool],
     states: Collection[JobState],
-    after_id: str,
+    token: str,
     size: int,
 ) -> JobPage:
-    """Up to ``size`` jobs the caller may see, in ``states`` (any when empty), created
-    after job ``after_id`` (from the first when empty)."""
+    """Up to ``size`` jobs the caller may see, in ``states`` (any when empty), from
+    where ``token`` says (from the first when empty)."""
+    bound_to = _states_filter(states)
+    after_id = _after_job_id(token, bound_to)
     after: Job | None = None
     if after_id:
         after = await store.get_job(after_id)
@@ -52,7 +56,25 @@ async def list_jobs(
             if visible(job) and (not states or job.state in states):
                 found.append(job)
                 if len(found) > size:  # one more than the page: a next page exists
-                    return JobPage(found[:size], found[size - 1].job_id)
+                    last = (found[size - 1].job_id,)
+                    return JobPage(found[:size], page_token(Listing.JOBS, last, bound_to))
         if len(batch) < _BATCH:
             return JobPage(found, "")
         after = batch[-1]
+
+
+def _states_filter(states: Collection[JobState]) -> str:
+    """ListJobs' filter is its `states` field: a token is bound to it as the listing
+    grammar writes it (`state=failed AND state=running`), whatever the order or case."""
+    return terms_text([("state", name) for name in sorted({state.value for state in states})])
+
+
+def _after_job_id(token: str, bound_to: str) -> str:
+    cursor = page_cursor(Listing.JOBS, token, bound_to)
+    if cursor is None:
+        return ""
+    if len(cursor) != 1 or not isinstance(cursor[0], str) or not cursor[0]:
+        raise InvalidArgument.of(
+            "page_token", "is not a token this server handed out; list again without it"
+        )
+    return cursor[0]

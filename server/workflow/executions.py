@@ -28,7 +28,13 @@ from dagwire.server.workflow.errors import (
     InvalidArgument,
     NotFound,
 )
-from dagwire.server.workflow.paging import encode_token, page_limit, parse_filter
+from dagwire.server.workflow.paging import (
+    Listing,
+    decode_token,
+    encode_token,
+    page_limit,
+    parse_filter,
+)
 from dagwire.server.workflow.runs import RunView, WorkflowRuntime
 from dagwire.server.workflow.status import STEP_EXECUTION_STATUS, StepExecutionStatus
 
@@ -203,19 +209,20 @@ class StepExecutions:
         self, tenant: Tenant, run_id: str, page_size: int, page_token: str, filter_text: str
     ) -> tuple[list[StepView], str]:
         run = await self._runs.get_run(tenant, run_id)
-        where = parse_filter(filter_text, {"status"})
+        where = parse_filter(
+            filter_text, {"status"}, {"status": [s.value for s in StepExecutionStatus]}
+        )
         steps = [StepView(run, task.alias) for task in run.job.tasks]
         if "status" in where:
-            try:
-                wanted = StepExecutionStatus(where["status"].lower())
-            except ValueError:
-                choices = ", ".join(s.value for s in StepExecutionStatus)
-                raise InvalidArgument.of("filter", f"status must be one of {choices}") from None
+            wanted = StepExecutionStatus(where["status"])
             steps = [step for step in steps if step.status is wanted]
         limit = page_limit(page_size, 100)
-        start = _offset(page_token)
+        start = decode_token(Listing.STEP_EXECUTIONS, page_token, filter_text) or 0
         end = start + limit
-        return steps[start:end], (str(end) if end < len(steps) else "")
+        more = end < len(steps)
+        return steps[start:end], encode_token(
+            Listing.STEP_EXECUTIONS, end if more else None, filter_text
+        )
 
     async def act(
         self,
@@ -309,7 +316,7 @@ class StepExecutions:
                     return run
             if page.next_token is None:
                 raise NotFound("step", step_id)
-            token = encode_token(page.next_token)
+            token = encode_token(Listing.RUNS, page.next_token, "")
 
     def _alias(self, run: RunView, step_name: str, step_id: str) -> str:
         if step_name:
@@ -324,14 +331,6 @@ class StepExecutions:
             if step_uuid(run.record.run_id, task.alias) == step_id:
                 return task.alias
         raise NotFound("step", f"{run.record.run_id}/{step_id}")
-
-
-def _offset(token: str) -> int:
-    if not token:
-        return 0
-    if not token.isdigit():
-        raise InvalidArgument.of("page_token", "is not a token this server handed out")
-    return int(token)
 
 
 def _parameter_names(view: RunView, alias: str) -> set[str]:

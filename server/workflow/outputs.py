@@ -15,7 +15,13 @@ from dagwire.server.executors.base import PartyKey
 from dagwire.server.store.workflow import Page, SqlWorkflowStore
 from dagwire.server.workflow.compile import RUN_DOMAIN
 from dagwire.server.workflow.errors import InvalidArgument, NotFound
-from dagwire.server.workflow.paging import decode_token, page_limit, parse_filter, required
+from dagwire.server.workflow.paging import (
+    Listing,
+    decode_token,
+    page_limit,
+    parse_filter,
+    required,
+)
 from dagwire.server.workflow.runs import WorkflowRuntime
 
 MAX_LOG_BYTES = 8 << 20
@@ -50,7 +56,7 @@ class RunOutputs:
     ) -> Page[CacheEntry]:
         where = parse_filter(filter_text, {"username", "run_id", "step_name", "pipeline_id"})
         return await self._store.list_cache_entries(
-            after=decode_token(page_token),
+            after=decode_token(Listing.CACHE_ENTRIES, page_token, filter_text),
             limit=page_limit(page_size, 100),
             where=where,
             owner=tenant.domain,
@@ -71,13 +77,13 @@ class RunOutputs:
         self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
     ) -> Page[Artifact]:
         where = parse_filter(
-            filter_text, {"run_id", "step_name", "type", "path", "username", "name"}
+            filter_text,
+            {"run_id", "step_name", "type", "path", "username", "name"},
+            {"type": ("input", "output")},
         )
         prefix = where.pop("path", "")
-        if "type" in where and where["type"] not in ("input", "output"):
-            raise InvalidArgument.of("filter", "type must be input or output")
         return await self._store.list_artifacts(
-            after=decode_token(page_token),
+            after=decode_token(Listing.ARTIFACTS, page_token, filter_text),
             limit=page_limit(page_size, 100),
             where=where,
             owner=tenant.domain,

@@ -21,7 +21,13 @@ from dagwire.server.workflow.errors import (
     InvalidArgument,
     NotFound,
 )
-from dagwire.server.workflow.paging import decode_token, page_limit, parse_filter, required
+from dagwire.server.workflow.paging import (
+    Listing,
+    decode_token,
+    page_limit,
+    parse_filter,
+    required,
+)
 from dagwire.server.workflow.spec import parse_pipeline
 
 DEFAULT_USER = "default"
@@ -107,7 +113,7 @@ class Pipelines:
     ) -> Page[Pipeline]:
         where = parse_filter(filter_text, {"name", "username"})
         return await self._store.list_pipelines(
-            after=decode_token(page_token),
+            after=decode_token(Listing.PIPELINES, page_token, filter_text),
             limit=page_limit(page_size, 50),
             where=where,
             owner=tenant.domain,

@@ -51,6 +51,7 @@ from dagwire.server.workflow.errors import (
 )
 from dagwire.server.workflow.paging import (
     MAX_PAGE_SIZE,
+    Listing,
     decode_token,
     page_limit,
     parse_filter,
@@ -239,17 +240,13 @@ class WorkflowRuntime:
         self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
     ) -> Page[RunView]:
         where = parse_filter(
-            filter_text, {"username", "status", "pipeline_id", "name", "schedule_id"}
+            filter_text,
+            {"username", "status", "pipeline_id", "name", "schedule_id"},
+            {"status": [status.value for status in RunStatus]},
         )
-        wanted: RunStatus | None = None
-        if "status" in where:
-            try:
-                wanted = RunStatus(where.pop("status").lower())
-            except ValueError:
-                choices = ", ".join(s.value for s in RunStatus)
-                raise InvalidArgument.of("filter", f"status must be one of {choices}") from None
+        wanted = RunStatus(where.pop("status")) if "status" in where else None
         limit = page_limit(page_size, 100)
-        after = decode_token(page_token)
+        after = decode_token(Listing.RUNS, page_token, filter_text)
         states = job_states_for(wanted) if wanted else ()
         views: list[RunView] = []
         # A status maps to job states plus, for a few, the stop marker: fetch and refine

@@ -23,9 +23,6 @@ A schedule's life, PaddleFlow's semantics:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -36,6 +33,8 @@ from typing import Any
 from croniter import croniter
 from croniter.croniter import CroniterError
 
+from dagwire.server.engine import listing
+from dagwire.server.engine.listing import Listing
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
 DEFAULT_CONCURRENCY = 1
@@ -466,8 +465,6 @@ def apply_plan(schedule: Schedule, plan: TickPlan, now: datetime) -> Schedule:
 # -- listing --------------------------------------------------------------------------
 
 FILTER_KEYS = frozenset({"username", "pipeline_id", "pipeline_version_id", "name", "status"})
-_TERM = re.compile(r'^\s*([a-z_]+)\s*=\s*(?:"([^"]*)"|([^\s"]*))\s*$')
-_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,37 +478,15 @@ class ScheduleFilter:
     status: ScheduleStatus | None = None
 
 
-def parse_filter(text: str, field_name: str = "filter") -> ScheduleFilter:
-    """`key=value AND key=value`; keys username, pipeline_id, pipeline_version_id, name,
-    status (active, stopped, succeeded, failed). Values may be double-quoted."""
-    if not text.strip():
-        return ScheduleFilter()
-    values: dict[str, Any] = {}
-    for term in _AND.split(text.strip()):
-        match = _TERM.match(term)
-        if match is None:
-            raise InvalidArgument.of(
-                field_name, f"{term.strip()!r} is not a `key=value` term (terms join with AND)"
-            )
-        key, value = match.group(1), match.group(2) if match.group(2) is not None else match[3]
-        if key not in FILTER_KEYS:
-            raise InvalidArgument.of(
-                field_name, f"unknown key {key!r}; keys are {', '.join(sorted(FILTER_KEYS))}"
-            )
-        if key in values:
-            raise InvalidArgument.of(field_name, f"key {key!r} is given twice")
-        if key == "status":
-            try:
-                values[key] = ScheduleStatus(value.lower())
-            except ValueError:
-                raise InvalidArgument.of(
-                    field_name,
-                    f"unknown status {value!r}; use one of "
-                    f"{', '.join(status.value for status in ScheduleStatus)}",
-                ) from None
-        else:
-            values[key] = value
-    return ScheduleFilter(**values)
+def parse_filter(text: str) -> ScheduleFilter:
+    """The listing grammar (engine.listing) over keys username, pipeline_id,
+    pipeline_version_id, name, status (active, stopped, succeeded, failed)."""
+    where: dict[str, Any] = listing.parse_filter(
+        text, FILTER_KEYS, {"status": [status.value for status in ScheduleStatus]}
+    )
+    if "status" in where:
+        where["status"] = ScheduleStatus(where["status"])
+    return ScheduleFilter(**where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,24 +501,22 @@ def page_request(page_size: int, page_token: str, filter_text: str) -> PageReque
     if page_size < 0:
         raise InvalidArgument.of("page_size", f"must not be negative, got {page_size}")
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    if not page_token:
+    cursor = listing.page_cursor(Listing.SCHEDULES, page_token, filter_text)
+    if cursor is None:
         return PageRequest(size, None)
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(page_token.encode()))
-        time_text, schedule_id, token_filter = decoded["t"], decoded["id"], decoded["f"]
-        after = (datetime.fromisoformat(time_text), str(schedule_id))
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise InvalidArgument.of("page_token", "is not a token returned by ListSchedules") from None
-    if token_filter != filter_text:
+        time_text, schedule_id = cursor
+        after = (datetime.fromisoformat(str(time_text)), str(schedule_id))
+    except ValueError:
         raise InvalidArgument.of(
-            "page_token", "was returned for another filter; list again from the first page"
-        )
+            "page_token", "is not a token this server handed out; list again without it"
+        ) from None
     return PageRequest(size, after)
 
 
 def page_token(last: Schedule, filter_text: str) -> str:
-    payload = {"t": last.create_time.isoformat(), "id": last.schedule_id, "f": filter_text}
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+    cursor = (last.create_time.isoformat(), last.schedule_id)
+    return listing.page_token(Listing.SCHEDULES, cursor, filter_text)
 
 
 # -- storage documents ----------------------------------------------------------------

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tests.eventually import assert_eventually_sync
 from tests.processes import ServerProcess
 
 GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")
@@ -88,13 +88,13 @@ def test_grpcurl_creates_and_queries_a_job_with_json(server_process: str) -> Non
     created = json.loads(grpcurl(server_process, f"{JOB_SERVICE}/CreateJob", body=body))
     assert created["status"]["message"] == "success"
     assert created["data"]["job_id"] == "job-alice-bob-001"
-    deadline = time.monotonic() + 20
-    while True:
-        queried = json.loads(
+    queried = assert_eventually_sync(
+        lambda: json.loads(
             grpcurl(server_process, f"{JOB_SERVICE}/QueryJob", body={"job_id": "job-alice-bob-001"})
-        )
-        if queried["data"]["status"]["state"] == "Succeeded" or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert queried["data"]["status"]["state"] == "Succeeded"
+        ),
+        lambda reply: reply["data"]["status"]["state"] == "Succeeded",
+        timeout=20,
+        interval=0.2,
+        what="the job to succeed",
+    )
     assert [t["task_id"] for t in queried["data"]["tasks"]] == ["job-psi", "job-split"]

@@ -70,3 +70,12 @@ def test_job_list_refuses_an_unknown_state_as_a_usage_error(cli: Run) -> None:
     result = cli("job", "list", "--state", "Sleeping")
     assert result.exit_code == 2
     assert "Sleeping" in result.stderr
+
+
+def test_job_list_refuses_a_page_token_with_other_states(cli: Run, three_jobs: list[str]) -> None:
+    first = listed(cli, "--page-size", "1", "--state", "running")
+    result = cli(
+        "job", "list", "--state", "cancelled", "--page-token", str(first["next_page_token"])
+    )
+    assert result.exit_code != 0
+    assert "page_token: was made for filter 'state=running'" in result.stderr

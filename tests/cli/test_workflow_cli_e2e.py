@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import yaml
 from rich.console import Console
 
 from tests.cli.conftest import Run
+from tests.eventually import assert_eventually_sync
 
 DIAMOND = """\
 name: diamond
@@ -364,10 +364,13 @@ def test_schedule_lifecycle(cli: Run, write: Any) -> None:
     sid = created["schedule_id"]
     assert created["status"] == "active"
 
-    deadline = time.monotonic() + 20
-    while not as_json(cli, "schedule", "get", sid)["runs"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    got = as_json(cli, "schedule", "get", sid)
+    got = assert_eventually_sync(
+        lambda: as_json(cli, "schedule", "get", sid),
+        lambda got: bool(got["runs"]),
+        timeout=20,
+        interval=0.2,
+        what="the schedule's first run",
+    )
     assert got["schedule"]["concurrency_policy"] == "CONCURRENCY_POLICY_SKIP"
     assert got["schedule"]["end_time"] == "2099-01-01T00:00:00Z"
     assert got["runs"] and all(r["schedule_id"] == sid for r in got["runs"])

@@ -3,7 +3,7 @@ stream at a chosen point, failing with a chosen status, answering with a chosen 
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
@@ -62,8 +62,10 @@ class ScriptedJobService(job_pb2_grpc.JobServiceServicer):
     def WatchJob(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self.requests.append(request)
         if not self.scripts:
-            while context.is_active():
-                time.sleep(0.01)
+            # An endless stream: wait for the client to end the call.
+            ended = threading.Event()
+            if context.add_callback(ended.set):
+                ended.wait()
             return
         script = self.scripts.pop(0)
         yield from script.events

@@ -4,7 +4,7 @@ recording every request it gets."""
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
 from concurrent import futures
 from contextlib import contextmanager
@@ -121,8 +121,10 @@ class ScriptedWorkflowService(workflow_service_pb2_grpc.WorkflowServiceServicer)
     def WatchRuns(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self.watch_requests.append(request)
         if not self.scripts:
-            while context.is_active():
-                time.sleep(0.01)
+            # An endless stream: wait for the client to end the call.
+            ended = threading.Event()
+            if context.add_callback(ended.set):
+                ended.wait()
             return
         script = self.scripts.pop(0)
         yield from script.events

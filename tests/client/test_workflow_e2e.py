@@ -5,10 +5,10 @@ logs, cache, artifacts and schedules, and the errors the contract promises."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -25,8 +25,7 @@ from dagwire.client import (
     ScheduleStatus,
     StepStatus,
 )
-
-T = TypeVar("T")
+from tests.eventually import assert_eventually_sync
 
 DIAMOND = """\
 name: diamond
@@ -47,17 +46,6 @@ def spec(name: str, body: str = DIAMOND) -> str:
 def client(dagwire_server: Any) -> Iterator[DagwireClient]:
     with DagwireClient(target=dagwire_server.address, timeout=10) as client:
         yield client
-
-
-def eventually(probe: Callable[[], T], accept: Callable[[T], bool], timeout: float = 20) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if accept(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s; last value: {value!r}")
-        time.sleep(0.05)
 
 
 def statuses(run: Run) -> dict[str, str]:
@@ -301,7 +289,9 @@ def test_stop_terminates_a_running_run_and_a_second_stop_is_refused(
     client: DagwireClient,
 ) -> None:
     handle = client.create_run(SLOW)
-    eventually(handle.describe, lambda r: r.steps[0].status is StepStatus.RUNNING)
+    assert_eventually_sync(
+        handle.describe, lambda r: r.steps[0].status is StepStatus.RUNNING, timeout=20
+    )
     handle.stop(force=True)
     run = handle.result(timeout=20)
     assert run.status is RunStatus.TERMINATED
@@ -502,7 +492,12 @@ def test_a_schedule_fires_runs_until_it_is_stopped(client: DagwireClient) -> Non
     assert (created.status, created.crontab) == (ScheduleStatus.ACTIVE, "* * * * * *")
     assert created.pipeline_version_id == "1"
 
-    fired = eventually(lambda: client.get_schedule(created.schedule_id), lambda s: len(s.runs) >= 2)
+    fired = assert_eventually_sync(
+        lambda: client.get_schedule(created.schedule_id),
+        lambda s: len(s.runs) >= 2,
+        timeout=20,
+        what="the schedule to fire twice",
+    )
     assert all(r.schedule_id == created.schedule_id for r in fired.runs)
     assert [r.run_id for r in client.list_runs(schedule_id=created.schedule_id)]
 
@@ -511,6 +506,7 @@ def test_a_schedule_fires_runs_until_it_is_stopped(client: DagwireClient) -> Non
     with pytest.raises(FailedPreconditionError):
         client.stop_schedule(created.schedule_id)
     count = len(client.get_schedule(created.schedule_id).runs)
+    # Kept: nothing happening is the behaviour; 1.5 s spans a tick of the every-second cron.
     time.sleep(1.5)
     assert len(client.get_schedule(created.schedule_id).runs) == count
 

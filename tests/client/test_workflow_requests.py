@@ -198,6 +198,10 @@ def test_a_raw_filter_comes_first_and_is_kept() -> None:
     assert filter_expression("  ", username=None) == ""
 
 
+def test_a_value_with_spaces_or_quotes_is_quoted_as_the_grammar_reads_it() -> None:
+    assert filter_expression(name='night "v2" run') == r'name="night \"v2\" run"'
+
+
 def test_artifact_filters_include_type_and_path_prefix() -> None:
     request = calls._list_artifacts_call(
         run_id="run-1",

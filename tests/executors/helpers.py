@@ -1,8 +1,7 @@
-"""Helpers for the executor tests: report collection, polling, launches and images."""
+"""Helpers for the executor tests: report collection, launches and images."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import sys
@@ -19,18 +18,9 @@ from dagwire.server.executors.base import (
 )
 from dagwire.server.executors.images import AppImage
 from dagwire.server.executors.local import LocalExecutor
+from tests.eventually import assert_eventually
 
 PARTIES = (ClusterParty("alice", "host"), ClusterParty("bob", "guest"))
-
-
-async def eventually(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait until condition() holds, polling briefly; fail after `within` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not condition():
-        if loop.time() >= deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.02)
 
 
 class Reports:
@@ -52,7 +42,7 @@ class Reports:
         return [r for r in self.of(key) if isinstance(r, PartyExited)]
 
     async def exited(self, key: PartyKey, within: float = 10.0) -> PartyExited:
-        await eventually(lambda: bool(self.exits_of(key)), within)
+        await assert_eventually(lambda: self.exits_of(key), timeout=within, what=f"{key} to exit")
         return self.exits_of(key)[0]
 
 
@@ -96,7 +86,9 @@ async def logged_number(read: Callable[[], str], word: str, within: float = 30.0
     as Ray may log lines of its own that contain the word.
     """
     line = re.compile(rf"^{re.escape(word)} (\d+)$", re.MULTILINE)
-    await eventually(lambda: line.search(read()) is not None, within)
+    await assert_eventually(
+        lambda: line.search(read()) is not None, timeout=within, what=f"{line.pattern!r}"
+    )
     found = line.search(read())
     assert found is not None
     return int(found.group(1))

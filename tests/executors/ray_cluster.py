@@ -65,6 +65,8 @@ class RayCluster:
             env={**os.environ, **LOOPBACK_ENV},
             start_new_session=True,  # its own group: stop() can end all of it
         )
+        # A poll of its own, not assert_eventually: ray says it is up only in its log, and
+        # the wait ends early, with that log, if `ray start` exits.
         deadline = time.monotonic() + timeout
         while "Ray runtime started" not in self.log_path.read_text(errors="replace"):
             if self._process.poll() is not None or time.monotonic() > deadline:

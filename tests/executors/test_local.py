@@ -19,11 +19,11 @@ from dagwire.server.executors.base import (
 )
 from dagwire.server.executors.images import AppImage
 from dagwire.server.executors.local import VANISHED_MESSAGE
+from tests.conftest import assert_eventually
 
 from .conftest import MakeExecutor
 from .helpers import (
     Reports,
-    eventually,
     files_under,
     is_running,
     make_launch,
@@ -120,15 +120,20 @@ async def test_terminate_kills_the_whole_process_group(
     executor = make_executor(image)
     await executor.launch(launch)
     child_pid_file = attempt_dir(data_dir, launch.key) / "child.pid"
-    await eventually(child_pid_file.exists)
-    child_pid = int(child_pid_file.read_text())
+    # The shell creates the file before it writes the pid: wait for the whole line.
+    pid_line = await assert_eventually(
+        lambda: child_pid_file.read_text() if child_pid_file.exists() else "",
+        lambda text: text.endswith("\n"),
+        what="the child's pid",
+    )
+    child_pid = int(pid_line)
 
     await executor.terminate(launch.key, "stopped by the user")
 
     exited = await reports.exited(launch.key)
     assert exited.message == "terminated: stopped by the user"
     assert exited.exit_code != 0
-    await eventually(lambda: not is_running(child_pid))
+    await assert_eventually(lambda: not is_running(child_pid))
 
 
 async def test_terminate_escalates_to_sigkill_when_sigterm_is_ignored(
@@ -144,7 +149,7 @@ async def test_terminate_escalates_to_sigkill_when_sigterm_is_ignored(
     launch = make_launch(image.name)
     executor = make_executor(image, kill_grace=0.3)
     await executor.launch(launch)
-    await eventually((attempt_dir(data_dir, launch.key) / "ready").exists)
+    await assert_eventually((attempt_dir(data_dir, launch.key) / "ready").exists)
 
     await executor.terminate(launch.key, "timed out")
 
@@ -301,7 +306,7 @@ async def test_close_leaves_processes_running(
 
     assert is_running(pid)
     status_file = attempt_dir(data_dir, launch.key) / "exit_status"
-    await eventually(status_file.exists)
+    await assert_eventually(status_file.exists)
     assert status_file.read_text() == "0"
     assert reports.exits_of(launch.key) == []
 
@@ -313,7 +318,7 @@ async def test_recover_reports_exit_status_written_while_server_was_down(
     first = make_executor()
     await first.launch(launch)
     await first.close()
-    await eventually((attempt_dir(data_dir, launch.key) / "exit_status").exists)
+    await assert_eventually((attempt_dir(data_dir, launch.key) / "exit_status").exists)
     after_restart = Reports()
 
     await make_executor(sink=after_restart).recover([launch])
@@ -354,7 +359,7 @@ async def test_terminate_stops_a_reattached_process(
     exited = await after_restart.exited(launch.key)
     assert exited.message == "terminated: job deleted"
     pid = int((attempt_dir(data_dir, launch.key) / "pid").read_text())
-    await eventually(lambda: not is_running(pid))
+    await assert_eventually(lambda: not is_running(pid))
 
 
 async def test_recover_reports_a_vanished_process_as_failed(

@@ -41,7 +41,6 @@ from tests.processes import ServerProcess, free_port
 
 from .helpers import (
     Reports,
-    eventually,
     is_running,
     logged_number,
     make_launch,
@@ -300,10 +299,10 @@ async def test_terminate_stops_the_command_gracefully_and_reports_terminated(
     assert exited == PartyExited(
         launch.key, TERMINATED_EXIT_CODE, "terminated: stopped by the user"
     )
-    await eventually(marker.exists)  # it had the chance to clean up
+    await assert_eventually(marker.exists)  # it had the chance to clean up
     # pid is the command's pid in its sandbox; on this host it is found by its command line.
     assert pid > 0
-    await eventually(lambda: not host_processes_with("graceful-party"))
+    await assert_eventually(lambda: not host_processes_with("graceful-party"))
     assert not executor.holds(launch.key)
 
 
@@ -323,7 +322,7 @@ async def test_terminate_kills_a_command_that_ignores_sigterm_with_its_children(
     # The background child too: Ray ends the party's worker with its process group (its
     # pid is the one in its sandbox: on this host it is found by its command line).
     assert child > 0
-    await eventually(lambda: not host_processes_with("60.0417"))
+    await assert_eventually(lambda: not host_processes_with("60.0417"))
 
 
 @needs_ray
@@ -444,13 +443,13 @@ async def test_a_task_running_when_the_server_is_killed_is_relaunched_after_rest
         async with grpc.aio.insecure_channel(server.address) as channel:
             created = await job_pb2_grpc.JobServiceStub(channel).CreateJob(request)
             assert created.status.code == 0, created.status.message
-        await eventually(lambda: "node_id" in str(_records(party_dir)), within=30)
+        await assert_eventually(lambda: "node_id" in str(_records(party_dir)), timeout=30)
     finally:
         server.kill()
     [first] = _records(party_dir).values()
 
     # Its driver gone, Ray ends the task, and the restarted server reports it lost.
-    await eventually(lambda: not is_running(first["worker_pid"]), within=15)
+    await assert_eventually(lambda: not is_running(first["worker_pid"]), timeout=15)
     restarted = ServerProcess(tmp_path, *args, port=int(server.address.rsplit(":")[1]))
     restarted.start()
     try:

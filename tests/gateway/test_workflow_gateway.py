@@ -65,6 +65,26 @@ async def test_a_pipeline_can_be_read_listed_and_deleted(gateway: Gateway) -> No
     assert missing.status == 404
 
 
+async def test_a_pipelines_page_token_with_another_filter_is_a_400_naming_page_token(
+    gateway: Gateway,
+) -> None:
+    for name in ("one", "two"):
+        await call(
+            gateway,
+            WORKFLOW + "pipeline/create",
+            {"pipeline_yaml": f"name: {name}\nentry_points:\n  a: {{command: echo}}\n"},
+        )
+    first = await call(gateway, WORKFLOW + "pipeline/list", {"page_size": 1})
+    reply = await gateway.post(
+        WORKFLOW + "pipeline/list",
+        {"page_size": 1, "page_token": first["next_page_token"], "filter": "name=two"},
+    )
+    assert reply.status == 400
+    assert violations(reply.body) == {
+        "page_token": "was made for no filter; send that filter with it, or list again without it"
+    }
+
+
 async def test_a_bad_spec_is_a_400_naming_the_field_in_a_bad_request_detail(
     gateway: Gateway,
 ) -> None:

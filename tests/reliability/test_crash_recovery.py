@@ -5,8 +5,8 @@ restart gets every event once, in order."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -16,6 +16,7 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.engine.model import ChangeType
 from dagwire.server.store.sql import SqlJobStore
+from tests.eventually import assert_eventually
 from tests.processes import ServerProcess
 
 TERMINAL = {"Succeeded", "Failed", "Cancelled", "ApprovalReject"}
@@ -88,14 +89,10 @@ async def _query(address: str) -> pb.QueryJobResponse:
         return await stub.QueryJob(pb.QueryJobRequest(job_id=JOB_ID))
 
 
-async def _wait_until(address: str, accept: object, timeout: float = 30) -> pb.QueryJobResponse:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = await _query(address)
-        if accept(response):  # type: ignore[operator]
-            return response
-        assert time.monotonic() < deadline, f"gave up waiting; last: {response}"
-        await asyncio.sleep(0.05)
+async def _wait_until(
+    address: str, accept: Callable[[pb.QueryJobResponse], bool], timeout: float = 30
+) -> pb.QueryJobResponse:
+    return await assert_eventually(lambda: _query(address), accept, timeout=timeout)
 
 
 async def _stored_events(database: Path) -> list[tuple[int, str, str]]:
@@ -132,7 +129,12 @@ async def run_crash_scenario(workdir: Path) -> None:
     server.kill()
     with pytest.raises(grpc.aio.AioRpcError):
         await watcher
-    await asyncio.sleep(2.0)
+    # `train` finishes on both parties while no server runs: wait for their exit records.
+    await assert_eventually(
+        lambda: sorted(workdir.glob(f"**/tasks/{JOB_ID}/train/*/*/exit_status")),
+        lambda records: len(records) == 2,
+        what="train's two exit records",
+    )
 
     restarted = ServerProcess(workdir, *args, port=int(server.address.rsplit(":", 1)[1])).start()
     try:

@@ -5,14 +5,16 @@ runs twice."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 
 from dagwire.v1 import enums_pb2 as enums
+from dagwire.v1 import message_pb2 as pb
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
+from tests.eventually import assert_eventually
 from tests.processes import ServerProcess
 
 SPEC = """
@@ -36,16 +38,20 @@ async def _get(address: str, run_id: str) -> rr.GetRunResponse:
 
 
 async def _until(
-    address: str, run_id: str, accept: object, timeout: float = 20
+    address: str, run_id: str, accept: Callable[[pb.Run], bool], timeout: float = 20
 ) -> rr.GetRunResponse:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        reply = await _get(address, run_id)
-        if accept(reply.run):  # type: ignore[operator]
-            return reply
-        assert loop.time() < deadline, reply.run
-        await asyncio.sleep(0.05)
+    return await assert_eventually(
+        lambda: _get(address, run_id), lambda reply: accept(reply.run), timeout=timeout
+    )
+
+
+def _exit_records(root: Path, step: str) -> list[Path]:
+    """The exit records the executor wrote for `step`'s processes (tasks/<run>/<task>/...)."""
+    return [
+        path
+        for path in root.rglob("exit_status")
+        if path.relative_to(root).parts[-4].endswith(f"-{step}")
+    ]
 
 
 async def test_a_run_survives_a_kill_while_a_step_runs(tmp_path: Path) -> None:
@@ -63,7 +69,8 @@ async def test_a_run_survives_a_kill_while_a_step_runs(tmp_path: Path) -> None:
         )
     finally:
         server.kill()
-    await asyncio.sleep(2)  # `slow` finishes and writes its exit record while no server runs
+    # `slow` finishes and writes its exit record while no server runs.
+    await assert_eventually(lambda: _exit_records(tmp_path, "slow"), what="slow's exit record")
     again = ServerProcess(tmp_path, port=int(server.address.rsplit(":", 1)[1])).start()
     try:
         done = await _until(

@@ -4,7 +4,6 @@ told to re-list. Jobs here await approval, so every event is one job's ADDED."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -102,4 +101,3 @@ async def _until_heartbeat(call: Any) -> Any:
         if event.type == pb.HEARTBEAT:
             call.cancel()
             return
-    await asyncio.sleep(0)

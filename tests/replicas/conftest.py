@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
@@ -240,23 +238,6 @@ def seen(watcher: Watcher) -> list[tuple[int, str, str]]:
         (event.resource_version, pb.EventType.Name(event.type), event.object.job_id)
         for event in watcher.events
     ]
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]],
-    accept: Callable[[Any], bool],
-    *,
-    timeout: float,
-    what: str,
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if accept(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}; last: {value!r}"[:3000])
-        await asyncio.sleep(0.2)
 
 
 async def job_states(stub: job_pb2_grpc.JobServiceStub, job_ids: list[str]) -> dict[str, str]:

@@ -13,13 +13,13 @@ from collections import Counter
 import pytest
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
+from tests.conftest import assert_eventually
 from tests.replicas.conftest import (
     PARTIES,
     TERMINAL,
     Replicas,
     Watcher,
     all_in,
-    eventually,
     explained,
     job_states,
     noop_job,
@@ -84,14 +84,14 @@ async def run_round_robin(group: Replicas, count: int, timeout: float) -> None:
     job_ids = [f"rr-{index:05d}" for index in range(count)]
     with explained(group):
         await create_round_robin(group, [two_task_job(job_id) for job_id in job_ids])
-        states = await eventually(
+        states = await assert_eventually(
             lambda: job_states(group.stub(1), job_ids),
             lambda states: all_in(states, TERMINAL),
             timeout=timeout,
             what="every job to finish",
         )
         assert Counter(states.values()) == {"Succeeded": count}
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, watcher.states()),
             lambda states: len(states) == count and all_in(states, {"Succeeded"}),
             timeout=15,
@@ -125,7 +125,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
     with explained(replicas):
         reply = await owner.CreateJob(two_task_job("long", first=60))
         assert reply.status.code == 0
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, replicas.launches()),
             lambda launches: len(launches) == 2,
             timeout=15,
@@ -135,7 +135,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
         reply = await other.StopJob(pb.StopJobRequest(job_id="long", reason="from replica 1"))
         assert reply.status.code == 0, reply.status.message
         exits = [tasks_dir / domain / "1" / "exit_status" for domain in PARTIES]
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, [p.read_text() if p.exists() else "" for p in exits]),
             lambda codes: codes == ["143", "143"],
             timeout=15,
@@ -147,7 +147,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
 
         reply = await third.RestartJob(pb.RestartJobRequest(job_id="long"))
         assert reply.status.code == 0, reply.status.message
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, replicas.record.read_text().split("\n")),
             lambda lines: sum(line.endswith(" 2") for line in lines) == 2,
             timeout=15,
@@ -157,7 +157,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
         reply = await other.CancelJob(pb.CancelJobRequest(job_id="long"))
         assert reply.status.code == 0, reply.status.message
         exits = [tasks_dir / domain / "2" / "exit_status" for domain in PARTIES]
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, [p.read_text() if p.exists() else "" for p in exits]),
             lambda codes: codes == ["143", "143"],
             timeout=15,
@@ -188,7 +188,7 @@ async def test_killing_a_replica_while_its_tasks_run_loses_nothing(replicas: Rep
             replicas, [two_task_job(job_id, first=3, second=0.3) for job_id in job_ids]
         )
         # Every first task runs (its processes started) when replica 0 dies.
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, replicas.launches()),
             lambda launches: len(launches) == len(job_ids) * len(PARTIES),
             timeout=20,
@@ -200,7 +200,7 @@ async def test_killing_a_replica_while_its_tasks_run_loses_nothing(replicas: Rep
             replicas, [two_task_job(f"after-{i}") for i in range(6)], through=(1, 2)
         )
         job_ids += [f"after-{i}" for i in range(6)]
-        states = await eventually(
+        states = await assert_eventually(
             lambda: job_states(replicas.stub(1), job_ids),
             lambda states: all_in(states, TERMINAL),
             timeout=40,
@@ -213,7 +213,7 @@ async def test_killing_a_replica_while_its_tasks_run_loses_nothing(replicas: Rep
         await assert_attempts_are_first(replicas.url, job_ids)
         log = await stored_events(replicas.url)
         for watcher in watchers:
-            await eventually(
+            await assert_eventually(
                 lambda watcher=watcher: asyncio.sleep(0, len(watcher.events)),
                 lambda count: count >= len(log),
                 timeout=10,
@@ -261,7 +261,7 @@ async def test_killing_a_replica_under_create_load_loses_no_job(replicas: Replic
 
         await asyncio.gather(kill_soon(), *(gated(i, j) for i, j in enumerate(job_ids)))
         assert len(accepted) == len(job_ids)
-        states = await eventually(
+        states = await assert_eventually(
             lambda: job_states(replicas.stub(1), job_ids),
             lambda states: all_in(states, TERMINAL),
             timeout=40,
@@ -271,7 +271,7 @@ async def test_killing_a_replica_under_create_load_loses_no_job(replicas: Replic
         assert_taken_over(replicas)
         await assert_attempts_are_first(replicas.url, job_ids)
         log = await stored_events(replicas.url)
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, len(watcher.events)),
             lambda count: count >= len(log),
             timeout=10,
@@ -297,7 +297,7 @@ async def test_a_replica_stalled_past_its_lease_leaves_its_jobs_to_the_taker(
             [two_task_job(job_id, first=3, second=0.5) for job_id in job_ids],
             through=(0,),
         )
-        await eventually(
+        await assert_eventually(
             lambda: asyncio.sleep(0, replicas.launches()),
             lambda launches: len(launches) == len(job_ids) * len(PARTIES),
             timeout=20,
@@ -309,7 +309,7 @@ async def test_a_replica_stalled_past_its_lease_leaves_its_jobs_to_the_taker(
             await asyncio.sleep(5)  # > lease: the others take over and reattach
         finally:
             os.kill(pid, signal.SIGCONT)
-        states = await eventually(
+        states = await assert_eventually(
             lambda: job_states(replicas.stub(1), job_ids),
             lambda states: all_in(states, TERMINAL),
             timeout=40,

@@ -12,6 +12,7 @@ import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
+from tests.eventually import assert_eventually
 from tests.processes import ServerProcess
 from tests.security.stored_jobs import HOSTILE_DOMAINS, running_job, store_as_an_older_version
 from tests.security.test_recovery_hostile_ids import failure_reasons
@@ -100,13 +101,12 @@ async def test_kill_9_during_hostile_creates_then_a_restart_serves_and_contains_
                     query = pb.QueryJobRequest(job_id=f"hostile-{round_}-{index}")
                     assert (await stub.QueryJob(query)).status.code != 0, "never stored"
             for job_id, domain in HOSTILE_DOMAINS.items():
-                deadline = asyncio.get_running_loop().time() + 20
-                while True:
-                    answer = await stub.QueryJob(pb.QueryJobRequest(job_id=job_id))
-                    if answer.data.status.state == "Failed":
-                        break
-                    assert asyncio.get_running_loop().time() < deadline, answer
-                    await asyncio.sleep(0.05)
+                answer = await assert_eventually(
+                    lambda job_id=job_id: stub.QueryJob(pb.QueryJobRequest(job_id=job_id)),
+                    lambda answer: answer.data.status.state == "Failed",
+                    timeout=20,
+                    what=f"{job_id} to fail",
+                )
                 reasons = failure_reasons(answer.data.status)
                 assert repr(domain) in reasons, reasons
             for name, code in answers.items():

@@ -15,7 +15,8 @@ from dagwire.server.executors.base import PartyExited, PartyKey
 from dagwire.server.executors.images import BUILTIN_IMAGES, AppImage, AppImageRegistry
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.executors.sandbox import SandboxPolicy, resolved
-from tests.executors.helpers import Reports, eventually, make_launch, shell_image
+from tests.conftest import assert_eventually
+from tests.executors.helpers import Reports, make_launch, shell_image
 
 MakeExecutor = Callable[..., LocalExecutor]
 
@@ -83,13 +84,13 @@ async def test_terminate_ends_every_process_of_the_sandbox(
     launch = make_launch(image.name)
     executor = make_executor(image, sink=reports)
     await executor.launch(launch)
-    await eventually((attempt(data_dir, launch.key) / "work" / "started").exists)
+    await assert_eventually((attempt(data_dir, launch.key) / "work" / "started").exists)
     pgid = int((attempt(data_dir, launch.key) / "pid").read_text())
 
     await executor.terminate(launch.key, "stopped by the user")
 
     assert (await reports.exited(launch.key)).message == "terminated: stopped by the user"
-    await eventually(lambda: not group_alive(pgid))
+    await assert_eventually(lambda: not group_alive(pgid))
 
 
 async def test_a_sandbox_ignoring_sigterm_is_killed_after_the_grace(
@@ -100,13 +101,13 @@ async def test_a_sandbox_ignoring_sigterm_is_killed_after_the_grace(
     launch = make_launch(image.name)
     executor = make_executor(image, sink=reports)
     await executor.launch(launch)
-    await eventually((attempt(data_dir, launch.key) / "work" / "started").exists)
+    await assert_eventually((attempt(data_dir, launch.key) / "work" / "started").exists)
     pgid = int((attempt(data_dir, launch.key) / "pid").read_text())
 
     await executor.terminate(launch.key, "stop")
 
     await reports.exited(launch.key)
-    await eventually(lambda: not group_alive(pgid))
+    await assert_eventually(lambda: not group_alive(pgid))
 
 
 async def test_a_closed_executors_party_runs_on_and_is_recovered(

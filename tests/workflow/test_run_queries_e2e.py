@@ -8,12 +8,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2, job_pb2_grpc
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
-from tests.workflow.conftest import run_status, run_yaml, wait_finished
+from tests.workflow.conftest import run_status, run_yaml, status_detail, wait_finished
 
 LINES = """
 name: lines
@@ -115,6 +116,40 @@ async def test_runs_are_listed_newest_first_in_pages_and_by_status(
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_a_bad_run_filter_names_every_problem_as_a_field_violation(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await workflows.ListRuns(
+            rr.ListRunsRequest(filter="colour=red and status=done AND name=a AND name=b")
+        )
+    bad = status_detail(caught.value, error_details_pb2.BadRequest)
+    assert bad is not None
+    assert [(v.field, v.description.split(" ")[0]) for v in bad.field_violations] == [
+        ("filter", "unknown"),
+        ("filter", "status"),
+        ("filter", "key"),
+    ]
+
+
+async def test_a_runs_page_token_is_refused_with_another_filter(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    for index in range(2):
+        await run_yaml(workflows, LINES, name=f"paged-{index}")
+    first = await workflows.ListRuns(rr.ListRunsRequest(page_size=1, filter="username=default"))
+    assert first.next_page_token
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await workflows.ListRuns(
+            rr.ListRunsRequest(page_size=1, page_token=first.next_page_token, filter="name=x")
+        )
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == (
+        "page_token: was made for filter 'username=default'; send that filter with it, "
+        "or list again without it"
+    )
+
+
 async def test_a_watcher_sees_every_step_transition_in_order(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
@@ -194,4 +229,3 @@ entry_points:
     done = await wait_finished(workflows, run.run_id)
     logs = await workflows.GetRunLog(rr.GetRunLogRequest(run_id=done.run_id, step_name="b"))
     assert logs.logs[0].log_content == "1 7\n"
-    await asyncio.sleep(0)
