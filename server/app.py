@@ -4,12 +4,10 @@ and reflection, and owns startup and graceful shutdown."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import signal
 import ssl
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
@@ -383,18 +381,6 @@ class DagwireServer:
         await self._server.wait_for_termination()
 
 
-def server_runtime() -> tuple[Path, ...]:
-    """What a built-in app image needs to run as the server does: the interpreter's
-    installation, the virtualenv, and the folders dagwire's packages load from (an
-    editable install runs them from the checkout). A checkout or virtualenv under /tmp
-    would otherwise vanish behind the sandbox's private /tmp."""
-    packages = ("dagwire", "dagwire.server", "dagwire.client")
-    origins = [importlib.util.find_spec(name) for name in packages]
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent}
-    paths |= {Path(spec.origin).resolve().parent for spec in origins if spec and spec.origin}
-    return tuple(sorted(paths))
-
-
 def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
     """The sandbox tenant processes run in, or None when none works on this host (then
     said loudly: tenant code would run bare on the host)."""
@@ -404,7 +390,6 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
             bwrap=config.bwrap,
             hidden_dirs=(config.data_dir,),
             hidden_files=tuple(path for path in secrets if path is not None),
-            runtime=server_runtime(),
             shared_writable=config.sandbox_shared,
             allow_network=config.sandbox_network,
             limits=config.sandbox_limits,

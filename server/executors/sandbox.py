@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,7 +85,7 @@ class SandboxPolicy:
     hidden_files: tuple[Path, ...] = ()
     # Read-only inside even where the private /tmp would cover them: what the built-in
     # app images run (this server's interpreter, its virtualenv, dagwire's own code).
-    runtime: tuple[Path, ...] = ()
+    runtime: tuple[Path, ...] = field(default_factory=lambda: server_runtime())
     # Host paths the operator shares read-write with every sandbox (the data dir stays
     # hidden even below one of them).
     shared_writable: tuple[Path, ...] = ()
@@ -166,6 +167,21 @@ def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str
         ]
     argv += [policy.prlimit, *spec.limits.prlimit_args(), "--", *command]
     return argv
+
+
+def server_runtime() -> tuple[Path, ...]:
+    """What a built-in app image needs to run as the server does: the interpreter's
+    installation, the virtualenv, and the folders dagwire's code loads from (an editable
+    install runs it from the checkout). A checkout or virtualenv under /tmp would
+    otherwise vanish behind the sandbox's private /tmp."""
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent}
+    # This package's folder (dagwire.server), and the top `dagwire` package's (the
+    # generated code), which loads first: found loaded, not imported from here.
+    paths.add(Path(__file__).resolve().parents[1])
+    top = sys.modules.get("dagwire")
+    if top is not None and top.__file__ is not None:
+        paths.add(Path(top.__file__).resolve().parent)
+    return tuple(sorted(paths))
 
 
 class _Mounts:
