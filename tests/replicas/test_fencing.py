@@ -175,7 +175,9 @@ async def test_a_replica_cut_off_from_postgresql_runs_nothing_a_survivor_runs(
     proxy = await Proxy(target.hostname or "127.0.0.1", target.port or 5432).start()
     netloc = f"{target.username}@127.0.0.1:{proxy.port}"
     fenced.urls[0] = urlunsplit(target._replace(netloc=netloc))
-    fenced.start(3)
+    # The proxy runs on this loop: start the replicas (which wait for their banners)
+    # beside it.
+    await asyncio.to_thread(fenced.start, 3)
     try:
         with explained(fenced):
             assert_fenced(await run_with_fault(fenced, proxy.close))
