@@ -1,10 +1,38 @@
 """A TCP proxy on loopback between one replica and PostgreSQL, which a test closes to
-cut that replica off from the database while it keeps running."""
+cut that replica off from the database while it keeps running. It runs on an event loop
+of its own thread, so that it keeps forwarding while the test blocks (starting servers).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+
+class ThreadedProxy:
+    """A Proxy on its own thread's loop; `close` may be awaited from any loop."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._proxy = Proxy(target_host, target_port)
+        self._call(self._proxy.start())
+        self.port = self._proxy.port
+
+    def _call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._call, self._proxy.close())
+
+    def stop(self) -> None:
+        self._call(self._proxy.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
 
 
 class Proxy:

@@ -29,7 +29,7 @@ from tests.replicas.conftest import (
     job_states,
     two_task_job,
 )
-from tests.replicas.proxy import Proxy
+from tests.replicas.proxy import ThreadedProxy
 
 LEASE = 2.0
 # Longer than the lease: a party of replica 0 is still running when its jobs are taken.
@@ -96,7 +96,10 @@ async def run_with_fault(group: Replicas, fault: Callable[[], Awaitable[None]]) 
     """Replica 0 creates (and owns) the jobs; once every first party runs, the fault."""
     job_ids = [f"fence-{index:02d}" for index in range(8)]
     expected = {
-        (job, task, domain) for job in job_ids for task in ("prepare", "train") for domain in PARTIES
+        (job, task, domain)
+        for job in job_ids
+        for task in ("prepare", "train")
+        for domain in PARTIES
     }
     requests = [two_task_job(job, first=TASK_SECONDS, second=0.2) for job in job_ids]
     for request in requests:
@@ -172,14 +175,12 @@ async def test_a_replica_cut_off_from_postgresql_runs_nothing_a_survivor_runs(
     fenced: Replicas,
 ) -> None:
     target = urlsplit(fenced.url)
-    proxy = await Proxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+    proxy = ThreadedProxy(target.hostname or "127.0.0.1", target.port or 5432)
     netloc = f"{target.username}@127.0.0.1:{proxy.port}"
     fenced.urls[0] = urlunsplit(target._replace(netloc=netloc))
-    # The proxy runs on this loop: start the replicas (which wait for their banners)
-    # beside it.
-    await asyncio.to_thread(fenced.start, 3)
+    fenced.start(3)
     try:
         with explained(fenced):
             assert_fenced(await run_with_fault(fenced, proxy.close))
     finally:
-        await proxy.close()
+        proxy.stop()
