@@ -103,6 +103,8 @@ class Replication:
         self._poll_interval = poll_interval
         self._listener = PgListener(self._pg.dsn, self._notified, self._poll_soon)
         self._valid_until = 0.0
+        # Re-registered (when, time.monotonic) after losing the lease; not yet disowned.
+        self._registered_at: float | None = None
         self._owner: Owner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._poll_now = asyncio.Event()
@@ -187,18 +189,23 @@ class Replication:
                 log.warning("lease renewal failed", error=repr(error))
 
     async def _renew(self) -> None:
-        sent = time.monotonic()
-        if await self._pg.renew():
-            self._extend(sent)
-            return
-        log.warning("lease expired; re-registering", replica_id=self.replica_id)
-        sent = time.monotonic()
-        self.epoch = await self._pg.register()
+        if self._registered_at is None:
+            sent = time.monotonic()
+            if await self._pg.renew():
+                self._extend(sent)
+                return
+            log.warning("lease expired; re-registering", replica_id=self.replica_id)
+            sent = time.monotonic()
+            self.epoch = await self._pg.register()
+            # Until the jobs others took are disowned, the lease is not extended (even
+            # should this fail and a later renewal succeed).
+            self._registered_at = sent
         keep = await self._pg.owned_ids()
         assert self._owner is not None
         # Before anything else (acting waits meanwhile, and the fence deadline does not
         # move): stop what we still run for the jobs others took.
         await self._owner.disown(keep)
+        sent, self._registered_at = self._registered_at, None
         self._extend(sent)
 
     async def _sweep(self) -> None:

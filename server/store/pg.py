@@ -241,11 +241,14 @@ class PgReplicaStore:
 
     async def release(self) -> None:
         """End the lease now, so that other replicas take over at once. The row stays
-        (forget_dead_replicas drops it later): takers read its fence_seconds."""
+        (forget_dead_replicas drops it later) for takers to read its fence_seconds, to
+        which the rest of the lease is added: our processes run on until our fence
+        deadline, which was set from the lease's old end."""
+        remaining = func.greatest(0, func.extract("epoch", replicas.c.expires_at - func.now()))
         statement = (
             update(replicas)
             .where(replicas.c.replica_id == self.replica_id)
-            .values(expires_at=func.now())
+            .values(expires_at=func.now(), fence_seconds=replicas.c.fence_seconds + remaining)
         )
         async with self.engine.begin() as conn:
             await conn.execute(statement)

@@ -184,3 +184,18 @@ async def test_a_replica_cut_off_from_postgresql_runs_nothing_a_survivor_runs(
             assert_fenced(await run_with_fault(fenced, proxy.close))
     finally:
         proxy.stop()
+
+
+@pytest.mark.timeout(120)
+async def test_a_replica_stopped_gracefully_hands_over_without_running_a_party_twice(
+    fenced: Replicas,
+) -> None:
+    """SIGTERM hands the jobs over at once, while the stopped replica's parties run on
+    until its fence deadline: the takers wait for it."""
+    fenced.start(3)
+
+    async def stop() -> None:
+        await asyncio.to_thread(fenced.servers[0].stop)
+
+    with explained(fenced):
+        assert_fenced(await run_with_fault(fenced, stop))
