@@ -449,7 +449,7 @@ def _record_pid(files: _AttemptFiles, pid: int) -> None:
 
 def _task_document(launch: PartyLaunch) -> dict[str, object]:
     key = launch.key
-    return {
+    document: dict[str, object] = {
         "job_id": key.job_id,
         "task_id": key.task_id,
         "task_alias": launch.task_alias,
@@ -460,13 +460,10 @@ def _task_document(launch: PartyLaunch) -> dict[str, object]:
         "parties": [{"domain_id": p.domain_id, "role": p.role} for p in launch.parties],
         "resources": dict(launch.resources),
         "custom_fields": dict(launch.custom_fields),
-        # The lease it was launched under, on a replica (see the Fence).
-        "lease": (
-            {"replica_id": launch.fence.replica_id, "epoch": launch.fence.epoch}
-            if launch.fence is not None
-            else None
-        ),
     }
+    if launch.fence is not None:  # on a replica: the lease it was launched under
+        document["lease"] = {"replica_id": launch.fence.replica_id, "epoch": launch.fence.epoch}
+    return document
 
 
 def _cluster_define(launch: PartyLaunch) -> dict[str, object]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -95,6 +96,18 @@ async def test_a_party_runs_to_its_end_while_its_owner_renews_the_fence(
     async with renewing(board, "a"):
         await make_fenced(reports).launch(launch)
         assert await reports.exited(launch.key, within=10) == PartyExited(launch.key, 0, "")
+
+
+async def test_a_launch_records_the_lease_epoch_it_runs_under(
+    make_fenced: MakeFenced, board: FenceBoard, data_dir: Path, reports: Reports
+) -> None:
+    board.renew("a", time.time() + 5)
+    launch = replace(sleeper(0, "a"), fence=Fence("a", 7))
+
+    await make_fenced(reports).launch(launch)
+
+    task = Path(make_fenced(Reports()).log_path(launch.key)).with_name("task.json")
+    assert json.loads(task.read_text())["lease"] == {"replica_id": "a", "epoch": 7}
 
 
 async def test_a_taker_sharing_the_data_dir_re_points_the_party_at_its_own_fence(
