@@ -102,6 +102,7 @@ class DagwireServer:
                 lease_seconds=config.lease_seconds,
                 bus=observed,
                 fences=fences,
+                fence_seconds=config.fence_seconds,
             )
         self.store = SqlJobStore(
             config.store_url, hooks=self.replication.hooks if self.replication else None

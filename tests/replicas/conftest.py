@@ -110,10 +110,10 @@ class Replicas:
     record: Path
     lease_seconds: float
     # One data dir per replica (the Kubernetes shape) instead of a shared one; another
-    # image file; another database address per replica index (a proxy in between).
+    # image file; options of some replicas (by index), after the others (they win).
     data_dir_per_replica: bool = False
     images: Path | None = None
-    urls: dict[int, str] = field(default_factory=dict)
+    options: dict[int, tuple[str, ...]] = field(default_factory=dict)
     servers: list[ServerProcess] = field(default_factory=list)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
@@ -128,7 +128,7 @@ class Replicas:
                 "--data-dir",
                 str(data),
                 "--database-url",
-                self.urls.get(index, self.url),
+                self.url,
                 "--lease-seconds",
                 str(self.lease_seconds),
                 "--replica-id",
@@ -140,6 +140,7 @@ class Replicas:
                 # The record file is shared by the replicas' sandboxes.
                 "--sandbox-share",
                 str(self.workdir),
+                *self.options.get(index, ()),
             ).start()
             self.servers.append(server)
             self.channels.append(grpc.aio.insecure_channel(server.address))

@@ -177,7 +177,7 @@ async def test_a_replica_cut_off_from_postgresql_runs_nothing_a_survivor_runs(
     target = urlsplit(fenced.url)
     proxy = ThreadedProxy(target.hostname or "127.0.0.1", target.port or 5432)
     netloc = f"{target.username}@127.0.0.1:{proxy.port}"
-    fenced.urls[0] = urlunsplit(target._replace(netloc=netloc))
+    fenced.options[0] = ("--database-url", urlunsplit(target._replace(netloc=netloc)))
     fenced.start(3)
     try:
         with explained(fenced):
@@ -199,3 +199,40 @@ async def test_a_replica_stopped_gracefully_hands_over_without_running_a_party_t
 
     with explained(fenced):
         assert_fenced(await run_with_fault(fenced, stop))
+
+
+@pytest.mark.timeout(120)
+async def test_a_replica_that_wakes_to_a_lost_lease_terminates_its_parties_first(
+    fenced: Replicas,
+) -> None:
+    """Replica 0's own fence lasts long (8 s past its lease), so its parties are still
+    running when it wakes from a stall the others took its jobs during: it terminates
+    them itself (SIGTERM, exit status 143) rather than leaving them to its watchdog."""
+    fenced.options[0] = ("--fence-seconds", "8")
+    fenced.start(3)
+    process = fenced.servers[0]._process
+    assert process is not None
+
+    async def stall() -> None:
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(2 * LEASE)  # past the lease, well before its fence
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+
+    with explained(fenced):
+        assert_fenced(await run_with_fault(fenced, stall))
+        tasks = fenced.workdir / "replica-0" / "data" / "tasks"
+        firsts = [
+            tasks / job / "prepare" / domain / "1"
+            for job in fenced_jobs(fenced)
+            for domain in PARTIES
+        ]
+        assert firsts, "replica 0 ran the first parties"
+        for attempt in firsts:
+            assert not (attempt / "fenced").exists(), f"{attempt}: left to its watchdog"
+            assert (attempt / "exit_status").read_text() == "143", attempt
+
+
+def fenced_jobs(group: Replicas) -> list[str]:
+    return sorted(path.name for path in (group.workdir / "replica-0" / "data" / "tasks").iterdir())
