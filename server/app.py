@@ -29,6 +29,7 @@ from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
 from dagwire.server.config import ServerConfig, sandbox_user_ids
 from dagwire.server.executors.base import ReportSink
+from dagwire.server.executors.fencing import FenceBoard
 from dagwire.server.executors.images import AppImageRegistry
 from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
 from dagwire.server.executors.local import LocalExecutor
@@ -90,6 +91,8 @@ class DagwireServer:
         observed = ObservedBus(InProcessBus(capacity=config.watch_queue_size), self.metrics)
         # On PostgreSQL, one replica among any number: dagwire.server.runtime.replicas.
         self.replication: Replication | None = None
+        # A replica's processes die by themselves once it stops renewing its lease.
+        fences = FenceBoard(config.data_dir) if config.replicated else None
         if config.replicated:
             # Imported here: a server on SQLite never loads the PostgreSQL machinery.
             from dagwire.server.runtime.replicas import Replication, default_replica_id
@@ -99,6 +102,8 @@ class DagwireServer:
                 replica_id=config.replica_id or default_replica_id(),
                 lease_seconds=config.lease_seconds,
                 bus=observed,
+                fences=fences,
+                fence_seconds=config.fence_seconds,
             )
         self.store = SqlJobStore(
             config.store_url, hooks=self.replication.hooks if self.replication else None
@@ -108,7 +113,9 @@ class DagwireServer:
 
         def executor(sink: ReportSink) -> RoutingExecutor:
 
-            local = LocalExecutor(config.data_dir, registry, sink, sandbox=self.sandbox)
+            local = LocalExecutor(
+                config.data_dir, registry, sink, sandbox=self.sandbox, fences=fences
+            )
             # --executor ray: every image on Ray; else only those that ask for it.
             ray_images = None if config.executor == "ray" else registry.names_run_by("ray")
             ray = (

@@ -51,6 +51,9 @@ class ServerConfig:
     # this replica's name (default: unique per process) and its lease on its jobs.
     replica_id: str | None = None
     lease_seconds: float = 10.0
+    # How long after its lease expires a replica's processes may still run (None: one
+    # lease); takers relaunch its parties no earlier (dagwire.server.executors.fencing).
+    fence_seconds: float | None = None
     # Where tasks run: "local" processes (images may still ask for Ray with `executor:
     # ray`), or "ray" for every image not run in-process; and the Ray cluster to use.
     executor: str = "local"
@@ -256,6 +259,14 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "renewal; other replicas take over the jobs of a replica silent this long",
     )
     parser.add_argument(
+        "--fence-seconds",
+        type=float,
+        default=float(_env("FENCE_SECONDS", "0")) or None,
+        help="with a PostgreSQL database: how long after its lease expires a replica's "
+        "task processes may still run before they kill themselves; a replica that took "
+        "its jobs over runs their tasks again no earlier (default: --lease-seconds)",
+    )
+    parser.add_argument(
         "--unsandboxed",
         action="store_true",
         default=_env_flag("UNSANDBOXED"),
@@ -323,6 +334,8 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         parser.error("--heartbeat-interval must be positive")
     if args.lease_seconds <= 0:
         parser.error("--lease-seconds must be positive")
+    if args.fence_seconds is not None and args.fence_seconds <= 0:
+        parser.error("--fence-seconds must be positive")
     try:
         return _config(args)
     except ValueError as error:
@@ -353,6 +366,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         metrics_listen=args.metrics_listen or None,
         replica_id=args.replica_id or None,
         lease_seconds=args.lease_seconds,
+        fence_seconds=args.fence_seconds,
         executor=args.executor,
         ray_address=args.ray_address,
         unsandboxed=args.unsandboxed,

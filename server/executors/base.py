@@ -25,6 +25,20 @@ class PartyKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Fence:
+    """The lease a party runs under when replicas share the work: its owner replica and
+    that replica's lease epoch (which registration of the lease it launched under). The
+    process dies by itself once its owner stops renewing the lease (see
+    dagwire.server.executors.fencing). At recovery `settled_at` (time.monotonic) is when
+    whatever the previous owner may still run elsewhere is surely dead: until then a
+    party found nowhere is not reported lost, since it may still be running."""
+
+    replica_id: str
+    epoch: int
+    settled_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterParty:
     """One party of a task as the application sees it in the cluster definition."""
 
@@ -56,6 +70,8 @@ class PartyLaunch:
     readable_paths: tuple[str, ...] = ()
     writable_paths: tuple[str, ...] = ()
     network: bool = False
+    # On a replica: the owner's lease; None for a single server (nothing to fence).
+    fence: Fence | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import stat
+import time
 from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import Any
 from dagwire.server.engine.names import path_below
 from dagwire.server.executors._files import write_atomic
 from dagwire.server.executors.base import (
+    Fence,
     PartyExited,
     PartyKey,
     PartyLaunch,
@@ -40,6 +42,7 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
+from dagwire.server.executors.fencing import WATCHDOG_POLL_SECONDS, FenceBoard
 from dagwire.server.executors.images import AppImage, AppImageRegistry
 from dagwire.server.executors.sandbox import (
     SandboxPolicy,
@@ -56,18 +59,35 @@ _log = logging.getLogger(__name__)
 # the shell alive until the command (which gets the default SIGTERM action back) has
 # exited, so a terminated command's status is recorded too and the command is not
 # orphaned; only SIGKILL stops the shell early.
-_STATUS_WRAPPER = (
-    "trap : TERM; "
-    '"$@"; rc=$?; '
+_RECORD_STATUS = (
     'printf %s "$rc" > "$DAGWIRE_STATUS_FILE.tmp" '
     '&& mv -f "$DAGWIRE_STATUS_FILE.tmp" "$DAGWIRE_STATUS_FILE"; '
     'exit "$rc"'
+)
+_STATUS_WRAPPER = 'trap : TERM; "$@"; rc=$?; ' + _RECORD_STATUS
+# On a replica, the same with a watchdog beside the command (dagwire.server.executors.
+# fencing): every poll it touches a clock file and compares it with the owner's fence
+# file (through the attempt's `fence` link, which a new owner may re-point); once the
+# deadline has passed it leaves the `fenced` marker and kills the whole process group,
+# itself and the wrapper included, so no exit status is recorded. `[ -nt ]` and `: >`
+# are shell builtins: a poll costs one `sleep`.
+_FENCED_WRAPPER = (
+    "trap : TERM; "
+    f"( trap - TERM; while sleep {WATCHDOG_POLL_SECONDS}; do "
+    ': > "$DAGWIRE_FENCE_CLOCK"; '
+    '[ "$DAGWIRE_FENCE" -nt "$DAGWIRE_FENCE_CLOCK" ] && continue; '
+    ': > "$DAGWIRE_FENCED"; kill -KILL 0; done ) & '
+    '"$@"; rc=$?; kill "$!" 2>/dev/null; ' + _RECORD_STATUS
 )
 # The same code a shell uses when it cannot find a command.
 START_FAILURE_EXIT_CODE = 127
 VANISHED_EXIT_CODE = -1
 VANISHED_MESSAGE = (
     "lost with its server (the process vanished while the server was down; no exit status recorded)"
+)
+FENCED_MESSAGE = (
+    "lost with its server (its replica stopped renewing its lease, so the process was "
+    "fenced: killed before another replica could run it again)"
 )
 _GROUP_EXIT_POLL_SECONDS = 0.05
 
@@ -103,12 +123,41 @@ class _AttemptFiles:
     def exit_status(self) -> Path:
         return self.directory / "exit_status"
 
+    @property
+    def fence(self) -> Path:
+        """A link to the owner replica's fence file, which its watchdog follows."""
+        return self.directory / "fence"
+
+    @property
+    def fence_clock(self) -> Path:
+        return self.directory / "fence_clock"
+
+    @property
+    def fenced(self) -> Path:
+        """Left by the watchdog that killed the process: whatever else the attempt
+        left (an exit status, progress) is not its result."""
+        return self.directory / "fenced"
+
     def prepare(self) -> None:
         """Create the directory; drop records a previous launch of this key left behind,
         which would otherwise be mistaken for this process's."""
         self.work.mkdir(parents=True, exist_ok=True)
-        for stale in (self.progress, self.pid, self.exit_status):
+        for stale in (self.progress, self.pid, self.exit_status, self.fence, self.fenced):
             stale.unlink(missing_ok=True)
+
+    def point_fence(self, target: Path) -> None:
+        """(Re-)point the `fence` link at an owner's fence file, atomically."""
+        temporary = self.directory / "fence.tmp"
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(target)
+        temporary.replace(self.fence)
+
+    def fenced_to(self, target: Path) -> bool:
+        """Whether the attempt runs under `target` (no other replica took it over)."""
+        try:
+            return Path(os.readlink(self.fence)) == target
+        except OSError:
+            return False
 
 
 @dataclass(slots=True)
@@ -123,6 +172,9 @@ class _Party:
     last_progress: float | None = None
     terminate_reason: str | None = None
     last_signal: int | None = None
+    fence: Fence | None = None
+    # Found nowhere, waiting for its previous owner's processes to be surely dead.
+    settling: bool = False
 
 
 class LocalExecutor:
@@ -137,6 +189,7 @@ class LocalExecutor:
         *,
         kill_grace: float = 2.0,
         sandbox: SandboxPolicy | None = None,
+        fences: FenceBoard | None = None,
     ) -> None:
         # Absolute, because processes run with their attempt directory as working directory
         # and get these paths in their environment.
@@ -147,6 +200,8 @@ class LocalExecutor:
         self._kill_grace = kill_grace
         # None runs processes bare on the host (no sandbox available, --unsandboxed).
         self._sandbox = sandbox
+        # On a replica: the fence files its launches' watchdogs follow.
+        self._fences = fences
         self._parties: dict[PartyKey, _Party] = {}
         self._watchers: dict[PartyKey, asyncio.Task[None]] = {}
 
@@ -164,12 +219,13 @@ class LocalExecutor:
         )
         key = launch.key
         files = self._files(key)
+        fence = self._fence_file(launch.fence)
         try:
-            process = await _start(launch, image, files, self._sandbox)
+            process = await _start(launch, image, files, self._sandbox, fence)
         except (OSError, ValueError) as exc:  # ValueError: resources its limits cannot use
             self._report_start_failure(key, files, exc)
             return
-        party = _Party(key, files, process.pid, process=process)
+        party = _Party(key, files, process.pid, process=process, fence=launch.fence)
         self._parties[key] = party
         _record_pid(files, process.pid)
         self._sink(PartyStarted(key))
@@ -177,7 +233,15 @@ class LocalExecutor:
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
         party = self._parties.get(key)
-        if party is None or not _signal_group(party, signal.SIGTERM):
+        if party is None or party.settling:
+            return  # a settling party has no process here; its report follows anyway
+        fence = self._fence_file(party.fence)
+        if fence is not None and not party.files.fenced_to(fence):
+            # Another replica re-pointed the attempt at its own fence when it took the
+            # job over (a shared data dir): the process is its now.
+            self._forget(party)
+            return
+        if not _signal_group(party, signal.SIGTERM):
             return
         # Set only once a signal was delivered: a process that ended on its own just before
         # keeps its real exit message.
@@ -186,7 +250,8 @@ class LocalExecutor:
             _signal_group(party, signal.SIGKILL)
 
     async def recover(self, launches: Iterable[PartyLaunch]) -> None:
-        for key in (launch.key for launch in launches):
+        for launch in launches:
+            key = launch.key
             if key in self._parties:
                 continue
             try:
@@ -194,13 +259,35 @@ class LocalExecutor:
             except ValueError as error:  # stored by a version that did not check ids
                 self._sink(PartyExited(key, START_FAILURE_EXIT_CODE, f"cannot recover: {error}"))
                 continue
-            party = _Party(key, files, pid=_read_int(files.pid) or 0)
-            status = _read_int(files.exit_status)
-            if status is None and party.pid > 0 and _is_group_leader(party.pid):
-                self._parties[key] = party
-                self._spawn_watcher(party, self._watch_detached(party))
-            else:
-                self._finish(party, status)
+            party = _Party(key, files, pid=_read_int(files.pid) or 0, fence=launch.fence)
+            self._recover(party, settle=True)
+
+    def _recover(self, party: _Party, *, settle: bool) -> None:
+        """Re-attach to the party's process, or report how it ended. With `settle`, a
+        party with no trace here whose previous owner may still run it elsewhere is
+        looked at again once that owner's processes are surely dead."""
+        files = party.files
+        status = None if files.fenced.exists() else _read_int(files.exit_status)
+        if status is None and party.pid > 0 and _is_group_leader(party.pid):
+            fence = self._fence_file(party.fence)
+            if fence is not None:
+                files.point_fence(fence)  # ours now: its watchdog follows our lease
+            self._parties[party.key] = party
+            self._spawn_watcher(party, self._watch_detached(party))
+            return
+        wait = party.fence.settled_at - time.monotonic() if party.fence else 0.0
+        if settle and status is None and wait > 0 and not files.fenced.exists():
+            party.settling = True
+            self._parties[party.key] = party
+            self._spawn_watcher(party, self._settle(party, wait))
+            return
+        self._finish(party, status)
+
+    async def _settle(self, party: _Party, wait: float) -> None:
+        await asyncio.sleep(wait)
+        self._parties.pop(party.key, None)
+        party.settling = False
+        self._recover(party, settle=False)
 
     async def close(self) -> None:
         watchers = list(self._watchers.values())
@@ -211,6 +298,20 @@ class LocalExecutor:
             if party.process is not None:
                 _disown(party.process)
         self._parties.clear()
+
+    def _fence_file(self, fence: Fence | None) -> Path | None:
+        if fence is None or self._fences is None:
+            return None
+        return self._fences.file(fence.replica_id)
+
+    def _forget(self, party: _Party) -> None:
+        """Stop watching a party (and reporting on it) without touching its process."""
+        self._parties.pop(party.key, None)
+        watcher = self._watchers.pop(party.key, None)
+        if watcher is not None:
+            watcher.cancel()
+        if party.process is not None:
+            _disown(party.process)
 
     def _files(self, key: PartyKey) -> _AttemptFiles:
         parts = (key.job_id, key.task_id, key.domain_id, str(key.attempt))
@@ -271,6 +372,10 @@ class LocalExecutor:
         """Report the last progress, then the one PartyExited; exit_code None means the
         process is gone without a record."""
         self._parties.pop(party.key, None)
+        if party.files.fenced.exists():
+            # Its watchdog killed it: whatever it left is not its result.
+            self._sink(PartyExited(party.key, VANISHED_EXIT_CODE, FENCED_MESSAGE, lost=True))
+            return
         self._poll_progress(party)
         if exit_code is None:
             if party.last_signal is None:
@@ -283,11 +388,24 @@ class LocalExecutor:
 
 
 async def _start(
-    launch: PartyLaunch, image: AppImage, files: _AttemptFiles, sandbox: SandboxPolicy | None
+    launch: PartyLaunch,
+    image: AppImage,
+    files: _AttemptFiles,
+    sandbox: SandboxPolicy | None,
+    fence: Path | None,
 ) -> asyncio.subprocess.Process:
     files.prepare()
     write_atomic(files.task, json.dumps(_task_document(launch), indent=2) + "\n")
     env = _process_env(launch, image, files, sandboxed=sandbox is not None)
+    wrapper = _STATUS_WRAPPER
+    if fence is not None:
+        files.point_fence(fence)
+        wrapper = _FENCED_WRAPPER
+        env.update(
+            DAGWIRE_FENCE=str(files.fence),
+            DAGWIRE_FENCE_CLOCK=str(files.fence_clock),
+            DAGWIRE_FENCED=str(files.fenced),
+        )
     _check_executable(image.command[0], env, files.work)
     command = list(image.command)
     if sandbox is not None:
@@ -301,7 +419,7 @@ async def _start(
         return await asyncio.create_subprocess_exec(
             "/bin/sh",
             "-c",
-            _STATUS_WRAPPER,
+            wrapper,
             "sh",
             *command,
             stdin=asyncio.subprocess.DEVNULL,
@@ -331,7 +449,7 @@ def _record_pid(files: _AttemptFiles, pid: int) -> None:
 
 def _task_document(launch: PartyLaunch) -> dict[str, object]:
     key = launch.key
-    return {
+    document: dict[str, object] = {
         "job_id": key.job_id,
         "task_id": key.task_id,
         "task_alias": launch.task_alias,
@@ -343,6 +461,9 @@ def _task_document(launch: PartyLaunch) -> dict[str, object]:
         "resources": dict(launch.resources),
         "custom_fields": dict(launch.custom_fields),
     }
+    if launch.fence is not None:  # on a replica: the lease it was launched under
+        document["lease"] = {"replica_id": launch.fence.replica_id, "epoch": launch.fence.epoch}
+    return document
 
 
 def _cluster_define(launch: PartyLaunch) -> dict[str, object]:

@@ -58,6 +58,7 @@ from dagwire.server.executors.base import (
     ClusterParty,
     Executor,
     ExecutorReport,
+    Fence,
     PartyExited,
     PartyKey,
     PartyLaunch,
@@ -165,23 +166,13 @@ class JobRuntime:
         for job in await self._store.list_jobs(active_only=True):
             await self._take_up(job)
 
-    async def _take_up(self, job: Job) -> None:
+    async def _take_up(self, job: Job, settled_at: float = 0.0) -> None:
         """Run a stored job from where it is: recover its running parties (exit records,
-        still-running processes, or lost ones that relaunch) and re-arm timeouts."""
+        still-running processes, or lost ones that relaunch) and re-arm timeouts. On a
+        replica, a party found nowhere is lost only after `settled_at`, when whatever
+        the job's previous owner may still run is dead."""
         self._active[job.job_id] = job
-        launches = [
-            launch
-            for task in job.tasks
-            if task.state in (TaskState.RUNNING, TaskState.STOPPED)
-            for launch in _party_launches(job, task.alias, task.attempt)
-            if (party := task.party(launch.key.domain_id)) is not None
-            and (
-                party.state in (PartyState.PENDING, PartyState.RUNNING)
-                # a stopped step's process whose exit was not recorded yet: its exit
-                # record (or its loss) ends the step's stopping
-                or party.exiting
-            )
-        ]
+        launches = _running_launches(job, self._fence(settled_at))
         recoverable = [launch for launch in launches if not self._refused(launch, "recovered")]
         if recoverable:
             try:
@@ -472,7 +463,7 @@ class JobRuntime:
                     self._arm_timer(job.job_id, alias, attempt, seconds, deadline)
 
     async def _launch(self, job: Job, alias: str, attempt: int) -> None:
-        for launch in _party_launches(job, alias, attempt):
+        for launch in _party_launches(job, alias, attempt, self._fence()):
             if self._refused(launch, "started"):
                 continue
             try:
@@ -515,6 +506,12 @@ class JobRuntime:
                 self._arm_timer(job.job_id, task.alias, task.attempt, seconds - spent, deadline)
 
     # --- replicas --------------------------------------------------------------------
+
+    def _fence(self, settled_at: float = 0.0) -> Fence | None:
+        """The lease launches run under: this replica's, in its current epoch."""
+        if self._replication is None:
+            return None
+        return Fence(self._replication.replica_id, self._replication.epoch, settled_at)
 
     def _owns(self, job_id: str) -> bool:
         """Whether this runtime runs the job: always without replicas; on a replica when
@@ -587,11 +584,12 @@ class JobRuntime:
             log.info("caught up with another replica's change", job_id=job_id)
             await self._carry_out(reference, effects)
 
-    async def adopt(self, job_ids: Sequence[str]) -> None:
-        """Replication callback: these jobs were taken over from a replica that died."""
-        await self._adopt(job_ids)
+    async def adopt(self, job_ids: Sequence[str], settled_at: float) -> None:
+        """Replication callback: these jobs were taken over from a replica that died;
+        its processes are dead by `settled_at`."""
+        await self._adopt(job_ids, settled_at)
 
-    async def _adopt(self, job_ids: Sequence[str] | None) -> None:
+    async def _adopt(self, job_ids: Sequence[str] | None, settled_at: float = 0.0) -> None:
         """Run the jobs this replica owns now (None: all it owns, at start) from where
         they are, as a restarted server does. Changes of other replicas wait meanwhile:
         those committed before the read are in it, the others are caught up with after."""
@@ -604,7 +602,7 @@ class JobRuntime:
                 if job.state.is_terminal:
                     self._hold(job.job_id, job)
                 else:
-                    await self._take_up(job)
+                    await self._take_up(job, settled_at)
         finally:
             self._adopting -= 1
             if not self._adopting:
@@ -612,17 +610,31 @@ class JobRuntime:
                 for change in held_back:
                     self.foreign(change)
 
-    def disown(self, keep: set[str]) -> None:
-        """Replication callback: our lease expired; forget the jobs others took over.
-        Their processes are left alone: the new owner recovers them."""
+    async def disown(self, keep: set[str]) -> None:
+        """Replication callback: our lease expired; terminate the processes we still run
+        for the jobs others took over (their new owners run them again once our fence
+        deadline has passed, or re-attach to them where they share our data dir, which
+        the executor leaves alone), then forget those jobs; their reports are dropped."""
         lost = [job_id for job_id in (*self._active, *self._dormant) if job_id not in keep]
+        running = [
+            launch.key
+            for job_id in lost
+            if (job := self._active.get(job_id)) is not None
+            for launch in _running_launches(job, None)
+        ]
+        reason = "its replica lost the job to another replica"
+        await asyncio.gather(
+            *(self.executor.terminate(key, reason) for key in running), return_exceptions=True
+        )
         for job_id in lost:
             self._active.pop(job_id, None)
             self._dormant.pop(job_id, None)
         for key in [key for key in self._timers if key[0] in lost]:
             self._timers.pop(key).cancel()
         if lost:
-            log.warning("jobs taken over by other replicas", count=len(lost))
+            log.warning(
+                "jobs taken over by other replicas", count=len(lost), terminated=len(running)
+            )
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -702,9 +714,23 @@ def _log_lost(before: Job, after: Job, lost: reducer.ProcessLost) -> None:
     )
 
 
-def _party_launches(job: Job, alias: str, attempt: int) -> list[PartyLaunch]:
+def _running_launches(job: Job, fence: Fence | None) -> list[PartyLaunch]:
+    """The launches of the job's parties that run (or were about to), and of a stopped
+    step's processes whose exit was not recorded yet: their exit record (or their loss)
+    ends the step's stopping."""
+    return [
+        launch
+        for task in job.tasks
+        if task.state in (TaskState.RUNNING, TaskState.STOPPED)
+        for launch in _party_launches(job, task.alias, task.attempt, fence)
+        if (party := task.party(launch.key.domain_id)) is not None
+        and (party.state in (PartyState.PENDING, PartyState.RUNNING) or party.exiting)
+    ]
+
+
+def _party_launches(job: Job, alias: str, attempt: int, fence: Fence | None) -> list[PartyLaunch]:
     """What each party's process of this attempt of the task needs (to start, or to be
-    recovered after a restart)."""
+    recovered after a restart), under the owner's lease on a replica."""
     spec = job.spec.task(alias)
     cluster = tuple(ClusterParty(p.domain_id, p.role) for p in spec.parties)
     return [
@@ -719,6 +745,7 @@ def _party_launches(job: Job, alias: str, attempt: int) -> list[PartyLaunch]:
             custom_fields=job.spec.custom_fields,
             job_kind=job.spec.kind,
             parameters=job.task(alias).parameters,
+            fence=fence,
         )
         for party in spec.parties
     ]

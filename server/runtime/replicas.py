@@ -10,11 +10,17 @@ runs the jobs this replica owns:
   processes, writes their reports) only while `lease_valid()`: until 3/4 of the lease
   after the last renewal was *sent*, so a replica that stalls stops acting before
   others may take its jobs. A renewal that finds the lease expired re-registers, asks
-  the database which jobs are still ours and drops the others from memory
-  (`Owner.disown`);
+  the database which jobs are still ours, terminates the processes it still runs for
+  the others and drops them from memory (`Owner.disown`), all before it acts again;
+- fencing (dagwire.server.executors.fencing): every registration raises the lease's
+  epoch, which every launch carries; every renewal that succeeded moves this replica's
+  fence deadline forward, and its processes die by themselves once it passes, so a
+  replica killed, stopped or cut off from the database stops running its parties soon
+  after its lease expires, without having to notice;
 - the sweep, after every renewal: jobs of replicas whose lease expired are taken over
   and handed to the runtime (`Owner.adopt`), which recovers their processes as after a
-  restart;
+  restart, but reports a party it cannot find lost (and so runs it again) only once the
+  previous owner's processes are surely dead: `fence_seconds` after the takeover;
 - the bus: notifications of other replicas' commits, plus a poll of the log's end
   every second in case a notification was lost.
 """
@@ -35,6 +41,7 @@ import structlog
 from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.replicated import ReplicatedBus
 from dagwire.server.engine.model import Job, JobChange
+from dagwire.server.executors.fencing import FenceBoard, deadline
 from dagwire.server.store.pg import PgListener, PgReplicaStore
 
 log = structlog.get_logger(__name__)
@@ -61,12 +68,14 @@ class Owner(Protocol):
         """Another replica changed a job this one is interested in."""
         ...
 
-    async def adopt(self, job_ids: Sequence[str]) -> None:
-        """These jobs are ours now: load them and recover their processes."""
+    async def adopt(self, job_ids: Sequence[str], settled_at: float) -> None:
+        """These jobs are ours now: load them and recover their processes; whatever their
+        previous owner may still run is dead by `settled_at` (time.monotonic)."""
         ...
 
-    def disown(self, keep: set[str]) -> None:
-        """Our lease expired: forget every job not in `keep` (others took them over)."""
+    async def disown(self, keep: set[str]) -> None:
+        """Our lease expired: terminate the processes of every job not in `keep` (others
+        took them over), then forget those jobs."""
         ...
 
 
@@ -79,21 +88,31 @@ class Replication:
         lease_seconds: float,
         bus: EventBus,
         poll_interval: float = 1.0,
+        fences: FenceBoard | None = None,
+        fence_seconds: float | None = None,
     ) -> None:
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
-        self._pg = PgReplicaStore(url, replica_id, lease_seconds)
+        # How long after the lease expires this replica's processes may still run.
+        self.fence_seconds = lease_seconds if fence_seconds is None else fence_seconds
+        self._fences = fences
+        self.epoch = 0
+        self._pg = PgReplicaStore(url, replica_id, lease_seconds, self.fence_seconds)
         self.hooks = self._pg.hooks
         self.bus = ReplicatedBus(bus, self._pg.events_between, own=self._pg.hooks.own)
         self._poll_interval = poll_interval
         self._listener = PgListener(self._pg.dsn, self._notified, self._poll_soon)
         self._valid_until = 0.0
+        # Re-registered (when, time.monotonic) after losing the lease; not yet disowned.
+        self._registered_at: float | None = None
         self._owner: Owner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._poll_now = asyncio.Event()
         self._renewed = asyncio.Event()
-        # Taken over but not adopted yet (reading them failed): tried again next sweep.
+        # Taken over but not adopted yet (reading them failed): tried again next sweep,
+        # with when their previous owners' processes are surely dead.
         self._unadopted: list[str] = []
+        self._unadopted_settled_at = 0.0
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -106,7 +125,7 @@ class Replication:
         self.bus.on_foreign = owner.foreign
         await self._pg.open()
         sent = time.monotonic()
-        await self._pg.register()
+        self.epoch = await self._pg.register()
         self._extend(sent)
         await self._listener.start()
         self.bus.start(await self._pg.latest())
@@ -144,7 +163,12 @@ class Replication:
             await self._renewed.wait()
 
     def _extend(self, sent: float) -> None:
-        """A renewal (or registration) sent at `sent` (time.monotonic) succeeded."""
+        """A renewal (or registration) sent at `sent` (time.monotonic) succeeded: act,
+        and let our processes run, a while longer."""
+        if self._fences is not None:
+            sent_wall = time.time() - (time.monotonic() - sent)
+            until = deadline(sent_wall, self.lease_seconds, self.fence_seconds)
+            self._fences.renew(self.replica_id, until)
         self._valid_until = sent + self.lease_seconds * _ACTING_SHARE
         self._renewed.set()
 
@@ -165,29 +189,40 @@ class Replication:
                 log.warning("lease renewal failed", error=repr(error))
 
     async def _renew(self) -> None:
-        sent = time.monotonic()
-        if await self._pg.renew():
-            self._extend(sent)
-            return
-        log.warning("lease expired; re-registering", replica_id=self.replica_id)
-        sent = time.monotonic()
-        await self._pg.register()
+        if self._registered_at is None:
+            sent = time.monotonic()
+            if await self._pg.renew():
+                self._extend(sent)
+                return
+            log.warning("lease expired; re-registering", replica_id=self.replica_id)
+            sent = time.monotonic()
+            self.epoch = await self._pg.register()
+            # Until the jobs others took are disowned, the lease is not extended (even
+            # should this fail and a later renewal succeed).
+            self._registered_at = sent
         keep = await self._pg.owned_ids()
         assert self._owner is not None
-        self._owner.disown(keep)
+        # Before anything else (acting waits meanwhile, and the fence deadline does not
+        # move): stop what we still run for the jobs others took.
+        await self._owner.disown(keep)
+        sent, self._registered_at = self._registered_at, None
         self._extend(sent)
 
     async def _sweep(self) -> None:
         """Take over the jobs of replicas whose lease expired."""
         assert self._owner is not None
         while self.lease_valid():
-            taken = [*self._unadopted, *await self._pg.take_over(TAKE_OVER_BATCH)]
+            fresh, fence_seconds = await self._pg.take_over(TAKE_OVER_BATCH)
+            taken = [*self._unadopted, *fresh]
             if not taken:
                 return
+            # Taken after their owners' leases expired: their processes are dead
+            # fence_seconds from now at the latest.
+            settled_at = max(self._unadopted_settled_at, time.monotonic() + fence_seconds)
             log.info("taking over jobs", count=len(taken), replica_id=self.replica_id)
-            self._unadopted = taken
-            await self._owner.adopt(taken)
-            self._unadopted = []
+            self._unadopted, self._unadopted_settled_at = taken, settled_at
+            await self._owner.adopt(taken, settled_at)
+            self._unadopted, self._unadopted_settled_at = [], 0.0
             if len(taken) < TAKE_OVER_BATCH:
                 return
 

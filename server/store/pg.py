@@ -20,6 +20,11 @@
   renews its lease; the jobs of a replica whose lease expired are taken over with
   `UPDATE ... WHERE job_id IN (SELECT ... FOR UPDATE SKIP LOCKED)`, so that each goes to
   exactly one taker.
+- **Fencing.** A replica's row also holds its lease epoch (raised by every registration,
+  carried by every launch) and its `fence_seconds`: how long after its lease expires its
+  processes may still run (dagwire.server.executors.fencing). A taker learns the
+  largest among the replicas it took from, and relaunches their parties only that long
+  after the takeover.
 """
 
 from __future__ import annotations
@@ -33,8 +38,10 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import (
+    BigInteger,
     Column,
     DateTime,
+    Float,
     MetaData,
     String,
     Table,
@@ -85,6 +92,16 @@ replicas = Table(
     replica_metadata,
     Column("replica_id", String(128), primary_key=True),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("epoch", BigInteger, nullable=False, server_default="1"),
+    Column("fence_seconds", Float, nullable=False, server_default="0"),
+)
+# Databases whose replicas table predates fencing.
+_FENCING_COLUMNS = (
+    text("ALTER TABLE replicas ADD COLUMN IF NOT EXISTS epoch BIGINT NOT NULL DEFAULT 1"),
+    text(
+        "ALTER TABLE replicas ADD COLUMN IF NOT EXISTS fence_seconds "
+        "DOUBLE PRECISION NOT NULL DEFAULT 0"
+    ),
 )
 
 job_owners = Table(
@@ -155,10 +172,13 @@ class PgReplicaStore:
     """Leases, ownership and the event log as replicas read it, on an engine of its own
     (a small pool beside the job store's)."""
 
-    def __init__(self, url: str, replica_id: str, lease_seconds: float) -> None:
+    def __init__(
+        self, url: str, replica_id: str, lease_seconds: float, fence_seconds: float = 0.0
+    ) -> None:
         self._url = url
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
+        self.fence_seconds = fence_seconds
         self.hooks = PgWriteHooks(replica_id)
         self._engine: AsyncEngine | None = None
 
@@ -178,6 +198,8 @@ class PgReplicaStore:
         async with self.engine.begin() as conn:
             await conn.execute(SCHEMA_LOCK)
             await conn.run_sync(replica_metadata.create_all)
+            for statement in _FENCING_COLUMNS:
+                await conn.execute(statement)
 
     async def close(self) -> None:
         if self._engine is not None:
@@ -186,17 +208,24 @@ class PgReplicaStore:
 
     # --- the lease --------------------------------------------------------------------
 
-    async def register(self) -> None:
-        """Start (or restart) this replica's lease."""
+    async def register(self) -> int:
+        """Start (or restart) this replica's lease; its epoch, one more than before."""
         statement = pg_insert(replicas).values(
-            replica_id=self.replica_id, expires_at=_lease_end(self.lease_seconds)
+            replica_id=self.replica_id,
+            expires_at=_lease_end(self.lease_seconds),
+            epoch=1,
+            fence_seconds=self.fence_seconds,
         )
-        statement = statement.on_conflict_do_update(
+        upsert = statement.on_conflict_do_update(
             index_elements=[replicas.c.replica_id],
-            set_={"expires_at": statement.excluded.expires_at},
-        )
+            set_={
+                "expires_at": statement.excluded.expires_at,
+                "epoch": replicas.c.epoch + 1,
+                "fence_seconds": statement.excluded.fence_seconds,
+            },
+        ).returning(replicas.c.epoch)
         async with self.engine.begin() as conn:
-            await conn.execute(statement)
+            return int((await conn.execute(upsert)).scalar_one())
 
     async def renew(self) -> bool:
         """Extend the lease; False when it had already expired (others may have taken
@@ -211,15 +240,26 @@ class PgReplicaStore:
             return (await conn.execute(statement)).first() is not None
 
     async def release(self) -> None:
-        """End the lease now, so that other replicas take over at once."""
+        """End the lease now, so that other replicas take over at once. The row stays
+        (forget_dead_replicas drops it later) for takers to read its fence_seconds, to
+        which the rest of the lease is added: our processes run on until our fence
+        deadline, which was set from the lease's old end."""
+        remaining = func.greatest(0, func.extract("epoch", replicas.c.expires_at - func.now()))
+        statement = (
+            update(replicas)
+            .where(replicas.c.replica_id == self.replica_id)
+            .values(expires_at=func.now(), fence_seconds=replicas.c.fence_seconds + remaining)
+        )
         async with self.engine.begin() as conn:
-            await conn.execute(delete(replicas).where(replicas.c.replica_id == self.replica_id))
+            await conn.execute(statement)
 
     # --- ownership --------------------------------------------------------------------
 
-    async def take_over(self, limit: int) -> list[str]:
+    async def take_over(self, limit: int) -> tuple[list[str], float]:
         """Become the owner of up to `limit` jobs whose owner's lease has expired (or who
-        has none). SKIP LOCKED lets replicas sweeping at the same time split them.
+        has none). SKIP LOCKED lets replicas sweeping at the same time split them. Also
+        returns the largest `fence_seconds` of their owners (a released or forgotten
+        replica's row is gone: this replica's own then).
 
         The live replicas are read again once the candidate rows are locked: a replica
         that (re)registered in between keeps its jobs, and one that registers later
@@ -244,16 +284,20 @@ class PgReplicaStore:
             )
             locked = (await conn.execute(candidates)).all()
             if not locked:
-                return []
+                return [], 0.0
             live = {row[0] for row in await conn.execute(alive)}
             picked = [job_id for job_id, owner in locked if owner not in live]
+            owners = {owner for job_id, owner in locked if owner not in live}
+            fence = await conn.scalar(
+                select(func.max(replicas.c.fence_seconds)).where(replicas.c.replica_id.in_(owners))
+            )
             if picked:
                 await conn.execute(
                     update(job_owners)
                     .where(job_owners.c.job_id.in_(picked))
                     .values(owner=self.replica_id)
                 )
-        return picked
+        return picked, float(fence) if fence is not None else self.fence_seconds
 
     async def forget_dead_replicas(self) -> None:
         """Drop the lease rows of replicas long gone that own nothing any more."""

@@ -107,18 +107,24 @@ class Replicas:
     url: str
     record: Path
     lease_seconds: float
+    # One data dir per replica (the Kubernetes shape) instead of a shared one; another
+    # image file; options of some replicas (by index), after the others (they win).
+    data_dir_per_replica: bool = False
+    images: Path | None = None
+    options: dict[int, tuple[str, ...]] = field(default_factory=dict)
     servers: list[ServerProcess] = field(default_factory=list)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     def start(self, count: int) -> None:
-        images = record_images(self.workdir, self.record)
+        images = self.images or record_images(self.workdir, self.record)
         for index in range(count):
             home = self.workdir / f"replica-{index}"
             home.mkdir(exist_ok=True)
+            data = home / "data" if self.data_dir_per_replica else self.workdir / "shared-data"
             server = ServerProcess(
                 home,
                 "--data-dir",
-                str(self.workdir / "shared-data"),
+                str(data),
                 "--database-url",
                 self.url,
                 "--lease-seconds",
@@ -132,6 +138,7 @@ class Replicas:
                 # The record file is shared by the replicas' sandboxes.
                 "--sandbox-share",
                 str(self.workdir),
+                *self.options.get(index, ()),
             ).start()
             self.servers.append(server)
             self.channels.append(grpc.aio.insecure_channel(server.address))

@@ -138,7 +138,7 @@ async def test_concurrent_sweepers_take_over_each_job_of_a_dead_replica_exactly_
 
     async def sweep(side: PgReplicaStore) -> list[str]:
         taken: list[str] = []
-        while batch := await side.take_over(20):
+        while batch := (await side.take_over(20))[0]:
             taken += batch
         return taken
 
@@ -167,7 +167,7 @@ async def test_a_replica_coming_back_and_a_sweeper_never_both_hold_a_job(
             await asyncio.sleep(0.06)  # the lease runs out
             returning.lease_seconds = 30  # it comes back for good
 
-            swept, kept = await asyncio.gather(
+            (swept, _), kept = await asyncio.gather(
                 sweeper.take_over(10_000), _come_back(returning, ids)
             )
             taken = set(swept) & set(ids)  # (earlier rounds' replicas are gone too)
