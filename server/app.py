@@ -397,6 +397,7 @@ def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
             bwrap=config.bwrap,
             hidden_dirs=(config.data_dir,),
             hidden_files=tuple(path for path in secrets if path is not None),
+            shared_readable=config.sandbox_readable,
             shared_writable=config.sandbox_shared,
             allow_network=config.sandbox_network,
             limits=config.sandbox_limits,

@@ -69,6 +69,9 @@ class ServerConfig:
     sandbox_network: bool = False
     # Host paths every sandbox may write besides its own (the data dir stays hidden).
     sandbox_shared: tuple[Path, ...] = ()
+    # Host paths every sandbox may read where the private /tmp would hide them (tools or
+    # data under /tmp); the data dir stays hidden.
+    sandbox_readable: tuple[Path, ...] = ()
     sandbox_limits: Limits = field(default_factory=Limits)
     # The bubblewrap program (a name on PATH, or a path).
     bwrap: str = "bwrap"
@@ -293,6 +296,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "scratch folder); the data dir stays hidden",
     )
     parser.add_argument(
+        "--sandbox-read",
+        default=_env("SANDBOX_READ", ""),
+        help="comma-separated host paths every sandbox may read even under /tmp, which "
+        "sandboxes otherwise see empty; the data dir stays hidden",
+    )
+    parser.add_argument(
         "--sandbox-limits",
         default=_env("SANDBOX_LIMITS", ""),
         help="default limits of a sandboxed process, e.g. 'processes=1024,memory=4Gi,"
@@ -373,6 +382,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         command_domains=_names(args.command_domains),
         sandbox_network=args.sandbox_network,
         sandbox_shared=tuple(Path(p) for p in sorted(_names(args.sandbox_share))),
+        sandbox_readable=tuple(Path(p) for p in sorted(_names(args.sandbox_read))),
         sandbox_limits=parse_limits(args.sandbox_limits),
         bwrap=args.bwrap,
         sandbox_user=_checked_user(args.sandbox_user),

@@ -20,6 +20,8 @@ configure_logging("console")
 
 T = TypeVar("T")
 
+TESTS_DIR = Path(__file__).resolve().parent
+
 
 @pytest.fixture
 def heartbeat_interval() -> float:
@@ -63,6 +65,9 @@ def server_config(
         # Steps run sandboxed; tests share their scratch folder with them (as an operator
         # shares one with --sandbox-share), the data dir below it stays hidden.
         "sandbox_shared": (tmp_path,),
+        # Steps may run the tests' own probe scripts, from a checkout that may lie under
+        # /tmp (a CI clone), which sandboxes otherwise see empty.
+        "sandbox_readable": (TESTS_DIR,),
     }
     return ServerConfig(**(fields | server_overrides))
 

@@ -41,6 +41,9 @@ class ServerProcess:
                 # Steps write markers into the test's folder (the data dir stays hidden).
                 "--sandbox-share",
                 str(self.workdir),
+                # The tests' probe scripts, from a checkout that may lie under /tmp.
+                "--sandbox-read",
+                str(Path(__file__).resolve().parent),
                 *self.extra_args,
             ],
             stdout=subprocess.PIPE,

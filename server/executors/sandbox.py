@@ -86,6 +86,8 @@ class SandboxPolicy:
     # Read-only inside even where the private /tmp would cover them: what the built-in
     # app images run (this server's interpreter, its virtualenv, dagwire's own code).
     runtime: tuple[Path, ...] = field(default_factory=lambda: server_runtime())
+    # Host paths the operator lets every sandbox read, even under /tmp.
+    shared_readable: tuple[Path, ...] = ()
     # Host paths the operator shares read-write with every sandbox (the data dir stays
     # hidden even below one of them).
     shared_writable: tuple[Path, ...] = ()
@@ -115,9 +117,9 @@ class SandboxSpec:
 
 def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str]) -> list[str]:
     """The argv running `command` in the sandbox. Later mounts cover earlier ones, so
-    the order is: read-only host, private /tmp, the server's runtime, the operator's
-    shares, the hidden data dir and secrets, then this process's own paths inside the
-    hidden data dir."""
+    the order is: read-only host, private /tmp, the server's runtime and the
+    operator's read-only shares, the operator's writable shares, the hidden data dir and
+    secrets, then this process's own paths inside the hidden data dir."""
     if policy.user is None:
         argv = [policy.bwrap, "--unshare-all"]
         if spec.network and policy.allow_network:
@@ -130,7 +132,7 @@ def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str
     mounts = _Mounts()
     argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
     argv += mounts.tmpfs(Path("/tmp"))
-    for path in policy.runtime:
+    for path in (*policy.runtime, *policy.shared_readable):
         argv += mounts.bind("--ro-bind-try", path)
     for path in policy.shared_writable:
         argv += mounts.bind("--bind-try", path)
