@@ -19,8 +19,9 @@ from dagwire.server.executors.base import Fence, PartyExited, PartyLaunch
 from dagwire.server.executors.fencing import FenceBoard
 from dagwire.server.executors.images import BUILTIN_IMAGES, AppImageRegistry
 from dagwire.server.executors.local import FENCED_MESSAGE, LocalExecutor
+from tests.conftest import assert_eventually
 
-from .helpers import Reports, eventually, is_running, make_launch
+from .helpers import Reports, is_running, make_launch
 
 MakeFenced = Callable[[Reports], LocalExecutor]
 
@@ -132,7 +133,7 @@ async def test_an_exit_status_left_by_a_fenced_attempt_is_not_its_result(
     board.renew("a", time.time() + 0.3)
     await make_fenced(Reports()).launch(launch)
     attempt = Path(os.path.dirname(make_fenced(Reports()).log_path(launch.key)))
-    await eventually((attempt / "fenced").exists)
+    await assert_eventually((attempt / "fenced").exists)
     (attempt / "exit_status").write_text("0")  # as if it had finished just before
 
     await make_fenced(reports).recover([replace(launch, fence=Fence("b", 1))])

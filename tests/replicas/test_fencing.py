@@ -19,12 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import yaml
 
+from tests.conftest import assert_eventually
 from tests.replicas.conftest import (
     PARTIES,
     TERMINAL,
     Replicas,
     all_in,
-    eventually,
     explained,
     job_states,
     two_task_job,
@@ -105,14 +105,14 @@ async def run_with_fault(group: Replicas, fault: Callable[[], Awaitable[None]]) 
     for request in requests:
         reply = await group.stub(0).CreateJob(request)
         assert reply.status.code == 0, reply.status.message
-    await eventually(
-        lambda: asyncio.sleep(0, group.record.read_text() if group.record.exists() else ""),
+    await assert_eventually(
+        lambda: group.record.read_text() if group.record.exists() else "",
         lambda text: text.count("start ") == len(job_ids) * len(PARTIES),
         timeout=20,
         what="every first party to start",
     )
     await fault()
-    states = await eventually(
+    states = await assert_eventually(
         lambda: job_states(group.stub(1), job_ids),
         lambda states: all_in(states, TERMINAL),
         timeout=60,
@@ -162,8 +162,8 @@ async def test_a_replica_stalled_past_its_lease_runs_nothing_a_survivor_runs(
 
     with explained(fenced):
         assert_fenced(await run_with_fault(fenced, stall))
-        await eventually(
-            lambda: asyncio.sleep(0, fenced.servers[0].log_path.read_text()),
+        await assert_eventually(
+            lambda: fenced.servers[0].log_path.read_text(),
             lambda text: "lease expired; re-registering" in text,
             timeout=10,
             what="the stalled replica to notice it lost its lease",

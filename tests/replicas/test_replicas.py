@@ -92,7 +92,7 @@ async def run_round_robin(group: Replicas, count: int, timeout: float) -> None:
         )
         assert Counter(states.values()) == {"Succeeded": count}
         await assert_eventually(
-            lambda: asyncio.sleep(0, watcher.states()),
+            lambda: watcher.states(),
             lambda states: len(states) == count and all_in(states, {"Succeeded"}),
             timeout=15,
             what="the watcher on replica 0 to see every job succeed",
@@ -126,7 +126,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
         reply = await owner.CreateJob(two_task_job("long", first=60))
         assert reply.status.code == 0
         await assert_eventually(
-            lambda: asyncio.sleep(0, replicas.launches()),
+            lambda: replicas.launches(),
             lambda launches: len(launches) == 2,
             timeout=15,
             what="both parties to start",
@@ -136,7 +136,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
         assert reply.status.code == 0, reply.status.message
         exits = [tasks_dir / domain / "1" / "exit_status" for domain in PARTIES]
         await assert_eventually(
-            lambda: asyncio.sleep(0, [p.read_text() if p.exists() else "" for p in exits]),
+            lambda: [p.read_text() if p.exists() else "" for p in exits],
             lambda codes: codes == ["143", "143"],
             timeout=15,
             what="the owner to terminate both parties (SIGTERM: 143)",
@@ -148,7 +148,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
         reply = await third.RestartJob(pb.RestartJobRequest(job_id="long"))
         assert reply.status.code == 0, reply.status.message
         await assert_eventually(
-            lambda: asyncio.sleep(0, replicas.record.read_text().split("\n")),
+            lambda: replicas.record.read_text().split("\n"),
             lambda lines: sum(line.endswith(" 2") for line in lines) == 2,
             timeout=15,
             what="the owner to launch attempt 2 of both parties",
@@ -158,7 +158,7 @@ async def test_commands_through_other_replicas_reach_the_owners_processes(
         assert reply.status.code == 0, reply.status.message
         exits = [tasks_dir / domain / "2" / "exit_status" for domain in PARTIES]
         await assert_eventually(
-            lambda: asyncio.sleep(0, [p.read_text() if p.exists() else "" for p in exits]),
+            lambda: [p.read_text() if p.exists() else "" for p in exits],
             lambda codes: codes == ["143", "143"],
             timeout=15,
             what="the owner to terminate attempt 2",
@@ -189,7 +189,7 @@ async def test_killing_a_replica_while_its_tasks_run_loses_nothing(replicas: Rep
         )
         # Every first task runs (its processes started) when replica 0 dies.
         await assert_eventually(
-            lambda: asyncio.sleep(0, replicas.launches()),
+            lambda: replicas.launches(),
             lambda launches: len(launches) == len(job_ids) * len(PARTIES),
             timeout=20,
             what="every first task to start",
@@ -214,7 +214,7 @@ async def test_killing_a_replica_while_its_tasks_run_loses_nothing(replicas: Rep
         log = await stored_events(replicas.url)
         for watcher in watchers:
             await assert_eventually(
-                lambda watcher=watcher: asyncio.sleep(0, len(watcher.events)),
+                lambda watcher=watcher: len(watcher.events),
                 lambda count: count >= len(log),
                 timeout=10,
                 what="the survivors' watchers to catch up",
@@ -272,7 +272,7 @@ async def test_killing_a_replica_under_create_load_loses_no_job(replicas: Replic
         await assert_attempts_are_first(replicas.url, job_ids)
         log = await stored_events(replicas.url)
         await assert_eventually(
-            lambda: asyncio.sleep(0, len(watcher.events)),
+            lambda: len(watcher.events),
             lambda count: count >= len(log),
             timeout=10,
             what="the survivor's watcher to catch up",
@@ -298,7 +298,7 @@ async def test_a_replica_stalled_past_its_lease_leaves_its_jobs_to_the_taker(
             through=(0,),
         )
         await assert_eventually(
-            lambda: asyncio.sleep(0, replicas.launches()),
+            lambda: replicas.launches(),
             lambda launches: len(launches) == len(job_ids) * len(PARTIES),
             timeout=20,
             what="every first task to start",

@@ -11,7 +11,8 @@ from dagwire.v1 import step_execution_request_response_pb2 as sr
 from dagwire.v1 import step_execution_service_pb2_grpc as srpc
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
-from tests.replicas.conftest import Replicas, eventually, explained
+from tests.conftest import assert_eventually
+from tests.replicas.conftest import Replicas, explained
 
 RUN = 'name: r\nentry_points:\n  long: {command: "sleep 60"}\n'
 
@@ -31,7 +32,7 @@ async def test_a_step_stopped_on_a_replica_ends_stopped_after_its_run_has_ended(
 
     with explained(replicas):
         run_id = (await workflows.CreateRun(rr.CreateRunRequest(run_yaml=RUN))).run.run_id
-        await eventually(
+        await assert_eventually(
             lambda: status(1),
             lambda s: s == "STEP_EXECUTION_STATUS_RUNNING",
             timeout=15,
@@ -42,7 +43,7 @@ async def test_a_step_stopped_on_a_replica_ends_stopped_after_its_run_has_ended(
         )
         answer = (await steps[1].ActOnStepExecution(stop)).step_execution
         assert answer.status == enums.STEP_EXECUTION_STATUS_STOPPING
-        await eventually(
+        await assert_eventually(
             lambda: status(1),
             lambda s: s == "STEP_EXECUTION_STATUS_STOPPED",
             timeout=15,
