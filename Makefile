@@ -113,14 +113,12 @@ typecheck: venv
 	$(VENV)/bin/buf lint
 	$(MAKE) --no-print-directory kuscia-contract
 
-# Kuscia's own job.proto and common.proto (tests/data/kuscia_protos, copied from
-# secretflow/kuscia) against ours: every message, enum, field number, name and type of
-# theirs must be in ours, package by package (our files live at other paths and add
-# fields >= 100). A descriptor set, because buf will not read a folder inside this module.
-KUSCIA_PROTOS := tests/data/kuscia_protos
+# Kuscia's own job.proto and common.proto, as the stubs Kuscia publishes on PyPI carry
+# them (the `kuscia` dev dependency), against ours: every message, enum, field number,
+# name and type of theirs must be in ours, package by package (our files live at other
+# paths and add fields >= 100).
 kuscia-contract: venv
-	$(PY) -m grpc_tools.protoc -I$(KUSCIA_PROTOS) --include_imports \
-	  --descriptor_set_out=$(VENV)/kuscia.binpb $(KUSCIA_PROTOS)/kuscia/proto/api/v1alpha1/kusciaapi/job.proto
+	$(PY) -m tests.kuscia.kuscia_client $(VENV)/kuscia.binpb
 	$(VENV)/bin/buf breaking --against $(VENV)/kuscia.binpb \
 	  --config '{"version":"v2","modules":[{"path":"proto"}],"breaking":{"use":["PACKAGE"]}}'
 

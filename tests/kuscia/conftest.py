@@ -21,12 +21,8 @@ DOC_BODY = Path(__file__).parent.parent / "data" / "kuscia_create_job.json"
 
 
 @pytest.fixture(scope="session")
-def kuscia_protos(tmp_path_factory: pytest.TempPathFactory) -> KusciaProtos:
-    return KusciaProtos.compiled(tmp_path_factory.mktemp("kuscia_protos"))
-
-
-@pytest.fixture(scope="session")
-def published_protos() -> KusciaProtos:
+def kuscia_protos() -> KusciaProtos:
+    """Kuscia's messages, from the stubs Kuscia publishes on PyPI."""
     return KusciaProtos.published()
 
 
@@ -35,22 +31,9 @@ def server_overrides() -> dict[str, Any]:
     return {"http_listen": "127.0.0.1:0"}
 
 
-@pytest.fixture(params=["head", "published"])
-def kuscia(
-    request: pytest.FixtureRequest,
-    channel: grpc.aio.Channel,
-    kuscia_protos: KusciaProtos,
-    published_protos: KusciaProtos,
-) -> KusciaJobClient:
-    """Kuscia's client twice over: from the protos at Kuscia's head, and from the stubs
-    Kuscia publishes on PyPI. A test that takes it runs with both."""
-    return KusciaJobClient(channel, kuscia_protos if request.param == "head" else published_protos)
-
-
 @pytest.fixture
-def head_kuscia(channel: grpc.aio.Channel, kuscia_protos: KusciaProtos) -> KusciaJobClient:
-    """Kuscia's client from its head protos only: for fields the published stubs lack
-    (schedule_config, tolerable, bandwidth limits, progress)."""
+def kuscia(channel: grpc.aio.Channel, kuscia_protos: KusciaProtos) -> KusciaJobClient:
+    """Kuscia's own client: its published messages over a real gRPC channel."""
     return KusciaJobClient(channel, kuscia_protos)
 
 

@@ -1,15 +1,10 @@
 """A JobService client built from Kuscia's own descriptors, sharing no code with dagwire.
 
-The descriptors come from one of two Kuscia artifacts:
-- `KusciaProtos.compiled`: tests/data/kuscia_protos/ holds Kuscia's job.proto and
-  common.proto as published at the head of secretflow/kuscia (see SOURCE.md there),
-  compiled at test time with grpc_tools.protoc into a descriptor set;
-- `KusciaProtos.published`: the stubs Kuscia publishes on PyPI (the `kuscia` package, an
-  older release without schedule_config, tolerable, bandwidth limits and progress). Their
-  `_pb2` modules carry each file's serialized descriptor; it is read from the installed
-  files, not by importing them.
-
-Either way they are loaded into a descriptor pool of their own: Kuscia's message classes,
+The descriptors are those of the stubs Kuscia publishes on PyPI (the `kuscia` package, a
+dev dependency; an older release than Kuscia's head, without schedule_config, tolerable,
+bandwidth limits and progress, which the tests cover over HTTP with Kuscia's JSON). Their
+`_pb2` modules carry each file's serialized descriptor; it is read from the installed
+files, not by importing them, and loaded into a descriptor pool of their own: Kuscia's message classes,
 built from Kuscia's descriptors, with no dagwire stub, codec or converter anywhere on the
 path. (Importing Kuscia's `_pb2` modules would register into protobuf's default pool,
 where dagwire's stubs already define the same full names: README, "Differences from
@@ -20,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
-import importlib.resources
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,15 +23,12 @@ import grpc
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, json_format
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
-from grpc_tools import protoc
 
-PROTO_ROOT = Path(__file__).parent.parent / "data" / "kuscia_protos"
 # The published stubs' modules, dependencies first (kuscia 0.0.3b0 on PyPI).
 PUBLISHED_MODULES = (
     "kuscia/proto/api/v1alpha1/common_pb2.py",
     "kuscia/proto/api/v1alpha1/kusciaapi/job_pb2.py",
 )
-JOB_PROTO = "kuscia/proto/api/v1alpha1/kusciaapi/job.proto"
 PACKAGE = "kuscia.proto.api.v1alpha1.kusciaapi"
 SERVICE = f"{PACKAGE}.JobService"
 
@@ -52,24 +43,6 @@ class KusciaProtos:
         self.service = self.pool.FindServiceByName(SERVICE)
 
     @classmethod
-    def compiled(cls, workdir: Path) -> KusciaProtos:
-        """From Kuscia's .proto files at its head (tests/data/kuscia_protos)."""
-        descriptor_set = workdir / "kuscia.binpb"
-        well_known = importlib.resources.files("grpc_tools") / "_proto"
-        exit_code = protoc.main(
-            [
-                "grpc_tools.protoc",
-                f"--proto_path={PROTO_ROOT}",
-                f"--proto_path={well_known}",
-                "--include_imports",
-                f"--descriptor_set_out={descriptor_set}",
-                JOB_PROTO,
-            ]
-        )
-        assert exit_code == 0, f"protoc failed on Kuscia's {JOB_PROTO}"
-        return cls(descriptor_pb2.FileDescriptorSet.FromString(descriptor_set.read_bytes()).file)
-
-    @classmethod
     def published(cls) -> KusciaProtos:
         """From the stubs of the `kuscia` package on PyPI (a dev dependency)."""
         stubs = importlib.metadata.distribution("kuscia")
@@ -78,6 +51,16 @@ class KusciaProtos:
             source = Path(str(stubs.locate_file(module))).read_text(encoding="utf-8")
             files.append(descriptor_pb2.FileDescriptorProto.FromString(_serialized(source)))
         return cls(files)
+
+    def descriptor_set(self) -> bytes:
+        """Kuscia's files as one serialized FileDescriptorSet (for `buf breaking`)."""
+        files = descriptor_pb2.FileDescriptorSet()
+        for name in (_ANY, *(_file_name(module) for module in PUBLISHED_MODULES)):
+            file = files.file.add()
+            self.pool.FindFileByName(name).CopyToProto(file)
+            for message in file.message_type:
+                _name_json(message)
+        return files.SerializeToString()
 
     def message(self, name: str, **fields: Any) -> Message:
         """A Kuscia message by its short name in kusciaapi (`CreateJobRequest`)."""
@@ -143,6 +126,25 @@ class KusciaJobClient:
         return await self.call(rpc, self.protos.message(f"{rpc}Request", **fields))
 
 
+_ANY = "google/protobuf/any.proto"
+
+
+def _name_json(message: descriptor_pb2.DescriptorProto) -> None:
+    """Fill in each field's JSON name as protoc does (lowerCamelCase): the published
+    stubs' descriptors leave it unset, which buf would read as a change."""
+    for field in message.field:
+        if not field.HasField("json_name"):
+            head, *rest = field.name.split("_")
+            field.json_name = head + "".join(part[:1].upper() + part[1:] for part in rest)
+    for nested in message.nested_type:
+        _name_json(nested)
+
+
+def _file_name(module: str) -> str:
+    """kuscia/proto/api/v1alpha1/common_pb2.py -> kuscia/proto/api/v1alpha1/common.proto"""
+    return module.removesuffix("_pb2.py") + ".proto"
+
+
 def _serialized(source: str) -> bytes:
     """The serialized FileDescriptorProto a protoc-generated `_pb2` module registers
     (the bytes literal it passes to `AddSerializedFile`)."""
@@ -160,3 +162,10 @@ def _serialized(source: str) -> bytes:
 
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
+
+
+if __name__ == "__main__":
+    # `python -m tests.kuscia.kuscia_client OUT`: the published descriptors, for make lint.
+    import sys
+
+    Path(sys.argv[1]).write_bytes(KusciaProtos.published().descriptor_set())

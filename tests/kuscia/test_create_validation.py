@@ -6,21 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.kuscia.conftest import create_request, sleeping_body
 from tests.kuscia.kuscia_client import KusciaJobClient
 
 
-@pytest.fixture
-def kuscia(head_kuscia: KusciaJobClient) -> KusciaJobClient:
-    """The head protos only: bandwidth limits are newer than Kuscia's published stubs."""
-    return head_kuscia
-
-
 async def create_code(kuscia: KusciaJobClient, body: dict[str, Any]) -> tuple[int, str]:
     response = await kuscia.call("CreateJob", create_request(kuscia.protos, body))
     return response.status.code, response.status.message
+
+
+async def create_code_over_http(
+    http: aiohttp.ClientSession, body: dict[str, Any]
+) -> tuple[int, str]:
+    """CreateJob over Kuscia's HTTP path: for the fields Kuscia's published stubs predate
+    (bandwidth)."""
+    async with http.post("/api/v1/job/create", json=body) as reply:
+        status = (await reply.json())["status"]
+    return int(status["code"]), str(status["message"])
 
 
 def with_party(job_id: str, **party: Any) -> dict[str, Any]:
@@ -66,7 +71,6 @@ async def test_a_job_id_kuscias_pattern_allows_is_accepted(
         pytest.param("cpu", "lots", id="cpu-lots"),
         pytest.param("memory", "2 GB", id="memory-with-space"),
         pytest.param("memory", "2GB", id="memory-unknown-suffix"),
-        pytest.param("bandwidth", "fast", id="bandwidth-word"),
     ],
 )
 async def test_a_resource_that_is_no_quantity_is_refused_with_11100(
@@ -81,28 +85,48 @@ async def test_a_resource_that_is_no_quantity_is_refused_with_11100(
     assert f"parse input {resource} resource failed" in message
 
 
+async def test_a_bandwidth_that_is_no_quantity_is_refused_with_11100(
+    http: aiohttp.ClientSession,
+) -> None:
+    body = with_party("bad-bandwidth", resources={"bandwidth": "fast"})
+    code, message = await create_code_over_http(http, body)
+    assert code == 11100
+    assert "parse input bandwidth resource failed" in message
+
+
 async def test_resources_written_as_quantities_are_accepted(kuscia: KusciaJobClient) -> None:
-    resources = {"cpu": "500m", "memory": "2Gi", "bandwidth": "100"}
+    resources = {"cpu": "500m", "memory": "2Gi"}
     assert await create_code(kuscia, with_party("good-resources", resources=resources)) == (
         0,
         "success",
     )
 
 
-async def test_a_bandwidth_limit_of_zero_is_refused_with_11100(kuscia: KusciaJobClient) -> None:
+async def test_a_bandwidth_written_as_a_quantity_is_accepted(http: aiohttp.ClientSession) -> None:
+    body = with_party("good-bandwidth", resources={"bandwidth": "100"})
+    assert await create_code_over_http(http, body) == (0, "success")
+
+
+async def test_a_bandwidth_limit_of_zero_is_refused_with_11100(
+    http: aiohttp.ClientSession,
+) -> None:
     # job_service.go CreateJob: bw.LimitKbps <= 0 -> "bandwidth limit kbps can not be zero
     # or negative".
     limits = [{"destination_id": "bob", "limit_kbps": "0"}]
-    code, message = await create_code(kuscia, with_party("zero-kbps", bandwidth_limits=limits))
+    code, message = await create_code_over_http(
+        http, with_party("zero-kbps", bandwidth_limits=limits)
+    )
     assert code == 11100 and "bandwidth limit kbps can not be zero" in message
 
 
 async def test_a_bandwidth_limit_without_destination_is_refused_with_11100(
-    kuscia: KusciaJobClient,
+    http: aiohttp.ClientSession,
 ) -> None:
     # job_service.go CreateJob: bw.DestinationId == "" -> 11100.
     limits = [{"limit_kbps": "100"}]
-    code, message = await create_code(kuscia, with_party("no-destination", bandwidth_limits=limits))
+    code, message = await create_code_over_http(
+        http, with_party("no-destination", bandwidth_limits=limits)
+    )
     assert code == 11100 and "destination id can not be empty" in message
 
 

@@ -1,6 +1,6 @@
 """Error answers as Kuscia's own server gives them, read by a client built from Kuscia's
 job.proto alone (tests/kuscia/kuscia_client.py). Sources are in secretflow/kuscia at the
-commit named in tests/data/kuscia_protos/SOURCE.md."""
+commit e909d9f6 (the client itself is built from the stubs Kuscia publishes on PyPI)."""
 
 from __future__ import annotations
 

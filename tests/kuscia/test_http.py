@@ -112,4 +112,6 @@ async def test_unset_message_fields_print_as_null(
     assert [party["resources"] for party in task["parties"]] == [None, None]
     _, missing = await post(http, "query", {"job_id": "ghost"})
     assert json.loads(missing)["data"] is None
-    kuscia_protos.parse(text, "QueryJobResponse")  # still Kuscia's message
+    # Still Kuscia's message; the published stubs predate bandwidth limits and
+    # schedule_config, which their client passes over as unknown.
+    kuscia_protos.parse(text, "QueryJobResponse", ignore_unknown=True)
