@@ -11,16 +11,16 @@ import pytest
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.workflow.conftest import field_violations, run_status, run_yaml, wait_finished
-from tests.workflow.paddleflow import example
+from tests.workflow.paddleflow import pipeline
 
 
-async def test_ref_components_example_is_accepted(workflows: rpc.WorkflowServiceStub) -> None:
-    # example/pipeline/ref_components/run.yaml, unchanged: a DAG component whose step
-    # references another component
+async def test_ref_parts_pipeline_is_accepted(workflows: rpc.WorkflowServiceStub) -> None:
+    # pipelines/ref_parts (mirrors PaddleFlow's example/pipeline/ref_components): a DAG
+    # component whose step references another component
     created = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=example("ref_components"))
+        rr.CreatePipelineRequest(pipeline_yaml=pipeline("ref_parts"))
     )
-    assert created.pipeline.name == "ref_components"
+    assert created.pipeline.name == "ref_parts"
 
 
 TWICE = """

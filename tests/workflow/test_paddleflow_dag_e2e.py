@@ -13,20 +13,20 @@ from dagwire.v1 import step_execution_service_pb2_grpc as srpc
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.workflow.conftest import run_status, run_yaml, step_statuses, wait_finished
-from tests.workflow.paddleflow import example
+from tests.workflow.paddleflow import pipeline
 
 
-async def test_dag_example_is_accepted_with_its_steps_flattened(
+async def test_fan_dag_pipeline_is_accepted(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    # example/pipeline/dag_example/run.yaml, unchanged
+    # pipelines/fan_dag (mirrors PaddleFlow's example/pipeline/dag_example)
     created = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=example("dag_example"))
+        rr.CreatePipelineRequest(pipeline_yaml=pipeline("fan_dag"))
     )
-    assert created.pipeline.name == "dag_example"
+    assert created.pipeline.name == "fan_dag"
 
 
-# dag_example's shape, with shell commands in place of its Python scripts.
+# The shape of PaddleFlow's example/pipeline/dag_example, with shell commands that run.
 NESTED = """
 name: nested
 entry_points:
