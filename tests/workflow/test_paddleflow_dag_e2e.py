@@ -10,20 +10,33 @@ import grpc
 
 from dagwire.v1 import step_execution_request_response_pb2 as sr
 from dagwire.v1 import step_execution_service_pb2_grpc as srpc
-from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
+from tests.conftest import ServerThread
 from tests.workflow.conftest import run_status, run_yaml, step_statuses, wait_finished
-from tests.workflow.paddleflow import pipeline
+from tests.workflow.paddleflow import install_ppl, pipeline
 
 
-async def test_fan_dag_pipeline_is_accepted(
-    workflows: rpc.WorkflowServiceStub,
+async def test_fan_dag_pipeline_runs_its_nested_dag_in_its_main_fs(
+    workflows: rpc.WorkflowServiceStub, dagwire_server: ServerThread
 ) -> None:
-    # pipelines/fan_dag (mirrors PaddleFlow's example/pipeline/dag_example)
-    created = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=pipeline("fan_dag"))
+    # pipelines/fan_dag (mirrors PaddleFlow's example/pipeline/dag_example): 3 -4 1 7 -2 0
+    # split at 1, each side squared, merged and summed
+    ppl = install_ppl(dagwire_server)
+    run = await run_yaml(workflows, pipeline("fan_dag"))
+    done = await wait_finished(workflows, run.run_id, timeout=40)
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    assert step_statuses(done) == dict.fromkeys(
+        [
+            "draw",
+            "bucket.divide",
+            "bucket.square-low",
+            "bucket.square-high",
+            "bucket.merge",
+            "total",
+        ],
+        "STEP_STATUS_SUCCEEDED",
     )
-    assert created.pipeline.name == "fan_dag"
+    assert (ppl / "totals" / run.run_id / "total.txt").read_text().strip() == "79"
 
 
 # The shape of PaddleFlow's example/pipeline/dag_example, with shell commands that run.
