@@ -1,5 +1,5 @@
-"""PaddleFlow's own example files (tests/data/paddleflow, see its SOURCE.md) and the
-file system `ppl` they run in."""
+"""Pipelines of our own written in PaddleFlow's DSL (tests/data/paddleflow_dsl, see its
+README.md: which PaddleFlow example each mirrors) and the file system `ppl` they run in."""
 
 from __future__ import annotations
 
@@ -8,25 +8,26 @@ from pathlib import Path
 
 from tests.conftest import ServerThread
 
-PADDLEFLOW = Path(__file__).parent.parent / "data" / "paddleflow"
-EXAMPLES = PADDLEFLOW / "example" / "pipeline"
+DSL = Path(__file__).parent.parent / "data" / "paddleflow_dsl"
+PIPELINES = DSL / "pipelines"
+TESTCASES = DSL / "testcases"
 # Runs of a caller without a token file are the operator's: their file systems are here.
 OPERATOR_FOLDER = "_operator"
 
 
-def example(name: str) -> str:
-    """The run.yaml of PaddleFlow's example/pipeline/<name>, unchanged."""
-    return (EXAMPLES / name / "run.yaml").read_text()
+def pipeline(name: str) -> str:
+    """The run.yaml of pipelines/<name>."""
+    return (PIPELINES / name / "run.yaml").read_text()
 
 
-def pkg_file(path: str) -> str:
-    """A file of PaddleFlow's pkg/ test cases, unchanged."""
-    return (PADDLEFLOW / "pkg" / path).read_text()
+def spec_file(name: str) -> str:
+    """The spec testcases/<name>.yaml."""
+    return (TESTCASES / f"{name}.yaml").read_text()
 
 
 def install_ppl(server: ServerThread) -> Path:
-    """The operator's file system `ppl` holding PaddleFlow's example/pipeline folder, as
-    its examples expect it; its root folder on the host."""
+    """The operator's file system `ppl` holding the pipelines folder, whose commands are
+    relative to its root (`bash relay_basic/shells/gather.sh`); its root on the host."""
     root = server.config.file_systems_dir / OPERATOR_FOLDER / "ppl"
-    shutil.copytree(EXAMPLES, root)
+    shutil.copytree(PIPELINES, root)
     return root

@@ -8,19 +8,40 @@ from pathlib import Path
 import grpc
 import pytest
 
-from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
-from tests.workflow.conftest import field_violations, run_status, run_yaml, wait_finished
-from tests.workflow.paddleflow import example
+from tests.conftest import ServerThread
+from tests.workflow.conftest import (
+    field_violations,
+    run_status,
+    run_yaml,
+    step_statuses,
+    wait_finished,
+)
+from tests.workflow.paddleflow import install_ppl, pipeline
 
 
-async def test_ref_components_example_is_accepted(workflows: rpc.WorkflowServiceStub) -> None:
-    # example/pipeline/ref_components/run.yaml, unchanged: a DAG component whose step
-    # references another component
-    created = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=example("ref_components"))
-    )
-    assert created.pipeline.name == "ref_components"
+async def test_ref_parts_pipeline_runs_its_referenced_components(
+    workflows: rpc.WorkflowServiceStub, dagwire_server: ServerThread
+) -> None:
+    # pipelines/ref_parts (mirrors PaddleFlow's example/pipeline/ref_components): a DAG
+    # component whose step references another component, overriding its pivot
+    ppl = install_ppl(dagwire_server)
+    run = await run_yaml(workflows, pipeline("ref_parts"))
+    done = await wait_finished(workflows, run.run_id, timeout=40)
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    assert [step.name for step in done.steps] == [
+        "draw",
+        "bucket.divide",
+        "bucket.square-low",
+        "bucket.square-high",
+        "bucket.merge",
+        "total",
+    ]
+    assert set(step_statuses(done).values()) == {"STEP_STATUS_SUCCEEDED"}
+    divide = next(step for step in done.steps if step.name == "bucket.divide")
+    assert divide.parameters["pivot"] == "0"
+    # 3 -4 1 7 -2 0 5 squared: the sum does not depend on the pivot, the split does
+    assert (ppl / "ref_totals" / run.run_id / "total.txt").read_text().strip() == "104"
 
 
 TWICE = """

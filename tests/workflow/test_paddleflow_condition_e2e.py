@@ -18,22 +18,23 @@ from tests.workflow.conftest import (
     step_statuses,
     wait_finished,
 )
-from tests.workflow.paddleflow import example
+from tests.workflow.paddleflow import pipeline
 
 
-async def test_condition_example_runs_step1_and_skips_step2(
+async def test_gate_pipeline_runs_the_true_condition_and_skips_the_false_one(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    # example/pipeline/condition_example/run.yaml: 10 > 0 runs, 10 < 0 is skipped
-    run = await run_yaml(workflows, example("condition_example"))
+    # pipelines/gate (mirrors PaddleFlow's example/pipeline/condition_example): 4 > 0
+    # runs, 4 < 0 is skipped
+    run = await run_yaml(workflows, pipeline("gate"))
     done = await wait_finished(workflows, run.run_id)
     assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
     assert step_statuses(done) == {
-        "step1": "STEP_STATUS_SUCCEEDED",
-        "step2": "STEP_STATUS_SKIPPED",
+        "when_positive": "STEP_STATUS_SUCCEEDED",
+        "when_negative": "STEP_STATUS_SKIPPED",
     }
-    step2 = next(step for step in done.steps if step.name == "step2")
-    assert "[10 < 0] is false" in step2.message
+    skipped = next(step for step in done.steps if step.name == "when_negative")
+    assert "[4 < 0] is false" in skipped.message
 
 
 SKIPPED_UPSTREAM = """

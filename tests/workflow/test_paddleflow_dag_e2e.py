@@ -10,23 +10,36 @@ import grpc
 
 from dagwire.v1 import step_execution_request_response_pb2 as sr
 from dagwire.v1 import step_execution_service_pb2_grpc as srpc
-from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
+from tests.conftest import ServerThread
 from tests.workflow.conftest import run_status, run_yaml, step_statuses, wait_finished
-from tests.workflow.paddleflow import example
+from tests.workflow.paddleflow import install_ppl, pipeline
 
 
-async def test_dag_example_is_accepted_with_its_steps_flattened(
-    workflows: rpc.WorkflowServiceStub,
+async def test_fan_dag_pipeline_runs_its_nested_dag_in_its_main_fs(
+    workflows: rpc.WorkflowServiceStub, dagwire_server: ServerThread
 ) -> None:
-    # example/pipeline/dag_example/run.yaml, unchanged
-    created = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=example("dag_example"))
+    # pipelines/fan_dag (mirrors PaddleFlow's example/pipeline/dag_example): 3 -4 1 7 -2 0
+    # split at 1, each side squared, merged and summed
+    ppl = install_ppl(dagwire_server)
+    run = await run_yaml(workflows, pipeline("fan_dag"))
+    done = await wait_finished(workflows, run.run_id, timeout=40)
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    assert step_statuses(done) == dict.fromkeys(
+        [
+            "draw",
+            "bucket.divide",
+            "bucket.square-low",
+            "bucket.square-high",
+            "bucket.merge",
+            "total",
+        ],
+        "STEP_STATUS_SUCCEEDED",
     )
-    assert created.pipeline.name == "dag_example"
+    assert (ppl / "totals" / run.run_id / "total.txt").read_text().strip() == "79"
 
 
-# dag_example's shape, with shell commands in place of its Python scripts.
+# The shape of PaddleFlow's example/pipeline/dag_example, with shell commands that run.
 NESTED = """
 name: nested
 entry_points:

@@ -1,26 +1,26 @@
-"""PaddleFlow's failure_options_and_post_process_example ends in its designed failure:
-with strategy continue, step4 fails, step5 (after it) is skipped, the other branch and
-the post step run."""
+"""pipelines/keep_going (mirrors PaddleFlow's
+example/pipeline/failure_options_and_post_process_example) ends in its designed failure:
+with strategy continue, flaky fails, after_flaky is skipped, the other chain and the
+post_process step run."""
 
 from __future__ import annotations
 
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.workflow.conftest import run_status, run_yaml, step_statuses, wait_finished
-from tests.workflow.paddleflow import example
+from tests.workflow.paddleflow import pipeline
 
 
-async def test_failure_options_example_fails_as_designed(
+async def test_keep_going_pipeline_fails_as_designed(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    # example/pipeline/failure_options_and_post_process_example/run.yaml, unchanged
-    run = await run_yaml(workflows, example("failure_options_and_post_process_example"))
+    run = await run_yaml(workflows, pipeline("keep_going"))
     done = await wait_finished(workflows, run.run_id, timeout=30)
     assert run_status(done) == "RUN_STATUS_FAILED"
     assert step_statuses(done) == {
-        "step1": "STEP_STATUS_SUCCEEDED",
-        "step2": "STEP_STATUS_SUCCEEDED",
-        "step3": "STEP_STATUS_SUCCEEDED",
-        "step4": "STEP_STATUS_FAILED",
-        "step5": "STEP_STATUS_SKIPPED",
-        "step6": "STEP_STATUS_SUCCEEDED",
+        "fetch": "STEP_STATUS_SUCCEEDED",
+        "clean": "STEP_STATUS_SUCCEEDED",
+        "pack": "STEP_STATUS_SUCCEEDED",
+        "flaky": "STEP_STATUS_FAILED",
+        "after_flaky": "STEP_STATUS_SKIPPED",
+        "report": "STEP_STATUS_SUCCEEDED",
     }

@@ -1,6 +1,6 @@
 """Forms PaddleFlow's parser accepts (pkg/common/schema/parser.go, pkg/pipeline/workflow.go,
-pkg/pipeline/common/parameterHandler.go and regexHandler.go at the commit named in
-tests/data/paddleflow/SOURCE.md) are accepted here with the same meaning."""
+pkg/pipeline/common/parameterHandler.go and regexHandler.go at PaddleFlow's commit
+3ca9ece12d348e7dd3fa75b24e98d30444dc73d0) are accepted here with the same meaning."""
 
 from __future__ import annotations
 
@@ -18,29 +18,31 @@ from tests.workflow.conftest import (
     step_statuses,
     wait_finished,
 )
-from tests.workflow.paddleflow import example, pkg_file
+from tests.workflow.paddleflow import pipeline, spec_file
 
 
-async def test_pkg_pipeline_testcase_run_yaml_is_accepted(
+async def test_full_spec_testcase_is_accepted(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    # pkg/pipeline/testcase/run.yaml: `path` parameters, main_fs with mount_path,
-    # extra_fs, fs_scope, string env values
+    # testcases/full_spec.yaml (mirrors PaddleFlow's pkg/pipeline/testcase/run.yaml):
+    # `path` parameters, main_fs with mount_path, extra_fs, fs_scope, string env values
     answer = await workflows.CreatePipeline(
-        rr.CreatePipelineRequest(pipeline_yaml=pkg_file("pipeline/testcase/run.yaml"))
+        rr.CreatePipelineRequest(pipeline_yaml=spec_file("full_spec"))
     )
-    assert answer.pipeline.name == "myproject"
+    assert answer.pipeline.name == "full_spec"
 
 
-async def test_pkg_pipeline_testcase_wrong_param_is_rejected_as_paddleflow_does(
+async def test_wrong_param_testcase_is_rejected_as_paddleflow_does(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    # pkg/pipeline/testcase/runWrongParam.yaml: {{ data-preprocess.xxxinvalid }}
+    # testcases/wrong_param.yaml (mirrors PaddleFlow's
+    # pkg/pipeline/testcase/runWrongParam.yaml): {{ ingest.no_such_output }}
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await workflows.CreatePipeline(
-            rr.CreatePipelineRequest(pipeline_yaml=pkg_file("pipeline/testcase/runWrongParam.yaml"))
+            rr.CreatePipelineRequest(pipeline_yaml=spec_file("wrong_param"))
         )
-    assert "xxxinvalid" in field_violations(caught.value)["entry_points.main.parameters.data_file"]
+    problem = field_violations(caught.value)["entry_points.learn.parameters.staged"]
+    assert "no_such_output" in problem
 
 
 FORMS = """
@@ -134,11 +136,12 @@ async def test_top_level_disabled_naming_no_step_is_refused(
     assert "disabled[0]" in field_violations(caught.value)
 
 
-async def test_ray_job_example_is_refused_naming_what_is_missing(
+async def test_ray_like_pipeline_is_refused_naming_what_is_missing(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    # example/pipeline/ray_job_example/run.yaml: command "" and PF_JOB_TYPE distributed
+    # pipelines/ray_like (mirrors PaddleFlow's example/pipeline/ray_job_example):
+    # command "" and PF_JOB_TYPE distributed
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await run_yaml(workflows, example("ray_job_example"))
-    problem = field_violations(caught.value)["entry_points.sample-pi"]
-    assert "distributed ray job" in problem and "sample_pi.py" in problem
+        await run_yaml(workflows, pipeline("ray_like"))
+    problem = field_violations(caught.value)["entry_points.estimate-e"]
+    assert "distributed ray job" in problem and "estimate_e.py" in problem

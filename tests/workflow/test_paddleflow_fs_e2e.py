@@ -1,5 +1,5 @@
-"""PaddleFlow's examples run unchanged on a main file system: each step starts in its
-root, so their relative commands (`bash base_pipeline/shells/data.sh`) find the scripts."""
+"""Pipelines in PaddleFlow's DSL run on a main file system: each step starts in its root,
+so their relative commands (`bash relay_basic/shells/gather.sh`) find the scripts."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.workflow.conftest import (
     step_statuses,
     wait_finished,
 )
-from tests.workflow.paddleflow import example, install_ppl, pkg_file
+from tests.workflow.paddleflow import install_ppl, pipeline, spec_file
 
 SUCCEEDED = "STEP_STATUS_SUCCEEDED"
 
@@ -27,39 +27,45 @@ def ppl(dagwire_server: ServerThread) -> Path:
     return install_ppl(dagwire_server)
 
 
-async def test_base_pipeline_runs_in_the_file_system_named_at_create(
+async def test_relay_basic_runs_in_the_file_system_named_at_create(
     workflows: rpc.WorkflowServiceStub, ppl: Path
 ) -> None:
-    # example/pipeline/base_pipeline/run.yaml: no fs_options, the run names its fs
-    run = await run_yaml(workflows, example("base_pipeline"), fs_name="ppl")
+    # pipelines/relay_basic (mirrors PaddleFlow's example/pipeline/base_pipeline): no
+    # fs_options, the run names its fs
+    run = await run_yaml(workflows, pipeline("relay_basic"), fs_name="ppl")
     done = await wait_finished(workflows, run.run_id, timeout=50)
     assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
-    assert step_statuses(done) == dict.fromkeys(["preprocess", "train", "validate"], SUCCEEDED)
-    # data.sh wrote ./base_pipeline/data/<run>/data, train.sh ./output/<run>/model
-    assert (ppl / "base_pipeline" / "data" / run.run_id / "data").read_text().startswith("hello")
-    assert "paddleflow model" in (ppl / "output" / run.run_id / "model").read_text()
+    assert step_statuses(done) == dict.fromkeys(["gather", "fit", "check"], SUCCEEDED)
+    # gather.sh wrote ./relay_basic/rows/<run>/rows.txt, fit.sh ./weights/<run>/weights.txt
+    rows = (ppl / "relay_basic" / "rows" / run.run_id / "rows.txt").read_text()
+    assert rows.splitlines() == ["row 1", "row 2", "row 3", "row 4"]
+    weights = (ppl / "weights" / run.run_id / "weights.txt").read_text()
+    assert weights.splitlines() == ["round 1 weight 4", "round 2 weight 8"]
 
 
-async def test_artifact_example_runs_in_its_main_fs(
+async def test_relay_artifacts_runs_in_its_main_fs(
     workflows: rpc.WorkflowServiceStub, ppl: Path
 ) -> None:
-    # example/pipeline/artifact_example/run.yaml: fs_options.main_fs {name: ppl}
-    run = await run_yaml(workflows, example("artifact_example"))
+    # pipelines/relay_artifacts (mirrors PaddleFlow's example/pipeline/artifact_example):
+    # fs_options.main_fs {name: ppl}
+    run = await run_yaml(workflows, pipeline("relay_artifacts"))
     done = await wait_finished(workflows, run.run_id, timeout=50)
     assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
-    assert step_statuses(done) == dict.fromkeys(["preprocess", "train", "validate"], SUCCEEDED)
-    assert "hello paddleflow" in (ppl / "artifact_example" / "data" / "data").read_text()
+    assert step_statuses(done) == dict.fromkeys(["gather", "fit", "check"], SUCCEEDED)
+    source = (ppl / "relay_artifacts" / "source" / "all.txt").read_text()
+    assert source.split() == ["11", "22", "33", "44", "55", "66"]
 
 
-async def test_apiserver_testcase_with_main_and_extra_fs_runs(
+async def test_two_fs_testcase_with_main_and_extra_fs_runs(
     workflows: rpc.WorkflowServiceStub, dagwire_server: ServerThread
 ) -> None:
-    # pkg/apiserver/controller/pipeline/testcase/run.yaml: main_fs xd, extra_fs abc
-    run = await run_yaml(workflows, pkg_file("apiserver/controller/pipeline/testcase/run.yaml"))
+    # testcases/two_fs.yaml (mirrors PaddleFlow's
+    # pkg/apiserver/controller/pipeline/testcase/run.yaml): main_fs scratch, extra_fs shared
+    run = await run_yaml(workflows, spec_file("two_fs"))
     done = await wait_finished(workflows, run.run_id)
     assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
-    assert step_statuses(done) == dict.fromkeys(["main", "nomain", "post"], SUCCEEDED)
-    assert (dagwire_server.config.file_systems_dir / "_operator" / "xd").is_dir()
+    assert step_statuses(done) == dict.fromkeys(["first", "second", "closing"], SUCCEEDED)
+    assert (dagwire_server.config.file_systems_dir / "_operator" / "scratch").is_dir()
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from tests.workflow.conftest import (
     step_statuses,
     wait_finished,
 )
+from tests.workflow.paddleflow import pipeline
 
 LOOP = """
 name: loop
@@ -53,6 +54,20 @@ async def test_a_loop_runs_its_step_once_per_item(
     assert (work_dir / "positive").read_text().split() == ["4"]
     after = next(step for step in done.steps if step.name == "after")
     assert list(after.deps) == ["process", "process-1", "process-2"]
+
+
+async def test_loop_list_pipeline_runs_each_item_then_the_step_after(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    # pipelines/loop_list (mirrors a loop_argument list as in PaddleFlow's
+    # example/pipeline/loop_example and docs/zh_cn/reference/pipeline/yaml_definition/9_loop.md)
+    done = await wait_finished(workflows, (await run_yaml(workflows, pipeline("loop_list"))).run_id)
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    assert step_statuses(done) == dict.fromkeys(
+        ["shard", "shard-1", "shard-2", "merge"], "STEP_STATUS_SUCCEEDED"
+    )
+    merge = next(step for step in done.steps if step.name == "merge")
+    assert list(merge.deps) == ["shard", "shard-1", "shard-2"]
 
 
 async def test_a_loop_over_a_parameter_is_refused_for_now(

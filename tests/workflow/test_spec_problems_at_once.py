@@ -9,7 +9,7 @@ import pytest
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.workflow.conftest import field_violations
-from tests.workflow.paddleflow import pkg_file
+from tests.workflow.paddleflow import spec_file
 
 
 async def violations(workflows: rpc.WorkflowServiceStub, text: str) -> dict[str, str]:
@@ -19,13 +19,14 @@ async def violations(workflows: rpc.WorkflowServiceStub, text: str) -> dict[str,
     return field_violations(caught.value)
 
 
-async def test_paddleflows_run_circle_reports_its_cycle(
+async def test_the_cycle_testcase_reports_its_cycle(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    # pkg/pipeline/testcase/runCircle.yaml: a `path` parameter and a two-step cycle
-    found = await violations(workflows, pkg_file("pipeline/testcase/runCircle.yaml"))
+    # testcases/cycle.yaml (mirrors PaddleFlow's pkg/pipeline/testcase/runCircle.yaml):
+    # a `path` parameter and a two-step cycle
+    found = await violations(workflows, spec_file("cycle"))
     cycle = [text for text in found.values() if "dependency cycle" in text]
-    assert len(cycle) == 1 and "main" in cycle[0] and "data-preprocess" in cycle[0], found
+    assert len(cycle) == 1 and "ingest" in cycle[0] and "learn" in cycle[0], found
 
 
 TYPE_CYCLE_REFERENCE = """
