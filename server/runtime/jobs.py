@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from dagwire.server.bus.base import EventBus
-from dagwire.server.engine import reducer
+from dagwire.server.engine import moments, reducer
 from dagwire.server.engine.errors import ConcurrentModification, InvalidRequest, JobNotFound
 from dagwire.server.engine.model import (
     ChangeType,
@@ -66,7 +66,6 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
-from dagwire.server.runtime import moments
 from dagwire.server.runtime.committer import GroupCommitter
 from dagwire.server.runtime.reconcile import effects_between
 from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, Rider, UpdateJob

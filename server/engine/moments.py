@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from dagwire.server.engine import reducer
+from dagwire.server.engine.job_edits import with_task
 from dagwire.server.engine.model import (
     Job,
     JobKind,
@@ -48,7 +49,7 @@ def _mark_exiting(job: Job, effects: tuple[reducer.Effect, ...]) -> Job:
         parties = tuple(
             replace(p, exiting=True) if p.domain_id in effect.domains else p for p in task.parties
         )
-        job = _with_task(job, replace(task, parties=parties))
+        job = with_task(job, replace(task, parties=parties))
     return job
 
 
@@ -59,7 +60,7 @@ def _started(job: Job, alias: str, attempt: int, now: datetime) -> Job:
     if any(party.state is PartyState.PENDING for party in task.parties):
         return job  # another party's process is still being created
     event = TaskEvent(now, TaskState.RUNNING, f"attempt {attempt} started", TaskMoment.STARTED)
-    return _with_task(job, _appended(task, event))
+    return with_task(job, _appended(task, event))
 
 
 def _exited(job: Job, alias: str, attempt: int, domain: str, why: str, now: datetime) -> Job:
@@ -74,12 +75,8 @@ def _exited(job: Job, alias: str, attempt: int, domain: str, why: str, now: date
     task = replace(task, parties=parties)
     if not any(p.exiting for p in parties):
         task = _appended(task, TaskEvent(now, task.state, why, TaskMoment.EXITED))
-    return _with_task(job, task)
+    return with_task(job, task)
 
 
 def _appended(task: TaskRun, event: TaskEvent) -> TaskRun:
     return replace(task, events=(*task.events, event)[-reducer.MAX_TASK_EVENTS :])
-
-
-def _with_task(job: Job, task: TaskRun) -> Job:
-    return replace(job, tasks=tuple(task if t.alias == task.alias else t for t in job.tasks))
