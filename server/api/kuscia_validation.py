@@ -14,9 +14,7 @@ import re
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.server.engine.errors import InvalidRequest
-
-# A DNS-1123 label as Kuscia writes it (dots allowed), so at most 63 characters.
-JOB_ID_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
+from dagwire.server.engine.names import DNS1123_LABEL_PATTERN, is_dns1123_label
 
 # <signed number><suffix>: binary (Ki..Ei), decimal (n u m "" k M G T P E) or an exponent.
 _QUANTITY = re.compile(
@@ -35,10 +33,10 @@ def is_quantity(text: str) -> bool:
 def validate_create_request(request: pb.CreateJobRequest) -> None:
     """Raise InvalidRequest (11100) where Kuscia's CreateJob would refuse the request."""
     # An empty job_id is left to the engine's "job_id is required".
-    if request.job_id and not JOB_ID_PATTERN.match(request.job_id):
+    if request.job_id and not is_dns1123_label(request.job_id):
         raise InvalidRequest(
             f"job_id {request.job_id[:80]!r} is invalid: it must match "
-            f"{JOB_ID_PATTERN.pattern!r} (lowercase letters, digits, '-' and '.', "
+            f"{DNS1123_LABEL_PATTERN!r} (lowercase letters, digits, '-' and '.', "
             "starting and ending with a letter or digit, at most 63 characters)"
         )
     for t_index, task in enumerate(request.tasks):

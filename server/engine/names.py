@@ -19,7 +19,8 @@ from dagwire.server.engine.quoting import quoted
 # applies it): lowercase letters, digits, '-' and '.', starting and ending with a letter
 # or digit, at most 63 characters.
 DNS1123_LABEL_MAX = 63
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
+DNS1123_LABEL_PATTERN = r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$"
+_DNS1123_LABEL = re.compile(DNS1123_LABEL_PATTERN)
 # What one path component may hold on the file systems we write to.
 _MAX_COMPONENT_BYTES = 255
 
