@@ -110,6 +110,14 @@ async def _stored_events(database: Path) -> list[tuple[int, str, str]]:
     ]
 
 
+def _started(record: Path, task_id: str) -> set[str]:
+    """The parties whose process for `task_id` has started (written its record line)."""
+    if not record.exists():
+        return set()
+    lines = (line.split() for line in record.read_text().splitlines())
+    return {fields[1] for fields in lines if len(fields) >= 2 and fields[0] == task_id}
+
+
 async def run_crash_scenario(workdir: Path) -> None:
     record = workdir / "record.log"
     args = ("--app-images", str(images_file(workdir, record)), "--heartbeat-interval", "0.5")
@@ -124,8 +132,15 @@ async def run_crash_scenario(workdir: Path) -> None:
         created = await job_pb2_grpc.JobServiceStub(channel).CreateJob(dag())
         assert created.status.code == 0, created.status.message
 
-    # kill -9 while `train` runs: `prepare` has finished, `train` finishes while we are down
+    # kill -9 while `train` runs on both parties: `prepare` has finished, `train` finishes
+    # while we are down. The task reads Running once its first party starts, so wait for
+    # both parties' own start records: a party not yet launched would have no exit record.
     await _wait_until(server.address, lambda r: r.data.status.tasks[1].state == "Running")
+    await assert_eventually(
+        lambda: _started(record, "train"),
+        lambda parties: parties == {"alice", "bob"},
+        what="train started on both parties",
+    )
     server.kill()
     with pytest.raises(grpc.aio.AioRpcError):
         await watcher
