@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from dagwire.server.executors.base import Fence, PartyExited, PartyLaunch
-from dagwire.server.executors.fencing import FenceBoard
+from dagwire.server.executors.fencing import FENCED_MESSAGE, FenceBoard
 from dagwire.server.executors.images import BUILTIN_IMAGES, AppImageRegistry
-from dagwire.server.executors.local import FENCED_MESSAGE, LocalExecutor
+from dagwire.server.executors.local import LocalExecutor
 from tests.conftest import assert_eventually
 
 from .helpers import Reports, is_running, make_launch
