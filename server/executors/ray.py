@@ -434,6 +434,9 @@ class _Connection:
             # the server's own, which prints a stack dump at every SIGTERM, the server's
             # normal stop. Ray reads this when it is first imported, so before that.
             os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+            # ray.init runs in a worker thread on purpose (SIGTERM stays the server's), and
+            # Ray warns about exactly that at every start: it reads like trouble.
+            logging.getLogger("ray._private.worker").addFilter(_not_the_sigterm_notice)
             try:
                 import ray
             except ImportError as exc:
@@ -467,6 +470,10 @@ class _Connection:
 
                 ray.shutdown()
                 self._owned = False
+
+
+def _not_the_sigterm_notice(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("SIGTERM handler is not set")
 
 
 _CONNECTION = _Connection()

@@ -129,8 +129,7 @@ class FencePusher:
     async def start(self) -> None:
         """Once connected to Ray: find (or create) the keeper and tell it what is known."""
         if self._task is None:
-            self._keeper = await asyncio.to_thread(keeper)
-            await self._push()
+            await self._push()  # a failure is logged; the next renewal tries again
             self._task = asyncio.create_task(self._push_forever(), name="dagwire fence pusher")
 
     async def close(self) -> None:
@@ -184,6 +183,7 @@ class Watchdog:
         self._deadline = time.monotonic() + (order.deadline - time.time())
         self._heard = False
         self._heard_at: float | None = None
+        self._fired_at: float | None = None
         self._keeper: Any = None
         self._stop = threading.Event()
         self.fired = threading.Event()
@@ -217,7 +217,8 @@ class Watchdog:
     def _guard(self, kill: Callable[[], None]) -> None:
         # Apart from _listen, so that a slow answer never delays the kill.
         while not self._stop.wait(_TICK):
-            if fenced(self._deadline, time.monotonic()):
+            if fenced(self._deadline, now := time.monotonic()):
+                self._fired_at = now
                 self.fired.set()
                 kill()
                 return
@@ -245,15 +246,15 @@ class Watchdog:
 
     def describe(self) -> str:
         """Why the party was fenced, for its driver's log."""
-        now = time.monotonic()
+        now = self._fired_at or time.monotonic()  # when it was killed (or not started)
         heard = (
-            "the keeper never answered"
+            "the keeper had never answered"
             if self._heard_at is None
-            else f"the keeper last answered {now - self._heard_at:.1f}s ago"
+            else f"the keeper had answered {now - self._heard_at:.2f}s before"
         )
         return (
-            f"fenced: the fence deadline of replica {self._order.replica_id} "
-            f"(lease epoch {self._order.epoch}) passed {now - self._deadline:.1f}s ago; {heard}"
+            f"fenced {now - self._deadline:.2f}s after the fence deadline of replica "
+            f"{self._order.replica_id} (lease epoch {self._order.epoch}); {heard}"
         )
 
 

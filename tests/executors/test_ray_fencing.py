@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -15,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from dagwire.server.executors import ray as ray_executor
 from dagwire.server.executors.base import Fence, PartyExited, PartyLaunch, PartyStarted
 from dagwire.server.executors.fencing import FenceBoard, fenced_exit
 from dagwire.server.executors.images import BUILTIN_IMAGES, AppImageRegistry
-from dagwire.server.executors.ray import LOST_MESSAGE, RayExecutor
+from dagwire.server.executors.ray import LOST_MESSAGE, TERMINATED_EXIT_CODE, RayExecutor
 from dagwire.server.executors.sandbox import SandboxPolicy, resolved
 from tests.conftest import assert_eventually
 
@@ -175,3 +177,41 @@ async def test_an_exit_record_of_an_attempt_that_was_not_fenced_is_its_result(
     await make_fenced(reports).recover([launch])
 
     assert reports.of(launch.key) == [PartyExited(launch.key, 0, "")]
+
+
+async def test_a_party_terminated_while_its_replica_connects_to_ray_never_runs(
+    make_fenced: MakeFenced,
+    board: FenceBoard,
+    reports: Reports,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replica that loses the job while the launch waits for its first connection to
+    Ray (seconds, under load) terminates the party: it must not be submitted after."""
+    connecting = threading.Event()
+    original = ray_executor._CONNECTION.acquire
+
+    def slow_acquire(address: str) -> None:
+        connecting.wait(10)
+        original(address)
+
+    monkeypatch.setattr(ray_executor._CONNECTION, "acquire", slow_acquire)
+    board.renew("a", time.time() + 30)
+    launch = sleeper("60.0737", "a")
+    executor = make_fenced(reports)
+    launching = asyncio.create_task(executor.launch(launch))
+    await assert_eventually(lambda: executor.holds(launch.key))
+
+    await executor.terminate(launch.key, "its replica lost the job to another replica")
+    connecting.set()
+    await launching
+
+    assert reports.of(launch.key) == [
+        PartyExited(
+            launch.key,
+            TERMINATED_EXIT_CODE,
+            "terminated: its replica lost the job to another replica",
+        )
+    ]
+    assert not executor.holds(launch.key)
+    assert (attempt_dir(data_dir, launch.key) / "output.log").read_text() == ""
