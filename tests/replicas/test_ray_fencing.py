@@ -15,8 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from dagwire.server.executors.ray import TERMINATED_EXIT_CODE
 from tests.executors.ray_cluster import RayCluster, needs_ray, ray_cluster_running
-from tests.replicas.conftest import Replicas, explained
+from tests.replicas.conftest import PARTIES, Replicas, explained
 from tests.replicas.proxy import ThreadedProxy
 from tests.replicas.test_fencing import (
     Tally,
@@ -105,3 +106,35 @@ async def test_a_replica_cut_off_from_postgresql_runs_nothing_on_ray_a_survivor_
 
 async def faulted(group: Replicas, fault: Callable[[], Awaitable[None]]) -> Tally:
     return await run_with_fault(group, fault, jobs=JOBS, task_seconds=TASK_SECONDS, timeout=90)
+
+
+async def test_a_replica_that_wakes_to_a_lost_lease_cancels_its_ray_parties_first(
+    on_ray: Replicas,
+) -> None:
+    """Replica 0's own fence lasts long (8 s past its lease), so its parties still run
+    when it wakes from a stall the others took its jobs during: it cancels them itself
+    (recorded as terminated) rather than leaving them to their watchdogs."""
+    on_ray.options[0] = ("--fence-seconds", "8")
+    on_ray.start(3)
+    process = on_ray.servers[0]._process
+    assert process is not None
+
+    async def stall() -> None:
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(2 * LEASE)  # past the lease, well before its fence
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+
+    with explained(on_ray):
+        assert_fenced(await faulted(on_ray, stall))
+        tasks = on_ray.workdir / "replica-0" / "data" / "tasks"
+        firsts = [
+            tasks / job / "prepare" / domain / "1"
+            for job in sorted(path.name for path in tasks.iterdir())
+            for domain in PARTIES
+        ]
+        assert firsts, "replica 0 ran the first parties"
+        for attempt in firsts:
+            assert not (attempt / "fenced").exists(), f"{attempt}: left to its watchdog"
+            assert (attempt / "exit_status").read_text() == str(TERMINATED_EXIT_CODE), attempt
