@@ -250,7 +250,8 @@ class Watchdog:
         heard = (
             "the keeper had never answered"
             if self._heard_at is None
-            else f"the keeper had answered {now - self._heard_at:.2f}s before"
+            # (max: an answer may land while the guard kills)
+            else f"the keeper had answered {max(0.0, now - self._heard_at):.2f}s before"
         )
         return (
             f"fenced {now - self._deadline:.2f}s after the fence deadline of replica "
