@@ -79,7 +79,9 @@ class Node:
     def data_dir(self) -> Path:
         return self.workdir / "data"
 
-    def start(self, peers: Sequence[Node], *extra: str, secret: int = 0) -> Node:
+    def start(
+        self, peers: Sequence[Node], *extra: str, secret: int = 0, more_images: str = ""
+    ) -> Node:
         self.workdir.mkdir(parents=True, exist_ok=True)
         peers_file = self.workdir / "peers.yaml"
         peers_file.write_text(
@@ -95,7 +97,7 @@ class Node:
         images.write_text(
             "images:\n  dagwire-secure-sum:\n"
             f"    command: [{sys.executable}, -m, dagwire.server.executors.demo_apps, secure-sum]\n"
-            f"    env: {{SECURE_SUM_SECRET: '{secret}'}}\n    network: true\n"
+            f"    env: {{SECURE_SUM_SECRET: '{secret}'}}\n    network: true\n" + more_images
         )
         self.process = ServerProcess(
             self.workdir,

@@ -143,3 +143,35 @@ async def test_bob_may_stop_its_own_participation(trio: dict[str, Node]) -> None
     await bob.call("StopJob", pb.StopJobRequest(job_id="sum-quit", reason="leaving"))
     assert await alice.wait_state("sum-quit", {"Failed"}) == "Failed"
     assert "stopped by bob: leaving" in (await alice.query("sum-quit")).data.status.err_msg
+
+
+async def test_suspend_restart_cancel_and_delete_from_alice_reach_bob(
+    trio: dict[str, Node],
+) -> None:
+    alice, bob = trio["alice"], trio["bob"]
+    job = sum_job("sum-life")
+    job.tasks[0].app_image = "dagwire-sleep"
+    job.tasks[0].task_input_config = '{"sleep_seconds": 120}'
+    assert (await alice.call("CreateJob", job)).status.code == 0  # type: ignore[attr-defined]
+    await bob.wait_state("sum-life", {"AwaitingApproval"})
+    await bob.call("ApproveJob", approve("sum-life"))
+    await bob.wait_state("sum-life", {"Running"})
+    await alice.wait_state("sum-life", {"Running"})
+
+    for method, request, state in (
+        ("SuspendJob", pb.SuspendJobRequest(job_id="sum-life"), "Suspended"),
+        ("RestartJob", pb.RestartJobRequest(job_id="sum-life"), "Running"),
+        ("CancelJob", pb.CancelJobRequest(job_id="sum-life"), "Cancelled"),
+    ):
+        answer = await alice.call(method, request)
+        assert answer.status.code == 0, answer  # type: ignore[attr-defined]
+        assert await bob.wait_state("sum-life", {state}) == state
+    # The restart ran a second attempt of each party, each at its own node.
+    assert [p.name for p in bob.attempts("sum-life", "bob")] == ["1", "2"]
+    assert [p.name for p in alice.attempts("sum-life", "alice")] == ["1", "2"]
+
+    deleted = await alice.call("DeleteJob", pb.DeleteJobRequest(job_id="sum-life"))
+    assert deleted.status.code == 0  # type: ignore[attr-defined]
+    await assert_eventually(
+        lambda: bob.query("sum-life"), lambda answer: answer.status.code != 0, timeout=20
+    )
