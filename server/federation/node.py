@@ -34,7 +34,7 @@ import structlog
 
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import EngineError, InvalidRequest
-from dagwire.server.engine.model import ApprovalState, Job, JobSpec
+from dagwire.server.engine.model import ApprovalState, ChangeType, Job, JobChange, JobSpec
 from dagwire.server.executors.base import ExecutorReport
 from dagwire.server.federation import messages
 from dagwire.server.federation.outbox import EndpointKey, Outbox, QueueFull
@@ -351,8 +351,6 @@ class FederatedRuntime(JobRuntime):
         """A job carried here by its initiator's node: store it, with this domain's
         endpoints, and decide on it unless this node's operator decides by hand
         (--approval-domains naming this domain)."""
-        if await self._store.get_job(job_id) is not None:
-            return  # carried again (a restarted initiator's node): nothing new
         try:
             spec = spec_from_json(carried.spec_json)
         except ValueError as error:
@@ -363,6 +361,11 @@ class FederatedRuntime(JobRuntime):
                 "carried job refused: not initiated by its sender for this domain", peer=origin
             )
             return
+        existing = await self._store.get_job(job_id)
+        if existing is not None:
+            if existing.spec.initiator != origin:
+                await self._refuse(origin, job_id, "its job id is taken by another job there")
+            return  # else carried again (a restarted initiator's node): nothing new
         strangers = [d for d in self._others(spec) if d not in self._peers]
         awaited = frozenset(carried.awaiting_approval) & frozenset(spec.domains)
         try:
@@ -374,18 +377,33 @@ class FederatedRuntime(JobRuntime):
             await self._outbox.save_endpoints(self._allocate(spec))
             job = await super().create(spec, (), awaited)
         except EngineError as error:
-            # Nothing stored here: tell the initiator this party cannot take part.
-            decision = pb.ApprovalDecision(
-                domain_id=self.domain,
-                accept=False,
-                reason=f"the node of {self.domain} cannot run the job: {str(error)[:1000]}",
-            )
-            message = pb.PeerMessage(job_id=job_id, approval_decision=decision)
-            await self._outbox.enqueue([(origin, job_id, message.SerializeToString())])
+            await self._outbox.drop_endpoints(job_id)
+            await self._refuse(origin, job_id, str(error)[:1000])
             return
         log.info("job carried here", job_id=job_id, initiator=origin, state=job.state.value)
         if self.domain in awaited and self.domain not in self._settings.approval_domains:
             await self.approve(job_id, self.domain, True, f"accepted by the node of {self.domain}")
+
+    async def _refuse(self, origin: str, job_id: str, why: str) -> None:
+        """Nothing stored here: tell the initiator's node this party cannot take part
+        (its job ends ApprovalReject there, saying why)."""
+        decision = pb.ApprovalDecision(
+            domain_id=self.domain,
+            accept=False,
+            reason=f"the node of {self.domain} cannot run the job: {why}",
+        )
+        message = pb.PeerMessage(job_id=job_id, approval_decision=decision)
+        try:
+            await self._outbox.enqueue([(origin, job_id, message.SerializeToString())])
+        except QueueFull as error:  # the initiator's node fails it at its deadline
+            log.error("refusal not queued", job_id=job_id[:200], error=str(error))
+
+    def _published(self, change: JobChange) -> None:
+        """A job that can never run again needs its endpoints no more: drop them, so that
+        they are kept only for jobs that may still launch."""
+        super()._published(change)
+        if change.type is ChangeType.DELETED or change.job.state.is_final:
+            self._spawn(self._outbox.drop_endpoints(change.job.job_id))
 
     # --- peers that cannot be reached ------------------------------------------------
 

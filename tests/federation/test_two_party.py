@@ -175,3 +175,20 @@ async def test_suspend_restart_cancel_and_delete_from_alice_reach_bob(
     await assert_eventually(
         lambda: bob.query("sum-life"), lambda answer: answer.status.code != 0, timeout=20
     )
+
+
+async def test_a_job_bob_s_node_cannot_take_ends_approval_reject_at_alice(
+    trio: dict[str, Node],
+) -> None:
+    alice, bob = trio["alice"], trio["bob"]
+    # bob's node already holds a job of its own under this id.
+    own = sum_job("taken")
+    own.initiator = "bob"
+    del own.tasks[0].parties[0]
+    own.tasks[0].app_image = "dagwire-sleep"
+    assert (await bob.call("CreateJob", own)).status.code == 0  # type: ignore[attr-defined]
+    assert (await alice.call("CreateJob", sum_job("taken"))).status.code == 0  # type: ignore[attr-defined]
+    assert await alice.wait_state("taken", {"ApprovalReject"}) == "ApprovalReject"
+    message = (await alice.query("taken")).data.status.err_msg
+    assert "rejected by bob" in message and "job id is taken" in message, message
+    assert (await bob.query("taken")).data.initiator == "bob"
