@@ -81,7 +81,12 @@ def settled_reports(job: Job, domain: str) -> list[pb.PartyReport]:
     return reports
 
 
-def report_command(job: Job, report: pb.PartyReport) -> reducer.Command | None:
+PeerReport = (
+    reducer.ProcessStarted | reducer.ProgressReported | reducer.ProcessExited | reducer.ProcessLost
+)
+
+
+def report_command(job: Job, report: pb.PartyReport) -> PeerReport | None:
     """The engine command a peer's report about its party becomes; None if it names no
     task of the job."""
     alias = next((t.alias for t in job.spec.tasks if t.task_id == report.task_id), None)

@@ -34,7 +34,14 @@ import structlog
 
 from dagwire.server.engine import reducer
 from dagwire.server.engine.errors import EngineError, InvalidRequest
-from dagwire.server.engine.model import ApprovalState, ChangeType, Job, JobChange, JobSpec
+from dagwire.server.engine.model import (
+    ApprovalState,
+    ChangeType,
+    Job,
+    JobChange,
+    JobSpec,
+    JobState,
+)
 from dagwire.server.executors.base import ExecutorReport
 from dagwire.server.federation import messages
 from dagwire.server.federation.outbox import EndpointKey, Outbox, QueueFull
@@ -46,6 +53,8 @@ from dagwire.v1 import interconnect_pb2 as pb
 
 log = structlog.get_logger(__name__)
 
+# How a stop's reason starts (the stopping domain follows): a stop is carried as itself.
+STOPPED_BY = "stopped by "
 _INITIATOR_ONLY = {
     pb.LIFECYCLE_ACTION_SUSPEND: "suspend",
     pb.LIFECYCLE_ACTION_RESTART: "restart",
@@ -71,6 +80,10 @@ class FederatedRuntime(JobRuntime):
         self._endpoint_host = endpoint_host
         self._deadline = deadline
         self._receiving: dict[str, asyncio.Lock] = {}
+        # Batches being applied (kept referenced while their calls may be gone).
+        self._receipts: set[asyncio.Task[int]] = set()
+        # Peers' reports are applied one at a time, parked ones first.
+        self._reports = asyncio.Lock()
         super().__init__(**runtime)
 
     # --- which parties run here, and where they listen ---------------------------------
@@ -182,7 +195,7 @@ class FederatedRuntime(JobRuntime):
         before = await self.get(job_id, guard)
         if not self._others(before.spec):
             return await super().stop(job_id, reason, guard, keep_post=keep_post)
-        said = f"stopped by {self.domain}" + (f": {reason}" if reason else "")
+        said = f"{STOPPED_BY}{self.domain}" + (f": {reason}" if reason else "")
         job = await super().stop(job_id, said, guard, keep_post=keep_post)
         await self._lifecycle(job, pb.LIFECYCLE_ACTION_STOP, said)
         return job
@@ -282,7 +295,15 @@ class FederatedRuntime(JobRuntime):
         """Apply a peer's messages once each, in order; the highest sequence number
         applied. A message the job's state refuses (a duplicate, a decision on a job
         that moved on) is skipped; an unexpected failure stops the batch there, and
-        the peer sends the rest again."""
+        the peer sends the rest again. The work is shielded from the call's
+        cancellation (the peer gave up waiting): a change committed here must be
+        carried out (its processes launched) whatever becomes of the call."""
+        work = asyncio.ensure_future(self._receive(origin, batch))
+        self._receipts.add(work)
+        work.add_done_callback(self._receipts.discard)
+        return await asyncio.shield(work)
+
+    async def _receive(self, origin: str, batch: Sequence[pb.PeerMessage]) -> int:
         lock = self._receiving.setdefault(origin, asyncio.Lock())
         async with lock:
             for message in batch:
@@ -314,10 +335,10 @@ class FederatedRuntime(JobRuntime):
             return
         match kind:
             case "party_report":
-                report = message.party_report
-                command = messages.report_command(job, report)
-                if report.domain_id == origin and command is not None:
-                    await self._command(job.job_id, command, allow_all)
+                if message.party_report.domain_id == origin:
+                    async with self._reports:
+                        await self._replay(job.job_id)
+                        await self._take_report(job.job_id, message.party_report, park=True)
             case "approval_decision":
                 decision = message.approval_decision
                 if decision.domain_id != origin:
@@ -328,6 +349,38 @@ class FederatedRuntime(JobRuntime):
                 await super().approve(job.job_id, origin, decision.accept, decision.reason)
             case "lifecycle_command":
                 await self._obey(origin, job, message.lifecycle_command)
+
+    async def _take_report(self, job_id: str, report: pb.PartyReport, *, park: bool) -> bool:
+        """Apply a peer's report about its party; False when it is about an attempt that
+        has not begun here yet (the decision or restart that begins it comes from
+        another node, or is behind it): then, with `park`, it is kept for later."""
+        job = await self.get(job_id)
+        command = messages.report_command(job, report)
+        if command is None:
+            return True
+        if command.attempt > job.task(command.alias).attempt and not job.state.is_final:
+            if park and not await self._outbox.park(job_id, report.SerializeToString()):
+                log.warning("peer report dropped: too many waiting", job_id=job_id[:200])
+            return False
+        await self._command(job_id, command, allow_all)
+        return True
+
+    async def _replay(self, job_id: str) -> None:
+        """Apply the job's parked reports whose attempt has begun, oldest first."""
+        done: set[int] = set()
+        for row_id, body in self._outbox.parked(job_id):
+            if not await self._take_report(job_id, pb.PartyReport.FromString(body), park=False):
+                break
+            done.add(row_id)
+        if done:
+            await self._outbox.unpark(job_id, done)
+
+    async def _replay_after_change(self, job_id: str) -> None:
+        async with self._reports:
+            try:
+                await self._replay(job_id)
+            except EngineError as error:
+                log.info("parked reports not applied", job_id=job_id[:200], reason=str(error))
 
     async def _obey(self, origin: str, job: Job, command: pb.LifecycleCommand) -> None:
         action = command.action
@@ -399,11 +452,28 @@ class FederatedRuntime(JobRuntime):
             log.error("refusal not queued", job_id=job_id[:200], error=str(error))
 
     def _published(self, change: JobChange) -> None:
-        """A job that can never run again needs its endpoints no more: drop them, so that
-        they are kept only for jobs that may still launch."""
+        """After each change of a job here: a job that can never run again needs its
+        endpoints and parked reports no more; a changed one may let parked reports in;
+        a shared job that failed here on its own (a deadline, a party's failure) fails
+        at the other nodes too, for the reason it failed here."""
+        job = change.job
+        before = self._active.get(job.job_id)
         super()._published(change)
-        if change.type is ChangeType.DELETED or change.job.state.is_final:
-            self._spawn(self._outbox.drop_endpoints(change.job.job_id))
+        if change.type is ChangeType.DELETED or job.state.is_final:
+            self._spawn(self._outbox.drop_endpoints(job.job_id))
+            self._spawn(self._outbox.unpark(job.job_id))
+            return
+        if self._outbox.parked(job.job_id):
+            self._spawn(self._replay_after_change(job.job_id))
+        failed_here = (
+            job.state is JobState.FAILED
+            and before is not None
+            and not before.state.is_terminal
+            and not job.err_msg.startswith(STOPPED_BY)  # a stop is carried by itself
+        )
+        if failed_here and self._others(job.spec):
+            reason = f"failed at the node of {self.domain}: {job.err_msg}"
+            self._spawn(self._lifecycle(job, pb.LIFECYCLE_ACTION_STOP, reason))
 
     # --- peers that cannot be reached ------------------------------------------------
 
