@@ -82,8 +82,8 @@ class FederatedRuntime(JobRuntime):
         self._receiving: dict[str, asyncio.Lock] = {}
         # Batches being applied (kept referenced while their calls may be gone).
         self._receipts: set[asyncio.Task[int]] = set()
-        # Peers' reports are applied one at a time, parked ones first.
-        self._reports = asyncio.Lock()
+        # Messages that may have to wait are applied one at a time, parked ones first.
+        self._early = asyncio.Lock()
         super().__init__(**runtime)
 
     # --- which parties run here, and where they listen ---------------------------------
@@ -325,62 +325,67 @@ class FederatedRuntime(JobRuntime):
             return self._outbox.mark(origin)
 
     async def _apply(self, origin: str, message: pb.PeerMessage) -> None:
-        kind = message.WhichOneof("body")
-        if kind == "carried_job":
+        if message.WhichOneof("body") == "carried_job":
             await self._accept(origin, message.job_id, message.carried_job)
             return
+        async with self._early:
+            await self._replay(message.job_id)
+            if await self._take(origin, message):
+                return
+            body = message.SerializeToString()
+            if not await self._outbox.park(message.job_id, origin, body):
+                log.warning("peer message dropped: too many waiting", peer=origin)
+
+    async def _take(self, origin: str, message: pb.PeerMessage) -> bool:
+        """Apply a peer's message about a job shared with it; False when it came before
+        what it follows from: the job was not carried here yet, or a report is about an
+        attempt that has not begun here yet (the decision or restart that begins it is
+        on its way from another node, or behind it)."""
         job = await self._store.get_job(message.job_id)
-        if job is None or origin not in job.spec.domains or not self._others(job.spec):
+        if job is None:
+            return False
+        if origin not in job.spec.domains or not self._others(job.spec):
             log.info("peer message about no job shared with it", peer=origin)
-            return
-        match kind:
+            return True
+        match message.WhichOneof("body"):
             case "party_report":
-                if message.party_report.domain_id == origin:
-                    async with self._reports:
-                        await self._replay(job.job_id)
-                        await self._take_report(job.job_id, message.party_report, park=True)
+                report = message.party_report
+                command = messages.report_command(job, report)
+                if report.domain_id != origin or command is None:
+                    return True
+                task = job.task(command.alias)
+                if command.attempt > task.attempt and not job.state.is_final:
+                    return False
+                await self._command(job.job_id, command, allow_all)
             case "approval_decision":
                 decision = message.approval_decision
                 if decision.domain_id != origin:
-                    return
+                    return True
                 await self._outbox.save_endpoints(
                     messages.endpoints_of(job.spec, origin, decision.endpoints)
                 )
                 await super().approve(job.job_id, origin, decision.accept, decision.reason)
             case "lifecycle_command":
                 await self._obey(origin, job, message.lifecycle_command)
-
-    async def _take_report(self, job_id: str, report: pb.PartyReport, *, park: bool) -> bool:
-        """Apply a peer's report about its party; False when it is about an attempt that
-        has not begun here yet (the decision or restart that begins it comes from
-        another node, or is behind it): then, with `park`, it is kept for later."""
-        job = await self.get(job_id)
-        command = messages.report_command(job, report)
-        if command is None:
-            return True
-        if command.attempt > job.task(command.alias).attempt and not job.state.is_final:
-            if park and not await self._outbox.park(job_id, report.SerializeToString()):
-                log.warning("peer report dropped: too many waiting", job_id=job_id[:200])
-            return False
-        await self._command(job_id, command, allow_all)
         return True
 
     async def _replay(self, job_id: str) -> None:
-        """Apply the job's parked reports whose attempt has begun, oldest first."""
+        """Apply the job's parked messages that may now be, oldest first, stopping at
+        the first that still may not (they keep their order)."""
         done: set[int] = set()
-        for row_id, body in self._outbox.parked(job_id):
-            if not await self._take_report(job_id, pb.PartyReport.FromString(body), park=False):
-                break
-            done.add(row_id)
+        for entry in self._outbox.parked(job_id):
+            try:
+                if not await self._take(entry.origin, pb.PeerMessage.FromString(entry.body)):
+                    break
+            except EngineError as error:
+                log.info("parked peer message skipped", job_id=job_id[:200], reason=str(error))
+            done.add(entry.id)
         if done:
             await self._outbox.unpark(job_id, done)
 
     async def _replay_after_change(self, job_id: str) -> None:
-        async with self._reports:
-            try:
-                await self._replay(job_id)
-            except EngineError as error:
-                log.info("parked reports not applied", job_id=job_id[:200], reason=str(error))
+        async with self._early:
+            await self._replay(job_id)
 
     async def _obey(self, origin: str, job: Job, command: pb.LifecycleCommand) -> None:
         action = command.action
@@ -439,7 +444,8 @@ class FederatedRuntime(JobRuntime):
 
     async def _refuse(self, origin: str, job_id: str, why: str) -> None:
         """Nothing stored here: tell the initiator's node this party cannot take part
-        (its job ends ApprovalReject there, saying why)."""
+        (its job ends ApprovalReject there, saying why); what waited for it goes."""
+        await self._outbox.unpark(job_id)
         decision = pb.ApprovalDecision(
             domain_id=self.domain,
             accept=False,

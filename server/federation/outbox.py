@@ -6,16 +6,16 @@
 - marks: per peer, the highest sequence number applied from it (messages at or below
   it are duplicates);
 - endpoints: where each party's process of each task listens (its node allocated it);
-- parked reports: a peer's reports about an attempt that has not begun here yet (its
-  decision or command that begins it is still on its way from another node), applied
-  once it has.
+- parked messages: a peer's messages that came before what they follow from (a
+  decision about a job not carried here yet, a report about an attempt not begun here
+  yet: what begins it is still on its way from another node), applied once it came.
 
 Bounded: a peer's queue holds at most `bound` messages. At the bound enqueue raises
 QueueFull: a new job with that peer is refused, and a job whose message does not fit
 is failed at this node (node.py). Marks are one row per peer; endpoints a few rows per
-task of a job, dropped once the job can never run again; parked reports at most
-MAX_PARKED per job (beyond, a report is dropped and logged: the task's start deadline
-then fails it, visibly), dropped with the job too.
+task of a job, dropped once the job can never run again; parked messages at most
+MAX_PARKED per job and for at most MAX_PARKED_JOBS jobs (beyond, a message is dropped
+and logged: the job's deadlines then fail it, visibly), dropped with the job too.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ _SCHEMA = (
     " domain_id TEXT NOT NULL, endpoint TEXT NOT NULL,"
     " PRIMARY KEY (job_id, task_id, domain_id))",
     "CREATE TABLE IF NOT EXISTS parked (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " job_id TEXT NOT NULL, body BLOB NOT NULL)",
+    " job_id TEXT NOT NULL, origin TEXT NOT NULL, body BLOB NOT NULL)",
 )
 MAX_PARKED = 256
+MAX_PARKED_JOBS = 1_000
 
 
 class QueueFull(Exception):
@@ -56,6 +57,15 @@ class Queued:
 EndpointKey = tuple[str, str, str]  # (job_id, task_id, domain_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """A peer's message kept until what it follows from has come."""
+
+    id: int
+    origin: str
+    body: bytes
+
+
 class Outbox:
     def __init__(self, path: Path, bound: int) -> None:
         self._path = path
@@ -64,7 +74,7 @@ class Outbox:
         self._queues: dict[str, deque[Queued]] = {}
         self._marks: dict[str, int] = {}
         self.endpoints: dict[EndpointKey, str] = {}
-        self._parked: dict[str, list[tuple[int, bytes]]] = {}
+        self._parked: dict[str, list[Parked]] = {}
         self._write = asyncio.Lock()
         # Woken when a peer's queue gets a message.
         self.arrived: dict[str, asyncio.Event] = {}
@@ -87,9 +97,11 @@ class Outbox:
         ) as rows:
             async for job_id, task_id, domain_id, endpoint in rows:
                 self.endpoints[(job_id, task_id, domain_id)] = endpoint
-        async with self._db.execute("SELECT id, job_id, body FROM parked ORDER BY id") as rows:
-            async for row_id, job_id, body in rows:
-                self._parked.setdefault(job_id, []).append((row_id, body))
+        async with self._db.execute(
+            "SELECT id, job_id, origin, body FROM parked ORDER BY id"
+        ) as rows:
+            async for row_id, job_id, origin, body in rows:
+                self._parked.setdefault(job_id, []).append(Parked(row_id, origin, body))
 
     async def close(self) -> None:
         if self._db is not None:
@@ -186,39 +198,41 @@ class Outbox:
         for key in [key for key in self.endpoints if key[0] == job_id]:
             del self.endpoints[key]
 
-    def parked(self, job_id: str) -> list[tuple[int, bytes]]:
-        """The job's parked reports, oldest first, as (id, body)."""
+    def parked(self, job_id: str) -> list[Parked]:
+        """The job's parked messages, oldest first."""
         return list(self._parked.get(job_id, ()))
 
-    async def park(self, job_id: str, body: bytes) -> bool:
-        """Keep a report for later; False (nothing kept) when the job has MAX_PARKED."""
-        if len(self._parked.get(job_id, ())) >= MAX_PARKED:
+    async def park(self, job_id: str, origin: str, body: bytes) -> bool:
+        """Keep a peer's message for later; False (nothing kept) at the bounds."""
+        held = self._parked.get(job_id, [])
+        if len(held) >= MAX_PARKED or (not held and len(self._parked) >= MAX_PARKED_JOBS):
             return False
         db = self._connection()
         async with self._write:
             cursor = await db.execute(
-                "INSERT INTO parked (job_id, body) VALUES (?, ?)", (job_id, body)
+                "INSERT INTO parked (job_id, origin, body) VALUES (?, ?, ?)",
+                (job_id, origin, body),
             )
             await db.commit()
         assert cursor.lastrowid is not None
-        self._parked.setdefault(job_id, []).append((cursor.lastrowid, body))
+        self._parked.setdefault(job_id, []).append(Parked(cursor.lastrowid, origin, body))
         return True
 
     async def unpark(self, job_id: str, ids: set[int] | None = None) -> None:
-        """Forget the job's parked reports with these ids (None: all of them)."""
+        """Forget the job's parked messages with these ids (None: all of them)."""
         held = self._parked.get(job_id)
         if not held:
             return
-        gone = [row_id for row_id, _ in held if ids is None or row_id in ids]
+        gone = {entry.id for entry in held if ids is None or entry.id in ids}
         db = self._connection()
         async with self._write:
             await db.executemany("DELETE FROM parked WHERE id = ?", [(i,) for i in gone])
             await db.commit()
-        kept = [(row_id, body) for row_id, body in held if row_id not in set(gone)]
+        kept = [entry for entry in held if entry.id not in gone]
         if kept:
             self._parked[job_id] = kept
         else:
-            del self._parked[job_id]
+            self._parked.pop(job_id, None)
 
     def _connection(self) -> aiosqlite.Connection:
         if self._db is None:

@@ -3,6 +3,7 @@ per domain on loopback, with certificates from `make certs` and a peers file eac
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
@@ -122,6 +123,15 @@ class Node:
         assert self.process is not None
         self.process.kill()
         self.process = None
+
+    def freeze(self) -> None:
+        """SIGSTOP the node (its party processes, in their own groups, run on)."""
+        assert self.process is not None and self.process._process is not None
+        self.process._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None and self.process._process is not None
+        self.process._process.send_signal(signal.SIGCONT)
 
     def log(self) -> str:
         return (self.workdir / "server.log").read_text()

@@ -113,3 +113,34 @@ async def test_a_node_presenting_another_domains_certificate_is_not_taken_for_bo
     )
     assert (await impostor.query("forged")).status.code != 0, "the job reached an impostor"
     assert await alice.state("forged") == "AwaitingApproval"
+
+
+async def test_a_job_that_fails_at_alice_on_its_own_fails_at_bob_for_that_reason(
+    pair: dict[str, Node],
+) -> None:
+    alice, bob = pair["alice"], pair["bob"]
+    alice.start([bob], secret=SECRETS["alice"])
+    bob.start([alice], secret=SECRETS["bob"])
+    job = sum_job("late")
+    first = job.tasks[0]
+    first.alias, first.task_id, first.app_image = "first", "late-first", "dagwire-sleep"
+    first.task_input_config = '{"sleep_seconds": 2}'
+    del first.parties[1]
+    second = job.tasks.add()
+    second.CopyFrom(sum_job("late").tasks[0])
+    second.dependencies.append("first")
+    second.schedule_config.task_timeout_seconds = 2
+    assert (await alice.call("CreateJob", job)).status.code == 0  # type: ignore[attr-defined]
+    await bob.wait_state("late", {"Running"})
+    await alice.wait_state("late", {"Running"})
+    # bob's node freezes before it can start its party of `second`: alice's deadline
+    # for scheduling it fails the job there, and nowhere else on its own.
+    bob.freeze()
+    try:
+        assert await alice.wait_state("late", {"Failed", "Succeeded"}, timeout=30) == "Failed"
+    finally:
+        bob.thaw()
+    reason = (await alice.query("late")).data.status.err_msg
+    assert await bob.wait_state("late", {"Failed", "Succeeded"}) == "Failed"
+    at_bob = (await bob.query("late")).data.status.err_msg
+    assert at_bob.startswith("failed at the node of alice: ") and reason in at_bob, (reason, at_bob)

@@ -192,3 +192,18 @@ async def test_a_job_bob_s_node_cannot_take_ends_approval_reject_at_alice(
     message = (await alice.query("taken")).data.status.err_msg
     assert "rejected by bob" in message and "job id is taken" in message, message
     assert (await bob.query("taken")).data.initiator == "bob"
+
+
+async def test_three_parties_sum_their_secrets_each_at_its_own_node(trio: dict[str, Node]) -> None:
+    alice, bob, carol = trio["alice"], trio["bob"], trio["carol"]
+    job = sum_job("sum-three")
+    job.tasks[0].parties.append(pb.Party(domain_id="carol"))
+    assert (await alice.call("CreateJob", job)).status.code == 0  # type: ignore[attr-defined]
+    # carol's node accepts on arrival; bob's waits for bob.
+    await bob.wait_state("sum-three", {"AwaitingApproval"})
+    await carol.wait_state("sum-three", {"AwaitingApproval"})
+    await bob.call("ApproveJob", approve("sum-three"))
+    for node in (alice, bob, carol):
+        assert await node.wait_state("sum-three", {"Succeeded", "Failed"}) == "Succeeded"
+        (run,) = node.attempts("sum-three", node.domain)
+        assert "total=141" in (run / "output.log").read_text()  # 17 + 25 + 99
