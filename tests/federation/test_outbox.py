@@ -43,3 +43,24 @@ async def test_a_peer_queue_at_its_bound_refuses_more_and_stores_nothing(tmp_pat
     await outbox.enqueue([("bob", "j", b"3")])
     assert [q.body for q in outbox.pending("bob", 10)] == [b"2", b"3"]
     await outbox.close()
+
+
+async def test_parked_messages_survive_a_reopen_and_are_bounded_per_job(tmp_path: Path) -> None:
+    from dagwire.server.federation import outbox as module
+
+    store = Outbox(tmp_path / "federation.db", bound=10)
+    await store.open()
+    for index in range(module.MAX_PARKED):
+        assert await store.park("j", "bob", str(index).encode())
+    assert not await store.park("j", "bob", b"one too many")
+    await store.unpark("j", {entry.id for entry in store.parked("j")[:2]})
+    await store.close()
+
+    reopened = Outbox(tmp_path / "federation.db", bound=10)
+    await reopened.open()
+    kept = reopened.parked("j")
+    assert [entry.body for entry in kept[:2]] == [b"2", b"3"] and kept[0].origin == "bob"
+    assert len(kept) == module.MAX_PARKED - 2
+    await reopened.unpark("j")
+    assert reopened.parked("j") == []
+    await reopened.close()
