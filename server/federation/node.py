@@ -39,6 +39,7 @@ from dagwire.server.engine.model import (
     ChangeType,
     Job,
     JobChange,
+    JobKind,
     JobSpec,
     JobState,
 )
@@ -89,7 +90,9 @@ class FederatedRuntime(JobRuntime):
     # --- which parties run here, and where they listen ---------------------------------
 
     def runs_here(self, domain_id: str) -> bool:
-        return domain_id == self.domain
+        """Every party but a peer's: this node's domain's, and those of the jobs no peer
+        shares (a pipeline run's steps, domain "local")."""
+        return domain_id not in self._peers
 
     def party_endpoints(self, job_id: str, task_id: str, domain_id: str) -> tuple[str, ...]:
         endpoint = self._outbox.endpoints.get((job_id, task_id, domain_id))
@@ -100,7 +103,8 @@ class FederatedRuntime(JobRuntime):
         return any(peer in job.spec.domains for job in self._active.values())
 
     def _others(self, spec: JobSpec) -> list[str]:
-        return sorted(domain for domain in spec.domains if domain != self.domain)
+        """The peers a job is shared with (none: a job of this node alone)."""
+        return sorted(domain for domain in spec.domains if domain in self._peers)
 
     def _allocate(self, spec: JobSpec) -> dict[EndpointKey, str]:
         """An endpoint per task for this domain's party: a port free on this host now,
@@ -123,20 +127,23 @@ class FederatedRuntime(JobRuntime):
         riders: Sequence[Rider] = (),
         approval_domains: frozenset[str] | None = None,
     ) -> Job:
-        others = self._others(spec)
+        if spec.kind is not JobKind.JOB:  # a pipeline run: this node's alone
+            return await super().create(spec, riders, approval_domains)
+        foreign = [domain for domain in spec.domains if domain != self.domain]
         if self.domain not in spec.domains:
             raise InvalidRequest(
                 f"job {spec.job_id[:200]!r} has no party of {self.domain!r}, the domain of "
                 "this node: create it at the node of its initiator"
             )
-        if not others:
+        if not foreign:
             return await super().create(spec, riders, approval_domains)
+        others = self._others(spec)
         if spec.initiator != self.domain:
             raise InvalidRequest(
                 f"job {spec.job_id[:200]!r} is initiated by {spec.initiator[:200]!r}: create "
                 "it at that domain's node, which carries it here"
             )
-        unknown = [domain for domain in others if domain not in self._peers]
+        unknown = [domain for domain in foreign if domain not in self._peers]
         if unknown:
             raise InvalidRequest(
                 f"no peer node owns domain(s) {', '.join(d[:100] for d in unknown)}: add them "
@@ -148,10 +155,16 @@ class FederatedRuntime(JobRuntime):
                 f"the queue to peer(s) {', '.join(full)} is full (--peer-queue-bound "
                 f"{self._outbox.bound}): no new job with them until they catch up"
             )
+        awaited = frozenset(others) | (self._settings.approval_domains & {self.domain})
+        if await self._store.get_job(spec.job_id) is not None:
+            return await super().create(spec, riders, awaited)  # refused: the id is taken
         endpoints = self._allocate(spec)
         await self._outbox.save_endpoints(endpoints)
-        awaited = frozenset(others) | (self._settings.approval_domains & {self.domain})
-        job = await super().create(spec, riders, awaited)
+        try:
+            job = await super().create(spec, riders, awaited)
+        except BaseException:
+            await self._outbox.drop_endpoints(spec.job_id)
+            raise
         carried = pb.CarriedJob(
             spec_json=spec_json(spec),
             awaiting_approval=sorted(awaited),
@@ -414,7 +427,12 @@ class FederatedRuntime(JobRuntime):
         except ValueError as error:
             log.warning("carried job unreadable", peer=origin, error=str(error)[:300])
             return
-        if spec.job_id != job_id or spec.initiator != origin or self.domain not in spec.domains:
+        if (
+            spec.job_id != job_id
+            or spec.kind is not JobKind.JOB
+            or spec.initiator != origin
+            or self.domain not in spec.domains
+        ):
             log.warning(
                 "carried job refused: not initiated by its sender for this domain", peer=origin
             )
@@ -424,7 +442,7 @@ class FederatedRuntime(JobRuntime):
             if existing.spec.initiator != origin:
                 await self._refuse(origin, job_id, "its job id is taken by another job there")
             return  # else carried again (a restarted initiator's node): nothing new
-        strangers = [d for d in self._others(spec) if d not in self._peers]
+        strangers = [d for d in spec.domains if d != self.domain and d not in self._peers]
         awaited = frozenset(carried.awaiting_approval) & frozenset(spec.domains)
         try:
             if strangers:

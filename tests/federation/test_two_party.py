@@ -6,6 +6,9 @@ at alice, reach the other node."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from tests.eventually import assert_eventually
@@ -207,3 +210,29 @@ async def test_three_parties_sum_their_secrets_each_at_its_own_node(trio: dict[s
         assert await node.wait_state("sum-three", {"Succeeded", "Failed"}) == "Succeeded"
         (run,) = node.attempts("sum-three", node.domain)
         assert "total=141" in (run / "output.log").read_text()  # 17 + 25 + 99
+
+
+async def test_a_node_still_runs_its_own_jobs_and_pipeline_runs_alone(
+    trio: dict[str, Node], tmp_path: Path
+) -> None:
+    import asyncio
+
+    alice, bob = trio["alice"], trio["bob"]
+    own = sum_job("alice-alone")
+    own.tasks[0].app_image = "dagwire-sleep"
+    del own.tasks[0].parties[1]
+    assert (await alice.call("CreateJob", own)).status.code == 0  # type: ignore[attr-defined]
+    assert await alice.wait_state("alice-alone", {"Succeeded", "Failed"}) == "Succeeded"
+    assert (await bob.query("alice-alone")).status.code != 0  # nothing to share
+
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text("name: solo\nentry_points:\n  a: {command: 'echo a ran'}\n")
+    dagwire = [str(Path(sys.executable).parent / "dagwire"), "--target", alice.address]
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*dagwire, *args], capture_output=True, text=True, timeout=60)
+
+    created = await asyncio.to_thread(cli, "run", "create", "-f", str(spec), "-q")
+    assert created.returncode == 0, created.stderr
+    watched = await asyncio.to_thread(cli, "run", "watch", created.stdout.strip())
+    assert watched.returncode == 0 and "succeeded" in watched.stdout, watched
