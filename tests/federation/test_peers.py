@@ -83,3 +83,33 @@ def test_the_calling_domain_needs_its_name_from_its_own_pinned_ca(certs: Path) -
         calling_domain({"x509_common_name": [b"carol"], "x509_pem_cert": [genuine]}, pinned) is None
     )
     assert calling_domain({}, pinned) is None
+
+
+NODE_FILES = ("--peer-cert", "c", "--peer-key", "k")
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["--domain", "alice"], "--domain needs --peers, --peer-listen, --peer-cert, --peer-key"),
+        (
+            ["--domain", "Alice", "--peers", "p", "--peer-listen", "h:1", *NODE_FILES],
+            "DNS-1123",
+        ),
+    ],
+    ids=["incomplete", "bad-domain"],
+)
+def test_serve_refuses_an_incomplete_node_saying_what_is_missing(
+    argv: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dagwire.server.config import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(argv)
+    assert problem in capsys.readouterr().err
+
+
+def test_without_domain_a_server_owns_every_domain() -> None:
+    from dagwire.server.config import parse_args
+
+    assert parse_args([]).domain is None
