@@ -54,8 +54,10 @@ from dagwire.v1 import interconnect_pb2 as pb
 
 log = structlog.get_logger(__name__)
 
-# How a stop's reason starts (the stopping domain follows): a stop is carried as itself.
+# How the reasons of failures carried between nodes start (a domain follows): a failure
+# that came as one is not carried on again.
 STOPPED_BY = "stopped by "
+FAILED_AT = "failed at the node of "
 _INITIATOR_ONLY = {
     pb.LIFECYCLE_ACTION_SUSPEND: "suspend",
     pb.LIFECYCLE_ACTION_RESTART: "restart",
@@ -493,10 +495,10 @@ class FederatedRuntime(JobRuntime):
             job.state is JobState.FAILED
             and before is not None
             and not before.state.is_terminal
-            and not job.err_msg.startswith(STOPPED_BY)  # a stop is carried by itself
+            and not job.err_msg.startswith((STOPPED_BY, FAILED_AT))  # carried already
         )
         if failed_here and self._others(job.spec):
-            reason = f"failed at the node of {self.domain}: {job.err_msg}"
+            reason = f"{FAILED_AT}{self.domain}: {job.err_msg}"
             self._spawn(self._lifecycle(job, pb.LIFECYCLE_ACTION_STOP, reason))
 
     # --- peers that cannot be reached ------------------------------------------------
