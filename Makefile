@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool kuscia-contract clean
+.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool kuscia-contract certs clean
 
 # Exact versions of everything installed live in two lock files, made by `make lock`:
 # requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
@@ -132,6 +132,26 @@ load: venv
 
 bench: venv
 	$(PY) -m bench
+
+# Federation (README, "Federation: one node per domain"): per domain, its own CA and its
+# node's certificate (CN = the domain; names DNS:<domain>, localhost and 127.0.0.1), in
+# $(CERTS_DIR). Existing ones are kept. `make certs DOMAINS="alice bob carol"`.
+CERTS_DIR ?= certs
+DOMAINS   ?= alice bob
+certs:
+	@mkdir -p $(CERTS_DIR)
+	@set -e; cd $(CERTS_DIR); for d in $(DOMAINS); do \
+	  [ -f $$d.crt ] && continue; \
+	  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+	    -subj "/CN=dagwire CA of $$d" -keyout ca-$$d.key -out ca-$$d.crt 2>/dev/null; \
+	  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -subj "/CN=$$d" -keyout $$d.key -out $$d.csr 2>/dev/null; \
+	  printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' $$d > $$d.ext; \
+	  openssl x509 -req -in $$d.csr -CA ca-$$d.crt -CAkey ca-$$d.key -CAcreateserial \
+	    -days 825 -extfile $$d.ext -out $$d.crt 2>/dev/null; \
+	  rm -f $$d.csr $$d.ext ca-$$d.srl; \
+	  echo "made $(CERTS_DIR)/$$d.crt, $$d.key (CN=$$d) and its CA ca-$$d.crt"; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

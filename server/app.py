@@ -57,6 +57,7 @@ from dagwire.server.workflow.steps import StepExecutor
 from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
 
 if TYPE_CHECKING:
+    from dagwire.server.federation.setup import Federation
     from dagwire.server.gateway.listener import HttpListener
     from dagwire.server.gateway.modelarts import ModelArtsGateway
     from dagwire.server.runtime.replicas import Replication
@@ -148,7 +149,10 @@ class DagwireServer:
                 fs_dir=config.file_systems_dir,
             )
 
-        self.runtime = JobRuntime(
+        # --domain: one node of a federation (dagwire.server.federation).
+        self.federation = _federation(config)
+        runtime_class = JobRuntime if self.federation is None else self.federation.runtime
+        self.runtime = runtime_class(
             store=self.store,
             bus=self.bus,
             executor_factory=steps,
@@ -325,6 +329,9 @@ class DagwireServer:
                 bind_as(self.http.bind, str(config.http_listen), "--http-listen")
             if self.metrics_http is not None:
                 bind_as(self.metrics_http.bind, str(config.metrics_listen), "--metrics-listen")
+            if self.federation is not None:
+                check_free(str(config.peer_listen), "--peer-listen")
+                bind_as(self.federation.bind, str(config.peer_listen), "--peer-listen")
         except ListenError:
             await self._server.stop(None)
             for listener in self.listeners:
@@ -354,7 +361,11 @@ class DagwireServer:
         await self.store.open()
         await self.workflow_store.open()
         await self.schedule_store.open()
+        if self.federation is not None:
+            await self.federation.open()
         await self.runtime.start()
+        if self.federation is not None:
+            await self.federation.start()
         await self.scheduler.start()
         await self._server.start()
         for listener in self.listeners:
@@ -381,12 +392,35 @@ class DagwireServer:
             *(listener.stop() for listener in self.listeners),
         )
         await self.scheduler.close()
+        if self.federation is not None:
+            await self.federation.stop(self.config.shutdown_grace)
         await self.runtime.close()
+        if self.federation is not None:
+            await self.federation.close()
         await self.store.close()
         log.info("dagwire stopped")
 
     async def wait(self) -> None:
         await self._server.wait_for_termination()
+
+
+def _federation(config: ServerConfig) -> Federation | None:
+    if config.domain is None:
+        return None
+    # Imported here: a single server never loads the federation machinery.
+    from dagwire.server.federation.setup import Federation, FederationSettings
+
+    assert config.peers_file and config.peer_listen and config.peer_cert and config.peer_key
+    settings = FederationSettings(
+        domain=config.domain,
+        peers_file=config.peers_file,
+        listen=config.peer_listen,
+        cert=config.peer_cert,
+        key=config.peer_key,
+        deadline=config.peer_deadline,
+        queue_bound=config.peer_queue_bound,
+    )
+    return Federation(settings, config.data_dir)
 
 
 def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
@@ -482,6 +516,10 @@ async def serve(config: ServerConfig) -> None:
         )
     if server.metrics_http is not None:
         print(f"  metrics at {server.metrics_http.url}/metrics", flush=True)
+    if server.federation is not None:
+        print(
+            f"  node of domain {config.domain}, peers deliver to {config.peer_listen}", flush=True
+        )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -9,6 +9,7 @@ import pwd
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dagwire.server.engine.names import is_dns1123_label
 from dagwire.server.executors.sandbox import Limits, quantity
 
 # --executor: run tasks as local processes, or as tasks on a Ray cluster. "kubernetes"
@@ -80,8 +81,21 @@ class ServerConfig:
     sandbox_user: str = ""
     # Where the file systems of runs live (workflow.filesystems); None: <data dir>/fs.
     fs_dir: Path | None = None
+    # --- federation (dagwire.server.federation): one node per domain ---------------
+    # The domain this node owns; None: a single server owning every domain (default).
+    domain: str | None = None
+    peers_file: Path | None = None
+    # The mutual-TLS port peers deliver to; this node's certificate (CN = its domain).
+    peer_listen: str | None = None
+    peer_cert: Path | None = None
+    peer_key: Path | None = None
+    # How long a peer may stay unreachable before the jobs shared with it fail.
+    peer_deadline: float = 300.0
+    # The most messages queued for one peer (outbox.py says what happens at the bound).
+    peer_queue_bound: int = 10_000
 
     def __post_init__(self) -> None:
+        self._check_federation()
         if self.executor not in EXECUTORS:
             raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}")
         if self.executor == "kubernetes":
@@ -116,6 +130,30 @@ class ServerConfig:
             raise ValueError(
                 "--metrics-listen must differ from --http-listen, which serves /metrics too"
             )
+
+    def _check_federation(self) -> None:
+        if self.domain is None:
+            return
+        missing = [
+            flag
+            for flag, value in (
+                ("--peers", self.peers_file),
+                ("--peer-listen", self.peer_listen),
+                ("--peer-cert", self.peer_cert),
+                ("--peer-key", self.peer_key),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"--domain needs {', '.join(missing)} (README, Federation)")
+        if not is_dns1123_label(self.domain):
+            raise ValueError(f"--domain must be a DNS-1123 label, got {self.domain!r}")
+        if self.peer_listen is not None and not _is_host_port(self.peer_listen):
+            raise ValueError(f"--peer-listen expects host:port, got {self.peer_listen!r}")
+        if self.store_url.startswith("postgresql"):
+            raise ValueError("--domain runs one node on its own SQLite store, not replicas")
+        if self.peer_deadline <= 0 or self.peer_queue_bound <= 0:
+            raise ValueError("--peer-deadline and --peer-queue-bound must be positive")
 
     @property
     def file_systems_dir(self) -> Path:
@@ -333,6 +371,7 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         help="the Ray cluster (ray.init's address): 'auto' finds the one `ray start` "
         "started on this machine (or $RAY_ADDRESS), or host:port of its head",
     )
+    _federation_arguments(parser)
     args = parser.parse_args(argv)
     if args.executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error(
@@ -386,6 +425,48 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         sandbox_limits=parse_limits(args.sandbox_limits),
         bwrap=args.bwrap,
         sandbox_user=_checked_user(args.sandbox_user),
+        domain=args.domain or None,
+        peers_file=_path(args.peers),
+        peer_listen=args.peer_listen or None,
+        peer_cert=_path(args.peer_cert),
+        peer_key=_path(args.peer_key),
+        peer_deadline=args.peer_deadline,
+        peer_queue_bound=args.peer_queue_bound,
+    )
+
+
+def _federation_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("federation (one node per domain; README, Federation)")
+    group.add_argument(
+        "--domain",
+        default=_env("DOMAIN", ""),
+        help="the domain this node owns: it runs only that domain's parties, and jobs with "
+        "other domains' parties run together with their nodes (--peers); unset: one "
+        "server owning every domain",
+    )
+    group.add_argument("--peers", default=_env("PEERS", ""), help="the peers file (YAML)")
+    group.add_argument(
+        "--peer-listen",
+        default=_env("PEER_LISTEN", ""),
+        help="host:port peers deliver to (mutual TLS); its host is also where this node's "
+        "parties listen for the other parties",
+    )
+    group.add_argument(
+        "--peer-cert", default=_env("PEER_CERT", ""), help="this node's certificate (CN = domain)"
+    )
+    group.add_argument("--peer-key", default=_env("PEER_KEY", ""), help="its private key")
+    group.add_argument(
+        "--peer-deadline",
+        type=float,
+        default=float(_env("PEER_DEADLINE", "300")),
+        help="seconds a peer may stay unreachable before the jobs shared with it fail",
+    )
+    group.add_argument(
+        "--peer-queue-bound",
+        type=int,
+        default=int(_env("PEER_QUEUE_BOUND", "10000")),
+        help="the most messages queued for one peer; at the bound, new jobs with it are "
+        "refused and a job whose message does not fit fails here",
     )
 
 

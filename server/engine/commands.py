@@ -123,6 +123,15 @@ class ContinueTask:
     parameters: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class PeerWaiting:
+    """The node of a party's domain cannot be reached (federation): the domain's
+    unfinished parties say why they wait. An empty reason says the node is back."""
+
+    domain_id: str
+    reason: str = ""
+
+
 # What a user asks of a whole job.
 UserOp = Stop | Suspend | Restart | Cancel | Approve
 
@@ -132,7 +141,7 @@ Report = ProcessStarted | ProgressReported | ProcessExited | ProcessLost | TaskT
 # What a user asks of one task of a job.
 StepAction = RetryTask | StopTask | ContinueTask
 
-Command = UserOp | Report | StepAction
+Command = UserOp | Report | StepAction | PeerWaiting
 
 # --- effects --------------------------------------------------------------------------
 

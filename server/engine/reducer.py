@@ -27,6 +27,7 @@ from dagwire.server.engine.commands import (
     Effect,
     LaunchTask,
     Outcome,
+    PeerWaiting,
     ProcessExited,
     ProcessLost,
     ProcessStarted,
@@ -54,6 +55,7 @@ from dagwire.server.engine.model import (
     TaskRun,
     TaskState,
 )
+from dagwire.server.engine.peers import on_peer_waiting
 from dagwire.server.engine.reports import MAX_RELAUNCHES, on_report
 from dagwire.server.engine.scheduling import schedule
 from dagwire.server.engine.step_actions import act
@@ -135,6 +137,8 @@ def _apply(job: Job, command: Command, now: datetime) -> Outcome:
             return on_report(job, command, now)
         case RetryTask() | StopTask() | ContinueTask():
             return act(job, command, now)
+        case PeerWaiting():
+            return on_peer_waiting(job, command)
 
 
 __all__ = [
@@ -148,6 +152,7 @@ __all__ = [
     "Effect",
     "LaunchTask",
     "Outcome",
+    "PeerWaiting",
     "ProcessExited",
     "ProcessLost",
     "ProcessStarted",

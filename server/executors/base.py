@@ -44,6 +44,8 @@ class ClusterParty:
 
     domain_id: str
     role: str
+    # host:port the party's process of the task listens on (allocated by its node).
+    endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -466,7 +466,12 @@ def _task_document(launch: PartyLaunch) -> dict[str, object]:
         "role": launch.role,
         "attempt": key.attempt,
         "task_input_config": launch.task_input_config,
-        "parties": [{"domain_id": p.domain_id, "role": p.role} for p in launch.parties],
+        # A party's endpoints where its node allocated them (a federation).
+        "parties": [
+            {"domain_id": p.domain_id, "role": p.role}
+            | ({"endpoints": list(p.endpoints)} if p.endpoints else {})
+            for p in launch.parties
+        ],
         "resources": dict(launch.resources),
         "custom_fields": dict(launch.custom_fields),
     }
@@ -478,7 +483,8 @@ def _task_document(launch: PartyLaunch) -> dict[str, object]:
 def _cluster_define(launch: PartyLaunch) -> dict[str, object]:
     """Kuscia's ClusterDefine in protojson form, as Kuscia puts it in TASK_CLUSTER_DEFINE.
 
-    Local processes have no service endpoints, so each party's services list is empty.
+    A party's services list its endpoints (port name "peer"), where its node allocated
+    them; empty where none was (a single server allocates none).
     """
     parties = launch.parties
     me = (launch.key.domain_id, launch.role)
@@ -486,7 +492,16 @@ def _cluster_define(launch: PartyLaunch) -> dict[str, object]:
     same_domain = [i for i, p in enumerate(parties) if p.domain_id == launch.key.domain_id]
     self_index = (exact or same_domain or [-1])[0]
     return {
-        "parties": [{"name": p.domain_id, "role": p.role, "services": []} for p in parties],
+        "parties": [
+            {
+                "name": p.domain_id,
+                "role": p.role,
+                "services": (
+                    [{"portName": "peer", "endpoints": list(p.endpoints)}] if p.endpoints else []
+                ),
+            }
+            for p in parties
+        ],
         "selfPartyIdx": self_index,
         "selfEndpointIdx": 0,
     }
