@@ -86,7 +86,8 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 def api(base_url: str, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
-    """A call to the gateway's API, as a script would make it; it must succeed."""
+    """A call to the gateway's API, as a script would make it: its answer, which must
+    come with HTTP 200 (Kuscia's in-band refusals do)."""
     request = urllib.request.Request(
         base_url + path,
         data=json.dumps(body).encode(),
