@@ -4,6 +4,8 @@
 "use strict";
 
 Dw.Graph = class {
+  static MAX_EDGES = 12000;
+
   constructor(container, list, onSelect) {
     this.container = container;
     this.list = list;
@@ -18,6 +20,13 @@ Dw.Graph = class {
   draw(nodes, edges, groups) {
     const started = performance.now();
     this.drawList(nodes);
+    if (edges.length > Dw.Graph.MAX_EDGES) {
+      // Past this, dagre's crossing minimisation takes minutes: the list is the view.
+      this.container.closest(".workspace").classList.add("list-only");
+      this.container.dataset.ready = "list";
+      Dw.notify(`${edges.length.toLocaleString()} dependencies are too many to draw; the tasks are listed.`, "info");
+      return Promise.resolve(performance.now() - started);
+    }
     const sized = nodes.map((node) => ({
       id: node.id,
       group: node.group || "",
@@ -32,6 +41,7 @@ Dw.Graph = class {
         const ms = performance.now() - started;
         this.container.dataset.layoutMs = String(Math.round(event.data.ms));
         this.container.dataset.drawnMs = String(Math.round(ms));
+        this.container.dataset.readyAt = String(Math.round(performance.now()));
         this.container.dataset.ready = "true";
         resolve(ms);
       };

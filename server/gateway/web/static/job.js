@@ -7,8 +7,10 @@
   const jobId = Dw.id;
   const JOB = "/api/v1/job/";
   const pageAlive = new AbortController();
-  const configs = new Map(); // task id -> TaskConfig (what the job was created with)
-  const statuses = new Map(); // task id -> TaskStatus (latest)
+  // Tasks by alias, their key: dependencies name aliases (task ids may be generated).
+  const configs = new Map(); // alias -> TaskConfig (what the job was created with)
+  const statuses = new Map(); // alias -> TaskStatus (latest)
+  const aliasOf = new Map(); // task id -> alias
   let detail = null; // JobStatusDetail (latest, tasks aside)
   let selected = "";
   const graph = new Dw.Graph(document.getElementById("graph"), document.getElementById("node-list"), select);
@@ -17,8 +19,9 @@
     detail = status;
     if (!delta) statuses.clear();
     for (const task of status.tasks || []) {
-      statuses.set(task.task_id, task);
-      graph.setState(task.task_id, stateName(task.state));
+      const alias = task.alias || aliasOf.get(task.task_id) || task.task_id;
+      statuses.set(alias, task);
+      graph.setState(alias, stateName(task.state));
     }
     const state = stateName(status.state);
     const badge = document.getElementById("state");
@@ -58,15 +61,15 @@
     list.append(el("dt", {}, name), el("dd", { "data-field": name.toLowerCase() }, value));
   }
 
-  function showDetail(taskId) {
-    const config = configs.get(taskId) || {};
-    const status = statuses.get(taskId) || {};
+  function showDetail(alias) {
+    const config = configs.get(alias) || {};
+    const status = statuses.get(alias) || {};
     document.getElementById("detail").hidden = false;
-    document.getElementById("detail-title").textContent = config.alias || taskId;
+    document.getElementById("detail-title").textContent = alias;
     const list = document.getElementById("detail-fields");
     list.replaceChildren();
     field(list, "State", stateName(status.state));
-    field(list, "Task id", taskId);
+    field(list, "Task id", config.task_id);
     field(list, "App image", config.app_image);
     field(list, "Depends on", (config.dependencies || []).join(", "));
     field(list, "Created", when(status.create_time));
@@ -88,10 +91,10 @@
     document.getElementById("log").textContent = "Kuscia's job API offers no task logs.";
   }
 
-  function select(taskId) {
-    selected = taskId;
-    graph.select(taskId);
-    showDetail(taskId);
+  function select(alias) {
+    selected = alias;
+    graph.select(alias);
+    showDetail(alias);
   }
 
   document.getElementById("detail-close").addEventListener("click", () => {
@@ -109,10 +112,13 @@
       return;
     }
     jobActions();
-    for (const task of data.tasks) configs.set(task.task_id, task);
+    for (const task of data.tasks) {
+      configs.set(task.alias, task);
+      aliasOf.set(task.task_id, task.alias);
+    }
     apply(data.status, false);
-    const nodes = data.tasks.map((task) => ({ id: task.task_id, label: task.alias || task.task_id }));
-    const edges = data.tasks.flatMap((task) => (task.dependencies || []).map((dep) => [dep, task.task_id]));
+    const nodes = data.tasks.map((task) => ({ id: task.alias, label: task.alias }));
+    const edges = data.tasks.flatMap((task) => (task.dependencies || []).map((dep) => [dep, task.alias]));
     const drawn = graph.draw(nodes, edges, []);
     let resumeFrom = 0;
     Dw.follow(async () => {
