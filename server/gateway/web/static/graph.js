@@ -5,6 +5,7 @@
 
 Dw.Graph = class {
   static MAX_EDGES = 12000;
+  static MIN_SCALE = 0.4;
 
   constructor(container, list, onSelect) {
     this.container = container;
@@ -73,11 +74,11 @@ Dw.Graph = class {
       return node;
     };
     const svg = make("svg", {
-      width: Math.ceil(layout.width),
-      height: Math.ceil(layout.height),
       viewBox: `0 0 ${Math.ceil(layout.width)} ${Math.ceil(layout.height)}`,
       role: "img",
     });
+    this.svg = svg;
+    this.size = { width: Math.ceil(layout.width), height: Math.ceil(layout.height) };
     const defs = make("defs", {});
     const marker = make("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto" });
     marker.append(make("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }));
@@ -117,7 +118,27 @@ Dw.Graph = class {
       nodeLayer.append(shape);
     }
     svg.append(nodeLayer);
-    this.container.replaceChildren(svg);
+    const zoom = Dw.el("div", { class: "zoom" },
+      Dw.el("button", { type: "button", "data-action": "zoom-out", "aria-label": "zoom out", onclick: () => this.zoom(this.scale / 1.25) }, "−"),
+      Dw.el("button", { type: "button", "data-action": "zoom-fit", onclick: () => this.zoom(this.fitScale()) }, "Fit"),
+      Dw.el("button", { type: "button", "data-action": "zoom-in", "aria-label": "zoom in", onclick: () => this.zoom(this.scale * 1.25) }, "+"));
+    this.container.replaceChildren(zoom, svg);
+    this.zoom(this.fitScale());
+  }
+
+  // The scale at which the whole graph fits the pane, within [MIN_SCALE, 1]: below that
+  // labels cannot be read, and the pane scrolls instead.
+  fitScale() {
+    const width = this.container.clientWidth - 4;
+    const height = Math.max(this.container.clientHeight, 300) - 4;
+    const fit = Math.min(width / this.size.width, height / this.size.height, 1);
+    return Math.max(fit, Dw.Graph.MIN_SCALE);
+  }
+
+  zoom(scale) {
+    this.scale = Math.min(Math.max(scale, 0.1), 3);
+    this.svg.setAttribute("width", String(Math.round(this.size.width * this.scale)));
+    this.svg.setAttribute("height", String(Math.round(this.size.height * this.scale)));
   }
 
   // Recolours one node (and the edges leaving it): no layout, no redraw.
