@@ -4,7 +4,10 @@ Also the narrow screen, where a run reads as a list, and the Kuscia jobs list.""
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 
+import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
@@ -174,3 +177,28 @@ def test_a_pipeline_shows_its_versions_and_its_schedule_is_paused_then_deleted(
     confirm(browser)
     wait_until(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, selector))
     assert api(base_url, "/api/v1/workflow/schedule/list", {}, ALICE)["schedules"] == []
+
+
+def test_a_refused_step_action_shows_the_apis_message(
+    browser: webdriver.Chrome, base_url: str
+) -> None:
+    run_id = create_run(base_url, "name: quick\nentry_points:\n  a: {command: 'true'}\n", ALICE)
+    sign_in(browser, base_url, ALICE)
+    browser.get(f"{base_url}/ui/runs/{run_id}")
+    wait_until(browser, lambda d: job_state(d) == "succeeded")
+    browser.find_element(By.CSS_SELECTOR, '#graph g.node[data-node="a"] rect').click()
+    click_action(browser, "node-actions", "stop-step")
+    confirm(browser)
+    shown = wait_until(browser, refusal_shown)
+    # The API's answer to the same call: FAILED_PRECONDITION, in its own words.
+    request = urllib.request.Request(
+        base_url + "/api/v1/stepexecution/act",
+        data=json.dumps(
+            {"run_id": run_id, "step_name": "a", "action": "STEP_ACTION_STOP"}
+        ).encode(),
+        headers={"Content-Type": "application/json", "Token": ALICE},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    assert shown == json.loads(refused.value.read())["message"]
