@@ -202,3 +202,17 @@ def test_a_refused_step_action_shows_the_apis_message(
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 400
     assert shown == json.loads(refused.value.read())["message"]
+
+
+def test_retrying_a_failed_run_opens_the_new_run(browser: webdriver.Chrome, base_url: str) -> None:
+    run_id = create_run(base_url, "name: flaky\nentry_points:\n  a: {command: 'exit 1'}\n", ALICE)
+    sign_in(browser, base_url, ALICE)
+    browser.get(f"{base_url}/ui/runs/{run_id}")
+    wait_until(browser, lambda d: job_state(d) == "failed")
+    click_action(browser, "actions", "retry")
+    confirm(browser)
+    wait_until(browser, lambda d: "/ui/runs/" in d.current_url and run_id not in d.current_url)
+    new_run = browser.current_url.rsplit("/", 1)[1]
+    answer = api(base_url, "/api/v1/workflow/run/get", {"run_id": new_run}, ALICE)
+    assert answer["run"]["retried_from"] == run_id
+    wait_until(browser, lambda d: job_state(d) == "failed")

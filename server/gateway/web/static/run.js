@@ -42,7 +42,11 @@
     const id = runId;
     actions.replaceChildren(
       button("Stop", () => Dw.act(`Stop run ${id}?`, [], () => call(WORKFLOW + "run/stop", { run_id: id }))),
-      button("Retry", () => Dw.act(`Retry run ${id}?`, [], () => call(WORKFLOW + "run/retry", { run_id: id }))),
+      // RetryRun makes a new run (reusing what succeeded): go to it.
+      button("Retry", () => Dw.act(`Retry run ${id}?`, [], async () => {
+        const answer = await call(WORKFLOW + "run/retry", { run_id: id });
+        location.href = `${Dw.prefix}/runs/${encodeURIComponent(answer.run.run_id)}`;
+      })),
       button("Delete", () => Dw.act(`Delete run ${id}?`, [], async () => {
         await call(WORKFLOW + "run/delete", { run_id: id });
         location.href = Dw.prefix + "/runs";
