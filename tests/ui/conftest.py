@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -110,8 +110,12 @@ def create_run(base_url: str, run_yaml: str, token: str) -> str:
 def wait_until(
     driver: webdriver.Chrome, what: Callable[[webdriver.Chrome], T], timeout: float = WAIT
 ) -> T:
-    """What `what` returns once it is truthy (Selenium's explicit wait: no sleeps)."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(what)
+    """What `what` returns once it is truthy (Selenium's explicit wait: no sleeps). An
+    element replaced while `what` read it (a list re-rendered) means: look again."""
+    wait = WebDriverWait(
+        driver, timeout, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException]
+    )
+    return wait.until(what)
 
 
 def sign_in(driver: webdriver.Chrome, base_url: str, token: str) -> None:
@@ -127,6 +131,12 @@ def node_state(driver: webdriver.Chrome, node: str) -> str:
     return found[0].get_attribute("data-state") or "" if found else ""
 
 
+def listed(driver: webdriver.Chrome) -> list[str]:
+    """The ids of the rows a list page shows."""
+    rows = driver.find_elements(By.CSS_SELECTOR, "#list tbody tr[data-id]")
+    return [row.get_attribute("data-id") or "" for row in rows]
+
+
 def notice(driver: webdriver.Chrome) -> WebElement:
     return driver.find_element(By.ID, "notice")
 
@@ -139,6 +149,12 @@ def confirm(driver: webdriver.Chrome, **fields: str) -> None:
         box.clear()
         box.send_keys(value)
     driver.find_element(By.ID, "confirm-ok").click()
+
+
+def open_node(driver: webdriver.Chrome, node: str) -> None:
+    """Clicks a node of the graph once it is drawn."""
+    selector = f'#graph g.node[data-node="{node}"] rect'
+    wait_until(driver, lambda d: d.find_element(By.CSS_SELECTOR, selector)).click()
 
 
 def click_action(driver: webdriver.Chrome, holder: str, action: str) -> None:

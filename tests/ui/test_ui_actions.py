@@ -19,6 +19,7 @@ from tests.ui.conftest import (
     click_action,
     confirm,
     create_run,
+    open_node,
     sign_in,
     wait_until,
 )
@@ -89,10 +90,7 @@ def test_a_task_shows_its_parties(browser: webdriver.Chrome, base_url: str) -> N
     sleeping_job(base_url, "ui-parties-1")
     sign_in(browser, base_url, OPERATOR)
     browser.get(f"{base_url}/ui/jobs/ui-parties-1")
-    rect = wait_until(
-        browser, lambda d: d.find_element(By.CSS_SELECTOR, '#graph g.node[data-node="nap"] rect')
-    )
-    rect.click()
+    open_node(browser, "nap")
     parties = wait_until(
         browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-fields li[data-party]")
     )
@@ -186,7 +184,7 @@ def test_a_refused_step_action_shows_the_apis_message(
     sign_in(browser, base_url, ALICE)
     browser.get(f"{base_url}/ui/runs/{run_id}")
     wait_until(browser, lambda d: job_state(d) == "succeeded")
-    browser.find_element(By.CSS_SELECTOR, '#graph g.node[data-node="a"] rect').click()
+    open_node(browser, "a")
     click_action(browser, "node-actions", "stop-step")
     confirm(browser)
     shown = wait_until(browser, refusal_shown)

@@ -14,6 +14,7 @@ from tests.ui.conftest import (
     confirm,
     create_run,
     node_state,
+    open_node,
     sign_in,
     wait_until,
 )
@@ -87,7 +88,7 @@ def test_a_failed_steps_log_shows_and_a_retry_with_a_parameter_succeeds(
     sign_in(browser, base_url, ALICE)
     browser.get(f"{base_url}/ui/runs/{run_id}")
     wait_until(browser, lambda d: node_state(d, "train") == "failed")
-    browser.find_element(By.CSS_SELECTOR, '#graph g.node[data-node="train"] rect').click()
+    open_node(browser, "train")
     log = browser.find_element(By.ID, "log")
     wait_until(browser, lambda d: "training with code 3" in log.text)
     assert browser.find_element(By.CSS_SELECTOR, '#detail-fields dd[data-field="status"]').text == (
