@@ -105,3 +105,46 @@ def test_a_failed_steps_log_shows_and_a_retry_with_a_parameter_succeeds(
     wait_until(browser, lambda d: "training with code 0" in log.text)
     assert "code 3" not in log.text
     assert log.get_attribute("data-attempt") == "2"
+
+
+def test_a_running_steps_log_grows_on_the_page(
+    browser: webdriver.Chrome, base_url: str, tmp_path: Path
+) -> None:
+    gate = tmp_path / "go"
+    run_yaml = (
+        "name: chatty\nentry_points:\n"
+        f"  talk: {{command: 'echo first; while [ ! -f {gate} ]; do sleep 0.05; done; echo second'}}\n"
+    )
+    run_id = create_run(base_url, run_yaml, ALICE)
+    sign_in(browser, base_url, ALICE)
+    browser.get(f"{base_url}/ui/runs/{run_id}")
+    open_node(browser, "talk")
+    log = browser.find_element(By.ID, "log")
+    wait_until(browser, lambda d: log.text == "first")
+    assert log.get_attribute("data-finished") == "false"
+    gate.touch()
+    wait_until(browser, lambda d: log.text == "first\nsecond")
+    wait_until(browser, lambda d: log.get_attribute("data-finished") == "true")
+
+
+def test_sub_dags_and_loop_copies_are_boxed(browser: webdriver.Chrome, base_url: str) -> None:
+    run_yaml = (
+        "name: nested\nentry_points:\n"
+        "  ingest:\n    entry_points:\n"
+        "      fetch: {command: 'true'}\n      clean: {command: 'true', deps: fetch}\n"
+        "  shard: {command: 'true', deps: ingest, loop_argument: [a, b, c]}\n"
+    )
+    run_id = create_run(base_url, run_yaml, ALICE)
+    sign_in(browser, base_url, ALICE)
+    browser.get(f"{base_url}/ui/runs/{run_id}")
+    wait_until(browser, lambda d: node_state(d, "shard-2"))
+    clusters = {
+        c.get_attribute("data-cluster"): c.text
+        for c in browser.find_elements(By.CSS_SELECTOR, "#graph g.cluster")
+    }
+    assert clusters == {"dag:ingest": "ingest", "loop:shard": "shard (loop)"}
+    nodes = {
+        n.get_attribute("data-node")
+        for n in browser.find_elements(By.CSS_SELECTOR, "#graph g.node")
+    }
+    assert nodes == {"ingest.fetch", "ingest.clean", "shard", "shard-1", "shard-2"}
