@@ -72,3 +72,38 @@ def test_alice_approves_one_job_and_rejects_another(
             == ["ui-held-yes"]
         ),
     )
+
+
+def test_a_thousand_task_job_is_drawn_once_and_then_only_recoloured(
+    browser: webdriver.Chrome, base_url: str
+) -> None:
+    party = [{"domain_id": "alice"}]
+    tasks = [
+        {
+            "alias": f"l{layer}-{i}",
+            "app_image": "dagwire-noop",
+            "parties": party,
+            "dependencies": [f"l{layer - 1}-{i}", f"l{layer - 1}-{(i + 1) % 100}"] if layer else [],
+        }
+        for layer in range(10)
+        for i in range(100)
+    ]
+    body = {"job_id": "ui-thousand", "initiator": "alice", "max_parallelism": 1000, "tasks": tasks}
+    assert api(base_url, "/api/v1/job/create", body, OPERATOR)["status"]["code"] == 0
+    sign_in(browser, base_url, ALICE)
+    browser.get(f"{base_url}/ui/jobs/ui-thousand")
+    graph = browser.find_element(By.ID, "graph")
+    wait_until(browser, lambda d: graph.get_attribute("data-ready") == "true", timeout=50)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#graph g.node")) == 1000
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#graph path.edge")) == 1800
+    wait_until(browser, lambda d: state(d) == "awaitingapproval")
+    svg = browser.find_element(By.CSS_SELECTOR, "#graph svg")
+    click_action(browser, "actions", "approve")
+    confirm(browser)
+    wait_until(browser, lambda d: state(d) == "succeeded")
+    # Every node turned green in the same drawing: no second layout replaced it.
+    assert svg == browser.find_element(By.CSS_SELECTOR, "#graph svg")
+    states = browser.execute_script(
+        "return [...document.querySelectorAll('#graph g.node')].map(n => n.dataset.state)"
+    )
+    assert set(states) == {"succeeded"}
