@@ -62,16 +62,11 @@ def test_alice_approves_one_job_and_rejects_another(
     browser.get(f"{base_url}/ui/jobs")
     Select(browser.find_element(By.NAME, "state")).select_by_visible_text("Succeeded")
     browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
-    wait_until(
-        browser,
-        lambda d: (
-            [
-                r.get_attribute("data-id")
-                for r in d.find_elements(By.CSS_SELECTOR, "#list tr[data-id]")
-            ]
-            == ["ui-held-yes"]
-        ),
-    )
+    wait_until(browser, lambda d: listed(d) == ["ui-held-yes"])
+    Select(browser.find_element(By.NAME, "state")).select_by_visible_text("any")
+    browser.find_element(By.NAME, "name").send_keys("held-n")
+    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    wait_until(browser, lambda d: listed(d) == ["ui-held-no"])
 
 
 def test_a_thousand_task_job_is_drawn_once_and_then_only_recoloured(

@@ -51,11 +51,9 @@
     },
     async jobs(wanted, token) {
       const states = wanted.state ? [wanted.state] : [];
-      const answer = await call("/api/v1/job/list", { page_size: PAGE_SIZE, page_token: token, states });
-      // ListJobs filters by state only: a name is matched within the page.
-      const name = (wanted.name || "").toLowerCase();
-      const jobs = answer.data.jobs.filter((job) => !name || job.job_id.toLowerCase().includes(name));
-      const rows = jobs.map((job) =>
+      const request = { page_size: PAGE_SIZE, page_token: token, states, job_id_contains: wanted.name || "" };
+      const answer = await call("/api/v1/job/list", request);
+      const rows = answer.data.jobs.map((job) =>
         el("tr", { "data-id": job.job_id },
           cell("Job", link(`/jobs/${encodeURIComponent(job.job_id)}`, job.job_id)),
           cell("State", badge(stateName(job.status.state))),
