@@ -195,20 +195,28 @@ class DagwireClient(BaseDagwireClient):
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
         page_token: str = "",
+        id_contains: str = "",
     ) -> Page[JobStatus]:
         """One page of the jobs the caller may see, oldest first (dagwire's ListJobs;
-        Kuscia has none). ``states`` keeps those in any of them (``"Running"``); pass the
-        page's ``next_page_token`` as ``page_token`` for the next page."""
-        return self._invoke(self._list_jobs_call(states, page_size, page_token))
+        Kuscia has none). ``states`` keeps those in any of them (``"Running"``),
+        ``id_contains`` those whose job id contains it; pass the page's
+        ``next_page_token`` as ``page_token`` for the next page."""
+        call = self._list_jobs_call(states, page_size, page_token, id_contains)
+        return self._invoke(call)
 
     def iter_jobs(
         self,
         *,
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
+        id_contains: str = "",
     ) -> Iterator[JobStatus]:
         """Every job :meth:`list_jobs` finds, fetching page after page."""
-        return self._pages(functools.partial(self._list_jobs_call, tuple(states), page_size))
+        return self._pages(
+            functools.partial(
+                self._list_jobs_call, tuple(states), page_size, id_contains=id_contains
+            )
+        )
 
     def stop_job(self, job_id: str, reason: str = "") -> None:
         """Terminates running tasks; the job fails with ``reason`` as its err_msg."""
