@@ -106,8 +106,12 @@ async def make(out: Path) -> None:
         await post("/api/v1/job/create", job("psi-train-2026"))
         big = (await post("/api/v1/workflow/run/create", {"run_yaml": run_yaml(work)}))["run"]
         failing = (await post("/api/v1/workflow/run/create", {"run_yaml": FAILING}))["run"]
-        await asyncio.to_thread(_shoot, base, big["run_id"], failing["run_id"], out)
-        (work / "go").touch()
+        try:
+            await asyncio.to_thread(_shoot, base, big["run_id"], failing["run_id"], out)
+        finally:
+            # Nothing of the pictures' outlives them: the sleeping tasks are stopped.
+            await post("/api/v1/job/cancel", {"job_id": "psi-train-2026"})
+            await post("/api/v1/workflow/run/stop", {"run_id": big["run_id"], "force": True})
 
 
 def _shoot(base: str, big_run: str, failing_run: str, out: Path) -> None:

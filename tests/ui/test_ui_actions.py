@@ -24,7 +24,7 @@ from tests.ui.conftest import (
     wait_until,
 )
 
-SLEEPER = "name: sleeper\nentry_points:\n  nap: {command: 'sleep 60'}\n  after: {command: 'true', deps: nap}\n"
+SLEEPER = "name: sleeper\nentry_points:\n  nap: {command: 'sleep 20'}\n  after: {command: 'true', deps: nap}\n"
 
 
 def sleeping_job(base_url: str, job_id: str) -> None:
@@ -33,7 +33,7 @@ def sleeping_job(base_url: str, job_id: str) -> None:
         "parties": [{"domain_id": "alice"}, {"domain_id": "bob"}],
         "alias": "nap",
         "task_id": "nap",
-        "task_input_config": json.dumps({"sleep_seconds": 60}),
+        "task_input_config": json.dumps({"sleep_seconds": 20}),
     }
     follower = {**task, "alias": "then", "task_id": "then", "dependencies": ["nap"]}
     body = {"job_id": job_id, "initiator": "alice", "tasks": [task, follower]}
