@@ -28,10 +28,11 @@ from dagwire.server.workflow.runs import WorkflowRuntime
 MAX_LOG_BYTES = 8 << 20
 MAX_LOG_PAGE = 10_000
 # A followed log: at most this much per chunk, and only the last MAX_TAIL_START bytes of
-# a long log at the start; how often a quiet log's file is looked at again.
+# a long log at the start; how often its file is looked at, and its run re-read.
 MAX_TAIL_CHUNK = 64 << 10
 MAX_TAIL_START = 1 << 20
 TAIL_INTERVAL = 0.25
+RUN_INTERVAL = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +158,10 @@ class RunOutputs:
         """One step's log as it grows, for ever (the caller bounds the stream): a chunk
         at once, then one whenever the file grew, the step's state changed or a retry
         began a new attempt (whose log starts at 0). The file is looked at every
-        TAIL_INTERVAL seconds, off the event loop, and the run (its tenancy and the
-        step's state) re-read with it. Ends after `seconds`, when given."""
+        TAIL_INTERVAL seconds, off the event loop; the run (its tenancy and the step's
+        state and attempt) is re-read every RUN_INTERVAL seconds, so that a viewer left
+        open on a large finished run costs a read a second, not four. Ends after
+        `seconds`, when given."""
         if offset < 0:
             raise InvalidArgument.of("offset", "must not be negative")
         required("step_name", step_name)
@@ -166,12 +169,15 @@ class RunOutputs:
         attempt = -1
         loop = asyncio.get_running_loop()
         deadline = None if seconds is None else loop.time() + seconds
+        read_at: float | None = None
         while deadline is None or loop.time() < deadline:
-            view = await self._runs.get_run(tenant, run_id)
-            try:
-                task = view.job.task(step_name)
-            except KeyError:
-                raise NotFound("step", f"{run_id}/{step_name}") from None
+            if read_at is None or loop.time() - read_at >= RUN_INTERVAL:
+                view = await self._runs.get_run(tenant, run_id)
+                read_at = loop.time()
+                try:
+                    task = view.job.task(step_name)
+                except KeyError:
+                    raise NotFound("step", f"{run_id}/{step_name}") from None
             if task.attempt != attempt:
                 offset = offset if attempt == -1 else 0
                 attempt = task.attempt
