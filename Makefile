@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool kuscia-contract certs clean
+.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool browser kuscia-contract certs clean
 
 # Exact versions of everything installed live in two lock files, made by `make lock`:
 # requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
@@ -91,7 +91,19 @@ sandbox-tool:
 	    exit 1; \
 	  fi; }
 
-test: venv sandbox-tool
+# The web UI's tests (tests/ui/) drive Debian's Chromium through its chromedriver; as
+# root, install both from Debian's packages; anyone else is told what to install (the
+# tests skip, saying why, when Chromium cannot start).
+browser:
+	@command -v chromedriver >/dev/null && command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "make: chromium is missing: install it (Debian/Ubuntu: sudo apt-get install chromium chromium-driver)" >&2; \
+	    exit 1; \
+	  fi; }
+
+test: venv sandbox-tool browser
 	$(PY) -m pytest
 
 lint: venv

@@ -18,6 +18,7 @@ import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.v1 import step_execution_service_pb2_grpc, workflow_service_pb2_grpc
+from dagwire.v1 import workflow_request_response_pb2 as wf
 
 from ._base import (
     DEFAULT_TARGET,
@@ -49,6 +50,7 @@ from ._workflow_models import (
     CacheEntry,
     ConcurrencyPolicy,
     FailureStrategy,
+    LogChunk,
     LogPosition,
     Page,
     Pipeline,
@@ -194,20 +196,28 @@ class AsyncDagwireClient(BaseDagwireClient):
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
         page_token: str = "",
+        id_contains: str = "",
     ) -> Page[JobStatus]:
         """One page of the jobs the caller may see, oldest first (dagwire's ListJobs;
-        Kuscia has none). ``states`` keeps those in any of them (``"Running"``); pass the
-        page's ``next_page_token`` as ``page_token`` for the next page."""
-        return await self._invoke(self._list_jobs_call(states, page_size, page_token))
+        Kuscia has none). ``states`` keeps those in any of them (``"Running"``),
+        ``id_contains`` those whose job id contains it; pass the page's
+        ``next_page_token`` as ``page_token`` for the next page."""
+        call = self._list_jobs_call(states, page_size, page_token, id_contains)
+        return await self._invoke(call)
 
     def iter_jobs(
         self,
         *,
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
+        id_contains: str = "",
     ) -> AsyncIterator[JobStatus]:
         """Every job :meth:`list_jobs` finds, fetching page after page."""
-        return self._pages(functools.partial(self._list_jobs_call, tuple(states), page_size))
+        return self._pages(
+            functools.partial(
+                self._list_jobs_call, tuple(states), page_size, id_contains=id_contains
+            )
+        )
 
     async def stop_job(self, job_id: str, reason: str = "") -> None:
         """Terminates running tasks; the job fails with ``reason`` as its err_msg."""
@@ -637,6 +647,30 @@ class AsyncDagwireClient(BaseDagwireClient):
         default) from the last; ``page_size`` lines a page (server default 100)."""
         call = self._get_run_log_call(run_id, step_name, page_size, page_no, position)
         return await self._invoke(call)
+
+    async def tail_run_log(
+        self,
+        run_id: str,
+        step_name: str,
+        *,
+        offset: int = 0,
+        timeout_seconds: int = 0,
+    ) -> AsyncGenerator[LogChunk, None]:
+        """Follows one step's log as it is written (TailRunLog): what it holds from byte
+        ``offset``, then each new chunk, into the step's retries (a new ``attempt``
+        starts at offset 0), until ``timeout_seconds`` (0: until the caller stops).
+        NotFoundError for an unknown run or step."""
+        request = wf.TailRunLogRequest(
+            run_id=run_id, step_name=step_name, offset=offset, timeout_seconds=timeout_seconds
+        )
+        stream = self._workflow_stub.TailRunLog(request, metadata=self._metadata)
+        try:
+            async for message in stream:
+                yield LogChunk._from_proto(message)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+        finally:
+            stream.cancel()
 
     # --- schedules ------------------------------------------------------------------------
 

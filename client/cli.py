@@ -196,17 +196,26 @@ def list_status(settings: _Settings, job_ids: tuple[str, ...]) -> None:
 )
 @click.option("--page-size", type=click.IntRange(min=0), default=0, help="Jobs per page (100).")
 @click.option("--page-token", default="", help="next_page_token of the previous page.")
+@click.option("--id-contains", default="", help="Only jobs whose id contains this text.")
 @click.option("--all", "all_pages", is_flag=True, help="Fetch every page.")
 @_pass_settings
 def list_jobs(
-    settings: _Settings, states: tuple[str, ...], page_size: int, page_token: str, all_pages: bool
+    settings: _Settings,
+    states: tuple[str, ...],
+    page_size: int,
+    page_token: str,
+    id_contains: str,
+    all_pages: bool,
 ) -> None:
     """List the jobs you may see, oldest first, a page at a time."""
     client = settings.client()
     if all_pages:
-        jobs, token = list(client.iter_jobs(states=states, page_size=page_size)), ""
+        found = client.iter_jobs(states=states, page_size=page_size, id_contains=id_contains)
+        jobs, token = list(found), ""
     else:
-        page = client.list_jobs(states=states, page_size=page_size, page_token=page_token)
+        page = client.list_jobs(
+            states=states, page_size=page_size, page_token=page_token, id_contains=id_contains
+        )
         jobs, token = list(page), page.next_page_token
     data = {"jobs": [proto_dict(j.raw) for j in jobs], "next_page_token": token}
     settings.show(data, lambda: statuses_table(jobs))

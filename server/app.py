@@ -262,12 +262,17 @@ class DagwireServer:
         from dagwire.server.gateway.http import HttpGateway
         from dagwire.server.gateway.listener import HttpListener
 
+        extensions = [self._modelarts_gateway(served, authenticator).register]
+        if self.config.ui:
+            from dagwire.server.gateway.ui import WebUi
+
+            extensions.append(WebUi().register)
         gateway = HttpGateway(
             services=served,
             authenticator=authenticator,
             metrics=self.metrics,
             max_body_bytes=self.config.max_message_bytes,
-            extensions=[self._modelarts_gateway(served, authenticator).register],
+            extensions=extensions,
         )
         return HttpListener(
             gateway.application(),
@@ -514,6 +519,8 @@ async def serve(config: ServerConfig) -> None:
             f"  http gateway on {server.http.url} (POST /api/v1/job/..., /api/v1/workflow/..., GET /metrics)",
             flush=True,
         )
+    if server.http is not None and config.ui:
+        print(f"  web UI at {server.http.url}/ui/", flush=True)
     if server.metrics_http is not None:
         print(f"  metrics at {server.metrics_http.url}/metrics", flush=True)
     if server.federation is not None:

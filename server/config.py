@@ -46,6 +46,8 @@ class ServerConfig:
     auth_health: bool = False
     # The HTTP/JSON gateway (Kuscia's REST paths and /metrics) listens here when set.
     http_listen: str | None = None
+    # The web UI at /ui/ on the gateway's port (--no-ui turns it off).
+    ui: bool = True
     # A listener serving only /metrics, for Prometheus without the gateway.
     metrics_listen: str | None = None
     # Several replicas on one PostgreSQL database (on whenever the URL is PostgreSQL):
@@ -280,6 +282,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "(Kuscia uses 8082)",
     )
     parser.add_argument(
+        "--no-ui",
+        action="store_true",
+        default=_env_flag("NO_UI"),
+        help="do not serve the web UI at /ui/ on the HTTP gateway's port",
+    )
+    parser.add_argument(
         "--metrics-listen",
         default=_env("METRICS_LISTEN", ""),
         help="host:port serving only Prometheus /metrics (the gateway serves it too); "
@@ -411,6 +419,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         tls_client_ca=_path(args.tls_client_ca),
         auth_health=args.auth_health,
         http_listen=args.http_listen or None,
+        ui=not args.no_ui,
         metrics_listen=args.metrics_listen or None,
         replica_id=args.replica_id or None,
         lease_seconds=args.lease_seconds,

@@ -47,7 +47,7 @@ THIRD_PARTY: dict[str, set[str]] = {
     "auth": {"grpc", "structlog", "yaml"},
     "api": {"grpc", "google", "grpc_status", "structlog"},
     "observability": {"grpc", "google", "prometheus_client", "structlog"},
-    "gateway": {"aiohttp", "grpc", "google", "structlog", "yaml", "grpc_tools"},
+    "gateway": {"aiohttp", "grpc", "google", "structlog", "yaml", "grpc_tools", "jinja2"},
     "federation": {"aiosqlite", "grpc", "google", "structlog", "yaml"},
 }
 

@@ -85,6 +85,7 @@ WORKFLOW_ROUTES = RouteTable(
         "cache/delete": "DeleteCacheEntry",
         "artifact/list": "ListArtifacts",
         "log/get": "GetRunLog",
+        "log/tail": "TailRunLog",
         "schedule/create": "CreateSchedule",
         "schedule/get": "GetSchedule",
         "schedule/list": "ListSchedules",

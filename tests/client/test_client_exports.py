@@ -36,6 +36,7 @@ EXPECTED = {
     "JobState",
     "JobStatus",
     "KusciaError",
+    "LogChunk",
     "LogPosition",
     "NotFoundError",
     "Page",
