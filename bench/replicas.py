@@ -219,6 +219,8 @@ async def _replicas(
                         url,
                         "--replica-id",
                         f"bench-{index}",
+                        "--workers",
+                        "1",
                         *extra,
                     ),
                 )

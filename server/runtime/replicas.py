@@ -52,6 +52,8 @@ log = structlog.get_logger(__name__)
 TAKE_OVER_BATCH = 500
 # While the horizon is below a committed version: how soon it is read again.
 _CATCH_UP_SECONDS = 0.005
+# With no watcher, how long commits are gathered before the horizon is read.
+_GATHER_SECONDS = 0.02
 # How long after a renewal was sent this replica still acts, as a share of the lease.
 _ACTING_SHARE = 0.75
 
@@ -263,6 +265,10 @@ class Replication:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(interval):
                     await self._poll_now.wait()
+            if self.bus.subscriber_count == 0:
+                # Nobody watches: gather the commits of a moment into one read (the
+                # runtime's interest in others' changes to its jobs can wait that long).
+                await asyncio.sleep(_GATHER_SECONDS)
             self._poll_now.clear()
             try:
                 horizon = await self._pg.latest()
