@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool browser kuscia-contract certs clean
+.PHONY: run test gen lint typecheck soak load bench bench-peers venv lock tools sandbox-tool browser kuscia-contract certs clean
 
 # Exact versions of everything installed live in two lock files, made by `make lock`:
 # requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
@@ -164,6 +164,17 @@ certs:
 	  rm -f $$d.csr $$d.ext ca-$$d.srl; \
 	  echo "made $(CERTS_DIR)/$$d.crt, $$d.key (CN=$$d) and its CA ca-$$d.crt"; \
 	done
+
+# dagwire against Prefect 3 on the same DAGs, in one run (bench/peers.py). The peer gets an
+# environment of its own, from PyPI, never mixed with dagwire's locked one.
+PEERS_VENV ?= .venv-peers
+$(PEERS_VENV)/.prefect:
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q 'prefect>=3.0,<4'
+	touch $@
+
+bench-peers: venv $(PEERS_VENV)/.prefect
+	$(PY) -m bench.peers --peer-python $(PEERS_VENV)/bin/python
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

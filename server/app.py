@@ -179,8 +179,9 @@ class DagwireServer:
         self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()
         options = [
-            # A port another process holds is an error, not silently shared.
-            ("grpc.so_reuseport", 0),
+            # A port another process holds is an error, not silently shared (unless this
+            # is one of several workers, which share it: dagwire.server.workers).
+            ("grpc.so_reuseport", 1 if config.shared_port else 0),
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
@@ -279,6 +280,7 @@ class DagwireServer:
             self.config.http_listen,
             ssl_context=self._ssl_context(),
             shutdown_grace=self.config.shutdown_grace,
+            reuse_port=self.config.shared_port,
         )
 
     def _modelarts_gateway(
@@ -326,7 +328,8 @@ class DagwireServer:
         naming the flag that moves it) leaves no job recovered, no process started."""
         config = self.config
         try:
-            check_free(config.listen, "--listen")
+            if not config.shared_port:  # (a worker's siblings hold the port too)
+                check_free(config.listen, "--listen")
             self.port = self._add_port()
             if self.port == 0:
                 raise ListenError(config.listen, "--listen", "gRPC could not bind it")

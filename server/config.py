@@ -95,6 +95,11 @@ class ServerConfig:
     peer_deadline: float = 300.0
     # The most messages queued for one peer (outbox.py says what happens at the bound).
     peer_queue_bound: int = 10_000
+    # API worker processes on one port (dagwire.server.workers); more than one needs
+    # PostgreSQL. `shared_port`: this process is one of them (its port is shared with its
+    # siblings by SO_REUSEPORT, so it is not checked for being free first).
+    workers: int = 1
+    shared_port: bool = False
 
     def __post_init__(self) -> None:
         self._check_federation()
@@ -170,6 +175,10 @@ class ServerConfig:
         """PostgreSQL is the shared store of replicas: any number of servers may use one
         database, so each runs as a replica (see dagwire.server.runtime.replicas)."""
         return self.store_url.startswith("postgresql")
+
+
+# A bound on --workers: each is a process with its own database pools.
+MAX_WORKERS = 64
 
 
 def _is_host_port(address: str) -> bool:
@@ -301,6 +310,16 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "its jobs at once instead of after its old lease expires",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", "0")),
+        help="API worker processes serving --listen together (SO_REUSEPORT), each a "
+        "replica on the shared PostgreSQL database (default: the number of cores with "
+        "PostgreSQL, 1 with SQLite, which allows no more)",
+    )
+    # Set by the supervisor on the workers it starts (dagwire.server.workers).
+    parser.add_argument("--shared-port", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--lease-seconds",
         type=float,
         default=float(_env("LEASE_SECONDS", str(defaults.lease_seconds))),
@@ -392,6 +411,17 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         parser.error("--lease-seconds must be positive")
     if args.fence_seconds is not None and args.fence_seconds <= 0:
         parser.error("--fence-seconds must be positive")
+    if not 0 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers must be between 1 and {MAX_WORKERS}")
+    postgres = (args.database_url or "").startswith("postgresql")
+    if args.workers == 0:  # not given
+        args.workers = (os.cpu_count() or 1) if postgres else 1
+    if args.workers > 1 and not postgres:
+        parser.error(
+            f"--workers {args.workers} needs PostgreSQL (--database-url "
+            "postgresql+asyncpg://...): the SQLite store has one writer, so one process "
+            "serves it; use --workers 1 or a PostgreSQL database"
+        )
     try:
         return _config(args)
     except ValueError as error:
@@ -441,6 +471,8 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         peer_key=_path(args.peer_key),
         peer_deadline=args.peer_deadline,
         peer_queue_bound=args.peer_queue_bound,
+        workers=args.workers,
+        shared_port=args.shared_port,
     )
 
 

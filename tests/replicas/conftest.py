@@ -133,6 +133,10 @@ class Replicas:
                 str(self.lease_seconds),
                 "--replica-id",
                 f"replica-{index}",
+                # One process per replica: these tests kill and stop replicas one by one
+                # (--workers N is tested in tests/workers/).
+                "--workers",
+                "1",
                 "--app-images",
                 str(images),
                 "--heartbeat-interval",
