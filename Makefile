@@ -17,6 +17,7 @@ RUN_LOCK := requirements/run.txt
 DEV_LOCK := requirements/dev.txt
 RUNTIME  := $(VENV)/.runtime
 DEV      := $(VENV)/.dev
+UI_VENDOR := server/gateway/web/static/vendor/dagre.min.js
 TOOLS    := $(VENV)/.gen-tools
 UV_VERSION := 0.13.9
 # The package itself: its dependencies came from a lock, and setuptools from the same lock
@@ -30,15 +31,20 @@ venv: $(GEN_MARK) $(DEV)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(RUNTIME): $(RUN_LOCK) pyproject.toml | $(PY)
+$(RUNTIME): $(RUN_LOCK) pyproject.toml $(UI_VENDOR) | $(PY)
 	$(PY) -m pip install -q -r $(RUN_LOCK)
 	$(INSTALL_SELF)
 	touch $@
 
-$(DEV): $(DEV_LOCK) pyproject.toml | $(PY)
+$(DEV): $(DEV_LOCK) pyproject.toml $(UI_VENDOR) | $(PY)
 	$(PY) -m pip install -q -r $(DEV_LOCK)
 	$(INSTALL_SELF)
 	touch $@
+
+# The web UI's graph layout library (dagre), fetched from the npm registry at a pinned
+# version and checked against its sha256 (tools/ui_vendor.py); not kept in this repository.
+$(UI_VENDOR):
+	$(PYTHON) tools/ui_vendor.py
 
 # The generator alone, at the locked versions: `make gen` needs nothing else, so it works
 # before the package itself can be installed.
@@ -107,8 +113,8 @@ test: venv sandbox-tool browser
 	$(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check server client tests
-	$(VENV)/bin/ruff format --check server client tests
+	$(VENV)/bin/ruff check server client tests tools
+	$(VENV)/bin/ruff format --check server client tests tools
 	$(PY) client/_unasync.py --check
 	$(MAKE) --no-print-directory typecheck
 

@@ -6,7 +6,7 @@ signed in with (kept in the browser, sent as the `Token` header), so every datum
 through the same authenticator and tenancy rules as any API caller's: the UI shows a
 caller exactly what the API shows it, and a foreign run's page says what a missing one's
 does. Live pages read the API's NDJSON watch streams; a step's log follows
-/api/v1/workflow/log/tail. Graphs are laid out in the browser by dagre (vendored in
+/api/v1/workflow/log/tail. Graphs are laid out in the browser by dagre (fetched at set-up into
 web/static/vendor, see its README).
 
 The shells carry no data, so they are served without credentials; a Content-Security-
