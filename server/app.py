@@ -28,10 +28,15 @@ from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
 from dagwire.server.config import ServerConfig, sandbox_user_ids
+from dagwire.server.engine.quota import Resources
 from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.fencing import FenceBoard
 from dagwire.server.executors.images import AppImageRegistry
-from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
+from dagwire.server.executors.inprocess import (
+    INPROCESS_IMAGES,
+    InProcessExecutor,
+    RoutingExecutor,
+)
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.executors.ray import RayExecutor  # imports ray only when it launches
 from dagwire.server.executors.sandbox import SandboxPolicy, probe, resolved
@@ -43,13 +48,16 @@ from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.ports import ListenError, bind_as, check_free
 from dagwire.server.rpc import reflection
+from dagwire.server.runtime.admission import AdmittingExecutor, machine_capacity
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
+from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.outputs import RunOutputs
 from dagwire.server.workflow.pipelines import Pipelines
+from dagwire.server.workflow.queues import Queues
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.step_records import step_exit_riders
@@ -133,12 +141,28 @@ class DagwireServer:
             return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
+        # Queues and the server's own capacity bound what processes run at once.
+        self.queues = Queues(
+            SqlQueueStore(lambda: self.store.engine), utc_now, server_capacity(config)
+        )
+
+        def admitted(sink: ReportSink) -> AdmittingExecutor:
+            self.admission = AdmittingExecutor(
+                executor,
+                sink,
+                capacity=server_capacity(config),
+                queues=self.queues.queue,
+                flavours=self.queues.flavour,
+                free_images=INPROCESS_IMAGES,
+            )
+            self.queues.attach(self.admission)
+            return self.admission
 
         def steps(sink: ReportSink) -> StepExecutor:
             # Pipeline steps (cache, artifacts, reuse) on top of whichever executor runs
-            # processes; Kuscia tasks pass straight through.
+            # processes, within their queues; Kuscia tasks pass straight through.
             return StepExecutor(
-                executor,
+                admitted,
                 sink,
                 store=self.workflow_store,
                 jobs=self.store,
@@ -353,6 +377,7 @@ class DagwireServer:
         await self.store.open()
         await self.workflow_store.open()
         await self.schedule_store.open()
+        await self.queues.open()  # before recovery: recovered parties find their queues
         await self.runtime.start()
         await self.scheduler.start()
         await self._server.start()
@@ -386,6 +411,15 @@ class DagwireServer:
 
     async def wait(self) -> None:
         await self._server.wait_for_termination()
+
+
+def server_capacity(config: ServerConfig) -> Resources:
+    """The default queue's max: --capacity-cpu / --capacity-mem, else the machine's."""
+    machine = machine_capacity()
+    return Resources(
+        cpu=round(config.capacity_cpu * 1000) if config.capacity_cpu else machine.cpu,
+        mem=config.capacity_mem or machine.mem,
+    )
 
 
 def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:

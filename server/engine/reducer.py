@@ -29,6 +29,7 @@ from dagwire.server.engine.commands import (
     Outcome,
     ProcessExited,
     ProcessLost,
+    ProcessQueued,
     ProcessStarted,
     ProgressReported,
     Restart,
@@ -130,7 +131,12 @@ def _apply(job: Job, command: Command, now: datetime) -> Outcome:
         case Stop() | Suspend() | Cancel() | Restart() | Approve():
             return on_user_op(job, command, now)
         case (
-            ProcessStarted() | ProgressReported() | ProcessExited() | ProcessLost() | TaskTimedOut()
+            ProcessStarted()
+            | ProcessQueued()
+            | ProgressReported()
+            | ProcessExited()
+            | ProcessLost()
+            | TaskTimedOut()
         ):
             return on_report(job, command, now)
         case RetryTask() | StopTask() | ContinueTask():
@@ -150,6 +156,7 @@ __all__ = [
     "Outcome",
     "ProcessExited",
     "ProcessLost",
+    "ProcessQueued",
     "ProcessStarted",
     "ProgressReported",
     "Restart",

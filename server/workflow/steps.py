@@ -27,6 +27,7 @@ import structlog
 from dagwire.server.engine.catalog import CacheEntry
 from dagwire.server.engine.model import JobKind
 from dagwire.server.engine.names import path_below
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
@@ -152,6 +153,7 @@ class StepExecutor:
                     readable_paths=readable,
                     writable_paths=writable,
                     network=config.network,
+                    tenant=_tenant(config),
                 )
             )
         except BaseException:
@@ -164,14 +166,17 @@ class StepExecutor:
     async def recover(self, launches: Iterable[PartyLaunch]) -> None:
         """Reload what the steps among `launches` need for recording their exits, then
         let the inner executor report on them."""
-        launches = list(launches)
+        recovered = []
         for launch in launches:
             if launch.job_kind is JobKind.RUN:
                 config = _with_overrides(
                     StepConfig.from_json(launch.task_input_config), launch.parameters
                 )
                 self._prepared[launch.key] = await self._prepare(config, launch.key)
-        await self._inner.recover(launches)
+                # Its queue and flavour (in the step's env) and owner, for admission.
+                launch = replace(launch, env={**config.env, **launch.env}, tenant=_tenant(config))
+            recovered.append(launch)
+        await self._inner.recover(recovered)
 
     def log_path(self, key: PartyKey) -> str:
         return self._inner.log_path(key)
@@ -272,6 +277,11 @@ class StepExecutor:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _tenant(config: StepConfig) -> Tenant:
+    """Who the step's process runs for: the run's owner domain and user."""
+    return Tenant.of_owner(config.owner, config.username)
 
 
 def _first_fingerprint(config: StepConfig) -> str:
