@@ -53,6 +53,7 @@ from ._models import (
     job_request_from_dict,
     job_request_from_text,
 )
+from ._queue_models import Cluster, ClusterResource, Flavour, Grant, Queue, Resources
 from ._step_models import StepAction, StepExecution, StepExecutionStatus, StepIO, StepTransition
 from ._sync import DagwireClient, JobHandle, RunHandle
 from ._workflow_calls import PipelineSpec
@@ -90,6 +91,8 @@ __all__ = [
     "AuthError",
     "BaseDagwireClient",
     "CacheEntry",
+    "Cluster",
+    "ClusterResource",
     "ConcurrencyPolicy",
     "DagwireClient",
     "DagwireError",
@@ -98,6 +101,8 @@ __all__ = [
     "FailedPreconditionError",
     "FailureStrategy",
     "FieldViolation",
+    "Flavour",
+    "Grant",
     "IllegalStateError",
     "InvalidArgumentError",
     "InvalidRequestError",
@@ -118,7 +123,9 @@ __all__ = [
     "Pipeline",
     "PipelineSpec",
     "PipelineVersion",
+    "Queue",
     "RPCError",
+    "Resources",
     "Run",
     "RunEvent",
     "RunHandle",

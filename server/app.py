@@ -18,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, kuscia_rejection
+from dagwire.server.api.queue_service import QueueServicer
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
 from dagwire.server.api.workflow_service import WorkflowServicer
@@ -62,7 +63,7 @@ from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
-from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
+from dagwire.v1 import queue_service_pb2, step_execution_service_pb2, workflow_service_pb2
 
 if TYPE_CHECKING:
     from dagwire.server.gateway.listener import HttpListener
@@ -76,10 +77,12 @@ WORKFLOW_SERVICE_DESCRIPTOR = workflow_service_pb2.DESCRIPTOR.services_by_name["
 STEP_SERVICE_DESCRIPTOR = step_execution_service_pb2.DESCRIPTOR.services_by_name[
     "StepExecutionService"
 ]
+QUEUE_SERVICE_DESCRIPTOR = queue_service_pb2.DESCRIPTOR.services_by_name["QueueService"]
 SERVICES = (
     JOB_SERVICE,
     WORKFLOW_SERVICE_DESCRIPTOR.full_name,
     STEP_SERVICE_DESCRIPTOR.full_name,
+    QUEUE_SERVICE_DESCRIPTOR.full_name,
 )
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
 OPERATIONAL_SERVICES = (health.SERVICE_NAME, *reflection.SERVICE_NAMES)
@@ -265,6 +268,8 @@ class DagwireServer:
                 service.descriptor,
                 reject_unary=service.reject_unary,
             )
+        # gRPC only: PaddleFlow's REST paths for queues are the gateway's to add.
+        add_servicer(self._server, QueueServicer(self.queues), QUEUE_SERVICE_DESCRIPTOR)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)

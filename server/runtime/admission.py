@@ -333,3 +333,19 @@ def _clamped(demand: Resources, limit: Resources) -> Resources:
         mem=min(demand.mem, limit.mem) if limit.mem else demand.mem,
         scalar=demand.scalar,
     )
+
+
+def parse_resources(cpu: str, mem: str, scalar: Mapping[str, str]) -> Resources:
+    """Resources from the quantities a user writes ("2", "500m", "8Gi"); ValueError
+    names a bad one. Scalars are whole units (a GPU cannot be split)."""
+    amounts: dict[str, int] = {}
+    for name, text in scalar.items():
+        value = quantity(text, name)
+        if value != int(value):
+            raise ValueError(f"resource {name} {text!r} must be a whole number")
+        amounts[name] = int(value)
+    return Resources(
+        cpu=round(quantity(cpu, "cpu") * 1000) if cpu else 0,
+        mem=round(quantity(mem, "mem")) if mem else 0,
+        scalar={name: amount for name, amount in amounts.items() if amount},
+    )

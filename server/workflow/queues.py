@@ -38,6 +38,8 @@ from dagwire.server.workflow.errors import AlreadyExists, FailedPrecondition, No
 Clock = Callable[[], datetime]
 MAX_ADDRESS = 253
 MAX_DESCRIPTION = 1024
+# Queues and flavours a server holds at most (each list answers in one message).
+MAX_ENTRIES = 1_000
 
 
 class Admission(Protocol):
@@ -112,6 +114,8 @@ class Queues:
         if name == DEFAULT_QUEUE:
             raise AlreadyExists("queue", name, "it is the server's own capacity")
         _check_sizes(max_, min_)
+        if len(self._queues) >= MAX_ENTRIES:
+            raise FailedPrecondition("queue", name, f"a server holds at most {MAX_ENTRIES} queues")
         now = self._clock()
         queue = Queue(name, max_, min_, QueueStatus.OPEN, frozenset(), now, now)
         try:
@@ -214,6 +218,8 @@ class Queues:
     async def create_flavour(self, name: str, size: Resources) -> Flavour:
         _check_name("name", name)
         _check_resources("size", size)
+        if len(self._flavours) >= MAX_ENTRIES:
+            raise FailedPrecondition("flavour", name, f"at most {MAX_ENTRIES} flavours")
         flavour = Flavour(name, size, self._clock())
         try:
             await self._store.insert_flavour(flavour)
