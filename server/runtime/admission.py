@@ -8,6 +8,8 @@ else one CPU); a launch that names no queue goes to the server's own capacity, t
 that a burst of process-heavy jobs queues instead of starting every process at once and
 starving the API. engine/quota.py decides; this module holds what runs and what waits
 per queue, starts what the decision admits, and releases a party's share at its exit.
+The parties of one task attempt are one request (a gang): they wait for each other, so
+they start together or not at all.
 
 What waits says so (PartyQueued, recorded on the party and the task: "queued in demo-q:
 needs cpu 1, 2 of 2 in use"), not a silent pending. At recovery the parties that run
@@ -67,11 +69,24 @@ def machine_capacity() -> Resources:
     return Resources(cpu=(cores or 1) * 1000, mem=memory)
 
 
+# The parties of one attempt of one task: admitted together or not at all, since the
+# parties of a multi-party task wait for each other (a half-admitted task would hold its
+# share while its peers wait behind it).
+GangKey = tuple[str, str, int]  # job id, task id, attempt
+
+
+def _gang(key: PartyKey) -> GangKey:
+    return key.job_id, key.task_id, key.attempt
+
+
 @dataclass(slots=True)
 class _Waiter:
-    launch: PartyLaunch
+    """A whole gang waiting for its queue: its launches and their summed demand."""
+
+    launches: dict[PartyKey, PartyLaunch]
+    demands: dict[PartyKey, Resources]
     request: Request
-    reported: str = ""  # the reason last reported (reported again only when it changes)
+    reported: bool = False  # reported queued (once: each report is a write)
 
 
 @dataclass(slots=True)
@@ -79,7 +94,7 @@ class _Lane:
     """One queue's book: what holds its quota and what waits for it."""
 
     held: dict[PartyKey, Resources] = field(default_factory=dict)
-    waiting: dict[PartyKey, _Waiter] = field(default_factory=dict)
+    waiting: dict[GangKey, _Waiter] = field(default_factory=dict)
 
     @property
     def used(self) -> Resources:
@@ -116,6 +131,9 @@ class AdmittingExecutor:
         self._free_images = free_images  # run in the server itself: no process to admit
         self._lanes: dict[str, _Lane] = {}
         self._lane_of: dict[PartyKey, str] = {}
+        # Parties of gangs not complete yet (the runtime launches a task's parties one
+        # after the other), with their queue and demand.
+        self._gathering: dict[GangKey, dict[PartyKey, tuple[PartyLaunch, str, Resources]]] = {}
         # Recovered parties that were waiting: a loss reported for them means they never
         # started, and they wait again.
         self._was_waiting: dict[PartyKey, PartyLaunch] = {}
@@ -137,9 +155,16 @@ class AdmittingExecutor:
             await self._inner_launch(mine)
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
+        gathering = self._gathering.get(_gang(key))
+        if gathering is not None and gathering.pop(key, None) is not None:
+            if not gathering:
+                del self._gathering[_gang(key)]
+            self._sink(PartyExited(key, TERMINATED_EXIT_CODE, f"terminated: {reason}"))
+            return
         name = self._lane_of.get(key)
         lane = self._lanes.get(name) if name is not None else None
-        if name is not None and lane is not None and key in lane.waiting:
+        waiter = lane.waiting.get(_gang(key)) if lane is not None else None
+        if name is not None and lane is not None and waiter is not None and key in waiter.launches:
             self._drop_waiting(lane, key)
             self._sink(PartyExited(key, TERMINATED_EXIT_CODE, f"terminated: {reason}"))
             self._start_later(self._decide(name))  # the head may have been what blocked
@@ -173,7 +198,8 @@ class AdmittingExecutor:
         lane = self._lanes.get(queue)
         if lane is None:
             return Usage(quota.NOTHING, 0, 0)
-        return Usage(lane.used, len(lane.held), len(lane.waiting))
+        waiting = sum(len(waiter.launches) for waiter in lane.waiting.values())
+        return Usage(lane.used, len(lane.held), waiting)
 
     def in_use(self, queue: str) -> bool:
         lane = self._lanes.get(queue)
@@ -186,18 +212,28 @@ class AdmittingExecutor:
     # --- admission -------------------------------------------------------------------
 
     def _enqueue(self, launch: PartyLaunch) -> list[PartyLaunch]:
-        """Put the launch in its queue and decide: the launches admitted now (none when
-        the launch was refused, which is reported)."""
+        """Put the launch in its queue once its whole gang is there, and decide: the
+        launches admitted now (none when the launch was refused, which is reported)."""
         name, demand, problem = self._placement(launch)
         if problem is not None:
             self._refuse(launch.key, problem)
             return []
         if demand == quota.NOTHING:
             return [launch]  # holds nothing: never waits, not even behind a blocked head
+        gang = _gang(launch.key)
+        members = self._gathering.setdefault(gang, {})
+        members[launch.key] = (launch, name, demand)
+        if len(members) < max(len(launch.parties), 1):
+            return []  # its peers are on their way
+        del self._gathering[gang]
         lane = self._lanes.setdefault(name, _Lane())
-        request = Request(str(launch.key), demand, launch.priority, next(self._arrivals))
-        lane.waiting[launch.key] = _Waiter(launch, request)
-        self._lane_of[launch.key] = name
+        demands = {key: member[2] for key, member in members.items()}
+        request = Request(
+            repr(gang), quota.total(demands.values()), launch.priority, next(self._arrivals)
+        )
+        lane.waiting[gang] = _Waiter({k: m[0] for k, m in members.items()}, demands, request)
+        for key in members:
+            self._lane_of[key] = name
         return self._decide(name)
 
     def _placement(self, launch: PartyLaunch) -> tuple[str, Resources, str | None]:
@@ -251,11 +287,12 @@ class AdmittingExecutor:
         limit = self._limit(name)
         if limit is None:
             gone = "closed" if self._queues(name) is not None else "deleted"
-            for key in list(lane.waiting):
-                self._drop_waiting(lane, key)
-                self._refuse(key, f"queue {name!r} was {gone}")
+            for waiter in list(lane.waiting.values()):
+                for key in list(waiter.launches):
+                    self._drop_waiting(lane, key)
+                    self._refuse(key, f"queue {name!r} was {gone}")
             return []
-        by_request = {waiter.request.key: key for key, waiter in lane.waiting.items()}
+        by_request = {waiter.request.key: gang for gang, waiter in lane.waiting.items()}
         requests = [waiter.request for waiter in lane.waiting.values()]
         if name == DEFAULT_QUEUE:
             # The server's own capacity runs a launch larger than all of it alone rather
@@ -264,25 +301,34 @@ class AdmittingExecutor:
         decision = quota.decide(name, limit, lane.used, requests)
         admitted = []
         for request_key in decision.admit:
-            key = by_request[request_key]
-            waiter = lane.waiting.pop(key)
-            lane.held[key] = waiter.request.demand
-            admitted.append(waiter.launch)
+            waiter = lane.waiting.pop(by_request[request_key])
+            for key, launch in waiter.launches.items():
+                lane.held[key] = waiter.demands[key]
+                admitted.append(launch)
         for waiting in decision.wait:
             waiter = lane.waiting[by_request[waiting.key]]
             if not waiter.reported:
                 # Reported once: each report is a write, and the first reason says enough.
-                waiter.reported = waiting.reason
-                self._sink(PartyQueued(waiter.launch.key, waiting.reason))
+                waiter.reported = True
+                for key in waiter.launches:
+                    self._sink(PartyQueued(key, waiting.reason))
         for refused in decision.refuse:
-            key = by_request[refused.key]
-            self._drop_waiting(lane, key)
-            self._refuse(key, refused.reason)
+            waiter = lane.waiting.pop(by_request[refused.key])
+            for key in waiter.launches:
+                self._lane_of.pop(key, None)
+                self._refuse(key, refused.reason)
         return admitted
 
     def _drop_waiting(self, lane: _Lane, key: PartyKey) -> None:
-        lane.waiting.pop(key, None)
+        """Take one party out of its waiting gang (the whole gang when it is the last)."""
         self._lane_of.pop(key, None)
+        waiter = lane.waiting.get(_gang(key))
+        if waiter is None:
+            return
+        waiter.launches.pop(key, None)
+        waiter.demands.pop(key, None)
+        if not waiter.launches:
+            del lane.waiting[_gang(key)]
 
     def _refuse(self, key: PartyKey, reason: str) -> None:
         log.info("launch refused", job_id=key.job_id, task_id=key.task_id, reason=reason)
@@ -311,10 +357,20 @@ class AdmittingExecutor:
         key = report.key
         waited = self._was_waiting.pop(key, None)
         if isinstance(report, PartyExited) and report.lost and waited is not None:
-            # Waiting when the server stopped and never started: it waits again.
-            name = self._lane_of.pop(key, None)
-            if name is not None:
-                self._lanes[name].held.pop(key, None)
+            # Waiting when the server stopped and never started: it waits again, unless
+            # a peer of its gang runs (the gang was admitted just before the stop).
+            name = self._lane_of.get(key)
+            lane = self._lanes[name] if name is not None else None
+            admitted = lane is not None and any(
+                _gang(peer) == _gang(key) and peer != key and peer not in self._was_waiting
+                for peer in lane.held
+            )
+            if admitted:
+                self._start_later([waited])
+                return
+            self._lane_of.pop(key, None)
+            if lane is not None:
+                lane.held.pop(key, None)
             self._start_later(self._enqueue(waited))
             return
         self._sink(report)

@@ -84,7 +84,8 @@ async def test_a_burst_of_process_jobs_never_runs_more_processes_than_the_capaci
             return messages
 
         seen = await assert_eventually(waiting_parties, lambda found: bool(found), timeout=30)
-        assert any(m.startswith("queued in default: needs cpu 1") for m in seen), seen
+        # A task's two parties are admitted together: the task needs 2 of the 2 cores.
+        assert "queued in default: needs cpu 2, 2 of 2 in use" in seen, seen
         for job_id in ids:
             await wait_for_state(stub, job_id, "Succeeded", timeout=180)
     assert sampler.samples > 10
