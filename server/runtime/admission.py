@@ -24,7 +24,7 @@ import asyncio
 import itertools
 import os
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -228,9 +228,12 @@ class AdmittingExecutor:
         del self._gathering[gang]
         lane = self._lanes.setdefault(name, _Lane())
         demands = {key: member[2] for key, member in members.items()}
-        request = Request(
-            repr(gang), quota.total(demands.values()), launch.priority, next(self._arrivals)
-        )
+        demand = quota.total(demands.values())
+        if name == DEFAULT_QUEUE:
+            # The server's own capacity runs a launch larger than all of it alone rather
+            # than never: what it asks is clamped to the capacity.
+            demand = _clamped(demand, self._capacity)
+        request = Request(repr(gang), demand, launch.priority, next(self._arrivals))
         lane.waiting[gang] = _Waiter({k: m[0] for k, m in members.items()}, demands, request)
         for key in members:
             self._lane_of[key] = name
@@ -294,11 +297,8 @@ class AdmittingExecutor:
             return []
         by_request = {waiter.request.key: gang for gang, waiter in lane.waiting.items()}
         requests = [waiter.request for waiter in lane.waiting.values()]
-        if name == DEFAULT_QUEUE:
-            # The server's own capacity runs a launch larger than all of it alone rather
-            # than never: what it asks is clamped to the capacity.
-            requests = [replace(r, demand=_clamped(r.demand, limit)) for r in requests]
-        decision = quota.decide(name, limit, lane.used, requests)
+        unreported = {w.request.key for w in lane.waiting.values() if not w.reported}
+        decision = quota.decide(name, limit, lane.used, requests, unreported)
         admitted = []
         for request_key in decision.admit:
             waiter = lane.waiting.pop(by_request[request_key])

@@ -154,3 +154,19 @@ def test_sums_and_differences_keep_scalars_exact() -> None:
     assert held - GPU - GPU == Resources(cpu=1000)
     assert shortfall(Resources(cpu=1000), NOTHING, ONE) is None
     assert shortfall(Resources(cpu=1000), ONE, ONE) == "cpu"
+
+
+def test_behind_a_blocked_head_only_the_requests_to_explain_are_looked_at() -> None:
+    waiting = [
+        req("a", seq=1),
+        req("b", seq=2),
+        req("c", seq=3),
+        req("huge", Resources(cpu=9000), seq=4),
+    ]
+    decision = decide("q", CPU2, Resources(cpu=2000), waiting, explain={"c"})
+    assert decision.admit == ()
+    assert [w.key for w in decision.wait] == ["a", "c"]  # the head is always decided
+    assert decision.refuse == ()  # passed over behind the head: refused once it is looked at
+    everything = decide("q", CPU2, Resources(cpu=2000), waiting)
+    assert [w.key for w in everything.wait] == ["a", "b", "c"]
+    assert [w.key for w in everything.refuse] == ["huge"]
