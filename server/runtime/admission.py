@@ -256,11 +256,11 @@ class AdmittingExecutor:
         return name, demand, problem
 
     def _demand(self, launch: PartyLaunch, flavour_name: str) -> tuple[Resources, str | None]:
-        if flavour_name:
-            flavour = self._flavours(flavour_name)
-            if flavour is None:
-                return quota.NOTHING, f"flavour {flavour_name!r} not found"
+        flavour = self._flavours(flavour_name) if flavour_name else None
+        if flavour is not None:
             return flavour.size, None
+        # A flavour nobody defined here (PaddleFlow's examples name flavour1, small, ...,
+        # which its own server defines) sizes nothing: the party's resources decide.
         cpu, memory = launch.resources.get("cpu", ""), launch.resources.get("memory", "")
         try:
             asked = Resources(

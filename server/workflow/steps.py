@@ -114,9 +114,21 @@ class StepExecutor:
             if entry is not None:
                 await self._reuse(key, config, entry.run_id)
                 return
+        ready = await self._ready(launch, config, prepared)
+        self._prepared[key] = prepared
+        try:
+            await self._inner.launch(ready)
+        except BaseException:
+            self._prepared.pop(key, None)
+            raise
+
+    async def _ready(
+        self, launch: PartyLaunch, config: StepConfig, prepared: _Prepared
+    ) -> PartyLaunch:
+        """The step's launch as the executor runs it: its command line in its working
+        directory, its variables, the paths it reads and writes, who it runs for."""
         inputs, outputs = prepared.inputs, prepared.outputs
         await asyncio.to_thread(_make_parents, [*outputs.values(), prepared.metrics_file])
-        self._prepared[key] = prepared
         paths = {**inputs, **outputs}
         env = {
             **{k: substitute(v, paths) for k, v in config.env.items()},
@@ -144,21 +156,15 @@ class StepExecutor:
         # and its file systems.
         readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()})) + mounts.readable
         writable = (str(Path(prepared.metrics_file).parent), *mounts.writable)
-        try:
-            await self._inner.launch(
-                replace(
-                    launch,
-                    command=command,
-                    env=env,
-                    readable_paths=readable,
-                    writable_paths=writable,
-                    network=config.network,
-                    tenant=_tenant(config),
-                )
-            )
-        except BaseException:
-            self._prepared.pop(key, None)
-            raise
+        return replace(
+            launch,
+            command=command,
+            env=env,
+            readable_paths=readable,
+            writable_paths=writable,
+            network=config.network,
+            tenant=_tenant(config),
+        )
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
         await self._inner.terminate(key, reason)
@@ -172,9 +178,11 @@ class StepExecutor:
                 config = _with_overrides(
                     StepConfig.from_json(launch.task_input_config), launch.parameters
                 )
-                self._prepared[launch.key] = await self._prepare(config, launch.key)
-                # Its queue and flavour (in the step's env) and owner, for admission.
-                launch = replace(launch, env={**config.env, **launch.env}, tenant=_tenant(config))
+                prepared = await self._prepare(config, launch.key)
+                self._prepared[launch.key] = prepared
+                # As launched: admission reads its queue, flavour and owner, and starts
+                # it if it was still waiting for its queue when the server stopped.
+                launch = await self._ready(launch, config, prepared)
             recovered.append(launch)
         await self._inner.recover(recovered)
 
