@@ -137,6 +137,7 @@ class DagwireServer:
                     config.ray_address,
                     sandbox=self.sandbox,
                     unsandboxed=config.unsandboxed,
+                    fences=fences,
                 )
                 if ray_images is None or ray_images
                 else None

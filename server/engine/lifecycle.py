@@ -67,12 +67,17 @@ def termination_effects(job: Job, reason: str) -> tuple[Effect, ...]:
 
 
 def _halt(job: Job, event: JobEvent, stage: Stage, reason: str, now: datetime) -> Outcome:
-    """Stop, suspend or cancel: terminate what runs; pending tasks stay pending so that
-    a restart picks them up. A transition to the job's own state changes nothing."""
+    """Stop, suspend or cancel: terminate what runs. A suspended job's pending tasks stay
+    pending, for its resume; a job that ends skips them, so that no task of a finished
+    job is left waiting for ever (a restart resets them like every unfinished task).
+    A transition to the job's own state changes nothing."""
     halted = transition(job, event)
     if halted.state is job.state:
         return Outcome(job)
-    tasks, effects = stop_running_tasks(_settle_holds(halted.tasks, reason, now), reason, now)
+    tasks = _settle_holds(halted.tasks, reason, now)
+    if halted.state.is_terminal:
+        tasks = _skip_pending(tasks, reason, now)
+    tasks, effects = stop_running_tasks(tasks, reason, now)
     end_time = now if halted.state.is_terminal else None
     return Outcome(
         replace(halted, tasks=tasks, stage=stage, err_msg=reason, end_time=end_time), effects
@@ -146,3 +151,13 @@ def _settle_holds(tasks: Iterable[TaskRun], reason: str, now: datetime) -> tuple
                 task = move(task, TaskMove.SKIP, now, err_msg=reason, skip_cause=SkipCause.HALT)
         settled.append(task)
     return tuple(settled)
+
+
+def _skip_pending(tasks: Iterable[TaskRun], reason: str, now: datetime) -> tuple[TaskRun, ...]:
+    """The tasks of a job that ends: those that never started will not."""
+    return tuple(
+        move(task, TaskMove.SKIP, now, err_msg=reason, skip_cause=SkipCause.HALT)
+        if task.state is TaskState.PENDING
+        else task
+        for task in tasks
+    )

@@ -42,7 +42,14 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
-from dagwire.server.executors.fencing import WATCHDOG_POLL_SECONDS, FenceBoard
+from dagwire.server.executors.fencing import (
+    WATCHDOG_POLL_SECONDS,
+    FenceBoard,
+    Verdict,
+    fenced_exit,
+    settling,
+    verdict,
+)
 from dagwire.server.executors.images import AppImage, AppImageRegistry
 from dagwire.server.executors.sandbox import (
     SandboxPolicy,
@@ -84,10 +91,6 @@ START_FAILURE_EXIT_CODE = 127
 VANISHED_EXIT_CODE = -1
 VANISHED_MESSAGE = (
     "lost with its server (the process vanished while the server was down; no exit status recorded)"
-)
-FENCED_MESSAGE = (
-    "lost with its server (its replica stopped renewing its lease, so the process was "
-    "fenced: killed before another replica could run it again)"
 )
 _GROUP_EXIT_POLL_SECONDS = 0.05
 
@@ -267,21 +270,27 @@ class LocalExecutor:
         party with no trace here whose previous owner may still run it elsewhere is
         looked at again once that owner's processes are surely dead."""
         files = party.files
-        status = None if files.fenced.exists() else _read_int(files.exit_status)
-        if status is None and party.pid > 0 and _is_group_leader(party.pid):
+        status = _read_int(files.exit_status)
+        wait = settling(party.fence, time.monotonic()) if settle else 0.0
+        found = verdict(
+            fenced_mark=files.fenced.exists(),
+            exit_recorded=status is not None,
+            # With its status recorded, the wrapper is about to exit, if it has not.
+            running=status is None and party.pid > 0 and _is_group_leader(party.pid),
+            wait=wait,
+        )
+        if found is Verdict.RUNNING:
             fence = self._fence_file(party.fence)
             if fence is not None:
                 files.point_fence(fence)  # ours now: its watchdog follows our lease
             self._parties[party.key] = party
             self._spawn_watcher(party, self._watch_detached(party))
-            return
-        wait = party.fence.settled_at - time.monotonic() if party.fence else 0.0
-        if settle and status is None and wait > 0 and not files.fenced.exists():
+        elif found is Verdict.SETTLING:
             party.settling = True
             self._parties[party.key] = party
             self._spawn_watcher(party, self._settle(party, wait))
-            return
-        self._finish(party, status)
+        else:  # FENCED, EXITED and LOST: _finish tells them apart by the same records
+            self._finish(party, status)
 
     async def _settle(self, party: _Party, wait: float) -> None:
         await asyncio.sleep(wait)
@@ -374,7 +383,7 @@ class LocalExecutor:
         self._parties.pop(party.key, None)
         if party.files.fenced.exists():
             # Its watchdog killed it: whatever it left is not its result.
-            self._sink(PartyExited(party.key, VANISHED_EXIT_CODE, FENCED_MESSAGE, lost=True))
+            self._sink(fenced_exit(party.key))
             return
         self._poll_progress(party)
         if exit_code is None:

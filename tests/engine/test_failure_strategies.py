@@ -87,7 +87,8 @@ def test_a_forced_stop_skips_the_post_task() -> None:
     job = r.create_job(spec(task("a"), task("z", post=True)), at(0), frozenset()).job
     job, _ = run(job, r.Stop("now"))
     assert job.state is JobState.FAILED
-    assert states(job)["z"] is TaskState.PENDING
+    assert states(job)["z"] is TaskState.SKIPPED
+    assert job.task("z").err_msg == "now", "the skip says why"
 
 
 def test_a_cached_exit_records_where_the_outputs_came_from() -> None:

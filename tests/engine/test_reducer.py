@@ -125,7 +125,7 @@ def test_stop_fails_the_job_with_the_reason_and_terminates_running_tasks() -> No
     job = r.create_job(spec(task("a"), task("b", "a")), at(0), frozenset()).job
     job, effects = run(job, r.Stop("operator said so"))
     assert job.state is JobState.FAILED and job.err_msg == "operator said so"
-    assert states(job) == {"a": TaskState.STOPPED, "b": TaskState.PENDING}
+    assert states(job) == {"a": TaskState.STOPPED, "b": TaskState.SKIPPED}
     assert effects == [r.TerminateTask("a", 1, ("alice",), "operator said so")]
 
 

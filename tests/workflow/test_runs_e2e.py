@@ -149,8 +149,37 @@ async def test_stop_lets_the_post_step_run_unless_forced(
     )
     stopped = (await workflows.StopRun(rr.StopRunRequest(run_id=forced.run_id, force=True))).run
     assert run_status(stopped) == "RUN_STATUS_TERMINATED"
-    assert step_statuses(stopped)["notify"] == "STEP_STATUS_PENDING"
+    assert step_statuses(stopped)["notify"] == "STEP_STATUS_SKIPPED"
     assert ran(work_dir) == ["notify"]
+
+
+CHAIN_WITH_POST = """
+name: chain-with-post
+entry_points:
+  main: {{command: "sleep 30"}}
+  after: {{command: "echo after >> {work}/ran", deps: main}}
+post_process:
+  notify: {{command: "echo notify >> {work}/ran"}}
+"""
+
+
+async def test_a_forced_stop_leaves_no_step_pending_in_the_terminated_run(
+    workflows: rpc.WorkflowServiceStub, work_dir: Path
+) -> None:
+    run = await run_yaml(workflows, CHAIN_WITH_POST.format(work=work_dir))
+    await assert_eventually(
+        lambda: get_run(workflows, run.run_id),
+        lambda r: step_statuses(r)["main"] == "STEP_STATUS_RUNNING",
+    )
+    await workflows.StopRun(rr.StopRunRequest(run_id=run.run_id, force=True))
+    done = await wait_finished(workflows, run.run_id)
+    assert run_status(done) == "RUN_STATUS_TERMINATED"
+    assert step_statuses(done) == {
+        "main": "STEP_STATUS_TERMINATED",
+        "after": "STEP_STATUS_SKIPPED",
+        "notify": "STEP_STATUS_SKIPPED",
+    }
+    assert ran(work_dir) == []
 
 
 async def test_stopping_a_finished_run_is_a_failed_precondition(
