@@ -38,7 +38,7 @@ from dagwire.server.workflow.errors import AlreadyExists, FailedPrecondition, No
 Clock = Callable[[], datetime]
 MAX_ADDRESS = 253
 MAX_DESCRIPTION = 1024
-# Queues and flavours a server holds at most (each list answers in one message).
+# Queues, flavours and clusters a server holds at most (each list is one message).
 MAX_ENTRIES = 1_000
 
 
@@ -260,6 +260,8 @@ class Queues:
         cluster = Cluster(name, kind, address, resources, self._clock(), description)
         if name == LOCAL_CLUSTER:
             raise AlreadyExists("cluster", name, "it is the server's own machine")
+        if len(await self._store.list_clusters()) >= MAX_ENTRIES:
+            raise FailedPrecondition("cluster", name, f"at most {MAX_ENTRIES} clusters")
         try:
             await self._store.insert_cluster(cluster)
         except NameTaken:
