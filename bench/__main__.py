@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
-from bench import createjob, dag, memory, queryjob, replicas, startup, ui, watch, workers
+from bench import admission, createjob, dag, memory, queryjob, replicas, startup, ui, watch, workers
 from bench.context import Context
 from bench.core import Figure, machine, table, write_json
 from bench.jobs import SeedCache
@@ -25,7 +25,18 @@ from bench.procs import Launcher
 
 BENCHMARKS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (createjob, queryjob, watch, dag, startup, memory, replicas, workers, ui)
+    for module in (
+        createjob,
+        queryjob,
+        watch,
+        dag,
+        startup,
+        memory,
+        replicas,
+        workers,
+        admission,
+        ui,
+    )
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -53,6 +53,7 @@ from ._models import (
     job_request_from_dict,
     job_request_from_text,
 )
+from ._queue_models import Cluster, ClusterResource, Flavour, Grant, Queue, Resources
 from ._step_models import StepAction, StepExecution, StepExecutionStatus, StepIO, StepTransition
 from ._sync import DagwireClient, JobHandle, RunHandle
 from ._workflow_calls import PipelineSpec
@@ -91,6 +92,8 @@ __all__ = [
     "AuthError",
     "BaseDagwireClient",
     "CacheEntry",
+    "Cluster",
+    "ClusterResource",
     "ConcurrencyPolicy",
     "DagwireClient",
     "DagwireError",
@@ -99,6 +102,8 @@ __all__ = [
     "FailedPreconditionError",
     "FailureStrategy",
     "FieldViolation",
+    "Flavour",
+    "Grant",
     "IllegalStateError",
     "InvalidArgumentError",
     "InvalidRequestError",
@@ -120,7 +125,9 @@ __all__ = [
     "Pipeline",
     "PipelineSpec",
     "PipelineVersion",
+    "Queue",
     "RPCError",
+    "Resources",
     "Run",
     "RunEvent",
     "RunHandle",

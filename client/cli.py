@@ -7,6 +7,8 @@
     dagwire pipeline create -f diamond.yaml
     dagwire run create --pipeline-id ppl-1a2b3c4d --param epochs=3
     dagwire run watch run-5e6f7a8b          # the DAG with live per-step status
+    dagwire queue create demo-q --cpu 2     # a queue of 2 cores; steps name it in
+                                            # PF_JOB_QUEUE_NAME (also: flavour, cluster)
     eval "$(dagwire completion bash)"       # tab completion (bash, zsh, fish)
 
 Exit status: 0 on success, 1 when the server or the connection reports an error (the
@@ -35,6 +37,7 @@ from ._cli_base import (
     _Root,
     _Settings,
 )
+from ._cli_queues import QUEUE_GROUPS
 from ._cli_steps import step
 from ._cli_workflow import WORKFLOW_GROUPS
 from ._models import JobState, job_request_from_text
@@ -295,5 +298,5 @@ def watch(settings: _Settings, job_ids: tuple[str, ...], timeout: int) -> None:
         raise _Failure(f"watch ended before {', '.join(view.pending)} finished")
 
 
-for _group in (*WORKFLOW_GROUPS, step):
+for _group in (*WORKFLOW_GROUPS, step, *QUEUE_GROUPS):
     main.add_command(_group)

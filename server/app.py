@@ -18,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, kuscia_rejection
+from dagwire.server.api.queue_service import QueueServicer
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
 from dagwire.server.api.workflow_service import WorkflowServicer
@@ -28,10 +29,15 @@ from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
 from dagwire.server.config import ServerConfig, sandbox_user_ids
+from dagwire.server.engine.quota import Resources
 from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.fencing import FenceBoard
 from dagwire.server.executors.images import AppImageRegistry
-from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
+from dagwire.server.executors.inprocess import (
+    INPROCESS_IMAGES,
+    InProcessExecutor,
+    RoutingExecutor,
+)
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.executors.ray import RayExecutor  # imports ray only when it launches
 from dagwire.server.executors.sandbox import SandboxPolicy, probe, resolved
@@ -43,18 +49,21 @@ from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.ports import ListenError, bind_as, check_free
 from dagwire.server.rpc import reflection
+from dagwire.server.runtime.admission import AdmittingExecutor, machine_capacity
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
+from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.outputs import RunOutputs
 from dagwire.server.workflow.pipelines import Pipelines
+from dagwire.server.workflow.queues import Queues
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
-from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
+from dagwire.v1 import queue_service_pb2, step_execution_service_pb2, workflow_service_pb2
 
 if TYPE_CHECKING:
     from dagwire.server.federation.setup import Federation
@@ -69,10 +78,12 @@ WORKFLOW_SERVICE_DESCRIPTOR = workflow_service_pb2.DESCRIPTOR.services_by_name["
 STEP_SERVICE_DESCRIPTOR = step_execution_service_pb2.DESCRIPTOR.services_by_name[
     "StepExecutionService"
 ]
+QUEUE_SERVICE_DESCRIPTOR = queue_service_pb2.DESCRIPTOR.services_by_name["QueueService"]
 SERVICES = (
     JOB_SERVICE,
     WORKFLOW_SERVICE_DESCRIPTOR.full_name,
     STEP_SERVICE_DESCRIPTOR.full_name,
+    QUEUE_SERVICE_DESCRIPTOR.full_name,
 )
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
 OPERATIONAL_SERVICES = (health.SERVICE_NAME, *reflection.SERVICE_NAMES)
@@ -135,12 +146,28 @@ class DagwireServer:
             return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
+        # Queues and the server's own capacity bound what processes run at once.
+        self.queues = Queues(
+            SqlQueueStore(lambda: self.store.engine), utc_now, server_capacity(config)
+        )
+
+        def admitted(sink: ReportSink) -> AdmittingExecutor:
+            self.admission = AdmittingExecutor(
+                executor,
+                sink,
+                capacity=server_capacity(config),
+                queues=self.queues.queue,
+                flavours=self.queues.flavour,
+                free_images=INPROCESS_IMAGES,
+            )
+            self.queues.attach(self.admission)
+            return self.admission
 
         def steps(sink: ReportSink) -> StepExecutor:
             # Pipeline steps (cache, artifacts, reuse) on top of whichever executor runs
-            # processes; Kuscia tasks pass straight through.
+            # processes, within their queues; Kuscia tasks pass straight through.
             return StepExecutor(
-                executor,
+                admitted,
                 sink,
                 store=self.workflow_store,
                 jobs=self.store,
@@ -247,6 +274,8 @@ class DagwireServer:
                 service.descriptor,
                 reject_unary=service.reject_unary,
             )
+        # gRPC only: PaddleFlow's REST paths for queues are the gateway's to add.
+        add_servicer(self._server, QueueServicer(self.queues), QUEUE_SERVICE_DESCRIPTOR)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)
@@ -371,6 +400,7 @@ class DagwireServer:
         await self.schedule_store.open()
         if self.federation is not None:
             await self.federation.open()
+        await self.queues.open()  # before recovery: recovered parties find their queues
         await self.runtime.start()
         if self.federation is not None:
             await self.federation.start()
@@ -429,6 +459,15 @@ def _federation(config: ServerConfig) -> Federation | None:
         queue_bound=config.peer_queue_bound,
     )
     return Federation(settings, config.data_dir)
+
+
+def server_capacity(config: ServerConfig) -> Resources:
+    """The default queue's max: --capacity-cpu / --capacity-mem, else the machine's."""
+    machine = machine_capacity()
+    return Resources(
+        cpu=round(config.capacity_cpu * 1000) if config.capacity_cpu else machine.cpu,
+        mem=config.capacity_mem or machine.mem,
+    )
 
 
 def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:

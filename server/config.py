@@ -61,6 +61,11 @@ class ServerConfig:
     # ray`), or "ray" for every image not run in-process; and the Ray cluster to use.
     executor: str = "local"
     ray_address: str = "auto"
+    # --- admission (runtime/admission.py): the default queue's max, that is how many
+    # cores and bytes of memory the processes of launches that name no queue may hold
+    # at once; 0: the machine's.
+    capacity_cpu: float = 0.0
+    capacity_mem: int = 0
     # Tenant code runs in a sandbox (dagwire.server.executors.sandbox). Without a working
     # one, tenants' free `command:` steps are refused unless the operator says
     # --unsandboxed, and then run bare on the host.
@@ -398,8 +403,22 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         help="the Ray cluster (ray.init's address): 'auto' finds the one `ray start` "
         "started on this machine (or $RAY_ADDRESS), or host:port of its head",
     )
+    parser.add_argument(
+        "--capacity-cpu",
+        type=float,
+        default=float(_env("CAPACITY_CPU", "0")),
+        help="cores the processes of launches that name no queue may hold at once (each "
+        "asks for its resources.cpu, else 1); more wait, queued (default: the machine's)",
+    )
+    parser.add_argument(
+        "--capacity-mem",
+        default=_env("CAPACITY_MEM", ""),
+        help="memory those processes may hold at once, e.g. 8Gi (default: the machine's)",
+    )
     _federation_arguments(parser)
     args = parser.parse_args(argv)
+    if args.capacity_cpu < 0:
+        parser.error("--capacity-cpu must not be negative")
     if args.executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error(
             "--executor ray needs Ray, which is not installed: pip install 'dagwire[ray]' "
@@ -473,6 +492,8 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         peer_queue_bound=args.peer_queue_bound,
         workers=args.workers,
         shared_port=args.shared_port,
+        capacity_cpu=args.capacity_cpu,
+        capacity_mem=int(quantity(args.capacity_mem, "--capacity-mem")) if args.capacity_mem else 0,
     )
 
 

@@ -55,6 +55,17 @@ class ProcessStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessQueued:
+    """A party's process waits for its queue's quota (engine/quota.py) before it
+    starts; `reason` says for what, so that the wait is visible, not a silent pending."""
+
+    alias: str
+    attempt: int
+    domain_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProgressReported:
     alias: str
     attempt: int
@@ -136,7 +147,9 @@ class PeerWaiting:
 UserOp = Stop | Suspend | Restart | Cancel | Approve
 
 # What an executor (or a timer) reports about a task attempt.
-Report = ProcessStarted | ProgressReported | ProcessExited | ProcessLost | TaskTimedOut
+Report = (
+    ProcessStarted | ProcessQueued | ProgressReported | ProcessExited | ProcessLost | TaskTimedOut
+)
 
 # What a user asks of one task of a job.
 StepAction = RetryTask | StopTask | ContinueTask

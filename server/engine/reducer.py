@@ -30,6 +30,7 @@ from dagwire.server.engine.commands import (
     PeerWaiting,
     ProcessExited,
     ProcessLost,
+    ProcessQueued,
     ProcessStarted,
     ProgressReported,
     Restart,
@@ -132,7 +133,12 @@ def _apply(job: Job, command: Command, now: datetime) -> Outcome:
         case Stop() | Suspend() | Cancel() | Restart() | Approve():
             return on_user_op(job, command, now)
         case (
-            ProcessStarted() | ProgressReported() | ProcessExited() | ProcessLost() | TaskTimedOut()
+            ProcessStarted()
+            | ProcessQueued()
+            | ProgressReported()
+            | ProcessExited()
+            | ProcessLost()
+            | TaskTimedOut()
         ):
             return on_report(job, command, now)
         case RetryTask() | StopTask() | ContinueTask():
@@ -155,6 +161,7 @@ __all__ = [
     "PeerWaiting",
     "ProcessExited",
     "ProcessLost",
+    "ProcessQueued",
     "ProcessStarted",
     "ProgressReported",
     "Restart",

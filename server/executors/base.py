@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from dagwire.server.engine.model import JobKind
+from dagwire.server.engine.tenancy import Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,13 @@ class PartyLaunch:
     network: bool = False
     # On a replica: the owner's lease; None for a single server (nothing to fence).
     fence: Fence | None = None
+    # Admission (runtime/admission.py): the task's priority, who the process runs for
+    # (the queue must be granted to it; None: the party's domain), and, at recovery,
+    # whether the party was waiting for its queue (it never started, so finding no
+    # trace of it is no loss: it waits again).
+    priority: int = 0
+    tenant: Tenant | None = None
+    queued: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,15 @@ class PartyStarted:
     """The process is running."""
 
     key: PartyKey
+
+
+@dataclass(frozen=True, slots=True)
+class PartyQueued:
+    """The process waits for its queue's quota before it starts (runtime/admission.py);
+    `reason` says for what."""
+
+    key: PartyKey
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +136,7 @@ class PartyExited:
     step_outputs: StepOutputs | None = None  # a pipeline step's, on success
 
 
-ExecutorReport = PartyStarted | PartyProgress | PartyExited
+ExecutorReport = PartyStarted | PartyQueued | PartyProgress | PartyExited
 ReportSink = Callable[[ExecutorReport], None]
 
 

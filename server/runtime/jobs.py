@@ -63,6 +63,7 @@ from dagwire.server.executors.base import (
     PartyKey,
     PartyLaunch,
     PartyProgress,
+    PartyQueued,
     PartyStarted,
     ReportSink,
 )
@@ -776,14 +777,23 @@ def _party_launches(
             job_kind=job.spec.kind,
             parameters=job.task(alias).parameters,
             fence=fence,
+            priority=spec.priority,
+            queued=_waited(job, alias, party.domain_id),
         )
         for party in spec.parties
     ]
 
 
+def _waited(job: Job, alias: str, domain: str) -> bool:
+    """Whether the party was last seen waiting for its queue (engine ProcessQueued): it
+    has not started and carries the queue's reason."""
+    party = job.task(alias).party(domain)
+    return party is not None and party.state is PartyState.PENDING and bool(party.err_msg)
+
+
 def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
     """Executor reports name the task by id; the engine names it by alias."""
-    if not isinstance(item, PartyStarted | PartyProgress | PartyExited):
+    if not isinstance(item, PartyStarted | PartyQueued | PartyProgress | PartyExited):
         return item
     key = item.key
     alias = next((t.alias for t in job.spec.tasks if t.task_id == key.task_id), None)
@@ -792,6 +802,8 @@ def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
     match item:
         case PartyStarted():
             return reducer.ProcessStarted(alias, key.attempt, key.domain_id)
+        case PartyQueued(reason=reason):
+            return reducer.ProcessQueued(alias, key.attempt, key.domain_id, reason)
         case PartyProgress(progress=progress):
             return reducer.ProgressReported(alias, key.attempt, key.domain_id, progress)
         case PartyExited(message=message, lost=True):

@@ -27,6 +27,7 @@ import structlog
 from dagwire.server.engine.catalog import CacheEntry
 from dagwire.server.engine.model import JobKind
 from dagwire.server.engine.names import path_below
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
@@ -113,9 +114,21 @@ class StepExecutor:
             if entry is not None:
                 await self._reuse(key, config, entry.run_id)
                 return
+        ready = await self._ready(launch, config, prepared)
+        self._prepared[key] = prepared
+        try:
+            await self._inner.launch(ready)
+        except BaseException:
+            self._prepared.pop(key, None)
+            raise
+
+    async def _ready(
+        self, launch: PartyLaunch, config: StepConfig, prepared: _Prepared
+    ) -> PartyLaunch:
+        """The step's launch as the executor runs it: its command line in its working
+        directory, its variables, the paths it reads and writes, who it runs for."""
         inputs, outputs = prepared.inputs, prepared.outputs
         await asyncio.to_thread(_make_parents, [*outputs.values(), prepared.metrics_file])
-        self._prepared[key] = prepared
         paths = {**inputs, **outputs}
         env = {
             **{k: substitute(v, paths) for k, v in config.env.items()},
@@ -143,20 +156,15 @@ class StepExecutor:
         # and its file systems.
         readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()})) + mounts.readable
         writable = (str(Path(prepared.metrics_file).parent), *mounts.writable)
-        try:
-            await self._inner.launch(
-                replace(
-                    launch,
-                    command=command,
-                    env=env,
-                    readable_paths=readable,
-                    writable_paths=writable,
-                    network=config.network,
-                )
-            )
-        except BaseException:
-            self._prepared.pop(key, None)
-            raise
+        return replace(
+            launch,
+            command=command,
+            env=env,
+            readable_paths=readable,
+            writable_paths=writable,
+            network=config.network,
+            tenant=_tenant(config),
+        )
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
         await self._inner.terminate(key, reason)
@@ -164,14 +172,19 @@ class StepExecutor:
     async def recover(self, launches: Iterable[PartyLaunch]) -> None:
         """Reload what the steps among `launches` need for recording their exits, then
         let the inner executor report on them."""
-        launches = list(launches)
+        recovered = []
         for launch in launches:
             if launch.job_kind is JobKind.RUN:
                 config = _with_overrides(
                     StepConfig.from_json(launch.task_input_config), launch.parameters
                 )
-                self._prepared[launch.key] = await self._prepare(config, launch.key)
-        await self._inner.recover(launches)
+                prepared = await self._prepare(config, launch.key)
+                self._prepared[launch.key] = prepared
+                # As launched: admission reads its queue, flavour and owner, and starts
+                # it if it was still waiting for its queue when the server stopped.
+                launch = await self._ready(launch, config, prepared)
+            recovered.append(launch)
+        await self._inner.recover(recovered)
 
     def log_path(self, key: PartyKey) -> str:
         return self._inner.log_path(key)
@@ -272,6 +285,11 @@ class StepExecutor:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _tenant(config: StepConfig) -> Tenant:
+    """Who the step's process runs for: the run's owner domain and user."""
+    return Tenant.of_owner(config.owner, config.username)
 
 
 def _first_fingerprint(config: StepConfig) -> str:
