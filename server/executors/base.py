@@ -82,6 +82,10 @@ class PartyLaunch:
     priority: int = 0
     tenant: Tenant | None = None
     queued: bool = False
+    # How many of the task attempt's parties this server launches: admission's gang
+    # (they are admitted together). 0: all of them. A federated node launches only its
+    # own domain's parties, so its gang is smaller than the task's cluster.
+    gang_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)

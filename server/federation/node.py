@@ -211,33 +211,30 @@ class FederatedRuntime(JobRuntime):
         if not self._others(before.spec):
             return await super().stop(job_id, reason, guard, keep_post=keep_post)
         said = f"{STOPPED_BY}{self.domain}" + (f": {reason}" if reason else "")
-        job = await super().stop(job_id, said, guard, keep_post=keep_post)
-        await self._lifecycle(job, pb.LIFECYCLE_ACTION_STOP, said)
-        return job
+        stop = reducer.Stop(said, keep_post)
+        await self._lifecycle(before, pb.LIFECYCLE_ACTION_STOP, said, stop)
+        return await super().stop(job_id, said, guard, keep_post=keep_post)
 
     async def suspend(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
-        await self._initiator_only(job_id, "suspend", guard)
-        job = await super().suspend(job_id, reason, guard)
-        await self._lifecycle(job, pb.LIFECYCLE_ACTION_SUSPEND, reason)
-        return job
+        job = await self._initiator_only(job_id, "suspend", guard)
+        await self._lifecycle(job, pb.LIFECYCLE_ACTION_SUSPEND, reason, reducer.Suspend(reason))
+        return await super().suspend(job_id, reason, guard)
 
     async def restart(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
-        await self._initiator_only(job_id, "restart", guard)
-        job = await super().restart(job_id, reason, guard)
-        await self._lifecycle(job, pb.LIFECYCLE_ACTION_RESTART, reason)
-        return job
+        job = await self._initiator_only(job_id, "restart", guard)
+        await self._lifecycle(job, pb.LIFECYCLE_ACTION_RESTART, reason, reducer.Restart(reason))
+        return await super().restart(job_id, reason, guard)
 
     async def cancel(self, job_id: str, reason: str, guard: Guard = allow_all) -> Job:
-        await self._initiator_only(job_id, "cancel", guard)
-        job = await super().cancel(job_id, reason, guard)
-        await self._lifecycle(job, pb.LIFECYCLE_ACTION_CANCEL, reason)
-        return job
+        job = await self._initiator_only(job_id, "cancel", guard)
+        await self._lifecycle(job, pb.LIFECYCLE_ACTION_CANCEL, reason, reducer.Cancel(reason))
+        return await super().cancel(job_id, reason, guard)
 
     async def delete(self, job_id: str, guard: Guard = allow_all) -> None:
         job = await self._initiator_only(job_id, "delete", guard)
+        await self._lifecycle(job, pb.LIFECYCLE_ACTION_DELETE, "", None)
         await super().delete(job_id, guard)
         await self._outbox.drop_endpoints(job_id)
-        await self._lifecycle(job, pb.LIFECYCLE_ACTION_DELETE, "")
 
     async def _initiator_only(self, job_id: str, verb: str, guard: Guard) -> Job:
         job = await self.get(job_id, guard)
@@ -248,10 +245,28 @@ class FederatedRuntime(JobRuntime):
             )
         return job
 
-    async def _lifecycle(self, job: Job, action: pb.LifecycleAction.ValueType, reason: str) -> None:
-        if self._others(job.spec):
-            command = pb.LifecycleCommand(action=action, reason=reason[:4000])
-            await self._send(job, pb.PeerMessage(lifecycle_command=command))
+    async def _lifecycle(
+        self,
+        job: Job,
+        action: pb.LifecycleAction.ValueType,
+        reason: str,
+        op: reducer.UserOp | None,
+    ) -> None:
+        """Queue a user's lifecycle command for the other parties' nodes BEFORE it
+        commits here: a crash between the two must not lose it (a restarted node has no
+        trace of what it had still to say). A command this job's state refuses is not
+        sent (the change that follows raises the refusal); one that a race makes the
+        change refuse after all is refused at the peers too, where a refused command is
+        skipped."""
+        if not self._others(job.spec):
+            return
+        if op is not None:
+            try:
+                reducer.on_user_op(job, op, datetime.now(UTC))
+            except EngineError:
+                return
+        command = pb.LifecycleCommand(action=action, reason=reason[:4000])
+        await self._send(job, pb.PeerMessage(lifecycle_command=command))
 
     # --- reports of this node's parties -----------------------------------------------
 
@@ -499,7 +514,7 @@ class FederatedRuntime(JobRuntime):
         )
         if failed_here and self._others(job.spec):
             reason = f"{FAILED_AT}{self.domain}: {job.err_msg}"
-            self._spawn(self._lifecycle(job, pb.LIFECYCLE_ACTION_STOP, reason))
+            self._spawn(self._lifecycle(job, pb.LIFECYCLE_ACTION_STOP, reason, None))
 
     # --- peers that cannot be reached ------------------------------------------------
 

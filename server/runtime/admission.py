@@ -223,7 +223,7 @@ class AdmittingExecutor:
         gang = _gang(launch.key)
         members = self._gathering.setdefault(gang, {})
         members[launch.key] = (launch, name, demand)
-        if len(members) < max(len(launch.parties), 1):
+        if len(members) < (launch.gang_size or max(len(launch.parties), 1)):
             return []  # its peers are on their way
         del self._gathering[gang]
         lane = self._lanes.setdefault(name, _Lane())

@@ -25,7 +25,7 @@ import asyncio
 import math
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -477,9 +477,12 @@ class JobRuntime:
                     self._arm_timer(job.job_id, alias, attempt, seconds, deadline)
 
     async def _launch(self, job: Job, alias: str, attempt: int) -> None:
-        for launch in _party_launches(job, alias, attempt, self._fence(), self.party_endpoints):
-            if not self.runs_here(launch.key.domain_id) or self._refused(launch, "started"):
+        launches = _party_launches(job, alias, attempt, self._fence(), self.party_endpoints)
+        here = [launch for launch in launches if self.runs_here(launch.key.domain_id)]
+        for launch in here:
+            if self._refused(launch, "started"):
                 continue
+            launch = replace(launch, gang_size=len(here))
             try:
                 await self.executor.launch(launch)
             except Exception as error:  # any launch failure fails the party, not the server

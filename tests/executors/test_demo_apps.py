@@ -77,4 +77,4 @@ def test_sleep_app_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_an_unknown_verb_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert demo_apps.main(["dance"]) == 2
-    assert "usage: demo_apps {sleep|fail|progress|secretflow}" in capsys.readouterr().err
+    assert "usage: demo_apps {sleep|fail|progress|secretflow|secure-sum}" in capsys.readouterr().err
