@@ -26,6 +26,7 @@ from dagwire.server.engine.commands import (
     Deadline,
     Effect,
     LaunchTask,
+    LoopExpanded,
     Outcome,
     ProcessExited,
     ProcessLost,
@@ -42,6 +43,7 @@ from dagwire.server.engine.commands import (
 )
 from dagwire.server.engine.job_edits import transition
 from dagwire.server.engine.lifecycle import on_user_op, termination_effects
+from dagwire.server.engine.loops import expand as expand_loop
 from dagwire.server.engine.model import (
     ApprovalState,
     Job,
@@ -135,6 +137,8 @@ def _apply(job: Job, command: Command, now: datetime) -> Outcome:
             return on_report(job, command, now)
         case RetryTask() | StopTask() | ContinueTask():
             return act(job, command, now)
+        case LoopExpanded():
+            return expand_loop(job, command, now)
 
 
 __all__ = [
@@ -147,6 +151,7 @@ __all__ = [
     "Deadline",
     "Effect",
     "LaunchTask",
+    "LoopExpanded",
     "Outcome",
     "ProcessExited",
     "ProcessLost",

@@ -72,6 +72,8 @@ class PartyLaunch:
     network: bool = False
     # On a replica: the owner's lease; None for a single server (nothing to fence).
     fence: Fence | None = None
+    # A copy of a loop task made at run time: the item it runs for (TaskSpec.loop_item).
+    loop_item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,16 @@ class PartyExited:
     step_outputs: StepOutputs | None = None  # a pipeline step's, on success
 
 
-ExecutorReport = PartyStarted | PartyProgress | PartyExited
+@dataclass(frozen=True, slots=True)
+class PartyLoop:
+    """Instead of running, a loop task read the items of its list (a parameter's value,
+    an upstream artifact's content): the engine makes one copy of the task per item."""
+
+    key: PartyKey
+    items: tuple[str, ...]
+
+
+ExecutorReport = PartyStarted | PartyProgress | PartyExited | PartyLoop
 ReportSink = Callable[[ExecutorReport], None]
 
 

@@ -62,6 +62,7 @@ from dagwire.server.executors.base import (
     PartyExited,
     PartyKey,
     PartyLaunch,
+    PartyLoop,
     PartyProgress,
     PartyStarted,
     ReportSink,
@@ -745,6 +746,7 @@ def _party_launches(job: Job, alias: str, attempt: int, fence: Fence | None) -> 
             job_kind=job.spec.kind,
             parameters=job.task(alias).parameters,
             fence=fence,
+            loop_item=spec.loop_item,
         )
         for party in spec.parties
     ]
@@ -752,7 +754,7 @@ def _party_launches(job: Job, alias: str, attempt: int, fence: Fence | None) -> 
 
 def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
     """Executor reports name the task by id; the engine names it by alias."""
-    if not isinstance(item, PartyStarted | PartyProgress | PartyExited):
+    if not isinstance(item, PartyStarted | PartyProgress | PartyExited | PartyLoop):
         return item
     key = item.key
     alias = next((t.alias for t in job.spec.tasks if t.task_id == key.task_id), None)
@@ -763,6 +765,8 @@ def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
             return reducer.ProcessStarted(alias, key.attempt, key.domain_id)
         case PartyProgress(progress=progress):
             return reducer.ProgressReported(alias, key.attempt, key.domain_id, progress)
+        case PartyLoop(items=items):
+            return reducer.LoopExpanded(alias, key.attempt, items)
         case PartyExited(message=message, lost=True):
             return reducer.ProcessLost(alias, key.attempt, key.domain_id, message)
         case PartyExited(exit_code=code, message=message):

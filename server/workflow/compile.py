@@ -83,6 +83,11 @@ class StepConfig:
     skip_reason: str = ""
     condition_error: str = ""
     loop_argument: str = ""  # PF_LOOP_ARGUMENT: this copy's item of its loop_argument
+    # A loop read at launch (engine.loops): its list as a parameter's value, or the input
+    # artifact whose file holds it. A copy of the step (PartyLaunch.loop_item) runs with
+    # {{PF_LOOP_ARGUMENT}} still a reference in its command, filled in then.
+    loop_source: str = ""
+    loop_artifact: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -138,6 +143,8 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             skip_reason=skip_reason,
             condition_error=condition_error,
             loop_argument=step.loop_item or "",
+            loop_source=values.get(step.loop_ref, "") if step.loop_ref else "",
+            loop_artifact=step.loop_ref if step.loop_ref in step.input_artifacts else "",
         )
         tasks.append(
             TaskSpec(
@@ -217,7 +224,9 @@ def _context(
         for dep in _readable(spec, step)
         for name, value in resolved[dep].items()
     }
-    system = {**_system(options, step.name), "PF_LOOP_ARGUMENT": step.loop_item or ""}
+    system = _system(options, step.name)
+    if not step.loop_ref:  # else each copy's item, filled in at its launch
+        system["PF_LOOP_ARGUMENT"] = step.loop_item or ""
     return {**resolved.get(step.name, {}), **upstream, **system}
 
 

@@ -47,6 +47,19 @@ def has_dags(document: object) -> bool:
     return any(_is_dag(body) for body in document["entry_points"].values())
 
 
+def looping_dags(entries: object, prefix: str = "entry_points", depth: int = 0) -> list[str]:
+    """The paths of the DAGs that carry a loop_argument (not run as loops here yet)."""
+    if not isinstance(entries, dict) or depth >= MAX_DEPTH:
+        return []
+    found: list[str] = []
+    for name, body in entries.items():
+        if _is_dag(body):
+            if "loop_argument" in body:
+                found.append(f"{prefix}.{name}.loop_argument")
+            found += looping_dags(body["entry_points"], f"{prefix}.{name}.entry_points", depth + 1)
+    return found
+
+
 def flatten(document: dict[str, Any]) -> dict[str, Any]:
     """The document with every sub-DAG's steps lifted to the top level."""
     if not has_dags(document):
@@ -112,7 +125,7 @@ def _step(body: dict[str, Any], scope: _Scope, outer_deps: tuple[str, ...]) -> d
     deps = _deps(body.get("deps"), scope) or (outer_deps if scope.prefix else ())
     if deps or "deps" in body:
         step["deps"] = list(deps)
-    for key in ("command", "condition"):
+    for key in ("command", "condition", "loop_argument"):
         if isinstance(step.get(key), str):
             step[key] = _rewrite(step[key], scope)
     if isinstance(step.get("env"), dict):

@@ -33,6 +33,7 @@ from dagwire.server.executors.base import (
     PartyExited,
     PartyKey,
     PartyLaunch,
+    PartyLoop,
     PartyStarted,
     ReportSink,
     StepOutputs,
@@ -42,12 +43,13 @@ from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
 from dagwire.server.workflow.filesystems import fs_path, in_directory, step_mounts
-from dagwire.server.workflow.spec import substitute, substitute_quoted
+from dagwire.server.workflow.spec import loop_items, substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 _MAX_METRICS_BYTES = 1 << 20
+MAX_LOOP_FILE_BYTES = 1 << 20  # PaddleFlow: a loop's artifact file is under 1 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,11 @@ class StepExecutor:
             self._sink(PartyStarted(key))
             self._sink(PartyExited(key, 1, config.condition_error))
             return
+        if launch.loop_item is None and (config.loop_source or config.loop_artifact):
+            await self._expand(key, config)
+            return
+        if launch.loop_item is not None:
+            config = loop_copy(config, launch.task_alias, launch.loop_item)
         if config.reuse_from:
             await self._reuse(key, config, config.reuse_from)
             return
@@ -170,6 +177,8 @@ class StepExecutor:
                 config = _with_overrides(
                     StepConfig.from_json(launch.task_input_config), launch.parameters
                 )
+                if launch.loop_item is not None:
+                    config = loop_copy(config, launch.task_alias, launch.loop_item)
                 self._prepared[launch.key] = await self._prepare(config, launch.key)
         await self._inner.recover(launches)
 
@@ -206,6 +215,35 @@ class StepExecutor:
             self._sink(replace(report, exit_code=1, message=f"could not read metrics: {error}"))
             return
         self._sink(replace(report, metrics=metrics, step_outputs=produced))
+
+    # --- loops read at launch ----------------------------------------------------------
+
+    async def _expand(self, key: PartyKey, config: StepConfig) -> None:
+        """Read the loop's list (a parameter's value, or the file of an input artifact
+        an upstream step wrote) and report it: the engine makes the copies that run."""
+        try:
+            text = config.loop_source
+            if config.loop_artifact:
+                text = await self._loop_file(config)
+            items = loop_items(text)
+        except ValueError as error:
+            self._sink(PartyStarted(key))
+            self._sink(PartyExited(key, 1, f"loop_argument of step {config.step}: {error}"))
+            return
+        self._sink(PartyLoop(key, items))
+
+    async def _loop_file(self, config: StepConfig) -> str:
+        """PaddleFlow's loop over an input artifact: a file under 1 MB holding a JSON list."""
+        name = config.loop_artifact
+        path = (await self._input_paths(config)).get(name)
+        if path is None:
+            raise ValueError(f"input artifact {name!r} not found")
+        text = await asyncio.to_thread(read_small_file, Path(path), MAX_LOOP_FILE_BYTES + 1)
+        if text is None:
+            raise ValueError(f"input artifact {name!r} is not a readable file")
+        if len(text.encode()) > MAX_LOOP_FILE_BYTES:
+            raise ValueError(f"input artifact {name!r} is larger than {MAX_LOOP_FILE_BYTES} bytes")
+        return text
 
     # --- reuse -----------------------------------------------------------------------
 
@@ -342,6 +380,22 @@ def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepCon
         parameters=parameters,
         command=substitute_quoted(config.command_template, parameters),
         env={k: substitute(v, parameters) for k, v in config.env_template.items()},
+    )
+
+
+def loop_copy(config: StepConfig, alias: str, item: str) -> StepConfig:
+    """The step as one copy of its loop runs it: under its own name (its own artifact
+    folder, records and cache entry) with its item as {{PF_LOOP_ARGUMENT}}."""
+    item_value = {"PF_LOOP_ARGUMENT": item}
+    return replace(
+        config,
+        step=alias,
+        loop_argument=item,
+        command=substitute_quoted(config.command, item_value),
+        command_template=substitute_quoted(config.command_template, item_value),
+        env={k: substitute(v, item_value) for k, v in config.env.items()},
+        env_template={k: substitute(v, item_value) for k, v in config.env_template.items()},
+        parameters={k: substitute(v, item_value) for k, v in config.parameters.items()},
     )
 
 

@@ -1,0 +1,46 @@
+"""A loop laid out at run time (engine.loops): the launched task becomes one copy per
+item, what depended on it waits for every copy, and stale or unusable reports change
+nothing."""
+
+from __future__ import annotations
+
+from dagwire.server.engine.commands import LaunchTask
+from dagwire.server.engine.model import Job, TaskState
+from dagwire.server.engine.reducer import LoopExpanded, ProcessStarted, apply, create_job
+from tests.engine.factories import at, spec, task
+
+
+def running_loop() -> Job:
+    job = create_job(spec(task("each"), task("after", "each")), at(0), frozenset()).job
+    assert job.task("each").state is TaskState.RUNNING
+    return apply(job, ProcessStarted("each", 1, "alice"), at(1)).job
+
+
+def test_the_loop_task_becomes_one_copy_per_item_and_its_dependents_wait_for_all() -> None:
+    outcome = apply(running_loop(), LoopExpanded("each", 1, ("3", "", "x y")), at(2))
+    job = outcome.job
+    aliases = [t.alias for t in job.spec.tasks]
+    assert aliases == ["each", "each-1", "each-2", "after"]
+    assert [t.loop_item for t in job.spec.tasks] == ["3", "", "x y", None]
+    assert [t.task_id for t in job.spec.tasks[:3]] == ["each", "each-1", "each-2"]
+    assert job.spec.task("after").dependencies == ("each", "each-1", "each-2")
+    assert [t.alias for t in job.tasks] == aliases
+    # Every copy is launched; the task itself runs again as the first copy.
+    assert {e.alias for e in outcome.effects if isinstance(e, LaunchTask)} == set(aliases[:3])
+    assert job.task("each").attempt == 2 and job.task("each-1").attempt == 1
+
+
+def test_a_stale_or_empty_report_changes_nothing() -> None:
+    job = running_loop()
+    assert apply(job, LoopExpanded("each", 2, ("1",)), at(2)).job is job
+    assert apply(job, LoopExpanded("each", 1, ()), at(2)).job is job
+    assert apply(job, LoopExpanded("nope", 1, ("1",)), at(2)).job is job
+    expanded = apply(job, LoopExpanded("each", 1, ("1",)), at(2)).job
+    relaunched = expanded.task("each").attempt
+    again = apply(expanded, LoopExpanded("each", relaunched, ("1", "2")), at(3)).job
+    assert again is expanded, "a copy is never laid out again"
+
+
+def test_a_copy_name_taken_by_another_task_leaves_the_job_as_it_was() -> None:
+    job = create_job(spec(task("each"), task("each-1")), at(0), frozenset()).job
+    assert apply(job, LoopExpanded("each", 1, ("1", "2")), at(1)).job is job
