@@ -145,6 +145,7 @@ class DagwireServer:
                 artifacts_dir=config.data_dir / "artifacts",
                 clock=utc_now,
                 fs_dir=config.file_systems_dir,
+                binds=self.sandbox is not None and config.executor != "ray",
             )
 
         self.runtime = JobRuntime(

@@ -47,6 +47,16 @@ class ClusterParty:
 
 
 @dataclass(frozen=True, slots=True)
+class Mount:
+    """A host folder shown at another path inside the process's sandbox (PaddleFlow's
+    mount_path of a file system); read-only when asked."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PartyLaunch:
     """Everything a party's process needs to run."""
 
@@ -70,6 +80,9 @@ class PartyLaunch:
     readable_paths: tuple[str, ...] = ()
     writable_paths: tuple[str, ...] = ()
     network: bool = False
+    # Host folders bound at other paths in its sandbox (an executor without a sandbox
+    # cannot show them there: the step executor asks only where one is).
+    mounts: tuple[Mount, ...] = ()
     # On a replica: the owner's lease; None for a single server (nothing to fence).
     fence: Fence | None = None
     # A copy of a loop task made at run time: the item it runs for (TaskSpec.loop_item).

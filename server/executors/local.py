@@ -48,6 +48,7 @@ from dagwire.server.executors.sandbox import (
     SandboxPolicy,
     SandboxSpec,
     hand_over,
+    opened_folders,
     sandbox_argv,
     sandbox_env,
 )
@@ -515,6 +516,8 @@ def _sandbox_spec(
         writable=tuple(Path(p) for p in launch.writable_paths),
         network=image.network,
         limits=policy.limits.for_resources(launch.resources),
+        mounts=launch.mounts,
+        opened=opened_folders([Path(m.target) for m in launch.mounts], policy.hidden_dirs),
     )
 
 

@@ -78,6 +78,9 @@ class StepConfig:
     main_fs: str = ""
     extra_fs: tuple[str, ...] = ()
     extra_fs_read_only: tuple[bool, ...] = ()
+    # PaddleFlow's mount_path of the main fs, then of each extra fs ("" where none):
+    # bound there in the step's sandbox.
+    mount_paths: tuple[str, ...] = ()
     # PaddleFlow's condition, worked out at compile time from the step's parameters:
     # why it is skipped (false), or why it fails without running (not computable).
     skip_reason: str = ""
@@ -95,7 +98,7 @@ class StepConfig:
     @classmethod
     def from_json(cls, text: str) -> StepConfig:
         data = json.loads(text)
-        for name in ("outputs", "extra_fs", "extra_fs_read_only", "cache_fs_scope"):
+        for name in ("outputs", "extra_fs", "extra_fs_read_only", "cache_fs_scope", "mount_paths"):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
@@ -140,6 +143,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             main_fs=main_fs,
             extra_fs=tuple(mount.reference for mount in step.extra_fs),
             extra_fs_read_only=tuple(mount.read_only for mount in step.extra_fs),
+            mount_paths=_mount_paths(spec, step),
             skip_reason=skip_reason,
             condition_error=condition_error,
             loop_argument=step.loop_item or "",
@@ -275,6 +279,13 @@ def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Bran
         )
 
     return replace(branching, conditions=tuple(fill(c) for c in branching.conditions))
+
+
+def _mount_paths(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:
+    """The main fs's mount_path, then each extra fs's; () when none has one."""
+    main = spec.main_fs.mount_path if spec.main_fs else ""
+    paths = (main, *(mount.mount_path for mount in step.extra_fs))
+    return paths if any(paths) else ()
 
 
 def _system(options: RunOptions, step: str) -> dict[str, str]:

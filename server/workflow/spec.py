@@ -529,6 +529,17 @@ class _Checker:
         mount_path = self.string(f"{path}.mount_path", body.get("mount_path"))
         if mount_path and not mount_path.startswith("/"):
             self.fail(f"{path}.mount_path", f"must be an absolute path, got {quoted(mount_path)}")
+        elif mount_path and (
+            mount_path.strip("/") == ""
+            or _relative_path_problem(mount_path.strip("/"))
+            or mount_path.split("/")[1] in ("dev", "proc")
+        ):
+            self.fail(
+                f"{path}.mount_path",
+                "must be a folder path below / (not /, /dev or /proc; no '.' or '..'), "
+                f"got {quoted(mount_path)}",
+            )
+            mount_path = ""
         read_only = body.get("read_only", False)
         if not isinstance(read_only, bool):
             self.fail(f"{path}.read_only", f"must be true or false, got {quoted(read_only)}")

@@ -30,6 +30,7 @@ from dagwire.server.engine.names import path_below
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
+    Mount,
     PartyExited,
     PartyKey,
     PartyLaunch,
@@ -75,6 +76,7 @@ class StepExecutor:
         artifacts_dir: Path,
         clock: Clock,
         fs_dir: Path | None = None,
+        binds: bool = False,
     ) -> None:
         self._sink = sink
         self._inner = inner(self._on_report)
@@ -83,6 +85,9 @@ class StepExecutor:
         self._artifacts_dir = artifacts_dir
         self._fs_dir = (fs_dir or artifacts_dir.parent / "fs").absolute()
         self._clock = clock
+        # Whether the inner executor runs steps in a sandbox, which can show a file
+        # system at its mount_path; without one it stays at its host path.
+        self._binds = binds
         self._prepared: dict[PartyKey, _Prepared] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -143,6 +148,7 @@ class StepExecutor:
             config.extra_fs,
             config.extra_fs_read_only,
             env.get("PF_MOUNT_PATH", ""),
+            config.mount_paths if self._binds else (),
         )
         script = in_directory(substitute_quoted(config.command, paths), mounts.cwd)
         command = ("/bin/sh", "-c", script) if config.command else ()
@@ -159,6 +165,7 @@ class StepExecutor:
                     readable_paths=readable,
                     writable_paths=writable,
                     network=config.network,
+                    mounts=tuple(Mount(*bind) for bind in mounts.binds),
                 )
             )
         except BaseException:
