@@ -44,10 +44,12 @@ from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.ports import ListenError, bind_as, check_free
 from dagwire.server.rpc import reflection
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
+from dagwire.server.store.file_systems import SqlFileSystems
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
+from dagwire.server.workflow.fs_registry import FileSystems
 from dagwire.server.workflow.outputs import RunOutputs
 from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
@@ -133,6 +135,7 @@ class DagwireServer:
             return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
+        self.file_systems = FileSystems(SqlFileSystems(self.store), utc_now, config.data_dir)
 
         def steps(sink: ReportSink) -> StepExecutor:
             # Pipeline steps (cache, artifacts, reuse) on top of whichever executor runs
@@ -146,6 +149,7 @@ class DagwireServer:
                 clock=utc_now,
                 fs_dir=config.file_systems_dir,
                 binds=self.sandbox is not None and config.executor != "ray",
+                file_systems=self.file_systems,
             )
 
         self.runtime = JobRuntime(
@@ -226,6 +230,7 @@ class DagwireServer:
                         | (load_command_domains(config.token_file) if config.token_file else set()),
                         tenant_code_allowed=self.sandbox is not None or config.unsandboxed,
                     ),
+                    self.file_systems,
                 ),
             ),
             GatewayService(

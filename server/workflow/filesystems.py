@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,15 +47,21 @@ def step_mounts(
     read_only: Sequence[bool],
     mount_path_env: str,
     mount_paths: Sequence[str] = (),
+    located: Mapping[str, Path] | None = None,
 ) -> StepMounts:
     """The step's folders, made when missing (a new file system starts empty).
     `mount_paths` (the main fs's, then each extra fs's; "" for none) are PaddleFlow's
     mount_path: given, the folder is bound there too (read-only as asked) and the main
-    fs's is where the step starts. Only a sandbox can bind: without, pass none."""
-    main = fs_path(fs_dir, owner, main_fs) if main_fs else None
-    extras = [
-        (fs_path(fs_dir, owner, ref), ro) for ref, ro in zip(extra_fs, read_only, strict=True)
-    ]
+    fs's is where the step starts. Only a sandbox can bind: without, pass none.
+    `located` holds the folders of registered file systems (workflow.fs_registry); any
+    other name is the server-managed folder."""
+    known = located or {}
+
+    def where(reference: str) -> Path:
+        return known.get(reference) or fs_path(fs_dir, owner, reference)
+
+    main = where(main_fs) if main_fs else None
+    extras = [(where(ref), ro) for ref, ro in zip(extra_fs, read_only, strict=True)]
     for folder in [main, *(path for path, _ in extras)]:
         if folder is not None:
             os.makedirs(folder, exist_ok=True)

@@ -42,14 +42,23 @@ from dagwire.server.executors.base import (
 from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
+from dagwire.server.workflow import s3_sync
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
-from dagwire.server.workflow.filesystems import fs_path, in_directory, step_mounts
+from dagwire.server.workflow.filesystems import (
+    OPERATOR_FOLDER,
+    fs_path,
+    in_directory,
+    step_mounts,
+)
+from dagwire.server.workflow.fs_registry import FileSystems
+from dagwire.server.workflow.s3_sync import SyncError
 from dagwire.server.workflow.spec import loop_items, substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 _MAX_METRICS_BYTES = 1 << 20
+S3_STAGING = "_s3"  # below the fs dir: a domain's folder never starts with '_'
 MAX_LOOP_FILE_BYTES = 1 << 20  # PaddleFlow: a loop's artifact file is under 1 MB
 
 
@@ -63,6 +72,7 @@ class _Prepared:
     metrics_file: str
     first_fp: str = ""
     second_fp: str = ""
+    syncs: tuple[s3_sync.S3Folder, ...] = ()  # S3 file systems to copy back at its exit
 
 
 class StepExecutor:
@@ -77,6 +87,7 @@ class StepExecutor:
         clock: Clock,
         fs_dir: Path | None = None,
         binds: bool = False,
+        file_systems: FileSystems | None = None,
     ) -> None:
         self._sink = sink
         self._inner = inner(self._on_report)
@@ -88,6 +99,7 @@ class StepExecutor:
         # Whether the inner executor runs steps in a sandbox, which can show a file
         # system at its mount_path; without one it stays at its host path.
         self._binds = binds
+        self._file_systems = file_systems
         self._prepared: dict[PartyKey, _Prepared] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -114,7 +126,13 @@ class StepExecutor:
         if config.reuse_from:
             await self._reuse(key, config, config.reuse_from)
             return
-        prepared = await self._prepare(config, key)
+        try:
+            located, syncs = await self._locate(config, key, download=True)
+        except (SyncError, ValueError) as error:
+            self._sink(PartyStarted(key))
+            self._sink(PartyExited(key, 1, f"file system: {error}"))
+            return
+        prepared = replace(await self._prepare(config, key, located), syncs=syncs)
         missing = sorted(set(config.inputs) - set(prepared.inputs))
         if missing:
             self._sink(PartyStarted(key))
@@ -149,6 +167,7 @@ class StepExecutor:
             config.extra_fs_read_only,
             env.get("PF_MOUNT_PATH", ""),
             config.mount_paths if self._binds else (),
+            located,
         )
         script = in_directory(substitute_quoted(config.command, paths), mounts.cwd)
         command = ("/bin/sh", "-c", script) if config.command else ()
@@ -186,7 +205,9 @@ class StepExecutor:
                 )
                 if launch.loop_item is not None:
                     config = loop_copy(config, launch.task_alias, launch.loop_item)
-                self._prepared[launch.key] = await self._prepare(config, launch.key)
+                located, syncs = await self._locate(config, launch.key, download=False)
+                prepared = await self._prepare(config, launch.key, located)
+                self._prepared[launch.key] = replace(prepared, syncs=syncs)
         await self._inner.recover(launches)
 
     def log_path(self, key: PartyKey) -> str:
@@ -205,10 +226,27 @@ class StepExecutor:
             self._sink(report)
             return
         prepared = self._prepared.pop(report.key)
+        if prepared.syncs and not report.lost:
+            self._spawn(self._sync_back(report, prepared))
+            return
         if report.exit_code != 0 or report.lost:
             self._sink(report)
             return
         self._spawn(self._report_success(report, prepared))
+
+    async def _sync_back(self, report: PartyExited, prepared: _Prepared) -> None:
+        """Copy what the step changed in its S3 file systems back, whatever its exit (a
+        mounted file system keeps a failed step's writes too); a failed copy fails it."""
+        for target in prepared.syncs:
+            try:
+                await asyncio.to_thread(s3_sync.upload, target)
+            except s3_sync.SyncError as error:
+                if report.exit_code == 0:
+                    report = replace(report, exit_code=1, message=f"file system: {error}")
+        if report.exit_code != 0:
+            self._sink(report)
+            return
+        await self._report_success(report, prepared)
 
     async def _report_success(self, report: PartyExited, prepared: _Prepared) -> None:
         """Pass the success on with the step's metrics and what it read and wrote."""
@@ -273,7 +311,45 @@ class StepExecutor:
             )
         )
 
-    async def _prepare(self, config: StepConfig, key: PartyKey) -> _Prepared:
+    async def _locate(
+        self, config: StepConfig, key: PartyKey, *, download: bool
+    ) -> tuple[dict[str, Path], tuple[s3_sync.S3Folder, ...]]:
+        """The folders of the step's registered file systems (fs_registry), and its S3
+        ones' syncs, downloaded when `download` (at launch; not at recovery)."""
+        refs = [r for r in (config.main_fs, *config.extra_fs, *config.cache_fs_scope) if r]
+        located: dict[str, Path] = {}
+        syncs: list[s3_sync.S3Folder] = []
+        if self._file_systems is None:
+            return located, ()
+        for ref in dict.fromkeys(refs):
+            name, _, sub = ref.partition("/")
+            where = await self._file_systems.lookup(config.owner, name)
+            if where is None:
+                continue  # the server-managed folder of that name
+            parts = sub.split("/") if sub else []
+            if where.scheme == "local":
+                located[ref] = path_below(Path(where.path), *parts)
+                continue
+            folder = path_below(
+                self._fs_dir,
+                S3_STAGING,
+                config.owner or OPERATOR_FOLDER,
+                config.run_id,
+                config.step,
+                str(key.attempt),
+                *ref.split("/"),
+            )
+            prefix = "/".join(p for p in (where.path, sub) if p)
+            target = s3_sync.S3Folder(where.bucket, prefix, str(folder), where.properties or {})
+            if download:
+                target = await asyncio.to_thread(s3_sync.download, target)
+            located[ref] = folder
+            syncs.append(target)
+        return located, tuple(syncs)
+
+    async def _prepare(
+        self, config: StepConfig, key: PartyKey, located: Mapping[str, Path] | None = None
+    ) -> _Prepared:
         """Where the step reads and writes, and its fingerprints when it is cached."""
         inputs = await self._input_paths(config)
         folder = self._folder(config)
@@ -282,8 +358,9 @@ class StepExecutor:
         if not config.cache_enable:
             return prepared
         # What the step reads: its inputs, and the files of its fs_scope (PaddleFlow's).
+        known = located or {}
         scope = {
-            f"fs:{ref}": str(fs_path(self._fs_dir, config.owner, ref))
+            f"fs:{ref}": str(known.get(ref) or fs_path(self._fs_dir, config.owner, ref))
             for ref in config.cache_fs_scope
         }
         second = await asyncio.to_thread(_second_fingerprint, {**inputs, **scope})
