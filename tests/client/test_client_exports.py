@@ -24,6 +24,7 @@ EXPECTED = {
     "FailedPreconditionError",
     "FailureStrategy",
     "FieldViolation",
+    "FileSystem",
     "IllegalStateError",
     "InvalidArgumentError",
     "InvalidRequestError",
