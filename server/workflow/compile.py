@@ -91,6 +91,9 @@ class StepConfig:
     # {{PF_LOOP_ARGUMENT}} still a reference in its command, filled in then.
     loop_source: str = ""
     loop_artifact: str = ""
+    # A retried run's loop read at launch: copy name -> the run whose outputs it reuses
+    # (the copies that succeeded before; the others run again).
+    loop_reuse: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -137,7 +140,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             cache_fs_scope=step.cache.fs_scope,
             docker_env=step.docker_env or docker_env,
             pipeline_id=options.pipeline_id,
-            reuse_from=options.reuse.get(step.name, ""),
+            reuse_from="" if step.loop_ref else options.reuse.get(step.name, ""),
             owner=options.owner,
             network=step.network,
             main_fs=main_fs,
@@ -149,6 +152,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             loop_argument=step.loop_item or "",
             loop_source=values.get(step.loop_ref, "") if step.loop_ref else "",
             loop_artifact=step.loop_ref if step.loop_ref in step.input_artifacts else "",
+            loop_reuse=_loop_reuse(step, options.reuse),
         )
         tasks.append(
             TaskSpec(
@@ -279,6 +283,14 @@ def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Bran
         )
 
     return replace(branching, conditions=tuple(fill(c) for c in branching.conditions))
+
+
+def _loop_reuse(step: StepSpec, reuse: Mapping[str, str]) -> dict[str, str]:
+    """The copies of a loop read at launch (`step`, `step-1`, ...) that a retry reuses."""
+    if not step.loop_ref:
+        return {}
+    copy = re.compile(re.escape(step.name) + r"(-[0-9]+)?")
+    return {alias: run for alias, run in reuse.items() if copy.fullmatch(alias)}
 
 
 def _mount_paths(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:

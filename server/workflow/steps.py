@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -135,12 +136,14 @@ class StepExecutor:
         prepared = replace(await self._prepare(config, key, located), syncs=syncs)
         missing = sorted(set(config.inputs) - set(prepared.inputs))
         if missing:
+            await _discard(syncs)
             self._sink(PartyStarted(key))
             self._sink(PartyExited(key, 1, f"input artifacts not found: {', '.join(missing)}"))
             return
         if config.cache_enable:
             entry = await self._cache_hit(prepared.first_fp, prepared.second_fp, config.owner)
             if entry is not None:
+                await _discard(syncs)
                 await self._reuse(key, config, entry.run_id)
                 return
         inputs, outputs = prepared.inputs, prepared.outputs
@@ -396,6 +399,12 @@ class StepExecutor:
         task.add_done_callback(self._background.discard)
 
 
+async def _discard(syncs: Iterable[s3_sync.S3Folder]) -> None:
+    """Drop the copies of S3 file systems of a step that does not run after all."""
+    for target in syncs:
+        await asyncio.to_thread(shutil.rmtree, target.folder, True)
+
+
 def _first_fingerprint(config: StepConfig) -> str:
     """What the step is: command, image, parameters, env and artifact names — nothing
     that differs between runs by construction (run ids, output paths)."""
@@ -475,6 +484,7 @@ def loop_copy(config: StepConfig, alias: str, item: str) -> StepConfig:
         config,
         step=alias,
         loop_argument=item,
+        reuse_from=config.loop_reuse.get(alias, ""),
         command=substitute_quoted(config.command, item_value),
         command_template=substitute_quoted(config.command_template, item_value),
         env={k: substitute(v, item_value) for k, v in config.env.items()},

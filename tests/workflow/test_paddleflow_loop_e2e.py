@@ -197,3 +197,33 @@ async def test_a_loop_over_a_whole_sub_dag_is_refused_not_dropped(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await run_yaml(workflows, text)
     assert "sub-DAG" in field_violations(caught.value)["entry_points.d.loop_argument"]
+
+
+FLAKY_LOOP = """
+name: flaky-loop
+failure_options: {strategy: continue}
+entry_points:
+  each:
+    command: "(test {{PF_LOOP_ARGUMENT}} != 2 || test -e %(work)s/flag) && echo {{PF_LOOP_ARGUMENT}} >> %(work)s/ran"
+    loop_argument: "{{nums}}"
+    parameters: {nums: [1, 2, 3]}
+"""
+
+
+async def test_a_retried_run_reruns_only_the_loop_copies_that_did_not_succeed(
+    workflows: rpc.WorkflowServiceStub, work_dir: Path
+) -> None:
+    first = await run_yaml(workflows, FLAKY_LOOP % {"work": work_dir})
+    failed = await wait_finished(workflows, first.run_id)
+    assert run_status(failed) == "RUN_STATUS_FAILED"
+    assert step_statuses(failed) == {
+        "each": "STEP_STATUS_SUCCEEDED",
+        "each-1": "STEP_STATUS_FAILED",
+        "each-2": "STEP_STATUS_SUCCEEDED",
+    }
+    (work_dir / "flag").write_text("")
+    retried = (await workflows.RetryRun(rr.RetryRunRequest(run_id=first.run_id))).run
+    done = await wait_finished(workflows, retried.run_id)
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    assert set(step_statuses(done)) == {"each", "each-1", "each-2"}
+    assert sorted((work_dir / "ran").read_text().split()) == ["1", "2", "3"], "2 ran once more"
