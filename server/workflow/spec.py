@@ -42,7 +42,7 @@ from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, F
 from dagwire.server.engine.names import directory_name_problem
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
 from dagwire.server.workflow.components import inline as inline_components
-from dagwire.server.workflow.dags import flatten, has_dags, looping_dags
+from dagwire.server.workflow.dags import MAX_LOOP_ITEMS, flatten, has_dags, loop_items, looping_dags
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
 MAX_YAML_BYTES = 1 << 20
@@ -50,7 +50,6 @@ MAX_STEPS = 1_000
 MAX_YAML_DEPTH = 32
 MAX_NAME_LENGTH = 63
 SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME", "PF_LOOP_ARGUMENT"})
-MAX_LOOP_ITEMS = 100
 
 # A step's name; `dag.step` is a step of a nested DAG (workflow.dags).
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$")
@@ -228,8 +227,9 @@ def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec
         for path in looping_dags(document["entry_points"]):
             checker.fail(
                 path,
-                "a loop over a whole sub-DAG is not supported here yet: "
-                "give the loop_argument to the DAG's steps",
+                "a sub-DAG's loop_argument must be the list itself (a non-empty YAML or "
+                f"JSON list of at most {MAX_LOOP_ITEMS} scalars); a loop over a parameter or "
+                "an artifact goes on the DAG's steps",
             )
         document = flatten(document)
     return checker.pipeline(document)
@@ -1003,24 +1003,6 @@ def _condition_texts(path: str, conditions: tuple[Condition, ...]) -> list[tuple
         else:
             texts += [(f"{where}.left", condition.left), (f"{where}.right", condition.right)]
     return texts
-
-
-def loop_items(value: object) -> tuple[str, ...]:
-    """A loop_argument's items: a list, or a JSON list in a string, of at most
-    MAX_LOOP_ITEMS scalars, each as PaddleFlow renders it (%v); ValueError says why not."""
-    items = value
-    if isinstance(value, str):
-        try:
-            items = json.loads(value)
-        except ValueError:
-            items = None
-    if not isinstance(items, list) or not items:
-        raise ValueError(f"must be a non-empty list (or a JSON list), got {quoted(value)}")
-    if len(items) > MAX_LOOP_ITEMS:
-        raise ValueError(f"at most {MAX_LOOP_ITEMS} items, got {len(items)}")
-    if not all(isinstance(item, str | int | float | bool) for item in items):
-        raise ValueError("items must be strings or numbers")
-    return tuple(json.dumps(item) if isinstance(item, bool) else str(item) for item in items)
 
 
 def _unwrap_reference(ref: object) -> object:

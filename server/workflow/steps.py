@@ -45,6 +45,7 @@ from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow import s3_sync
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
+from dagwire.server.workflow.dags import loop_items
 from dagwire.server.workflow.filesystems import (
     OPERATOR_FOLDER,
     fs_path,
@@ -53,7 +54,7 @@ from dagwire.server.workflow.filesystems import (
 )
 from dagwire.server.workflow.fs_registry import FileSystems
 from dagwire.server.workflow.s3_sync import SyncError
-from dagwire.server.workflow.spec import loop_items, substitute, substitute_quoted
+from dagwire.server.workflow.spec import substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
 

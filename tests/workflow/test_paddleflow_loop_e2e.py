@@ -186,17 +186,35 @@ async def test_a_loop_reference_that_cannot_work_is_refused(
     assert expected in field_violations(caught.value)["entry_points.a.loop_argument"]
 
 
-async def test_a_loop_over_a_whole_sub_dag_is_refused_not_dropped(
+async def test_loop_dag_runs_the_whole_sub_dag_once_per_item(
+    workflows: rpc.WorkflowServiceStub, ppl: Path
+) -> None:
+    # pipelines/loop_dag (docs/zh_cn/reference/pipeline/yaml_definition/9_loop.md: DAG
+    # nodes take loop_argument too; {{PF_PARENT.PF_LOOP_ARGUMENT}} in their steps)
+    run = await run_yaml(workflows, pipeline("loop_dag"))
+    done = await wait_finished(workflows, run.run_id, timeout=60)
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    copies = [
+        f"{dag}.{step}" for dag in ("region", "region-1", "region-2") for step in ("fetch", "count")
+    ]
+    assert step_statuses(done) == dict.fromkeys([*copies, "report"], "STEP_STATUS_SUCCEEDED")
+    report = (ppl / "loop_dag" / "out" / f"{run.run_id}.report").read_text().split()
+    assert report == ["north", "north.size", "south", "south.size", "west", "west.size"]
+    size = (ppl / "loop_dag" / "out" / run.run_id / "south.size").read_text().strip()
+    assert size == str(len("fetched-south\n"))
+
+
+async def test_a_sub_dag_loop_over_a_reference_is_refused_not_dropped(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
     text = (
         "name: p\nentry_points:\n"
-        "  d:\n    loop_argument: [1, 2]\n"
+        "  d:\n    loop_argument: '{{nums}}'\n    parameters: {nums: '[1]'}\n"
         "    entry_points:\n      x: {command: 'true'}\n"
     )
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await run_yaml(workflows, text)
-    assert "sub-DAG" in field_violations(caught.value)["entry_points.d.loop_argument"]
+    assert "the list itself" in field_violations(caught.value)["entry_points.d.loop_argument"]
 
 
 FLAKY_LOOP = """
