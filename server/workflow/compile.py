@@ -94,6 +94,9 @@ class StepConfig:
     # A retried run's loop read at launch: copy name -> the run whose outputs it reuses
     # (the copies that succeeded before; the others run again).
     loop_reuse: Mapping[str, str] = field(default_factory=dict)
+    # Input artifacts read from a looping step: the paths of all its copies' outputs,
+    # joined with ',' (PaddleFlow's way).
+    looped_inputs: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -101,7 +104,14 @@ class StepConfig:
     @classmethod
     def from_json(cls, text: str) -> StepConfig:
         data = json.loads(text)
-        for name in ("outputs", "extra_fs", "extra_fs_read_only", "cache_fs_scope", "mount_paths"):
+        for name in (
+            "outputs",
+            "extra_fs",
+            "extra_fs_read_only",
+            "cache_fs_scope",
+            "mount_paths",
+            "looped_inputs",
+        ):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
@@ -116,6 +126,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     docker_env = options.docker_env or spec.docker_env
     main_fs = spec.main_fs.reference if spec.main_fs else options.fs_name
     task_ids = _task_ids(options.run_id, [step.name for step in spec.steps])
+    looping = {step.name for step in spec.steps if step.loop_ref or step.loop_item is not None}
     tasks = []
     for step in spec.steps:
         params = resolved[step.name]
@@ -153,6 +164,11 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             loop_source=values.get(step.loop_ref, "") if step.loop_ref else "",
             loop_artifact=step.loop_ref if step.loop_ref in step.input_artifacts else "",
             loop_reuse=_loop_reuse(step, options.reuse),
+            looped_inputs=tuple(
+                art
+                for art, target in step.input_artifacts.items()
+                if target.rpartition(".")[0] in looping
+            ),
         )
         tasks.append(
             TaskSpec(

@@ -942,15 +942,6 @@ class _Checker:
             copies.update({name: [name] for name in later})
         if not copies:
             return steps
-        for step in steps:
-            for art, target in step.input_artifacts.items():
-                upstream = target.rpartition(".")[0]
-                if upstream in copies:
-                    self.fail(
-                        f"entry_points.{step.name}.artifacts.input.{art}",
-                        f"step {quoted(upstream)} loops: reading the outputs of all its "
-                        "runs is not supported here yet",
-                    )
         taken = {step.name for step in steps}
         for name, names in copies.items():
             for clash in sorted(taken & set(names[1:])):

@@ -177,7 +177,8 @@ class StepExecutor:
         command = ("/bin/sh", "-c", script) if config.command else ()
         # In a sandbox the step reads its inputs' folders and writes its own outputs'
         # and its file systems.
-        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()})) + mounts.readable
+        readable = tuple(sorted({str(Path(p).parent) for p in _each_path(inputs)}))
+        readable += mounts.readable
         writable = (str(Path(prepared.metrics_file).parent), *mounts.writable)
         try:
             await self._inner.launch(
@@ -389,10 +390,26 @@ class StepExecutor:
         paths: dict[str, str] = {}
         for name, reference in config.inputs.items():
             upstream, _, output = reference.rpartition(".")
-            for artifact in await self._store.output_artifacts(config.run_id, upstream):
-                if artifact.name == output:
-                    paths[name] = artifact.path
+            sources = [upstream]
+            if name in config.looped_inputs:
+                sources = await self._loop_copies(config.run_id, upstream)
+            found = [
+                artifact.path
+                for source in sources
+                for artifact in await self._store.output_artifacts(config.run_id, source)
+                if artifact.name == output
+            ]
+            if found:
+                paths[name] = ",".join(found)
         return paths
+
+    async def _loop_copies(self, run_id: str, step: str) -> list[str]:
+        """The copies of a looping step in the run (`step`, `step-1`, ...), in order."""
+        job = await self._jobs.get_job(run_id)
+        if job is None:
+            return [step]
+        copy = re.compile(re.escape(step) + r"(-[0-9]+)?")
+        return [task.alias for task in job.spec.tasks if copy.fullmatch(task.alias)]
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -404,6 +421,12 @@ async def _discard(syncs: Iterable[s3_sync.S3Folder]) -> None:
     """Drop the copies of S3 file systems of a step that does not run after all."""
     for target in syncs:
         await asyncio.to_thread(shutil.rmtree, target.folder, True)
+
+
+def _each_path(inputs: Mapping[str, str]) -> list[str]:
+    """Every input path, a loop's joined ones split (`a,b`: PaddleFlow joins a looping
+    step's outputs with commas)."""
+    return [part for joined in inputs.values() for part in joined.split(",") if part]
 
 
 def _first_fingerprint(config: StepConfig) -> str:
@@ -431,10 +454,11 @@ def _second_fingerprint(inputs: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
     for name in sorted(inputs):
         digest.update(f"artifact {name}\n".encode())
-        root = Path(inputs[name])
-        for path in _regular_files(root):
-            digest.update(f"file {path.relative_to(root) if path != root else ''}\n".encode())
-            _hash_file(digest, path)
+        for part in inputs[name].split(","):  # a loop's outputs: each copy's path
+            root = Path(part)
+            for path in _regular_files(root):
+                digest.update(f"file {path.relative_to(root) if path != root else ''}\n".encode())
+                _hash_file(digest, path)
     return digest.hexdigest()
 
 

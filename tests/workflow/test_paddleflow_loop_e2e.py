@@ -97,7 +97,7 @@ async def test_loop_draw_runs_one_copy_per_item_of_an_upstream_artifact(
     total = next(step for step in done.steps if step.name == "total")
     assert list(total.deps) == [*copies, "greet", "greet-1"]
     out = ppl / "loop_draw" / "out"
-    assert (out / f"{run.run_id}.total").read_text().strip() == str(9 + 25 + 49 + 81)
+    assert (out / f"{run.run_id}.total").read_text().strip() == f"4 files: {9 + 25 + 49 + 81}"
     greetings = (out / f"{run.run_id}.greetings").read_text().splitlines()
     assert sorted(greetings) == ["hello north", "hello south"]
     # Each copy's result is its own artifact, listed under the copy's name.
@@ -245,3 +245,31 @@ async def test_a_retried_run_reruns_only_the_loop_copies_that_did_not_succeed(
     assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
     assert set(step_statuses(done)) == {"each", "each-1", "each-2"}
     assert sorted((work_dir / "ran").read_text().split()) == ["1", "2", "3"], "2 ran once more"
+
+
+JOINED = """
+name: joined
+entry_points:
+  shard:
+    command: "echo {{PF_LOOP_ARGUMENT}} > {{out}}"
+    loop_argument: [a, b, c]
+    artifacts: {output: [out]}
+  merge:
+    deps: shard
+    command: "echo {{parts}} > %(work)s/parts && cat $(echo {{parts}} | tr , ' ') > %(work)s/merged"
+    artifacts: {input: {parts: "{{shard.out}}"}}
+"""
+
+
+async def test_a_step_reading_a_looping_steps_output_gets_every_copys_path(
+    workflows: rpc.WorkflowServiceStub, work_dir: Path
+) -> None:
+    # PaddleFlow's 9_loop.md 2.3: a looping step's output artifact, read downstream, is
+    # the paths of all its runs joined with ','.
+    done = await wait_finished(
+        workflows, (await run_yaml(workflows, JOINED % {"work": work_dir})).run_id
+    )
+    assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg
+    assert (work_dir / "merged").read_text().split() == ["a", "b", "c"]
+    parts = (work_dir / "parts").read_text().strip().split(",")
+    assert [Path(p).parent.name for p in parts] == ["shard", "shard-1", "shard-2"]

@@ -1,8 +1,9 @@
 #!/bin/bash
-# total.sh RUN: sums the squares the copies of square wrote for RUN.
+# total.sh FILES OUT: sums the numbers in FILES (paths joined with commas) into OUT.
 set -e
+IFS=, read -ra files <<< "$1"
 sum=0
-for f in "loop_draw/out/$1"/*; do
+for f in "${files[@]}"; do
   sum=$((sum + $(cat "$f")))
 done
-echo "$sum" > "loop_draw/out/$1.total"
+echo "${#files[@]} files: $sum" > "$2"
