@@ -281,6 +281,10 @@ class StepExecutor:
             self._sink(PartyExited(key, 1, f"loop_argument of step {config.step}: {error}"))
             return
         self._sink(PartyLoop(key, items))
+        # No process ran: this exit only settles the attempt if the engine did not lay
+        # the loop out (a stop came first: it ends the step's stopping), and is stale
+        # once it did (the task went back to pending for its copies).
+        self._sink(PartyExited(key, 1, f"loop_argument of step {config.step} not laid out"))
 
     async def _loop_file(self, config: StepConfig) -> str:
         """PaddleFlow's loop over an input artifact: a file under 1 MB holding a JSON list."""

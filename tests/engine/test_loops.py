@@ -4,9 +4,19 @@ nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from dagwire.server.engine import moments
 from dagwire.server.engine.commands import LaunchTask
-from dagwire.server.engine.model import Job, TaskState
-from dagwire.server.engine.reducer import LoopExpanded, ProcessStarted, apply, create_job
+from dagwire.server.engine.model import Job, JobKind, TaskState
+from dagwire.server.engine.reducer import (
+    LoopExpanded,
+    ProcessExited,
+    ProcessStarted,
+    Stop,
+    apply,
+    create_job,
+)
 from tests.engine.factories import at, spec, task
 
 
@@ -44,3 +54,25 @@ def test_a_stale_or_empty_report_changes_nothing() -> None:
 def test_a_copy_name_taken_by_another_task_leaves_the_job_as_it_was() -> None:
     job = create_job(spec(task("each"), task("each-1")), at(0), frozenset()).job
     assert apply(job, LoopExpanded("each", 1, ("1", "2")), at(1)).job is job
+
+
+def test_a_loop_stopped_before_its_items_came_ends_its_stopping_with_the_exit() -> None:
+    # The step executor reports the items, then an exit that is stale once they were
+    # laid out; when a stop came first, that exit ends the step's stopping.
+    job = create_job(
+        replace(spec(task("each"), task("after", "each")), kind=JobKind.RUN), at(0), frozenset()
+    ).job
+    job = moments.apply(job, ProcessStarted("each", 1, "alice"), at(1)).job
+    stopped = moments.apply(job, Stop("enough"), at(2)).job
+    assert stopped.task("each").parties[0].exiting
+    ignored = moments.apply(stopped, LoopExpanded("each", 1, ("1", "2")), at(3)).job
+    assert [t.alias for t in ignored.spec.tasks] == ["each", "after"]
+    settled = moments.apply(
+        ignored, ProcessExited("each", 1, "alice", 1, "not laid out"), at(4)
+    ).job
+    assert not settled.task("each").parties[0].exiting
+
+
+def test_the_exit_after_a_laid_out_loop_is_stale() -> None:
+    expanded = apply(running_loop(), LoopExpanded("each", 1, ("1", "2")), at(2)).job
+    assert apply(expanded, ProcessExited("each", 1, "alice", 1, "x"), at(3)).job is expanded

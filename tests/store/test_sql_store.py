@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from dagwire.server.engine.errors import ConcurrentModification, JobAlreadyExists, JobNotFound
 from dagwire.server.engine.model import ChangeType, JobState
-from dagwire.server.engine.reducer import Stop, apply, create_job
+from dagwire.server.engine.reducer import LoopExpanded, Stop, apply, create_job
 from dagwire.server.store.schema import job_tasks
 from dagwire.server.store.sql import SqlJobStore
 from tests.engine.factories import at, spec, task
@@ -229,8 +229,6 @@ async def test_a_loop_laid_out_at_run_time_is_stored_with_its_copies(
     store: SqlJobStore,
 ) -> None:
     # engine.loops changes a running job's spec: the store must keep it, one item or many.
-    from dagwire.server.engine.reducer import LoopExpanded
-
     for job_id, items in (("one", ("1",)), ("many", ("1", "2"))):
         await store.insert_job(new_job(job_id))
         job = await store.get_job(job_id)
