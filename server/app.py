@@ -169,6 +169,7 @@ class DagwireServer:
             bus=self.bus,
             store=self.workflow_store,
             pipelines=self.pipelines,
+            file_systems=self.file_systems,
         )
         self.run_outputs = RunOutputs(
             self.workflow_store, self.workflows, self.runtime.executor.log_path

@@ -46,6 +46,8 @@ class RunOptions:
     reuse: Mapping[str, str] = field(default_factory=dict)  # step -> run whose outputs to reuse
     owner: str = ""  # the run's owner domain (engine.tenancy)
     fs_name: str = ""  # the run's main file system when the spec names none (PaddleFlow's fs_name)
+    # The names among those the run uses that were registered when it was created.
+    registered_fs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,8 @@ class StepConfig:
     # Input artifacts read from a looping step: the paths of all its copies' outputs,
     # joined with ',' (PaddleFlow's way).
     looped_inputs: tuple[str, ...] = ()
+    # Its file systems' names that were registered (fs_registry) when the run was made.
+    registered_fs: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -111,6 +115,7 @@ class StepConfig:
             "cache_fs_scope",
             "mount_paths",
             "looped_inputs",
+            "registered_fs",
         ):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
@@ -164,6 +169,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             loop_source=values.get(step.loop_ref, "") if step.loop_ref else "",
             loop_artifact=step.loop_ref if step.loop_ref in step.input_artifacts else "",
             loop_reuse=_loop_reuse(step, options.reuse),
+            registered_fs=tuple(sorted(options.registered_fs & set(_fs_names(step, main_fs)))),
             looped_inputs=tuple(
                 art
                 for art, target in step.input_artifacts.items()
@@ -299,6 +305,18 @@ def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Bran
         )
 
     return replace(branching, conditions=tuple(fill(c) for c in branching.conditions))
+
+
+def used_file_systems(spec: PipelineSpec, fs_name: str = "") -> set[str]:
+    """The names of the file systems a run of `spec` uses (fs_name: the run's main one
+    when the spec names none)."""
+    main = spec.main_fs.reference if spec.main_fs else fs_name
+    return {name for step in spec.steps for name in _fs_names(step, main)}
+
+
+def _fs_names(step: StepSpec, main_fs: str) -> list[str]:
+    refs = [main_fs, *(m.reference for m in step.extra_fs), *step.cache.fs_scope]
+    return [ref.split("/")[0] for ref in refs if ref]
 
 
 def _loop_reuse(step: StepSpec, reuse: Mapping[str, str]) -> dict[str, str]:

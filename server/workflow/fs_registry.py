@@ -177,6 +177,12 @@ class FileSystems:
         if len(name) > MAX_NAME_LENGTH or not await self._rows.delete(tenant.owner, name):
             raise NotFound("file system", name)
 
+    async def registered(self, owner: str, names: set[str]) -> frozenset[str]:
+        """Those of `names` that `owner` has registered."""
+        if not names:
+            return frozenset()
+        return frozenset(fs.name for fs in await self._rows.list(owner)) & names  # <= 100 rows
+
     async def lookup(self, owner: str, name: str) -> Location | None:
         """Where `owner`'s file system `name` is (None: not registered)."""
         fs = await self._rows.get(owner, name)

@@ -333,6 +333,11 @@ class StepExecutor:
         for ref in dict.fromkeys(refs):
             name, _, sub = ref.partition("/")
             where = await self._file_systems.lookup(config.owner, name)
+            if where is None and name in config.registered_fs:
+                raise ValueError(
+                    f"{name!r} was registered when the run was created and is gone: "
+                    "register it again and retry the step"
+                )
             if where is None:
                 continue  # the server-managed folder of that name
             parts = sub.split("/") if sub else []

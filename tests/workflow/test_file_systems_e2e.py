@@ -164,3 +164,31 @@ async def test_an_unreachable_s3_fs_fails_the_step_saying_why(
     assert run_status(done) == "RUN_STATUS_FAILED"
     clean = next(step for step in done.steps if step.name == "clean")
     assert "file system" in clean.message and "no-such-bucket" in clean.message, clean.message
+
+
+GATED = """
+name: gated
+entry_points:
+  first: {command: "while [ ! -e %(flag)s ]; do sleep 0.05; done"}
+  second:
+    deps: first
+    command: "echo second > second.txt"
+    extra_fs: [{name: shelf}]
+"""
+
+
+async def test_a_step_whose_registered_fs_was_deleted_fails_saying_so(
+    workflows: rpc.WorkflowServiceStub, tmp_path: Path
+) -> None:
+    shelf, flag = tmp_path / "shelf", tmp_path / "go"
+    await workflows.CreateFileSystem(
+        rr.CreateFileSystemRequest(name="shelf", url=f"local://{shelf}")
+    )
+    run = await run_yaml(workflows, GATED % {"flag": flag})
+    await workflows.DeleteFileSystem(rr.DeleteFileSystemRequest(name="shelf"))
+    flag.write_text("")
+    done = await wait_finished(workflows, run.run_id)
+    assert run_status(done) == "RUN_STATUS_FAILED"
+    second = next(step for step in done.steps if step.name == "second")
+    assert "'shelf' was registered when the run was created and is gone" in second.message
+    assert not (shelf / "second.txt").exists()
