@@ -16,6 +16,9 @@ COPY pyproject.toml README.md ./
 COPY gen gen
 COPY server server
 COPY client client
+# The web UI's layout library, fetched at its pinned version and checksum.
+COPY tools/ui_vendor.py tools/ui_vendor.py
+RUN python tools/ui_vendor.py
 RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .
 
 FROM python:3.11-slim

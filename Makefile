@@ -8,7 +8,7 @@ ADDR   ?= 127.0.0.1:8083
 # The HTTP/JSON gateway (Kuscia's REST paths, /metrics) on Kuscia's port; empty turns it off.
 HTTP_ADDR ?= 127.0.0.1:8082
 
-.PHONY: run test gen lint typecheck soak load bench venv lock tools sandbox-tool kuscia-contract clean
+.PHONY: run test gen lint typecheck soak load bench bench-peers venv lock tools sandbox-tool browser kuscia-contract certs clean
 
 # Exact versions of everything installed live in two lock files, made by `make lock`:
 # requirements/run.txt (the server's runtime only, for `make run`) and requirements/dev.txt
@@ -17,6 +17,7 @@ RUN_LOCK := requirements/run.txt
 DEV_LOCK := requirements/dev.txt
 RUNTIME  := $(VENV)/.runtime
 DEV      := $(VENV)/.dev
+UI_VENDOR := server/gateway/web/static/vendor/dagre.min.js
 TOOLS    := $(VENV)/.gen-tools
 UV_VERSION := 0.13.9
 # The package itself: its dependencies came from a lock, and setuptools from the same lock
@@ -30,15 +31,20 @@ venv: $(GEN_MARK) $(DEV)
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(RUNTIME): $(RUN_LOCK) pyproject.toml | $(PY)
+$(RUNTIME): $(RUN_LOCK) pyproject.toml $(UI_VENDOR) | $(PY)
 	$(PY) -m pip install -q -r $(RUN_LOCK)
 	$(INSTALL_SELF)
 	touch $@
 
-$(DEV): $(DEV_LOCK) pyproject.toml | $(PY)
+$(DEV): $(DEV_LOCK) pyproject.toml $(UI_VENDOR) | $(PY)
 	$(PY) -m pip install -q -r $(DEV_LOCK)
 	$(INSTALL_SELF)
 	touch $@
+
+# The web UI's graph layout library (dagre), fetched from the npm registry at a pinned
+# version and checked against its sha256 (tools/ui_vendor.py); not kept in this repository.
+$(UI_VENDOR):
+	$(PYTHON) tools/ui_vendor.py
 
 # The generator alone, at the locked versions: `make gen` needs nothing else, so it works
 # before the package itself can be installed.
@@ -91,12 +97,24 @@ sandbox-tool:
 	    exit 1; \
 	  fi; }
 
-test: venv sandbox-tool
+# The web UI's tests (tests/ui/) drive Debian's Chromium through its chromedriver; as
+# root, install both from Debian's packages; anyone else is told what to install (the
+# tests skip, saying why, when Chromium cannot start).
+browser:
+	@command -v chromedriver >/dev/null && command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "make: chromium is missing: install it (Debian/Ubuntu: sudo apt-get install chromium chromium-driver)" >&2; \
+	    exit 1; \
+	  fi; }
+
+test: venv sandbox-tool browser
 	$(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check server client tests
-	$(VENV)/bin/ruff format --check server client tests
+	$(VENV)/bin/ruff check server client tests tools
+	$(VENV)/bin/ruff format --check server client tests tools
 	$(PY) client/_unasync.py --check
 	$(MAKE) --no-print-directory typecheck
 
@@ -132,6 +150,37 @@ load: venv
 
 bench: venv
 	$(PY) -m bench
+
+# Federation (README, "Federation: one node per domain"): per domain, its own CA and its
+# node's certificate (CN = the domain; names DNS:<domain>, localhost and 127.0.0.1), in
+# $(CERTS_DIR). Existing ones are kept. `make certs DOMAINS="alice bob carol"`.
+CERTS_DIR ?= certs
+DOMAINS   ?= alice bob
+certs:
+	@mkdir -p $(CERTS_DIR)
+	@set -e; cd $(CERTS_DIR); for d in $(DOMAINS); do \
+	  [ -f $$d.crt ] && continue; \
+	  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+	    -subj "/CN=dagwire CA of $$d" -keyout ca-$$d.key -out ca-$$d.crt 2>/dev/null; \
+	  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -subj "/CN=$$d" -keyout $$d.key -out $$d.csr 2>/dev/null; \
+	  printf 'subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' $$d > $$d.ext; \
+	  openssl x509 -req -in $$d.csr -CA ca-$$d.crt -CAkey ca-$$d.key -CAcreateserial \
+	    -days 825 -extfile $$d.ext -out $$d.crt 2>/dev/null; \
+	  rm -f $$d.csr $$d.ext ca-$$d.srl; \
+	  echo "made $(CERTS_DIR)/$$d.crt, $$d.key (CN=$$d) and its CA ca-$$d.crt"; \
+	done
+
+# dagwire against Prefect 3 on the same DAGs, in one run (bench/peers.py). The peer gets an
+# environment of its own, from PyPI, never mixed with dagwire's locked one.
+PEERS_VENV ?= .venv-peers
+$(PEERS_VENV)/.prefect:
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install -q 'prefect>=3.0,<4'
+	touch $@
+
+bench-peers: venv $(PEERS_VENV)/.prefect
+	$(PY) -m bench.peers --peer-python $(PEERS_VENV)/bin/python
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

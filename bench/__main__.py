@@ -17,14 +17,26 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
-from bench import createjob, dag, memory, queryjob, replicas, startup, watch
+from bench import admission, createjob, dag, memory, queryjob, replicas, startup, ui, watch, workers
 from bench.context import Context
 from bench.core import Figure, machine, table, write_json
 from bench.jobs import SeedCache
 from bench.procs import Launcher
 
 BENCHMARKS: dict[str, ModuleType] = {
-    module.NAME: module for module in (createjob, queryjob, watch, dag, startup, memory, replicas)
+    module.NAME: module
+    for module in (
+        createjob,
+        queryjob,
+        watch,
+        dag,
+        startup,
+        memory,
+        replicas,
+        workers,
+        admission,
+        ui,
+    )
 }
 RESULTS = Path(__file__).parent / "results"
 

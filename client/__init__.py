@@ -53,6 +53,7 @@ from ._models import (
     job_request_from_dict,
     job_request_from_text,
 )
+from ._queue_models import Cluster, ClusterResource, Flavour, Grant, Queue, Resources
 from ._step_models import StepAction, StepExecution, StepExecutionStatus, StepIO, StepTransition
 from ._sync import DagwireClient, JobHandle, RunHandle
 from ._workflow_calls import PipelineSpec
@@ -63,6 +64,7 @@ from ._workflow_models import (
     ConcurrencyPolicy,
     FailureStrategy,
     FileSystem,
+    LogChunk,
     LogPosition,
     Page,
     Pipeline,
@@ -91,6 +93,8 @@ __all__ = [
     "AuthError",
     "BaseDagwireClient",
     "CacheEntry",
+    "Cluster",
+    "ClusterResource",
     "ConcurrencyPolicy",
     "DagwireClient",
     "DagwireError",
@@ -100,6 +104,8 @@ __all__ = [
     "FailureStrategy",
     "FieldViolation",
     "FileSystem",
+    "Flavour",
+    "Grant",
     "IllegalStateError",
     "InvalidArgumentError",
     "InvalidRequestError",
@@ -112,6 +118,7 @@ __all__ = [
     "JobState",
     "JobStatus",
     "KusciaError",
+    "LogChunk",
     "LogPosition",
     "NotFoundError",
     "Page",
@@ -120,7 +127,9 @@ __all__ = [
     "Pipeline",
     "PipelineSpec",
     "PipelineVersion",
+    "Queue",
     "RPCError",
+    "Resources",
     "Run",
     "RunEvent",
     "RunHandle",

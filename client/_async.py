@@ -17,7 +17,12 @@ from typing import Any, TypeVar
 import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
-from dagwire.v1 import step_execution_service_pb2_grpc, workflow_service_pb2_grpc
+from dagwire.v1 import (
+    queue_service_pb2_grpc,
+    step_execution_service_pb2_grpc,
+    workflow_service_pb2_grpc,
+)
+from dagwire.v1 import workflow_request_response_pb2 as wf
 
 from ._base import (
     DEFAULT_TARGET,
@@ -34,6 +39,24 @@ from ._base import (
 from ._call import _Call
 from ._errors import error_from_rpc
 from ._models import Job, JobEvent, JobState, JobStatus
+from ._queue_calls import (
+    close_queue_call,
+    create_cluster_call,
+    create_flavour_call,
+    create_queue_call,
+    delete_cluster_call,
+    delete_flavour_call,
+    delete_queue_call,
+    get_flavour_call,
+    get_queue_call,
+    grant_queue_call,
+    list_cluster_resources_call,
+    list_clusters_call,
+    list_flavours_call,
+    list_queues_call,
+    update_queue_call,
+)
+from ._queue_models import Cluster, ClusterResource, Flavour, Grant, Queue, Resources
 from ._step_calls import (
     StepParameters,
     act_on_step_call,
@@ -50,6 +73,7 @@ from ._workflow_models import (
     ConcurrencyPolicy,
     FailureStrategy,
     FileSystem,
+    LogChunk,
     LogPosition,
     Page,
     Pipeline,
@@ -97,6 +121,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._stub_: Any = None
         self._workflow_stub_: Any = None
         self._step_stub_: Any = None
+        self._queue_stub_: Any = None
 
     def _connect(self) -> None:
         if self._credentials is None:
@@ -110,6 +135,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._stub_ = job_pb2_grpc.JobServiceStub(self._channel)
         self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
         self._step_stub_ = step_execution_service_pb2_grpc.StepExecutionServiceStub(self._channel)
+        self._queue_stub_ = queue_service_pb2_grpc.QueueServiceStub(self._channel)
 
     @property
     def _stub(self) -> Any:
@@ -129,6 +155,12 @@ class AsyncDagwireClient(BaseDagwireClient):
             self._connect()
         return self._step_stub_
 
+    @property
+    def _queue_stub(self) -> Any:
+        if self._queue_stub_ is None:
+            self._connect()
+        return self._queue_stub_
+
     async def __aenter__(self) -> AsyncDagwireClient:
         return self
 
@@ -146,10 +178,16 @@ class AsyncDagwireClient(BaseDagwireClient):
             await self._channel.close(grace=None)
             self._channel, self._stub_ = None, None
             self._workflow_stub_, self._step_stub_ = None, None
+            self._queue_stub_ = None
 
     async def _invoke(self, call: _Call[T]) -> T:
-        stubs = {"job": self._stub, "workflow": self._workflow_stub, "steps": self._step_stub}
-        stub = stubs[call.service]
+        stubs = {
+            "job": lambda: self._stub,
+            "workflow": lambda: self._workflow_stub,
+            "steps": lambda: self._step_stub,
+            "queues": lambda: self._queue_stub,
+        }
+        stub = stubs[call.service]()
         method = getattr(stub, call.method)
         try:
             response = await method(call.request, timeout=self.timeout, metadata=self._metadata)
@@ -195,20 +233,28 @@ class AsyncDagwireClient(BaseDagwireClient):
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
         page_token: str = "",
+        id_contains: str = "",
     ) -> Page[JobStatus]:
         """One page of the jobs the caller may see, oldest first (dagwire's ListJobs;
-        Kuscia has none). ``states`` keeps those in any of them (``"Running"``); pass the
-        page's ``next_page_token`` as ``page_token`` for the next page."""
-        return await self._invoke(self._list_jobs_call(states, page_size, page_token))
+        Kuscia has none). ``states`` keeps those in any of them (``"Running"``),
+        ``id_contains`` those whose job id contains it; pass the page's
+        ``next_page_token`` as ``page_token`` for the next page."""
+        call = self._list_jobs_call(states, page_size, page_token, id_contains)
+        return await self._invoke(call)
 
     def iter_jobs(
         self,
         *,
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
+        id_contains: str = "",
     ) -> AsyncIterator[JobStatus]:
         """Every job :meth:`list_jobs` finds, fetching page after page."""
-        return self._pages(functools.partial(self._list_jobs_call, tuple(states), page_size))
+        return self._pages(
+            functools.partial(
+                self._list_jobs_call, tuple(states), page_size, id_contains=id_contains
+            )
+        )
 
     async def stop_job(self, job_id: str, reason: str = "") -> None:
         """Terminates running tasks; the job fails with ``reason`` as its err_msg."""
@@ -659,6 +705,30 @@ class AsyncDagwireClient(BaseDagwireClient):
         call = self._get_run_log_call(run_id, step_name, page_size, page_no, position)
         return await self._invoke(call)
 
+    async def tail_run_log(
+        self,
+        run_id: str,
+        step_name: str,
+        *,
+        offset: int = 0,
+        timeout_seconds: int = 0,
+    ) -> AsyncGenerator[LogChunk, None]:
+        """Follows one step's log as it is written (TailRunLog): what it holds from byte
+        ``offset``, then each new chunk, into the step's retries (a new ``attempt``
+        starts at offset 0), until ``timeout_seconds`` (0: until the caller stops).
+        NotFoundError for an unknown run or step."""
+        request = wf.TailRunLogRequest(
+            run_id=run_id, step_name=step_name, offset=offset, timeout_seconds=timeout_seconds
+        )
+        stream = self._workflow_stub.TailRunLog(request, metadata=self._metadata)
+        try:
+            async for message in stream:
+                yield LogChunk._from_proto(message)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+        finally:
+            stream.cancel()
+
     # --- schedules ------------------------------------------------------------------------
 
     async def create_schedule(
@@ -766,6 +836,83 @@ class AsyncDagwireClient(BaseDagwireClient):
     async def delete_schedule(self, schedule_id: str) -> None:
         """Deletes a schedule; its runs are kept."""
         await self._invoke(self._delete_schedule_call(schedule_id))
+
+    # --- queues, flavours and clusters (QueueService) ----------------------------------
+
+    async def create_queue(
+        self,
+        name: str,
+        max: Resources,
+        *,
+        min: Resources | None = None,
+    ) -> Queue:
+        """Create an open queue (operators only); AlreadyExistsError if it exists."""
+        return await self._invoke(create_queue_call(name, max, min))
+
+    async def update_queue(
+        self,
+        name: str,
+        *,
+        max: Resources | None = None,
+        min: Resources | None = None,
+        status: str | None = None,
+    ) -> Queue:
+        """Change a queue's max, min or status (``open``/``closed``); unset keeps it."""
+        return await self._invoke(update_queue_call(name, max, min, status))
+
+    async def get_queue(self, name: str) -> Queue:
+        """A queue the caller may use, with what runs and waits in it; NotFoundError else."""
+        return await self._invoke(get_queue_call(name))
+
+    async def list_queues(self) -> list[Queue]:
+        """The queues the caller may use, the server's own ``default`` first."""
+        return await self._invoke(list_queues_call())
+
+    async def close_queue(self, name: str) -> Queue:
+        """Close a queue: what runs finishes, what waits is refused."""
+        return await self._invoke(close_queue_call(name))
+
+    async def delete_queue(self, name: str) -> None:
+        """Delete a queue; FailedPreconditionError while anything runs or waits in it."""
+        await self._invoke(delete_queue_call(name))
+
+    async def grant_queue(self, name: str, grants: Iterable[Grant]) -> Queue:
+        """Let users or domains use a queue."""
+        return await self._invoke(grant_queue_call(name, grants, revoke=False))
+
+    async def revoke_queue(self, name: str, grants: Iterable[Grant]) -> Queue:
+        """Take grants of a queue back."""
+        return await self._invoke(grant_queue_call(name, grants, revoke=True))
+
+    async def create_flavour(self, name: str, resources: Resources) -> Flavour:
+        """Create a flavour (a named size, picked with PF_JOB_FLAVOUR)."""
+        return await self._invoke(create_flavour_call(name, resources))
+
+    async def get_flavour(self, name: str) -> Flavour:
+        return await self._invoke(get_flavour_call(name))
+
+    async def list_flavours(self) -> list[Flavour]:
+        return await self._invoke(list_flavours_call())
+
+    async def delete_flavour(self, name: str) -> None:
+        await self._invoke(delete_flavour_call(name))
+
+    async def create_cluster(
+        self, name: str, address: str, resources: Resources, *, description: str = ""
+    ) -> Cluster:
+        """Register a Ray cluster by the address of its head."""
+        return await self._invoke(create_cluster_call(name, address, resources, description))
+
+    async def list_clusters(self) -> list[Cluster]:
+        """The clusters: ``local`` (this server's machine) first."""
+        return await self._invoke(list_clusters_call())
+
+    async def delete_cluster(self, name: str) -> None:
+        await self._invoke(delete_cluster_call(name))
+
+    async def list_cluster_resources(self) -> list[ClusterResource]:
+        """Each cluster's resources: total, in use and free."""
+        return await self._invoke(list_cluster_resources_call())
 
     # --- steps (StepExecutionService) ---------------------------------------------------
 

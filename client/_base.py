@@ -176,10 +176,16 @@ class BaseDagwireClient(_WorkflowCalls):
 
     @staticmethod
     def _list_jobs_call(
-        states: Iterable[JobState | str] = (), page_size: int = 0, page_token: str = ""
+        states: Iterable[JobState | str] = (),
+        page_size: int = 0,
+        page_token: str = "",
+        id_contains: str = "",
     ) -> _Call[Page[JobStatus]]:
         request = job_pb2.ListJobsRequest(
-            states=[str(state) for state in states], page_size=page_size, page_token=page_token
+            states=[str(state) for state in states],
+            page_size=page_size,
+            page_token=page_token,
+            job_id_contains=id_contains,
         )
 
         def parse(response: Any) -> Page[JobStatus]:

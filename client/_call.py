@@ -10,8 +10,8 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar
 T = TypeVar("T")
 
 #: ``job``: the Kuscia-compatible JobService; ``workflow``: dagwire.v1.WorkflowService;
-#: ``steps``: dagwire.v1.StepExecutionService.
-Service: TypeAlias = Literal["job", "workflow", "steps"]
+#: ``steps``: dagwire.v1.StepExecutionService; ``queues``: dagwire.v1.QueueService.
+Service: TypeAlias = Literal["job", "workflow", "steps", "queues"]
 
 
 @dataclass(frozen=True)

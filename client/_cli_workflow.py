@@ -13,6 +13,7 @@ sync SDK and prints: a human rendering by default, or the wire messages with
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from datetime import datetime
@@ -470,6 +471,12 @@ def run_watch(settings: _Settings, run_id: str, timeout: int) -> None:
     default=None,
     help="Which end page 1 starts at (default: end).",
 )
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="With --step: print the log as it is written, until the step finishes.",
+)
 @_pass_settings
 def run_logs(
     settings: _Settings,
@@ -478,8 +485,14 @@ def run_logs(
     page_size: int,
     page_no: int,
     position: str | None,
+    follow: bool,
 ) -> None:
-    """Print one page of the logs of a run's steps."""
+    """Print one page of the logs of a run's steps, or follow one step's log."""
+    if follow:
+        if not step:
+            raise click.UsageError("--follow needs --step: one step's log is followed")
+        _follow_log(settings, run_id, step)
+        return
     logs = settings.client().get_run_log(
         run_id, step, page_size=page_size, page_no=page_no, position=position
     )
@@ -487,6 +500,18 @@ def run_logs(
         click.echo(log_text(logs, headers=not step), nl=False)
     else:
         click.echo(dump({"logs": [proto_dict(log.raw) for log in logs]}, settings.output))
+
+
+def _follow_log(settings: _Settings, run_id: str, step: str) -> None:
+    """Prints each chunk as it arrives (--json: one chunk a line), until the step finishes."""
+    with closing(settings.client().tail_run_log(run_id, step)) as chunks:
+        for chunk in chunks:
+            if settings.output == "table":
+                click.echo(chunk.content, nl=False)
+            else:
+                click.echo(json.dumps(proto_dict(chunk.raw), ensure_ascii=False))
+            if chunk.finished:
+                return
 
 
 # --- artifact, cache -------------------------------------------------------------------------

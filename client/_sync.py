@@ -18,7 +18,12 @@ from typing import Any, TypeVar
 import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
-from dagwire.v1 import step_execution_service_pb2_grpc, workflow_service_pb2_grpc
+from dagwire.v1 import (
+    queue_service_pb2_grpc,
+    step_execution_service_pb2_grpc,
+    workflow_service_pb2_grpc,
+)
+from dagwire.v1 import workflow_request_response_pb2 as wf
 
 from ._base import (
     DEFAULT_TARGET,
@@ -35,6 +40,24 @@ from ._base import (
 from ._call import _Call
 from ._errors import error_from_rpc
 from ._models import Job, JobEvent, JobState, JobStatus
+from ._queue_calls import (
+    close_queue_call,
+    create_cluster_call,
+    create_flavour_call,
+    create_queue_call,
+    delete_cluster_call,
+    delete_flavour_call,
+    delete_queue_call,
+    get_flavour_call,
+    get_queue_call,
+    grant_queue_call,
+    list_cluster_resources_call,
+    list_clusters_call,
+    list_flavours_call,
+    list_queues_call,
+    update_queue_call,
+)
+from ._queue_models import Cluster, ClusterResource, Flavour, Grant, Queue, Resources
 from ._step_calls import (
     StepParameters,
     act_on_step_call,
@@ -51,6 +74,7 @@ from ._workflow_models import (
     ConcurrencyPolicy,
     FailureStrategy,
     FileSystem,
+    LogChunk,
     LogPosition,
     Page,
     Pipeline,
@@ -98,6 +122,7 @@ class DagwireClient(BaseDagwireClient):
         self._stub_: Any = None
         self._workflow_stub_: Any = None
         self._step_stub_: Any = None
+        self._queue_stub_: Any = None
 
     def _connect(self) -> None:
         if self._credentials is None:
@@ -111,6 +136,7 @@ class DagwireClient(BaseDagwireClient):
         self._stub_ = job_pb2_grpc.JobServiceStub(self._channel)
         self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
         self._step_stub_ = step_execution_service_pb2_grpc.StepExecutionServiceStub(self._channel)
+        self._queue_stub_ = queue_service_pb2_grpc.QueueServiceStub(self._channel)
 
     @property
     def _stub(self) -> Any:
@@ -130,6 +156,12 @@ class DagwireClient(BaseDagwireClient):
             self._connect()
         return self._step_stub_
 
+    @property
+    def _queue_stub(self) -> Any:
+        if self._queue_stub_ is None:
+            self._connect()
+        return self._queue_stub_
+
     def __enter__(self) -> DagwireClient:
         return self
 
@@ -147,10 +179,16 @@ class DagwireClient(BaseDagwireClient):
             self._channel.close()
             self._channel, self._stub_ = None, None
             self._workflow_stub_, self._step_stub_ = None, None
+            self._queue_stub_ = None
 
     def _invoke(self, call: _Call[T]) -> T:
-        stubs = {"job": self._stub, "workflow": self._workflow_stub, "steps": self._step_stub}
-        stub = stubs[call.service]
+        stubs = {
+            "job": lambda: self._stub,
+            "workflow": lambda: self._workflow_stub,
+            "steps": lambda: self._step_stub,
+            "queues": lambda: self._queue_stub,
+        }
+        stub = stubs[call.service]()
         method = getattr(stub, call.method)
         try:
             response = method(call.request, timeout=self.timeout, metadata=self._metadata)
@@ -196,20 +234,28 @@ class DagwireClient(BaseDagwireClient):
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
         page_token: str = "",
+        id_contains: str = "",
     ) -> Page[JobStatus]:
         """One page of the jobs the caller may see, oldest first (dagwire's ListJobs;
-        Kuscia has none). ``states`` keeps those in any of them (``"Running"``); pass the
-        page's ``next_page_token`` as ``page_token`` for the next page."""
-        return self._invoke(self._list_jobs_call(states, page_size, page_token))
+        Kuscia has none). ``states`` keeps those in any of them (``"Running"``),
+        ``id_contains`` those whose job id contains it; pass the page's
+        ``next_page_token`` as ``page_token`` for the next page."""
+        call = self._list_jobs_call(states, page_size, page_token, id_contains)
+        return self._invoke(call)
 
     def iter_jobs(
         self,
         *,
         states: Iterable[JobState | str] = (),
         page_size: int = 0,
+        id_contains: str = "",
     ) -> Iterator[JobStatus]:
         """Every job :meth:`list_jobs` finds, fetching page after page."""
-        return self._pages(functools.partial(self._list_jobs_call, tuple(states), page_size))
+        return self._pages(
+            functools.partial(
+                self._list_jobs_call, tuple(states), page_size, id_contains=id_contains
+            )
+        )
 
     def stop_job(self, job_id: str, reason: str = "") -> None:
         """Terminates running tasks; the job fails with ``reason`` as its err_msg."""
@@ -658,6 +704,30 @@ class DagwireClient(BaseDagwireClient):
         call = self._get_run_log_call(run_id, step_name, page_size, page_no, position)
         return self._invoke(call)
 
+    def tail_run_log(
+        self,
+        run_id: str,
+        step_name: str,
+        *,
+        offset: int = 0,
+        timeout_seconds: int = 0,
+    ) -> Generator[LogChunk, None]:
+        """Follows one step's log as it is written (TailRunLog): what it holds from byte
+        ``offset``, then each new chunk, into the step's retries (a new ``attempt``
+        starts at offset 0), until ``timeout_seconds`` (0: until the caller stops).
+        NotFoundError for an unknown run or step."""
+        request = wf.TailRunLogRequest(
+            run_id=run_id, step_name=step_name, offset=offset, timeout_seconds=timeout_seconds
+        )
+        stream = self._workflow_stub.TailRunLog(request, metadata=self._metadata)
+        try:
+            for message in stream:
+                yield LogChunk._from_proto(message)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+        finally:
+            stream.cancel()
+
     # --- schedules ------------------------------------------------------------------------
 
     def create_schedule(
@@ -765,6 +835,83 @@ class DagwireClient(BaseDagwireClient):
     def delete_schedule(self, schedule_id: str) -> None:
         """Deletes a schedule; its runs are kept."""
         self._invoke(self._delete_schedule_call(schedule_id))
+
+    # --- queues, flavours and clusters (QueueService) ----------------------------------
+
+    def create_queue(
+        self,
+        name: str,
+        max: Resources,
+        *,
+        min: Resources | None = None,
+    ) -> Queue:
+        """Create an open queue (operators only); AlreadyExistsError if it exists."""
+        return self._invoke(create_queue_call(name, max, min))
+
+    def update_queue(
+        self,
+        name: str,
+        *,
+        max: Resources | None = None,
+        min: Resources | None = None,
+        status: str | None = None,
+    ) -> Queue:
+        """Change a queue's max, min or status (``open``/``closed``); unset keeps it."""
+        return self._invoke(update_queue_call(name, max, min, status))
+
+    def get_queue(self, name: str) -> Queue:
+        """A queue the caller may use, with what runs and waits in it; NotFoundError else."""
+        return self._invoke(get_queue_call(name))
+
+    def list_queues(self) -> list[Queue]:
+        """The queues the caller may use, the server's own ``default`` first."""
+        return self._invoke(list_queues_call())
+
+    def close_queue(self, name: str) -> Queue:
+        """Close a queue: what runs finishes, what waits is refused."""
+        return self._invoke(close_queue_call(name))
+
+    def delete_queue(self, name: str) -> None:
+        """Delete a queue; FailedPreconditionError while anything runs or waits in it."""
+        self._invoke(delete_queue_call(name))
+
+    def grant_queue(self, name: str, grants: Iterable[Grant]) -> Queue:
+        """Let users or domains use a queue."""
+        return self._invoke(grant_queue_call(name, grants, revoke=False))
+
+    def revoke_queue(self, name: str, grants: Iterable[Grant]) -> Queue:
+        """Take grants of a queue back."""
+        return self._invoke(grant_queue_call(name, grants, revoke=True))
+
+    def create_flavour(self, name: str, resources: Resources) -> Flavour:
+        """Create a flavour (a named size, picked with PF_JOB_FLAVOUR)."""
+        return self._invoke(create_flavour_call(name, resources))
+
+    def get_flavour(self, name: str) -> Flavour:
+        return self._invoke(get_flavour_call(name))
+
+    def list_flavours(self) -> list[Flavour]:
+        return self._invoke(list_flavours_call())
+
+    def delete_flavour(self, name: str) -> None:
+        self._invoke(delete_flavour_call(name))
+
+    def create_cluster(
+        self, name: str, address: str, resources: Resources, *, description: str = ""
+    ) -> Cluster:
+        """Register a Ray cluster by the address of its head."""
+        return self._invoke(create_cluster_call(name, address, resources, description))
+
+    def list_clusters(self) -> list[Cluster]:
+        """The clusters: ``local`` (this server's machine) first."""
+        return self._invoke(list_clusters_call())
+
+    def delete_cluster(self, name: str) -> None:
+        self._invoke(delete_cluster_call(name))
+
+    def list_cluster_resources(self) -> list[ClusterResource]:
+        """Each cluster's resources: total, in use and free."""
+        return self._invoke(list_cluster_resources_call())
 
     # --- steps (StepExecutionService) ---------------------------------------------------
 

@@ -549,6 +549,32 @@ class StepLog:
         )
 
 
+@dataclass(frozen=True)
+class LogChunk:
+    """What a followed step log gained (TailRunLog): ``content`` ends at byte ``offset``
+    of attempt ``attempt``'s log; ``finished`` once the step has."""
+
+    content: str
+    offset: int
+    attempt: int
+    finished: bool
+    status: StepStatus
+    raw: workflow_request_response_pb2.TailRunLogResponse | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    @classmethod
+    def _from_proto(cls, msg: workflow_request_response_pb2.TailRunLogResponse) -> LogChunk:
+        return cls(
+            content=str(msg.content),
+            offset=int(msg.offset),
+            attempt=int(msg.attempt),
+            finished=bool(msg.finished),
+            status=StepStatus._from_proto(msg.status),
+            raw=msg,
+        )
+
+
 # --- schedules -----------------------------------------------------------------------------
 
 

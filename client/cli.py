@@ -7,6 +7,8 @@
     dagwire pipeline create -f diamond.yaml
     dagwire run create --pipeline-id ppl-1a2b3c4d --param epochs=3
     dagwire run watch run-5e6f7a8b          # the DAG with live per-step status
+    dagwire queue create demo-q --cpu 2     # a queue of 2 cores; steps name it in
+                                            # PF_JOB_QUEUE_NAME (also: flavour, cluster)
     eval "$(dagwire completion bash)"       # tab completion (bash, zsh, fish)
 
 Exit status: 0 on success, 1 when the server or the connection reports an error (the
@@ -35,6 +37,7 @@ from ._cli_base import (
     _Root,
     _Settings,
 )
+from ._cli_queues import QUEUE_GROUPS
 from ._cli_steps import step
 from ._cli_workflow import WORKFLOW_GROUPS
 from ._models import JobState, job_request_from_text
@@ -196,17 +199,26 @@ def list_status(settings: _Settings, job_ids: tuple[str, ...]) -> None:
 )
 @click.option("--page-size", type=click.IntRange(min=0), default=0, help="Jobs per page (100).")
 @click.option("--page-token", default="", help="next_page_token of the previous page.")
+@click.option("--id-contains", default="", help="Only jobs whose id contains this text.")
 @click.option("--all", "all_pages", is_flag=True, help="Fetch every page.")
 @_pass_settings
 def list_jobs(
-    settings: _Settings, states: tuple[str, ...], page_size: int, page_token: str, all_pages: bool
+    settings: _Settings,
+    states: tuple[str, ...],
+    page_size: int,
+    page_token: str,
+    id_contains: str,
+    all_pages: bool,
 ) -> None:
     """List the jobs you may see, oldest first, a page at a time."""
     client = settings.client()
     if all_pages:
-        jobs, token = list(client.iter_jobs(states=states, page_size=page_size)), ""
+        found = client.iter_jobs(states=states, page_size=page_size, id_contains=id_contains)
+        jobs, token = list(found), ""
     else:
-        page = client.list_jobs(states=states, page_size=page_size, page_token=page_token)
+        page = client.list_jobs(
+            states=states, page_size=page_size, page_token=page_token, id_contains=id_contains
+        )
         jobs, token = list(page), page.next_page_token
     data = {"jobs": [proto_dict(j.raw) for j in jobs], "next_page_token": token}
     settings.show(data, lambda: statuses_table(jobs))
@@ -286,5 +298,5 @@ def watch(settings: _Settings, job_ids: tuple[str, ...], timeout: int) -> None:
         raise _Failure(f"watch ended before {', '.join(view.pending)} finished")
 
 
-for _group in (*WORKFLOW_GROUPS, step):
+for _group in (*WORKFLOW_GROUPS, step, *QUEUE_GROUPS):
     main.add_command(_group)

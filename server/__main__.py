@@ -14,6 +14,15 @@ from dagwire.server.ports import ListenError
 def main(argv: list[str] | None = None) -> None:
     config = parse_args(argv)
     configure_logging(config.log_format)
+    if config.workers > 1:
+        # The supervisor of the API workers, each this program with --workers 1.
+        from dagwire.server.workers import supervise
+
+        try:
+            sys.exit(asyncio.run(supervise(config, sys.argv[1:] if argv is None else argv)))
+        except ListenError as error:
+            print(f"dagwire: {error}", file=sys.stderr)
+            sys.exit(2)
     # Everything imported so far lives as long as the process: take it out of the
     # collector's view, and collect young objects less often. Full collections over a
     # large heap were what made slow watch deliveries (the p99) in the benchmarks.

@@ -18,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, kuscia_rejection
+from dagwire.server.api.queue_service import QueueServicer
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
 from dagwire.server.api.workflow_service import WorkflowServicer
@@ -28,10 +29,15 @@ from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
 from dagwire.server.config import ServerConfig, sandbox_user_ids
+from dagwire.server.engine.quota import Resources
 from dagwire.server.executors.base import ReportSink
 from dagwire.server.executors.fencing import FenceBoard
 from dagwire.server.executors.images import AppImageRegistry
-from dagwire.server.executors.inprocess import InProcessExecutor, RoutingExecutor
+from dagwire.server.executors.inprocess import (
+    INPROCESS_IMAGES,
+    InProcessExecutor,
+    RoutingExecutor,
+)
 from dagwire.server.executors.local import LocalExecutor
 from dagwire.server.executors.ray import RayExecutor  # imports ray only when it launches
 from dagwire.server.executors.sandbox import SandboxPolicy, probe, resolved
@@ -43,8 +49,10 @@ from dagwire.server.observability.interceptor import ObservabilityInterceptor
 from dagwire.server.observability.metrics import ServerMetrics
 from dagwire.server.ports import ListenError, bind_as, check_free
 from dagwire.server.rpc import reflection
+from dagwire.server.runtime.admission import AdmittingExecutor, machine_capacity
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
 from dagwire.server.store.file_systems import SqlFileSystems
+from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
@@ -52,13 +60,15 @@ from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.fs_registry import FileSystems
 from dagwire.server.workflow.outputs import RunOutputs
 from dagwire.server.workflow.pipelines import Pipelines
+from dagwire.server.workflow.queues import Queues
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
-from dagwire.v1 import step_execution_service_pb2, workflow_service_pb2
+from dagwire.v1 import queue_service_pb2, step_execution_service_pb2, workflow_service_pb2
 
 if TYPE_CHECKING:
+    from dagwire.server.federation.setup import Federation
     from dagwire.server.gateway.listener import HttpListener
     from dagwire.server.gateway.modelarts import ModelArtsGateway
     from dagwire.server.runtime.replicas import Replication
@@ -70,10 +80,12 @@ WORKFLOW_SERVICE_DESCRIPTOR = workflow_service_pb2.DESCRIPTOR.services_by_name["
 STEP_SERVICE_DESCRIPTOR = step_execution_service_pb2.DESCRIPTOR.services_by_name[
     "StepExecutionService"
 ]
+QUEUE_SERVICE_DESCRIPTOR = queue_service_pb2.DESCRIPTOR.services_by_name["QueueService"]
 SERVICES = (
     JOB_SERVICE,
     WORKFLOW_SERVICE_DESCRIPTOR.full_name,
     STEP_SERVICE_DESCRIPTOR.full_name,
+    QUEUE_SERVICE_DESCRIPTOR.full_name,
 )
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
 OPERATIONAL_SERVICES = (health.SERVICE_NAME, *reflection.SERVICE_NAMES)
@@ -128,6 +140,7 @@ class DagwireServer:
                     config.ray_address,
                     sandbox=self.sandbox,
                     unsandboxed=config.unsandboxed,
+                    fences=fences,
                 )
                 if ray_images is None or ray_images
                 else None
@@ -136,12 +149,28 @@ class DagwireServer:
 
         self.workflow_store = SqlWorkflowStore(self.store)
         self.file_systems = FileSystems(SqlFileSystems(self.store), utc_now, config.data_dir)
+        # Queues and the server's own capacity bound what processes run at once.
+        self.queues = Queues(
+            SqlQueueStore(lambda: self.store.engine), utc_now, server_capacity(config)
+        )
+
+        def admitted(sink: ReportSink) -> AdmittingExecutor:
+            self.admission = AdmittingExecutor(
+                executor,
+                sink,
+                capacity=server_capacity(config),
+                queues=self.queues.queue,
+                flavours=self.queues.flavour,
+                free_images=INPROCESS_IMAGES,
+            )
+            self.queues.attach(self.admission)
+            return self.admission
 
         def steps(sink: ReportSink) -> StepExecutor:
             # Pipeline steps (cache, artifacts, reuse) on top of whichever executor runs
-            # processes; Kuscia tasks pass straight through.
+            # processes, within their queues; Kuscia tasks pass straight through.
             return StepExecutor(
-                executor,
+                admitted,
                 sink,
                 store=self.workflow_store,
                 jobs=self.store,
@@ -152,7 +181,10 @@ class DagwireServer:
                 file_systems=self.file_systems,
             )
 
-        self.runtime = JobRuntime(
+        # --domain: one node of a federation (dagwire.server.federation).
+        self.federation = _federation(config)
+        runtime_class = JobRuntime if self.federation is None else self.federation.runtime
+        self.runtime = runtime_class(
             store=self.store,
             bus=self.bus,
             executor_factory=steps,
@@ -180,8 +212,9 @@ class DagwireServer:
         self.scheduler = Scheduler(self.schedules)
         self.health = HealthServicer()
         options = [
-            # A port another process holds is an error, not silently shared.
-            ("grpc.so_reuseport", 0),
+            # A port another process holds is an error, not silently shared (unless this
+            # is one of several workers, which share it: dagwire.server.workers).
+            ("grpc.so_reuseport", 1 if config.shared_port else 0),
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
@@ -248,6 +281,8 @@ class DagwireServer:
                 service.descriptor,
                 reject_unary=service.reject_unary,
             )
+        # gRPC only: PaddleFlow's REST paths for queues are the gateway's to add.
+        add_servicer(self._server, QueueServicer(self.queues), QUEUE_SERVICE_DESCRIPTOR)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)
@@ -264,18 +299,24 @@ class DagwireServer:
         from dagwire.server.gateway.http import HttpGateway
         from dagwire.server.gateway.listener import HttpListener
 
+        extensions = [self._modelarts_gateway(served, authenticator).register]
+        if self.config.ui:
+            from dagwire.server.gateway.ui import WebUi
+
+            extensions.append(WebUi().register)
         gateway = HttpGateway(
             services=served,
             authenticator=authenticator,
             metrics=self.metrics,
             max_body_bytes=self.config.max_message_bytes,
-            extensions=[self._modelarts_gateway(served, authenticator).register],
+            extensions=extensions,
         )
         return HttpListener(
             gateway.application(),
             self.config.http_listen,
             ssl_context=self._ssl_context(),
             shutdown_grace=self.config.shutdown_grace,
+            reuse_port=self.config.shared_port,
         )
 
     def _modelarts_gateway(
@@ -323,7 +364,8 @@ class DagwireServer:
         naming the flag that moves it) leaves no job recovered, no process started."""
         config = self.config
         try:
-            check_free(config.listen, "--listen")
+            if not config.shared_port:  # (a worker's siblings hold the port too)
+                check_free(config.listen, "--listen")
             self.port = self._add_port()
             if self.port == 0:
                 raise ListenError(config.listen, "--listen", "gRPC could not bind it")
@@ -331,6 +373,9 @@ class DagwireServer:
                 bind_as(self.http.bind, str(config.http_listen), "--http-listen")
             if self.metrics_http is not None:
                 bind_as(self.metrics_http.bind, str(config.metrics_listen), "--metrics-listen")
+            if self.federation is not None:
+                check_free(str(config.peer_listen), "--peer-listen")
+                bind_as(self.federation.bind, str(config.peer_listen), "--peer-listen")
         except ListenError:
             await self._server.stop(None)
             for listener in self.listeners:
@@ -360,7 +405,12 @@ class DagwireServer:
         await self.store.open()
         await self.workflow_store.open()
         await self.schedule_store.open()
+        if self.federation is not None:
+            await self.federation.open()
+        await self.queues.open()  # before recovery: recovered parties find their queues
         await self.runtime.start()
+        if self.federation is not None:
+            await self.federation.start()
         await self.scheduler.start()
         await self._server.start()
         for listener in self.listeners:
@@ -387,12 +437,44 @@ class DagwireServer:
             *(listener.stop() for listener in self.listeners),
         )
         await self.scheduler.close()
+        if self.federation is not None:
+            await self.federation.stop(self.config.shutdown_grace)
         await self.runtime.close()
+        if self.federation is not None:
+            await self.federation.close()
         await self.store.close()
         log.info("dagwire stopped")
 
     async def wait(self) -> None:
         await self._server.wait_for_termination()
+
+
+def _federation(config: ServerConfig) -> Federation | None:
+    if config.domain is None:
+        return None
+    # Imported here: a single server never loads the federation machinery.
+    from dagwire.server.federation.setup import Federation, FederationSettings
+
+    assert config.peers_file and config.peer_listen and config.peer_cert and config.peer_key
+    settings = FederationSettings(
+        domain=config.domain,
+        peers_file=config.peers_file,
+        listen=config.peer_listen,
+        cert=config.peer_cert,
+        key=config.peer_key,
+        deadline=config.peer_deadline,
+        queue_bound=config.peer_queue_bound,
+    )
+    return Federation(settings, config.data_dir)
+
+
+def server_capacity(config: ServerConfig) -> Resources:
+    """The default queue's max: --capacity-cpu / --capacity-mem, else the machine's."""
+    machine = machine_capacity()
+    return Resources(
+        cpu=round(config.capacity_cpu * 1000) if config.capacity_cpu else machine.cpu,
+        mem=config.capacity_mem or machine.mem,
+    )
 
 
 def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
@@ -486,8 +568,14 @@ async def serve(config: ServerConfig) -> None:
             f"  http gateway on {server.http.url} (POST /api/v1/job/..., /api/v1/workflow/..., GET /metrics)",
             flush=True,
         )
+    if server.http is not None and config.ui:
+        print(f"  web UI at {server.http.url}/ui/", flush=True)
     if server.metrics_http is not None:
         print(f"  metrics at {server.metrics_http.url}/metrics", flush=True)
+    if server.federation is not None:
+        print(
+            f"  node of domain {config.domain}, peers deliver to {config.peer_listen}", flush=True
+        )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

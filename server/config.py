@@ -9,6 +9,7 @@ import pwd
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dagwire.server.engine.names import is_dns1123_label
 from dagwire.server.executors.sandbox import Limits, quantity
 
 # --executor: run tasks as local processes, or as tasks on a Ray cluster. "kubernetes"
@@ -45,6 +46,8 @@ class ServerConfig:
     auth_health: bool = False
     # The HTTP/JSON gateway (Kuscia's REST paths and /metrics) listens here when set.
     http_listen: str | None = None
+    # The web UI at /ui/ on the gateway's port (--no-ui turns it off).
+    ui: bool = True
     # A listener serving only /metrics, for Prometheus without the gateway.
     metrics_listen: str | None = None
     # Several replicas on one PostgreSQL database (on whenever the URL is PostgreSQL):
@@ -58,6 +61,11 @@ class ServerConfig:
     # ray`), or "ray" for every image not run in-process; and the Ray cluster to use.
     executor: str = "local"
     ray_address: str = "auto"
+    # --- admission (runtime/admission.py): the default queue's max, that is how many
+    # cores and bytes of memory the processes of launches that name no queue may hold
+    # at once; 0: the machine's.
+    capacity_cpu: float = 0.0
+    capacity_mem: int = 0
     # Tenant code runs in a sandbox (dagwire.server.executors.sandbox). Without a working
     # one, tenants' free `command:` steps are refused unless the operator says
     # --unsandboxed, and then run bare on the host.
@@ -80,8 +88,26 @@ class ServerConfig:
     sandbox_user: str = ""
     # Where the file systems of runs live (workflow.filesystems); None: <data dir>/fs.
     fs_dir: Path | None = None
+    # --- federation (dagwire.server.federation): one node per domain ---------------
+    # The domain this node owns; None: a single server owning every domain (default).
+    domain: str | None = None
+    peers_file: Path | None = None
+    # The mutual-TLS port peers deliver to; this node's certificate (CN = its domain).
+    peer_listen: str | None = None
+    peer_cert: Path | None = None
+    peer_key: Path | None = None
+    # How long a peer may stay unreachable before the jobs shared with it fail.
+    peer_deadline: float = 300.0
+    # The most messages queued for one peer (outbox.py says what happens at the bound).
+    peer_queue_bound: int = 10_000
+    # API worker processes on one port (dagwire.server.workers); more than one needs
+    # PostgreSQL. `shared_port`: this process is one of them (its port is shared with its
+    # siblings by SO_REUSEPORT, so it is not checked for being free first).
+    workers: int = 1
+    shared_port: bool = False
 
     def __post_init__(self) -> None:
+        self._check_federation()
         if self.executor not in EXECUTORS:
             raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}")
         if self.executor == "kubernetes":
@@ -117,6 +143,30 @@ class ServerConfig:
                 "--metrics-listen must differ from --http-listen, which serves /metrics too"
             )
 
+    def _check_federation(self) -> None:
+        if self.domain is None:
+            return
+        missing = [
+            flag
+            for flag, value in (
+                ("--peers", self.peers_file),
+                ("--peer-listen", self.peer_listen),
+                ("--peer-cert", self.peer_cert),
+                ("--peer-key", self.peer_key),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"--domain needs {', '.join(missing)} (README, Federation)")
+        if not is_dns1123_label(self.domain):
+            raise ValueError(f"--domain must be a DNS-1123 label, got {self.domain!r}")
+        if self.peer_listen is not None and not _is_host_port(self.peer_listen):
+            raise ValueError(f"--peer-listen expects host:port, got {self.peer_listen!r}")
+        if self.store_url.startswith("postgresql"):
+            raise ValueError("--domain runs one node on its own SQLite store, not replicas")
+        if self.peer_deadline <= 0 or self.peer_queue_bound <= 0:
+            raise ValueError("--peer-deadline and --peer-queue-bound must be positive")
+
     @property
     def file_systems_dir(self) -> Path:
         return self.fs_dir if self.fs_dir is not None else self.data_dir / "fs"
@@ -130,6 +180,10 @@ class ServerConfig:
         """PostgreSQL is the shared store of replicas: any number of servers may use one
         database, so each runs as a replica (see dagwire.server.runtime.replicas)."""
         return self.store_url.startswith("postgresql")
+
+
+# A bound on --workers: each is a process with its own database pools.
+MAX_WORKERS = 64
 
 
 def _is_host_port(address: str) -> bool:
@@ -242,6 +296,12 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "(Kuscia uses 8082)",
     )
     parser.add_argument(
+        "--no-ui",
+        action="store_true",
+        default=_env_flag("NO_UI"),
+        help="do not serve the web UI at /ui/ on the HTTP gateway's port",
+    )
+    parser.add_argument(
         "--metrics-listen",
         default=_env("METRICS_LISTEN", ""),
         help="host:port serving only Prometheus /metrics (the gateway serves it too); "
@@ -254,6 +314,16 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "(default: host-pid-random); a replica restarted under the same name picks up "
         "its jobs at once instead of after its old lease expires",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", "0")),
+        help="API worker processes serving --listen together (SO_REUSEPORT), each a "
+        "replica on the shared PostgreSQL database (default: the number of cores with "
+        "PostgreSQL, 1 with SQLite, which allows no more)",
+    )
+    # Set by the supervisor on the workers it starts (dagwire.server.workers).
+    parser.add_argument("--shared-port", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--lease-seconds",
         type=float,
@@ -333,7 +403,22 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         help="the Ray cluster (ray.init's address): 'auto' finds the one `ray start` "
         "started on this machine (or $RAY_ADDRESS), or host:port of its head",
     )
+    parser.add_argument(
+        "--capacity-cpu",
+        type=float,
+        default=float(_env("CAPACITY_CPU", "0")),
+        help="cores the processes of launches that name no queue may hold at once (each "
+        "asks for its resources.cpu, else 1); more wait, queued (default: the machine's)",
+    )
+    parser.add_argument(
+        "--capacity-mem",
+        default=_env("CAPACITY_MEM", ""),
+        help="memory those processes may hold at once, e.g. 8Gi (default: the machine's)",
+    )
+    _federation_arguments(parser)
     args = parser.parse_args(argv)
+    if args.capacity_cpu < 0:
+        parser.error("--capacity-cpu must not be negative")
     if args.executor == "ray" and importlib.util.find_spec("ray") is None:
         parser.error(
             "--executor ray needs Ray, which is not installed: pip install 'dagwire[ray]' "
@@ -345,6 +430,17 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         parser.error("--lease-seconds must be positive")
     if args.fence_seconds is not None and args.fence_seconds <= 0:
         parser.error("--fence-seconds must be positive")
+    if not 0 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers must be between 1 and {MAX_WORKERS}")
+    postgres = (args.database_url or "").startswith("postgresql")
+    if args.workers == 0:  # not given
+        args.workers = (os.cpu_count() or 1) if postgres else 1
+    if args.workers > 1 and not postgres:
+        parser.error(
+            f"--workers {args.workers} needs PostgreSQL (--database-url "
+            "postgresql+asyncpg://...): the SQLite store has one writer, so one process "
+            "serves it; use --workers 1 or a PostgreSQL database"
+        )
     try:
         return _config(args)
     except ValueError as error:
@@ -372,6 +468,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         tls_client_ca=_path(args.tls_client_ca),
         auth_health=args.auth_health,
         http_listen=args.http_listen or None,
+        ui=not args.no_ui,
         metrics_listen=args.metrics_listen or None,
         replica_id=args.replica_id or None,
         lease_seconds=args.lease_seconds,
@@ -386,6 +483,52 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         sandbox_limits=parse_limits(args.sandbox_limits),
         bwrap=args.bwrap,
         sandbox_user=_checked_user(args.sandbox_user),
+        domain=args.domain or None,
+        peers_file=_path(args.peers),
+        peer_listen=args.peer_listen or None,
+        peer_cert=_path(args.peer_cert),
+        peer_key=_path(args.peer_key),
+        peer_deadline=args.peer_deadline,
+        peer_queue_bound=args.peer_queue_bound,
+        workers=args.workers,
+        shared_port=args.shared_port,
+        capacity_cpu=args.capacity_cpu,
+        capacity_mem=int(quantity(args.capacity_mem, "--capacity-mem")) if args.capacity_mem else 0,
+    )
+
+
+def _federation_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("federation (one node per domain; README, Federation)")
+    group.add_argument(
+        "--domain",
+        default=_env("DOMAIN", ""),
+        help="the domain this node owns: it runs only that domain's parties, and jobs with "
+        "other domains' parties run together with their nodes (--peers); unset: one "
+        "server owning every domain",
+    )
+    group.add_argument("--peers", default=_env("PEERS", ""), help="the peers file (YAML)")
+    group.add_argument(
+        "--peer-listen",
+        default=_env("PEER_LISTEN", ""),
+        help="host:port peers deliver to (mutual TLS); its host is also where this node's "
+        "parties listen for the other parties",
+    )
+    group.add_argument(
+        "--peer-cert", default=_env("PEER_CERT", ""), help="this node's certificate (CN = domain)"
+    )
+    group.add_argument("--peer-key", default=_env("PEER_KEY", ""), help="its private key")
+    group.add_argument(
+        "--peer-deadline",
+        type=float,
+        default=float(_env("PEER_DEADLINE", "300")),
+        help="seconds a peer may stay unreachable before the jobs shared with it fail",
+    )
+    group.add_argument(
+        "--peer-queue-bound",
+        type=int,
+        default=int(_env("PEER_QUEUE_BOUND", "10000")),
+        help="the most messages queued for one peer; at the bound, new jobs with it are "
+        "refused and a job whose message does not fit fails here",
     )
 
 

@@ -68,6 +68,9 @@ def server_config(
         # Steps may run the tests' own probe scripts, from a checkout that may lie under
         # /tmp (a CI clone), which sandboxes otherwise see empty.
         "sandbox_readable": (TESTS_DIR,),
+        # Far above what any test starts at once, so that admission (the server's own
+        # capacity) never makes a test wait; admission tests set small capacities.
+        "capacity_cpu": 256.0,
     }
     return ServerConfig(**(fields | server_overrides))
 

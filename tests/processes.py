@@ -44,6 +44,9 @@ class ServerProcess:
                 # The tests' probe scripts, from a checkout that may lie under /tmp.
                 "--sandbox-read",
                 str(Path(__file__).resolve().parent),
+                # Admission never holds a test back; admission tests pass a small one.
+                "--capacity-cpu",
+                "256",
                 *self.extra_args,
             ],
             stdout=subprocess.PIPE,

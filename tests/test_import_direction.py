@@ -1,6 +1,6 @@
 """Which room may import which: app -> gateway -> api -> runtime/auth -> engine <-
 store/bus/executors, observability beside them (read by api and gateway, reading store and
-bus), generated code only in api, app and client. A tiny AST walk pins it."""
+bus), generated code only in api, federation (its own node-to-node service), app and client. A tiny AST walk pins it."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ ALLOWED: dict[str, set[str]] = {
     # services it serves are handed to it. It takes its port as the gRPC server does
     # (server/ports.py, stdlib only).
     "gateway": {"api", "auth", "observability", "ports"},
+    # One node per domain: a runtime among peers, and the node-to-node wire (its own
+    # dagwire.v1 service, so it imports the generated code as api does).
+    "federation": {"engine", "runtime", "store", "bus", "executors", "gen"},
 }
 THIRD_PARTY: dict[str, set[str]] = {
     "engine": set(),
@@ -45,7 +48,8 @@ THIRD_PARTY: dict[str, set[str]] = {
     "auth": {"grpc", "structlog", "yaml"},
     "api": {"grpc", "google", "grpc_status", "structlog"},
     "observability": {"grpc", "google", "prometheus_client", "structlog"},
-    "gateway": {"aiohttp", "grpc", "google", "structlog", "yaml", "grpc_tools"},
+    "gateway": {"aiohttp", "grpc", "google", "structlog", "yaml", "grpc_tools", "jinja2"},
+    "federation": {"aiosqlite", "grpc", "google", "structlog", "yaml"},
 }
 
 

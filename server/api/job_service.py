@@ -204,6 +204,7 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
             states,
             request.page_token,
             page_size(request.page_size),
+            request.job_id_contains,
         )
         data = pb.ListJobsResponseData(
             jobs=[convert.job_status(job) for job in page.jobs],

@@ -28,10 +28,10 @@ from dagwire.server.workflow.executions import StepAction, StepView
 from dagwire.server.workflow.outputs import LogPage
 from dagwire.server.workflow.runs import RunView
 from dagwire.server.workflow.status import (
-    STEP_STATUS,
     RunStatus,
     StepExecutionStatus,
     StepStatus,
+    step_status,
 )
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
@@ -165,7 +165,7 @@ def step_to_proto(view: RunView, alias: str) -> pb.Step:
     return pb.Step(
         name=alias,
         deps=list(spec.dependencies),
-        status=STEP_STATUSES[STEP_STATUS[task.state]],  # type: ignore[arg-type]
+        status=STEP_STATUSES[step_status(task)],  # type: ignore[arg-type]
         command=config.command,
         parameters=dict(config.parameters),
         env=dict(config.env),

@@ -28,6 +28,7 @@ from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime
 from dagwire.server.workflow.scheduler import ScheduleService
 from dagwire.server.workflow.spec import parse_pipeline
+from dagwire.server.workflow.status import STEP_STATUS
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
 from dagwire.v1 import workflow_request_response_pb2 as rr
@@ -302,3 +303,25 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
             from_end=request.position != enums.LOG_POSITION_BEGIN,
         )
         return rr.GetRunLogResponse(logs=[convert.log_to_proto(request.run_id, p) for p in pages])
+
+    @workflow_stream_errors
+    async def TailRunLog(
+        self, request: rr.TailRunLogRequest, context: Context
+    ) -> AsyncIterator[rr.TailRunLogResponse]:
+        if not 0 <= request.timeout_seconds <= MAX_WATCH_TIMEOUT:
+            raise InvalidArgument.of("timeout_seconds", f"must be within [0, {MAX_WATCH_TIMEOUT}]")
+        chunks = self._outputs.tail_log(
+            current_tenant(),
+            request.run_id,
+            request.step_name,
+            request.offset,
+            float(request.timeout_seconds) or None,
+        )
+        async for chunk in chunks:
+            yield rr.TailRunLogResponse(
+                content=chunk.content,
+                offset=chunk.offset,
+                attempt=chunk.attempt,
+                finished=chunk.state.is_settled,
+                status=convert.STEP_STATUSES[STEP_STATUS[chunk.state]],  # type: ignore[arg-type]
+            )

@@ -9,10 +9,13 @@ from a single pump that walks the event log position by position:
 - the changes of other replicas are read from the log (`fetch`) when a notification
   (`notified`) or a local commit says that the log has grown past the pump's cursor.
 
-Both kinds of news carry a resource version N with "everything at or below N is
-final" (the store serialises event-writing transactions; see dagwire.server.store.pg),
-so once the pump has read the log up to N it has every change up to N and can move
-its cursor there: nothing can appear below it later, and nothing is published twice.
+Writers commit out of resource_version order (dagwire.server.store.pg), so neither a
+local commit nor another replica's notification says by itself how far the log is
+final. Both ask for the commit horizon (`on_local` for a local commit); `notified(N)`
+brings it: everything at or below N is final, so once the pump has read the log up to N
+it has every change up to N and can move its cursor there: nothing can appear below it
+later, and nothing is published twice. A local change above the horizon waits in
+memory until the horizon passes it.
 A restart loses nothing either: a reconnecting watcher resumes from the log.
 
 Rows of other replicas are read with their documents (the jobs) and decoded only when
@@ -65,6 +68,10 @@ def _ignore(change: JobChange) -> None:
     return None
 
 
+def _no_horizon(resource_version: int) -> None:
+    return None
+
+
 class ReplicatedBus:
     def __init__(self, inner: EventBus, fetch: Fetch, *, own: set[int]) -> None:
         """`own` holds the resource versions this replica's transactions wrote, filled
@@ -80,6 +87,8 @@ class ReplicatedBus:
         self._pump: asyncio.Task[None] | None = None
         self.interested: Callable[[str], bool] = _nobody_cares
         self.on_foreign: Callable[[JobChange], None] = _ignore
+        # A local commit of this resource version: find out the horizon (notified).
+        self.on_local: Callable[[int], None] = _no_horizon
 
     def start(self, position: int) -> None:
         """Publish every change after `position` (the log's end when this replica
@@ -107,9 +116,10 @@ class ReplicatedBus:
             self._own.discard(version)  # the pump read it from the log already
             return
         self._local[version] = change
-        if version > self._known:
-            self._known = version
-        self._wake.set()
+        if version <= self._known:
+            self._wake.set()
+        else:
+            self.on_local(version)
 
     def subscribe(self) -> Subscription:
         return self._inner.subscribe()

@@ -55,6 +55,17 @@ class ProcessStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessQueued:
+    """A party's process waits for its queue's quota (engine/quota.py) before it
+    starts; `reason` says for what, so that the wait is visible, not a silent pending."""
+
+    alias: str
+    attempt: int
+    domain_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ProgressReported:
     alias: str
     attempt: int
@@ -133,17 +144,28 @@ class ContinueTask:
     parameters: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class PeerWaiting:
+    """The node of a party's domain cannot be reached (federation): the domain's
+    unfinished parties say why they wait. An empty reason says the node is back."""
+
+    domain_id: str
+    reason: str = ""
+
+
 # What a user asks of a whole job.
 UserOp = Stop | Suspend | Restart | Cancel | Approve
 
 # What an executor (or a timer) reports about a task attempt.
-Report = ProcessStarted | ProgressReported | ProcessExited | ProcessLost | TaskTimedOut
+Report = (
+    ProcessStarted | ProcessQueued | ProgressReported | ProcessExited | ProcessLost | TaskTimedOut
+)
 
 # What a user asks of one task of a job.
 StepAction = RetryTask | StopTask | ContinueTask
 
 # LoopExpanded is reported by an executor too, yet reshapes the job (engine.loops).
-Command = UserOp | Report | StepAction | LoopExpanded
+Command = UserOp | Report | StepAction | PeerWaiting | LoopExpanded
 
 # --- effects --------------------------------------------------------------------------
 

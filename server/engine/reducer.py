@@ -28,8 +28,10 @@ from dagwire.server.engine.commands import (
     LaunchTask,
     LoopExpanded,
     Outcome,
+    PeerWaiting,
     ProcessExited,
     ProcessLost,
+    ProcessQueued,
     ProcessStarted,
     ProgressReported,
     Restart,
@@ -56,6 +58,7 @@ from dagwire.server.engine.model import (
     TaskRun,
     TaskState,
 )
+from dagwire.server.engine.peers import on_peer_waiting
 from dagwire.server.engine.reports import MAX_RELAUNCHES, on_report
 from dagwire.server.engine.scheduling import schedule
 from dagwire.server.engine.step_actions import act
@@ -132,11 +135,18 @@ def _apply(job: Job, command: Command, now: datetime) -> Outcome:
         case Stop() | Suspend() | Cancel() | Restart() | Approve():
             return on_user_op(job, command, now)
         case (
-            ProcessStarted() | ProgressReported() | ProcessExited() | ProcessLost() | TaskTimedOut()
+            ProcessStarted()
+            | ProcessQueued()
+            | ProgressReported()
+            | ProcessExited()
+            | ProcessLost()
+            | TaskTimedOut()
         ):
             return on_report(job, command, now)
         case RetryTask() | StopTask() | ContinueTask():
             return act(job, command, now)
+        case PeerWaiting():
+            return on_peer_waiting(job, command)
         case LoopExpanded():
             return expand_loop(job, command, now)
 
@@ -153,8 +163,10 @@ __all__ = [
     "LaunchTask",
     "LoopExpanded",
     "Outcome",
+    "PeerWaiting",
     "ProcessExited",
     "ProcessLost",
+    "ProcessQueued",
     "ProcessStarted",
     "ProgressReported",
     "Restart",

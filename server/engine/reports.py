@@ -12,6 +12,7 @@ from dagwire.server.engine.commands import (
     Outcome,
     ProcessExited,
     ProcessLost,
+    ProcessQueued,
     ProcessStarted,
     ProgressReported,
     Report,
@@ -43,7 +44,17 @@ def on_report(job: Job, report: Report, now: datetime) -> Outcome:
     match report:
         case ProcessStarted(domain_id=domain):
             updated = _set_party(task, domain, PartyState.PENDING, PartyState.RUNNING, "")
+            party = task.party(domain)
+            if party is not None and party.err_msg and party.err_msg == task.err_msg:
+                # The task's message was this party's wait for its queue: it is over.
+                updated = replace(updated, err_msg="")
             return Outcome(with_task(job, updated))
+        case ProcessQueued(domain_id=domain, reason=reason):
+            party = task.party(domain)
+            if party is None or party.state is not PartyState.PENDING or party.err_msg == reason:
+                return Outcome(job)
+            updated = _set_party(task, domain, PartyState.PENDING, PartyState.PENDING, reason)
+            return Outcome(with_task(job, replace(updated, err_msg=reason)))
         case ProgressReported(progress=progress):
             clamped = min(max(progress, 0.0), 1.0)
             if clamped <= task.progress:

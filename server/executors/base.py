@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from dagwire.server.engine.model import JobKind
+from dagwire.server.engine.tenancy import Tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class ClusterParty:
 
     domain_id: str
     role: str
+    # host:port the party's process of the task listens on (allocated by its node).
+    endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,13 @@ class PartyLaunch:
     mounts: tuple[Mount, ...] = ()
     # On a replica: the owner's lease; None for a single server (nothing to fence).
     fence: Fence | None = None
+    # Admission (runtime/admission.py): the task's priority, who the process runs for
+    # (the queue must be granted to it; None: the party's domain), and, at recovery,
+    # whether the party was waiting for its queue (it never started, so finding no
+    # trace of it is no loss: it waits again).
+    priority: int = 0
+    tenant: Tenant | None = None
+    queued: bool = False
     # A copy of a loop task made at run time: the item it runs for (TaskSpec.loop_item).
     loop_item: str | None = None
 
@@ -94,6 +104,15 @@ class PartyStarted:
     """The process is running."""
 
     key: PartyKey
+
+
+@dataclass(frozen=True, slots=True)
+class PartyQueued:
+    """The process waits for its queue's quota before it starts (runtime/admission.py);
+    `reason` says for what."""
+
+    key: PartyKey
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +160,7 @@ class PartyLoop:
     items: tuple[str, ...]
 
 
-ExecutorReport = PartyStarted | PartyProgress | PartyExited | PartyLoop
+ExecutorReport = PartyStarted | PartyQueued | PartyProgress | PartyExited | PartyLoop
 ReportSink = Callable[[ExecutorReport], None]
 
 

@@ -1,6 +1,6 @@
 """The demo applications behind the built-in app images.
 
-Run as ``python -m dagwire.server.executors.demo_apps sleep|fail|progress|secretflow``.
+Run as ``python -m dagwire.server.executors.demo_apps sleep|fail|progress|secretflow|secure-sum``.
 Each reads its parameters from the JSON object in $DAGWIRE_TASK_INPUT_CONFIG; anything
 that is not a JSON object means "use the defaults", because Kuscia's task input configs
 are arbitrary strings.
@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from dagwire.server.executors import secure_sum
 from dagwire.server.executors._files import write_atomic
 
 Config = Mapping[str, object]
@@ -92,6 +93,7 @@ _VERBS: Mapping[str, Callable[[Config], int]] = {
     "fail": _fail,
     "progress": _progress,
     "secretflow": _secretflow,
+    "secure-sum": secure_sum.run,
 }
 
 

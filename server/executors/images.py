@@ -39,9 +39,9 @@ class AppImage:
         object.__setattr__(self, "env", MappingProxyType(dict(self.env)))
 
 
-def _demo_image(name: str, verb: str) -> AppImage:
+def _demo_image(name: str, verb: str, *, network: bool = False) -> AppImage:
     command = (sys.executable, "-m", "dagwire.server.executors.demo_apps", verb)
-    return AppImage(name=name, command=command)
+    return AppImage(name=name, command=command, network=network)
 
 
 BUILTIN_IMAGES: Mapping[str, AppImage] = MappingProxyType(
@@ -54,6 +54,10 @@ BUILTIN_IMAGES: Mapping[str, AppImage] = MappingProxyType(
             # Kuscia's documented example jobs reference this image; a harmless stand-in
             # lets them run as written.
             _demo_image("secretflow-image", "secretflow"),
+            # Parties that really talk: a two-or-more-party sum over the endpoints of
+            # the cluster definition (executors/secure_sum.py). It needs the network,
+            # which its sandbox gets where the operator allows it (--sandbox-network).
+            _demo_image("dagwire-secure-sum", "secure-sum", network=True),
         )
     }
 )

@@ -42,7 +42,14 @@ from dagwire.server.executors.base import (
     PartyStarted,
     ReportSink,
 )
-from dagwire.server.executors.fencing import WATCHDOG_POLL_SECONDS, FenceBoard
+from dagwire.server.executors.fencing import (
+    WATCHDOG_POLL_SECONDS,
+    FenceBoard,
+    Verdict,
+    fenced_exit,
+    settling,
+    verdict,
+)
 from dagwire.server.executors.images import AppImage, AppImageRegistry
 from dagwire.server.executors.sandbox import (
     SandboxPolicy,
@@ -85,10 +92,6 @@ START_FAILURE_EXIT_CODE = 127
 VANISHED_EXIT_CODE = -1
 VANISHED_MESSAGE = (
     "lost with its server (the process vanished while the server was down; no exit status recorded)"
-)
-FENCED_MESSAGE = (
-    "lost with its server (its replica stopped renewing its lease, so the process was "
-    "fenced: killed before another replica could run it again)"
 )
 _GROUP_EXIT_POLL_SECONDS = 0.05
 
@@ -268,21 +271,27 @@ class LocalExecutor:
         party with no trace here whose previous owner may still run it elsewhere is
         looked at again once that owner's processes are surely dead."""
         files = party.files
-        status = None if files.fenced.exists() else _read_int(files.exit_status)
-        if status is None and party.pid > 0 and _is_group_leader(party.pid):
+        status = _read_int(files.exit_status)
+        wait = settling(party.fence, time.monotonic()) if settle else 0.0
+        found = verdict(
+            fenced_mark=files.fenced.exists(),
+            exit_recorded=status is not None,
+            # With its status recorded, the wrapper is about to exit, if it has not.
+            running=status is None and party.pid > 0 and _is_group_leader(party.pid),
+            wait=wait,
+        )
+        if found is Verdict.RUNNING:
             fence = self._fence_file(party.fence)
             if fence is not None:
                 files.point_fence(fence)  # ours now: its watchdog follows our lease
             self._parties[party.key] = party
             self._spawn_watcher(party, self._watch_detached(party))
-            return
-        wait = party.fence.settled_at - time.monotonic() if party.fence else 0.0
-        if settle and status is None and wait > 0 and not files.fenced.exists():
+        elif found is Verdict.SETTLING:
             party.settling = True
             self._parties[party.key] = party
             self._spawn_watcher(party, self._settle(party, wait))
-            return
-        self._finish(party, status)
+        else:  # FENCED, EXITED and LOST: _finish tells them apart by the same records
+            self._finish(party, status)
 
     async def _settle(self, party: _Party, wait: float) -> None:
         await asyncio.sleep(wait)
@@ -375,7 +384,7 @@ class LocalExecutor:
         self._parties.pop(party.key, None)
         if party.files.fenced.exists():
             # Its watchdog killed it: whatever it left is not its result.
-            self._sink(PartyExited(party.key, VANISHED_EXIT_CODE, FENCED_MESSAGE, lost=True))
+            self._sink(fenced_exit(party.key))
             return
         self._poll_progress(party)
         if exit_code is None:
@@ -458,7 +467,12 @@ def _task_document(launch: PartyLaunch) -> dict[str, object]:
         "role": launch.role,
         "attempt": key.attempt,
         "task_input_config": launch.task_input_config,
-        "parties": [{"domain_id": p.domain_id, "role": p.role} for p in launch.parties],
+        # A party's endpoints where its node allocated them (a federation).
+        "parties": [
+            {"domain_id": p.domain_id, "role": p.role}
+            | ({"endpoints": list(p.endpoints)} if p.endpoints else {})
+            for p in launch.parties
+        ],
         "resources": dict(launch.resources),
         "custom_fields": dict(launch.custom_fields),
     }
@@ -470,7 +484,8 @@ def _task_document(launch: PartyLaunch) -> dict[str, object]:
 def _cluster_define(launch: PartyLaunch) -> dict[str, object]:
     """Kuscia's ClusterDefine in protojson form, as Kuscia puts it in TASK_CLUSTER_DEFINE.
 
-    Local processes have no service endpoints, so each party's services list is empty.
+    A party's services list its endpoints (port name "peer"), where its node allocated
+    them; empty where none was (a single server allocates none).
     """
     parties = launch.parties
     me = (launch.key.domain_id, launch.role)
@@ -478,7 +493,16 @@ def _cluster_define(launch: PartyLaunch) -> dict[str, object]:
     same_domain = [i for i, p in enumerate(parties) if p.domain_id == launch.key.domain_id]
     self_index = (exact or same_domain or [-1])[0]
     return {
-        "parties": [{"name": p.domain_id, "role": p.role, "services": []} for p in parties],
+        "parties": [
+            {
+                "name": p.domain_id,
+                "role": p.role,
+                "services": (
+                    [{"portName": "peer", "endpoints": list(p.endpoints)}] if p.endpoints else []
+                ),
+            }
+            for p in parties
+        ],
         "selfPartyIdx": self_index,
         "selfEndpointIdx": 0,
     }

@@ -31,6 +31,12 @@ kills it when that process exits. A party still running when the server stopped 
 therefore gone after a restart. recover() reports the exit recorded on disk if there is
 one, and otherwise reports the party lost, so that the engine relaunches it.
 
+Fencing. On a replica a driver may live on while its jobs are taken over (stopped, or
+cut off from the database): each task then fences itself (dagwire.server.executors.
+ray_fencing) once its owner's fence deadline passes, and a replica that takes a job
+over reports a party it has no record of lost only once that deadline surely passed
+(dagwire.server.executors.fencing: `settling`, `verdict`).
+
 Ray is imported lazily: a server that does not use this executor never loads it, and
 one that does connects (ray.init) at the first launch, not at start. All blocking Ray
 calls run in a worker thread; the task's results are awaited on the event loop.
@@ -60,12 +66,21 @@ from typing import IO, TYPE_CHECKING, Any
 from dagwire.server.engine.names import path_below
 from dagwire.server.executors._files import write_atomic
 from dagwire.server.executors.base import (
+    Fence,
     PartyExited,
     PartyKey,
     PartyLaunch,
     PartyProgress,
     PartyStarted,
     ReportSink,
+)
+from dagwire.server.executors.fencing import (
+    FENCED_EXIT_CODE,
+    FenceBoard,
+    Verdict,
+    fenced_exit,
+    settling,
+    verdict,
 )
 from dagwire.server.executors.images import AppImage, AppImageRegistry
 from dagwire.server.executors.local import (
@@ -78,6 +93,13 @@ from dagwire.server.executors.local import (
     _read_progress,
     _task_document,
     party_env,
+)
+from dagwire.server.executors.ray_fencing import (
+    RAY_NAMESPACE,
+    FenceOrder,
+    FencePusher,
+    Watchdog,
+    kill_party,
 )
 from dagwire.server.executors.sandbox import (
     Limits,
@@ -97,7 +119,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 DEFAULT_ADDRESS = "auto"
-RAY_NAMESPACE = "dagwire"
 INSTALL_HINT = "pip install 'dagwire[ray]' (or 'ray>=2.60')"
 # What a terminated party reports: the code a process killed by SIGTERM gives.
 TERMINATED_EXIT_CODE = -signal.SIGTERM
@@ -147,6 +168,8 @@ class _Output:
 class _Ended:
     exit_code: int
     message: str = ""
+    # Its watchdog killed it (or it never started): its owner's fence deadline passed.
+    fenced: bool = False
 
 
 _Item = _Started | _Output | _Ended
@@ -215,9 +238,15 @@ def _run_party(
     poll_interval: float,
     kill_grace: float,
     sandbox: _SandboxRequest | None = None,
+    fence: FenceOrder | None = None,
 ) -> Iterator[_Item]:
     """The body of the Ray task; see the module docstring."""
     import ray  # on a Ray worker, ray is there
+
+    watchdog = None if fence is None else Watchdog(fence)
+    if watchdog is not None and not watchdog.admits():
+        yield _Ended(FENCED_EXIT_CODE, watchdog.describe(), fenced=True)
+        return
 
     context = ray.get_runtime_context()
     with tempfile.TemporaryDirectory(prefix="dagwire-party-") as workdir:
@@ -260,6 +289,8 @@ def _run_party(
             worker_pid=os.getpid(),
             hostname=socket.gethostname(),
         )
+        if watchdog is not None:
+            watchdog.start(functools.partial(kill_party, process.pid))
         with process:
             try:
                 yield from _follow(
@@ -269,6 +300,7 @@ def _run_party(
                     poll_interval,
                     kill_grace,
                     sandboxed=sandbox is not None,
+                    watchdog=watchdog,
                 )
             except BaseException:
                 # A soft ray.cancel() interrupts the task (KeyboardInterrupt) or closes
@@ -276,6 +308,9 @@ def _run_party(
                 if process.poll() is None:
                     _stop(process, kill_grace, sandboxed=sandbox is not None)
                 raise
+            finally:
+                if watchdog is not None:
+                    watchdog.stop()
 
 
 def _follow(
@@ -286,6 +321,7 @@ def _follow(
     kill_grace: float,
     *,
     sandboxed: bool,
+    watchdog: Watchdog | None = None,
 ) -> Iterator[_Item]:
     assert process.stdout is not None
     fd = process.stdout.fileno()
@@ -317,7 +353,10 @@ def _follow(
                 chunk, eof = _read_available(fd, eof)
                 if chunk:
                     yield _Output(chunk, None)
-            yield _Ended(process.returncode)
+            if watchdog is not None and watchdog.fired.is_set():
+                yield _Ended(process.returncode, watchdog.describe(), fenced=True)
+            else:
+                yield _Ended(process.returncode)
             return
 
 
@@ -395,6 +434,9 @@ class _Connection:
             # the server's own, which prints a stack dump at every SIGTERM, the server's
             # normal stop. Ray reads this when it is first imported, so before that.
             os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+            # ray.init runs in a worker thread on purpose (SIGTERM stays the server's), and
+            # Ray warns about exactly that at every start: it reads like trouble.
+            logging.getLogger("ray._private.worker").addFilter(_not_the_sigterm_notice)
             try:
                 import ray
             except ImportError as exc:
@@ -428,6 +470,10 @@ class _Connection:
 
                 ray.shutdown()
                 self._owned = False
+
+
+def _not_the_sigterm_notice(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("SIGTERM handler is not set")
 
 
 _CONNECTION = _Connection()
@@ -474,6 +520,17 @@ class _Party:
     log: IO[bytes] | None = None
 
 
+@dataclass(slots=True)
+class _Settling:
+    """A party found nowhere at recovery, whose previous owner may still run it: looked
+    at again once that owner's processes are surely dead."""
+
+    key: PartyKey
+    files: _AttemptFiles
+    fence: Fence | None
+    waiter: asyncio.Task[None] | None = None
+
+
 class RayExecutor:
     """Runs each party as a Ray task; see the module docstring."""
 
@@ -488,6 +545,7 @@ class RayExecutor:
         kill_grace: float = 2.0,
         sandbox: SandboxPolicy | None = None,
         unsandboxed: bool = False,
+        fences: FenceBoard | None = None,
     ) -> None:
         if not ray_installed():
             raise RayUnavailableError(f"the Ray executor needs the ray package: {INSTALL_HINT}")
@@ -502,15 +560,20 @@ class RayExecutor:
         self._sandbox = sandbox
         self._unsandboxed = unsandboxed and sandbox is None
         self._parties: dict[PartyKey, _Party] = {}
+        self._settling: dict[PartyKey, _Settling] = {}
         self._connect_lock = asyncio.Lock()
         self._connected = False
+        # On a replica: its fence deadlines, which the cluster's keeper is told of.
+        self._fences = fences
+        self._pusher = None if fences is None else FencePusher(fences)
 
     def knows_image(self, app_image: str) -> bool:
         return app_image in self._registry
 
     def holds(self, key: PartyKey) -> bool:
-        """Whether this party runs here now (launched and not yet reported exited)."""
-        return key in self._parties
+        """Whether this party runs here now (launched and not yet reported exited), or
+        is being recovered."""
+        return key in self._parties or key in self._settling
 
     def ran_here(self, key: PartyKey) -> bool:
         """Whether this attempt was launched on Ray (by this or an earlier server)."""
@@ -531,14 +594,20 @@ class RayExecutor:
         options = _task_options(launch)  # a bad resource value fails before anything runs
         key = launch.key
         files = self._files(key)
-        await self._connect()
-        files.prepare()
-        document = _task_document(launch)
-        write_atomic(files.task, json.dumps(document, indent=2) + "\n")
-        write_atomic(_ray_record(files), json.dumps({"address": self._address}) + "\n")
-        party = _Party(key, files, log=files.log.open("wb"))
+        # Held from now on, so that a terminate() while we connect (the first connection
+        # takes seconds) is not lost: a replica that lost the job must not submit it.
+        party = _Party(key, files)
         self._parties[key] = party
         try:
+            await self._connect()
+            files.prepare()
+            document = _task_document(launch)
+            write_atomic(files.task, json.dumps(document, indent=2) + "\n")
+            write_atomic(_ray_record(files), json.dumps({"address": self._address}) + "\n")
+            party.log = files.log.open("wb")
+            if party.terminate_reason is not None:
+                self._finish(party, TERMINATED_EXIT_CODE, f"terminated: {party.terminate_reason}")
+                return
             party.generator = await asyncio.to_thread(
                 _submit,
                 options,
@@ -548,6 +617,7 @@ class RayExecutor:
                 self._poll_interval,
                 self._kill_grace,
                 self._sandbox_request(launch, image),
+                self._fence_order(launch.fence),
             )
         except BaseException:
             self._forget(party)
@@ -556,6 +626,14 @@ class RayExecutor:
         party.watcher.add_done_callback(functools.partial(_watcher_done, key))
         if party.terminate_reason is not None:  # terminate() came while we submitted
             await self._cancel(party)
+
+    def _fence_order(self, fence: Fence | None) -> FenceOrder | None:
+        if fence is None or self._fences is None:
+            return None
+        # A replica renews its fence before it ever launches: no deadline yet would be
+        # a bug, and the party then dies at once rather than run unfenced.
+        deadline = self._fences.deadline(fence.replica_id) or 0.0
+        return FenceOrder(fence.replica_id, fence.epoch, deadline)
 
     def _sandbox_request(self, launch: PartyLaunch, image: AppImage) -> _SandboxRequest | None:
         if self._unsandboxed:
@@ -578,22 +656,51 @@ class RayExecutor:
             await self._cancel(party)
 
     async def recover(self, launches: Iterable[PartyLaunch]) -> None:
-        for key in (launch.key for launch in launches):
-            if key in self._parties:
+        for launch in launches:
+            key = launch.key
+            if key in self._parties or key in self._settling:
                 continue
             try:
                 files = self._files(key)
             except ValueError as error:  # stored by a version that did not check ids
                 self._sink(PartyExited(key, START_FAILURE_EXIT_CODE, f"cannot recover: {error}"))
                 continue
-            progress = _read_progress(files.progress)
-            if progress is not None:
-                self._sink(PartyProgress(key, progress))
-            status = _read_int(files.exit_status)
-            if status is None:
-                self._sink(PartyExited(key, VANISHED_EXIT_CODE, LOST_MESSAGE, lost=True))
-            else:
-                self._sink(PartyExited(key, status, _exit_message(status, None)))
+            self._recover(_Settling(key, files, launch.fence), settle=True)
+
+    def _recover(self, party: _Settling, *, settle: bool) -> None:
+        """Report how the party ended, from its records; a task of another driver cannot
+        be followed. With `settle`, a party with no record whose previous owner may still
+        run it is looked at again once that owner's processes are surely dead."""
+        key, files = party.key, party.files
+        status = _read_int(files.exit_status)
+        wait = settling(party.fence, time.monotonic()) if settle else 0.0
+        found = verdict(
+            fenced_mark=files.fenced.exists(),
+            exit_recorded=status is not None,
+            running=False,
+            wait=wait,
+        )
+        if found is Verdict.SETTLING:
+            party.waiter = asyncio.create_task(self._settle(party, wait), name=f"dagwire {key}")
+            party.waiter.add_done_callback(functools.partial(_watcher_done, key))
+            self._settling[key] = party
+            return
+        if found is Verdict.FENCED:
+            self._sink(fenced_exit(key))  # what else it left is not its result
+            return
+        progress = _read_progress(files.progress)
+        if progress is not None:
+            self._sink(PartyProgress(key, progress))
+        if status is None:
+            self._sink(PartyExited(key, VANISHED_EXIT_CODE, LOST_MESSAGE, lost=True))
+        else:
+            self._sink(PartyExited(key, status, _exit_message(status, None)))
+
+    async def _settle(self, party: _Settling, wait: float) -> None:
+        await asyncio.sleep(wait)
+        if self._settling.get(party.key) is party:
+            del self._settling[party.key]
+            self._recover(party, settle=False)
 
     async def close(self) -> None:
         """Stop following the tasks and end them: they could not outlive this process (their
@@ -601,7 +708,10 @@ class RayExecutor:
         keys have no exit record, so the next start reports them lost and relaunches them."""
         parties = list(self._parties.values())
         self._parties.clear()
+        settling = list(self._settling.values())
+        self._settling.clear()
         watchers = [p.watcher for p in parties if p.watcher is not None]
+        watchers += [p.waiter for p in settling if p.waiter is not None]
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
@@ -610,6 +720,8 @@ class RayExecutor:
             if party.generator is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(_cancel, party.generator, True)
+        if self._pusher is not None:
+            await self._pusher.close()
         if self._connected:
             self._connected = False
             await asyncio.to_thread(_CONNECTION.release)
@@ -626,6 +738,9 @@ class RayExecutor:
             if not self._connected:
                 await asyncio.to_thread(_CONNECTION.acquire, self._address)
                 self._connected = True
+            if self._pusher is not None:
+                # Before the first launch: its watchdog asks the keeper at once.
+                await self._pusher.start()
 
     async def _cancel(self, party: _Party) -> None:
         """Cancel softly (the worker stops the command with SIGTERM, then SIGKILL after
@@ -657,6 +772,8 @@ class RayExecutor:
             return
         if ended is None:
             self._finish(party, RAY_FAILURE_EXIT_CODE, "the Ray task ended without an exit status")
+        elif ended.fenced:
+            self._finish_fenced(party, ended.message)
         elif ended.message:
             self._finish(party, ended.exit_code, ended.message)
         else:
@@ -725,6 +842,20 @@ class RayExecutor:
                 _log.warning("could not record the exit of %s", party.key, exc_info=True)
         self._sink(PartyExited(party.key, exit_code, message, lost=lost))
 
+    def _finish_fenced(self, party: _Party, why: str) -> None:
+        """Its watchdog killed it: mark the attempt fenced (no exit record, so that no
+        recovery takes it for finished) and report it lost."""
+        _close_log(party)
+        if self._parties.get(party.key) is not party:
+            return
+        del self._parties[party.key]
+        _log.warning("the Ray task of %s was %s", party.key, why)
+        try:
+            party.files.fenced.touch()
+        except OSError:
+            _log.warning("could not mark %s fenced", party.key, exc_info=True)
+        self._sink(fenced_exit(party.key))
+
     def _forget(self, party: _Party) -> None:
         _close_log(party)
         if self._parties.get(party.key) is party:
@@ -756,11 +887,12 @@ def _submit(
     poll_interval: float,
     kill_grace: float,
     sandbox: _SandboxRequest | None,
+    fence: FenceOrder | None,
 ) -> ObjectRefGenerator[Any]:
     """Blocking (the first call exports the function to the cluster): call it in a thread."""
     remote = _remote_party().options(**options)
     generator: ObjectRefGenerator[Any] = remote.remote(
-        command, dict(env), dict(document), poll_interval, kill_grace, sandbox
+        command, dict(env), dict(document), poll_interval, kill_grace, sandbox, fence
     )
     return generator
 

@@ -34,8 +34,12 @@ class HttpListener:
         *,
         ssl_context: ssl.SSLContext | None,
         shutdown_grace: float,
+        reuse_port: bool = False,
     ) -> None:
         self._host, self._port = split_host_port(listen)
+        # Shared with the other API workers (dagwire.server.workers), which the kernel
+        # spreads connections over.
+        self._reuse_port = reuse_port
         self._socket: socket.socket | None = None
         self._runner = web.AppRunner(
             app,
@@ -63,7 +67,9 @@ class HttpListener:
         """Takes the port now (OSError when it cannot), so that a port in use is found
         before anything else starts; start() serves on it."""
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        self._socket = socket.create_server((self._host, self._port), family=family)
+        self._socket = socket.create_server(
+            (self._host, self._port), family=family, reuse_port=self._reuse_port
+        )
         self.port = int(self._socket.getsockname()[1])
 
     async def start(self) -> None:

@@ -64,6 +64,7 @@ from dagwire.server.executors.base import (
     PartyLaunch,
     PartyLoop,
     PartyProgress,
+    PartyQueued,
     PartyStarted,
     ReportSink,
 )
@@ -82,6 +83,8 @@ _NOT_STARTED = 127
 _CONFLICT_RETRIES = 8
 
 Clock = Callable[[], datetime]
+# (job_id, task_id, domain_id) -> the party's endpoints for the task.
+Endpoints = Callable[[str, str, str], tuple[str, ...]]
 # Checked against the stored job under its lock, before anything is done to it: the API
 # passes its authorization here, so that no check-then-act gap separates the two.
 Guard = Callable[[Job], None]
@@ -172,8 +175,12 @@ class JobRuntime:
         replica, a party found nowhere is lost only after `settled_at`, when whatever
         the job's previous owner may still run is dead."""
         self._active[job.job_id] = job
-        launches = _running_launches(job, self._fence(settled_at))
-        recoverable = [launch for launch in launches if not self._refused(launch, "recovered")]
+        launches = _running_launches(job, self._fence(settled_at), self.party_endpoints)
+        recoverable = [
+            launch
+            for launch in launches
+            if self.runs_here(launch.key.domain_id) and not self._refused(launch, "recovered")
+        ]
         if recoverable:
             try:
                 await self.executor.recover(recoverable)
@@ -254,9 +261,16 @@ class JobRuntime:
 
     # --- commands --------------------------------------------------------------------
 
-    async def create(self, spec: JobSpec, riders: Sequence[Rider] = ()) -> Job:
+    async def create(
+        self,
+        spec: JobSpec,
+        riders: Sequence[Rider] = (),
+        approval_domains: frozenset[str] | None = None,
+    ) -> Job:
         """Validate and store a new job, its riders' rows in the same transaction (a
-        refusing rider's error is raised and nothing is stored), then start it."""
+        refusing rider's error is raised and nothing is stored), then start it. The job
+        awaits the approval of the parties in `approval_domains` (default: the
+        configured ones)."""
         validate_job_spec(spec, self._settings.limits)
         for index, task in enumerate(spec.tasks):
             if not self.executor.knows_image(task.app_image):
@@ -264,7 +278,8 @@ class JobRuntime:
                     f"tasks[{index}] ({task.alias!r}).app_image {task.app_image!r} is not in the "
                     "app-image registry"
                 )
-        outcome = reducer.create_job(spec, self._clock(), self._settings.approval_domains)
+        awaited = self._settings.approval_domains if approval_domains is None else approval_domains
+        outcome = reducer.create_job(spec, self._clock(), awaited)
         async with self._lock(spec.job_id):
             change = await self._committer.write(InsertJob(outcome.job, tuple(riders)))
             await self._carry_out(change.job, outcome.effects)
@@ -463,8 +478,8 @@ class JobRuntime:
                     self._arm_timer(job.job_id, alias, attempt, seconds, deadline)
 
     async def _launch(self, job: Job, alias: str, attempt: int) -> None:
-        for launch in _party_launches(job, alias, attempt, self._fence()):
-            if self._refused(launch, "started"):
+        for launch in _party_launches(job, alias, attempt, self._fence(), self.party_endpoints):
+            if not self.runs_here(launch.key.domain_id) or self._refused(launch, "started"):
                 continue
             try:
                 await self.executor.launch(launch)
@@ -620,7 +635,7 @@ class JobRuntime:
             launch.key
             for job_id in lost
             if (job := self._active.get(job_id)) is not None
-            for launch in _running_launches(job, None)
+            for launch in _running_launches(job, None, self.party_endpoints)
         ]
         reason = "its replica lost the job to another replica"
         await asyncio.gather(
@@ -635,6 +650,18 @@ class JobRuntime:
             log.warning(
                 "jobs taken over by other replicas", count=len(lost), terminated=len(running)
             )
+
+    # --- federation hooks ------------------------------------------------------------
+
+    def runs_here(self, domain_id: str) -> bool:
+        """Whether this server runs the parties of the domain: a single server runs
+        every domain's; a federated node only its own (dagwire.server.federation)."""
+        return True
+
+    def party_endpoints(self, job_id: str, task_id: str, domain_id: str) -> tuple[str, ...]:
+        """The host:port endpoints a party's process of a task listens on, as the
+        cluster definition lists them; none on a single server."""
+        return ()
 
     # --- plumbing --------------------------------------------------------------------
 
@@ -714,7 +741,7 @@ def _log_lost(before: Job, after: Job, lost: reducer.ProcessLost) -> None:
     )
 
 
-def _running_launches(job: Job, fence: Fence | None) -> list[PartyLaunch]:
+def _running_launches(job: Job, fence: Fence | None, endpoints: Endpoints) -> list[PartyLaunch]:
     """The launches of the job's parties that run (or were about to), and of a stopped
     step's processes whose exit was not recorded yet: their exit record (or their loss)
     ends the step's stopping."""
@@ -722,17 +749,22 @@ def _running_launches(job: Job, fence: Fence | None) -> list[PartyLaunch]:
         launch
         for task in job.tasks
         if task.state in (TaskState.RUNNING, TaskState.STOPPED)
-        for launch in _party_launches(job, task.alias, task.attempt, fence)
+        for launch in _party_launches(job, task.alias, task.attempt, fence, endpoints)
         if (party := task.party(launch.key.domain_id)) is not None
         and (party.state in (PartyState.PENDING, PartyState.RUNNING) or party.exiting)
     ]
 
 
-def _party_launches(job: Job, alias: str, attempt: int, fence: Fence | None) -> list[PartyLaunch]:
+def _party_launches(
+    job: Job, alias: str, attempt: int, fence: Fence | None, endpoints: Endpoints
+) -> list[PartyLaunch]:
     """What each party's process of this attempt of the task needs (to start, or to be
     recovered after a restart), under the owner's lease on a replica."""
     spec = job.spec.task(alias)
-    cluster = tuple(ClusterParty(p.domain_id, p.role) for p in spec.parties)
+    cluster = tuple(
+        ClusterParty(p.domain_id, p.role, endpoints(job.job_id, spec.task_id, p.domain_id))
+        for p in spec.parties
+    )
     return [
         PartyLaunch(
             key=PartyKey(job.job_id, spec.task_id, party.domain_id, attempt),
@@ -746,15 +778,24 @@ def _party_launches(job: Job, alias: str, attempt: int, fence: Fence | None) -> 
             job_kind=job.spec.kind,
             parameters=job.task(alias).parameters,
             fence=fence,
+            priority=spec.priority,
+            queued=_waited(job, alias, party.domain_id),
             loop_item=spec.loop_item,
         )
         for party in spec.parties
     ]
 
 
+def _waited(job: Job, alias: str, domain: str) -> bool:
+    """Whether the party was last seen waiting for its queue (engine ProcessQueued): it
+    has not started and carries the queue's reason."""
+    party = job.task(alias).party(domain)
+    return party is not None and party.state is PartyState.PENDING and bool(party.err_msg)
+
+
 def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
     """Executor reports name the task by id; the engine names it by alias."""
-    if not isinstance(item, PartyStarted | PartyProgress | PartyExited | PartyLoop):
+    if not isinstance(item, PartyStarted | PartyQueued | PartyProgress | PartyExited | PartyLoop):
         return item
     key = item.key
     alias = next((t.alias for t in job.spec.tasks if t.task_id == key.task_id), None)
@@ -763,6 +804,8 @@ def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
     match item:
         case PartyStarted():
             return reducer.ProcessStarted(alias, key.attempt, key.domain_id)
+        case PartyQueued(reason=reason):
+            return reducer.ProcessQueued(alias, key.attempt, key.domain_id, reason)
         case PartyProgress(progress=progress):
             return reducer.ProgressReported(alias, key.attempt, key.domain_id, progress)
         case PartyLoop(items=items):

@@ -4,6 +4,7 @@ Its page token is the listing grammar's (engine.listing), bound to the states as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -16,6 +17,9 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 # Jobs read per store call while looking for a page's matches.
 _BATCH = 500
+# ListJobs' job_id_contains: a job id's characters (engine.names' DNS-1123), bounded.
+MAX_ID_TEXT = 63
+_ID_TEXT = re.compile(r"[a-z0-9.-]*")
 
 
 @dataclass(frozen=True)
@@ -39,10 +43,16 @@ async def list_jobs(
     states: Collection[JobState],
     token: str,
     size: int,
+    id_contains: str = "",
 ) -> JobPage:
-    """Up to ``size`` jobs the caller may see, in ``states`` (any when empty), from
-    where ``token`` says (from the first when empty)."""
-    bound_to = _states_filter(states)
+    """Up to ``size`` jobs the caller may see, in ``states`` (any when empty), whose id
+    contains ``id_contains``, from where ``token`` says (from the first when empty)."""
+    if len(id_contains) > MAX_ID_TEXT or not _ID_TEXT.fullmatch(id_contains):
+        raise InvalidRequest(
+            "job_id_contains must be at most 63 lower-case letters, digits, '.' or '-' "
+            f"(a job id's characters), got {id_contains[:80]!r}"
+        )
+    bound_to = _filter(states, id_contains)
     after_id = _after_job_id(token, bound_to)
     after: Job | None = None
     if after_id:
@@ -53,7 +63,7 @@ async def list_jobs(
     while True:
         batch = await store.list_jobs_page(after, _BATCH)
         for job in batch:
-            if visible(job) and (not states or job.state in states):
+            if id_contains in job.job_id and visible(job) and (not states or job.state in states):
                 found.append(job)
                 if len(found) > size:  # one more than the page: a next page exists
                     last = (found[size - 1].job_id,)
@@ -63,10 +73,12 @@ async def list_jobs(
         after = batch[-1]
 
 
-def _states_filter(states: Collection[JobState]) -> str:
-    """ListJobs' filter is its `states` field: a token is bound to it as the listing
-    grammar writes it (`state=failed AND state=running`), whatever the order or case."""
-    return terms_text([("state", name) for name in sorted({state.value for state in states})])
+def _filter(states: Collection[JobState], id_contains: str) -> str:
+    """ListJobs' filter is its `states` and `job_id_contains` fields: a token is bound to
+    them as the listing grammar writes them (`state=failed AND state=running AND
+    job_id=ab`), whatever the order or case of the states."""
+    terms = [("state", name) for name in sorted({state.value for state in states})]
+    return terms_text(terms + ([("job_id", id_contains)] if id_contains else []))
 
 
 def _after_job_id(token: str, bound_to: str) -> str:

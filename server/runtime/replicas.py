@@ -21,8 +21,11 @@ runs the jobs this replica owns:
   and handed to the runtime (`Owner.adopt`), which recovers their processes as after a
   restart, but reports a party it cannot find lost (and so runs it again) only once the
   previous owner's processes are surely dead: `fence_seconds` after the takeover;
-- the bus: notifications of other replicas' commits, plus a poll of the log's end
-  every second in case a notification was lost.
+- the bus: notifications of commits (other replicas' and this one's) and local commits
+  make the poller read the commit horizon (dagwire.server.store.pg) and hand it to the
+  bus; it also reads it every second in case a notification was lost, and again soon
+  while the horizon is below a version known to be committed (an earlier one is still
+  in flight, or the commit's lock release has not been seen yet).
 """
 
 from __future__ import annotations
@@ -47,6 +50,10 @@ from dagwire.server.store.pg import PgListener, PgReplicaStore
 log = structlog.get_logger(__name__)
 
 TAKE_OVER_BATCH = 500
+# While the horizon is below a committed version: how soon it is read again.
+_CATCH_UP_SECONDS = 0.005
+# With no watcher, how long commits are gathered before the horizon is read.
+_GATHER_SECONDS = 0.02
 # How long after a renewal was sent this replica still acts, as a share of the lease.
 _ACTING_SHARE = 0.75
 
@@ -108,6 +115,7 @@ class Replication:
         self._owner: Owner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._poll_now = asyncio.Event()
+        self._heard = 0  # the largest resource version known to be committed
         self._renewed = asyncio.Event()
         # Taken over but not adopted yet (reading them failed): tried again next sweep,
         # with when their previous owners' processes are surely dead.
@@ -123,6 +131,7 @@ class Replication:
         self._owner = owner
         self.bus.interested = owner.interested
         self.bus.on_foreign = owner.foreign
+        self.bus.on_local = self._committed
         await self._pg.open()
         sent = time.monotonic()
         self.epoch = await self._pg.register()
@@ -239,21 +248,35 @@ class Replication:
     # --- following the log ------------------------------------------------------------
 
     def _notified(self, origin: str, resource_version: int) -> None:
-        if origin != self.replica_id:  # our own commits reach the bus from the committer
-            self.bus.notified(resource_version)
+        self._committed(resource_version)
+
+    def _committed(self, resource_version: int) -> None:
+        """A transaction that wrote up to `resource_version` committed (a notification
+        from any replica, or a local commit): read the horizon soon."""
+        self._heard = max(self._heard, resource_version)
+        self._poll_now.set()
 
     def _poll_soon(self) -> None:
         self._poll_now.set()
 
     async def _poll(self) -> None:
+        interval = self._poll_interval
         while True:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_interval):
+                async with asyncio.timeout(interval):
                     await self._poll_now.wait()
+            if self.bus.subscriber_count == 0:
+                # Nobody watches: gather the commits of a moment into one read (the
+                # runtime's interest in others' changes to its jobs can wait that long).
+                await asyncio.sleep(_GATHER_SECONDS)
             self._poll_now.clear()
             try:
-                self.bus.notified(await self._pg.latest())
+                horizon = await self._pg.latest()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 log.warning("reading the log's end failed", error=repr(error))
+                interval = self._poll_interval
+                continue
+            self.bus.notified(horizon)
+            interval = _CATCH_UP_SECONDS if horizon < self._heard else self._poll_interval

@@ -176,12 +176,14 @@ def _replay(
                 f"(oldest kept: {oldest}); re-list and watch again without resume_from"
             )
         # Only the caller's events are read (the scope), so a page may end short of
-        # `latest`: everything up to `latest` was committed before the pages were read,
-        # as the initial listing assumes of its start.
+        # `latest`: everything up to `latest` was final before the pages were read, as
+        # the initial listing assumes of its start. Nothing above it is read: with
+        # several writers on PostgreSQL a later version may be committed while an
+        # earlier one is still in flight; both reach this watch live, in order.
         cursor = resume_from
         scope = _scope_of(where)
         while True:
-            page = await store.changes_after(cursor, _REPLAY_PAGE, scope)
+            page = await store.changes_after(cursor, _REPLAY_PAGE, scope, upto=latest)
             for change in page:
                 cursor = change.resource_version
                 if where.matches(change.job):

@@ -111,11 +111,15 @@ class JobStore(Protocol):
         ...
 
     async def changes_after(
-        self, resource_version: int, limit: int, scope: JobScope = ANY_JOB
+        self,
+        resource_version: int,
+        limit: int,
+        scope: JobScope = ANY_JOB,
+        upto: int | None = None,
     ) -> list[JobChange]:
-        """Events of `scope`'s jobs with a resource_version greater than the given one,
-        in order (events of other jobs may be among them; they are never needed to
-        rebuild those in scope)."""
+        """Events of `scope`'s jobs with a resource_version greater than the given one
+        (and at most `upto`, when given), in order (events of other jobs may be among
+        them; they are never needed to rebuild those in scope)."""
         ...
 
     async def oldest_resource_version(self) -> int:
@@ -123,7 +127,9 @@ class JobStore(Protocol):
         ...
 
     async def latest_resource_version(self) -> int:
-        """The largest resource_version ever written, 0 when none was."""
+        """The largest resource_version at or below which every change is final (none
+        still in flight), 0 when none was written. With one writer, the largest ever
+        written; with several on PostgreSQL, the commit horizon (dagwire.server.store.pg)."""
         ...
 
     async def compact(self, keep: int) -> int:

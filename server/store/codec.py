@@ -84,6 +84,18 @@ def spec_json(spec: JobSpec) -> str:
     return _spec_json(spec)
 
 
+def spec_from_json(doc: str) -> JobSpec:
+    """A spec from spec_json's form (a federation peer carries a job in it); ValueError
+    when the document is not one."""
+    try:
+        data = json.loads(doc)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return _spec_from_dict(data)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a job spec document: {error!r}") from error
+
+
 def task_jsons(job: Job) -> tuple[str, ...]:
     """Each task's stored form, encoded once per task value."""
     return tuple(_task_json(task) for task in job.tasks)

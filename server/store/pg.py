@@ -1,15 +1,25 @@
 """Several replicas on one PostgreSQL database: the store's side of it.
 
-- **Ordered event log.** Every write transaction takes one transaction-scoped advisory
-  lock before it reads versions or allocates resource versions. Sequence values are
-  handed out before commit, so without it rv 11 could commit before rv 10 and a replica
-  tailing the log could pass over 10 for good. With it, transactions that write events
-  run one at a time: every rv a transaction allocates is larger than those of all
-  transactions that committed before it, and when a replica learns that rv N committed,
-  everything at or below N is final (committed, or rolled back and never coming). The
-  same lock makes the optimistic version check hold across replicas (read and write of a
-  job's version cannot interleave with another replica's). The price is that writes of
-  all replicas are serialised; group commit keeps the number of transactions small.
+- **Ordered event log, without a global lock.** Resource versions come from the events
+  table's sequence, handed out before commit and committed in any order: rv 11 may
+  commit while rv 10 is still in flight. Writers therefore do not wait for each other;
+  readers read only up to the *commit horizon*, the largest rv at or below which no
+  transaction is in flight, so that the watch keeps one total order and a resumed
+  stream misses nothing. How the horizon is known:
+  - a write transaction, before it allocates a version, takes a shared
+    transaction-scoped advisory lock keyed by the sequence's next value (a *mark*, at
+    most every version it will allocate); PostgreSQL drops it when the transaction
+    ends, after its commit is visible;
+  - a reader first reads the sequence's last value L, then the marks held (pg_locks):
+    horizon = min(L, smallest mark - 1). A version at or below it is final: its
+    transaction either held its mark when the marks were read (then the version is
+    above the horizon), or had ended, or had not marked yet (then the version is
+    allocated after L was read, so above L). Each replica keeps the largest horizon it
+    computed (a later reading may be lower by a mark taken just before).
+  The optimistic version check needs the writes of one job to be serialised across
+  replicas: each transaction takes a transaction-scoped advisory lock per job it writes
+  (in sorted order, so two batches never deadlock). Transactions writing different jobs
+  run side by side.
 - **Notifications.** The transaction ends with `pg_notify(channel, "<replica> <max rv>")`;
   PostgreSQL delivers notifications at commit and in commit order. Replicas LISTEN
   (`PgListener`) and read the event rows up to that rv (`events_between`).
@@ -67,8 +77,31 @@ from dagwire.server.store.schema import SCHEMA_LOCK, events, jobs
 log = logging.getLogger(__name__)
 
 CHANNEL = "dagwire_events"
-# An arbitrary 63-bit key (the schema lock, SCHEMA_LOCK, uses its neighbour).
-_EVENTS_LOCK = text("SELECT pg_advisory_xact_lock(7310512914250195202)")
+# Per-job locks use the two-key form (pg_locks.objsubid = 2) under this first key;
+# marks use the one-key form (objsubid = 1) keyed by a resource version, which never
+# comes near the high 32 bits of SCHEMA_LOCK's key (_MARK_CLASSIDS excludes those).
+_JOB_LOCK_CLASS = 0x6467  # "dg"
+_JOB_LOCKS = text(
+    """
+    SELECT count(pg_advisory_xact_lock(:class, key)) FROM (
+        SELECT DISTINCT hashtext(job_id) AS key
+        FROM unnest(CAST(:ids AS text[])) AS job_id ORDER BY key
+    ) AS keys
+    """
+)
+_SEQUENCE = "events_resource_version_seq"
+# The next value the sequence hands out is at least this.
+_NEXT = "CASE WHEN is_called THEN last_value + 1 ELSE last_value END"
+_MARK = text(f"SELECT pg_advisory_xact_lock_shared({_NEXT}) FROM {_SEQUENCE}")
+_ALLOCATED = text(f"SELECT {_NEXT} - 1 FROM {_SEQUENCE}")
+_MARK_CLASSIDS = 1 << 30
+_LOWEST_MARK = text(
+    f"""
+    SELECT min((classid::bigint << 32) | objid::bigint) FROM pg_locks
+    WHERE locktype = 'advisory' AND objsubid = 1 AND classid < {_MARK_CLASSIDS}
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    """
+)
 # Everything a write transaction adds at its end, in one round trip: owner rows of the
 # jobs it created, none for those it deleted or finished, and the notification.
 _AFTER_WRITES = text(
@@ -117,17 +150,22 @@ def _lease_end(seconds: float) -> Any:
 
 
 class PgWriteHooks:
-    """The statements every write transaction of a replica adds (SqlJobStore hooks):
-    the event-log lock, owner rows, the notification. It also records the resource
-    versions this replica wrote, before they commit, so that the bus can tell its own
-    rows from other replicas' when it reads the log."""
+    """The statements every write transaction of a replica adds (SqlJobStore hooks): the
+    per-job locks and the mark, owner rows, the notification; and the commit horizon
+    for readers. It also records the resource versions this replica wrote, before they
+    commit, so that the bus can tell its own rows from other replicas' when it reads the
+    log."""
 
     def __init__(self, replica_id: str) -> None:
         self.replica_id = replica_id
         self.own: set[int] = set()
+        self._horizon = 0  # the largest horizon computed: monotonic for this replica
 
-    def before_writes(self, conn: Connection) -> None:
-        conn.execute(_EVENTS_LOCK)
+    def before_writes(self, conn: Connection, job_ids: Sequence[str]) -> None:
+        # Job locks first: waiting for another writer of the same job does not hold
+        # the horizon back.
+        conn.execute(_JOB_LOCKS, {"class": _JOB_LOCK_CLASS, "ids": list(job_ids)})
+        conn.execute(_MARK)
 
     def after_writes(self, conn: Connection, changes: Sequence[JobChange]) -> None:
         owned: dict[str, bool] = {}  # job -> whether it has an owner row after this batch
@@ -149,6 +187,16 @@ class PgWriteHooks:
                 "payload": f"{self.replica_id} {latest}",
             },
         )
+
+    def horizon(self, conn: Connection) -> int:
+        """The largest resource version at or below which every transaction has ended
+        (see the module's docstring). Two statements, in this order: the events read
+        afterwards, in a later statement, see every commit below it."""
+        allocated = int(conn.scalar(_ALLOCATED) or 0)
+        lowest_mark = conn.scalar(_LOWEST_MARK)
+        found = allocated if lowest_mark is None else min(allocated, int(lowest_mark) - 1)
+        self._horizon = max(self._horizon, found)
+        return self._horizon
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,10 +430,9 @@ class PgReplicaStore:
             return await conn.run_sync(read)
 
     async def latest(self) -> int:
-        """The newest resource version committed (everything at or below it is final)."""
+        """The commit horizon: everything at or below it is final."""
         async with self.engine.connect() as conn:
-            value = await conn.scalar(select(func.max(events.c.resource_version)))
-        return int(value or 0)
+            return await conn.run_sync(self.hooks.horizon)
 
 
 _BETWEEN = and_(

@@ -93,14 +93,17 @@ T = TypeVar("T")
 
 class WriteHooks(Protocol):
     """Extra statements in every write transaction (several replicas on PostgreSQL: see
-    dagwire.server.store.pg). `before_writes` runs first, `after_writes` once the
-    accepted changes are written, both before the commit. They run inside the
-    transaction's synchronous body (on PostgreSQL, SQLAlchemy's greenlet bridge awaits
-    each statement)."""
+    dagwire.server.store.pg). `before_writes` runs first, with the jobs the batch
+    writes, `after_writes` once the accepted changes are written, both before the
+    commit. They run inside the transaction's synchronous body (on PostgreSQL,
+    SQLAlchemy's greenlet bridge awaits each statement). `horizon` tells readers how far
+    the event log is final, when writers may commit out of resource_version order."""
 
-    def before_writes(self, conn: Connection) -> None: ...
+    def before_writes(self, conn: Connection, job_ids: Sequence[str]) -> None: ...
 
     def after_writes(self, conn: Connection, changes: Sequence[JobChange]) -> None: ...
+
+    def horizon(self, conn: Connection) -> int: ...
 
 
 class SqlJobStore:
@@ -231,7 +234,7 @@ class SqlJobStore:
         conn: Connection,
     ) -> list[_Plan | EngineError]:
         if self._hooks is not None:
-            self._hooks.before_writes(conn)
+            self._hooks.before_writes(conn, sorted({_job_id_of(write) for write in writes}))
         current = _current(conn, writes, self._written)
         planned = [
             _plan_with_riders(conn, write, enc, current)
@@ -284,11 +287,18 @@ class SqlJobStore:
         return {JobState(state): int(count) for state, count in rows}
 
     async def changes_after(
-        self, resource_version: int, limit: int, scope: JobScope = ANY_JOB
+        self,
+        resource_version: int,
+        limit: int,
+        scope: JobScope = ANY_JOB,
+        upto: int | None = None,
     ) -> list[JobChange]:
+        conditions = _event_conditions(scope)
+        if upto is not None:
+            conditions.append(events.c.resource_version <= upto)
         query = (
             select(*EVENT_COLUMNS)
-            .where(events.c.resource_version > resource_version, *_event_conditions(scope))
+            .where(events.c.resource_version > resource_version, *conditions)
             .order_by(events.c.resource_version)
             .limit(limit)
         )
@@ -300,6 +310,8 @@ class SqlJobStore:
         return await self._read(_oldest_resource_version)
 
     async def latest_resource_version(self) -> int:
+        if self._hooks is not None:
+            return await self._read(self._hooks.horizon)
         query = select(func.max(events.c.resource_version))
         return await self._read(lambda conn: int(conn.scalar(query) or 0))
 

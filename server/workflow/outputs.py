@@ -5,11 +5,12 @@ exactly as a missing one."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dagwire.server.engine.catalog import Artifact, CacheEntry
+from dagwire.server.engine.model import TaskState
 from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.executors.base import PartyKey
 from dagwire.server.store.workflow import Page, SqlWorkflowStore
@@ -26,6 +27,22 @@ from dagwire.server.workflow.runs import WorkflowRuntime
 
 MAX_LOG_BYTES = 8 << 20
 MAX_LOG_PAGE = 10_000
+# A followed log: at most this much per chunk, and only the last MAX_TAIL_START bytes of
+# a long log at the start; how often its file is looked at, and its run re-read.
+MAX_TAIL_CHUNK = 64 << 10
+MAX_TAIL_START = 1 << 20
+TAIL_INTERVAL = 0.25
+RUN_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """What a followed log gained: `content` ends at byte `offset` of `attempt`'s log."""
+
+    content: str
+    offset: int
+    attempt: int
+    state: TaskState
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +151,78 @@ class RunOutputs:
                 )
             )
         return pages
+
+    async def tail_log(
+        self, tenant: Tenant, run_id: str, step_name: str, offset: int, seconds: float | None
+    ) -> AsyncIterator[LogChunk]:
+        """One step's log as it grows, for ever (the caller bounds the stream): a chunk
+        at once, then one whenever the file grew, the step's state changed or a retry
+        began a new attempt (whose log starts at 0). The file is looked at every
+        TAIL_INTERVAL seconds, off the event loop; the run (its tenancy and the step's
+        state and attempt) is re-read every RUN_INTERVAL seconds, so that a viewer left
+        open on a large finished run costs a read a second, not four. Ends after
+        `seconds`, when given."""
+        if offset < 0:
+            raise InvalidArgument.of("offset", "must not be negative")
+        required("step_name", step_name)
+        sent: tuple[int, TaskState] | None = None
+        attempt = -1
+        loop = asyncio.get_running_loop()
+        deadline = None if seconds is None else loop.time() + seconds
+        read_at: float | None = None
+        while deadline is None or loop.time() < deadline:
+            if read_at is None or loop.time() - read_at >= RUN_INTERVAL:
+                view = await self._runs.get_run(tenant, run_id)
+                read_at = loop.time()
+                try:
+                    task = view.job.task(step_name)
+                except KeyError:
+                    raise NotFound("step", f"{run_id}/{step_name}") from None
+            if task.attempt != attempt:
+                offset = offset if attempt == -1 else 0
+                attempt = task.attempt
+            task_id = view.job.spec.task(task.alias).task_id
+            path = Path(self._log_path(PartyKey(run_id, task_id, RUN_DOMAIN, attempt)))
+            while True:
+                data, offset = await asyncio.to_thread(_read_from, path, offset)
+                if not data and sent == (attempt, task.state):
+                    break
+                sent = (attempt, task.state)
+                text = data.decode(errors="replace")
+                yield LogChunk(text, offset, attempt, task.state)
+                if len(data) < MAX_TAIL_CHUNK:
+                    break
+            await asyncio.sleep(TAIL_INTERVAL)
+
+
+def _read_from(path: Path, offset: int) -> tuple[bytes, int]:
+    """At most MAX_TAIL_CHUNK bytes of `path` from `offset`, and the offset after them.
+    A first read of a long log skips to its last MAX_TAIL_START bytes; a chunk ending
+    inside a UTF-8 character is cut before it, so that no character is split."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return b"", offset
+    if offset == 0 and size > MAX_TAIL_START:
+        offset = size - MAX_TAIL_START
+    if size <= offset:
+        return b"", offset
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read(MAX_TAIL_CHUNK)
+    cut = _whole_characters(data)
+    return data[:cut], offset + cut
+
+
+def _whole_characters(data: bytes) -> int:
+    """The length of `data` without a UTF-8 character cut off at its end."""
+    lead = len(data) - 1
+    while lead >= 0 and len(data) - lead <= 4 and (data[lead] & 0xC0) == 0x80:
+        lead -= 1  # continuation bytes: back to the character's first byte
+    if lead < 0 or data[lead] < 0xC0:
+        return len(data)  # ASCII last, or no lead byte near the end (not UTF-8): keep all
+    width = 2 if data[lead] < 0xE0 else 3 if data[lead] < 0xF0 else 4
+    return lead if lead + width > len(data) else len(data)
 
 
 def _read_lines(path: Path) -> tuple[list[str], bool]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-from dagwire.server.engine.model import Job, JobState, Stage, TaskState
+from dagwire.server.engine.model import Job, JobState, PartyState, Stage, TaskRun, TaskState
 
 
 class RunStatus(enum.Enum):
@@ -63,6 +63,18 @@ STEP_STATUS: Mapping[TaskState, StepStatus] = {
     TaskState.SKIPPED: StepStatus.SKIPPED,
     TaskState.HOLD: StepStatus.HOLD,
 }
+
+
+def step_status(task: TaskRun) -> StepStatus:
+    """A step's status; a launched step whose process waits for its queue is pending
+    (its message says for what), as PaddleFlow's job waits pending for its queue."""
+    if (
+        task.state is TaskState.RUNNING
+        and task.err_msg
+        and any(p.state is PartyState.PENDING and p.err_msg == task.err_msg for p in task.parties)
+    ):
+        return StepStatus.PENDING
+    return STEP_STATUS[task.state]
 
 
 def run_status(job: Job) -> RunStatus:

@@ -28,6 +28,7 @@ import structlog
 from dagwire.server.engine.catalog import CacheEntry
 from dagwire.server.engine.model import JobKind
 from dagwire.server.engine.names import path_below
+from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
@@ -147,9 +148,25 @@ class StepExecutor:
                 await _discard(syncs)
                 await self._reuse(key, config, entry.run_id)
                 return
+        ready = await self._ready(launch, config, prepared, located)
+        self._prepared[key] = prepared
+        try:
+            await self._inner.launch(ready)
+        except BaseException:
+            self._prepared.pop(key, None)
+            raise
+
+    async def _ready(
+        self,
+        launch: PartyLaunch,
+        config: StepConfig,
+        prepared: _Prepared,
+        located: Mapping[str, Path],
+    ) -> PartyLaunch:
+        """The step's launch as the executor runs it: its command line in its working
+        directory, its variables, the paths it reads and writes, who it runs for."""
         inputs, outputs = prepared.inputs, prepared.outputs
         await asyncio.to_thread(_make_parents, [*outputs.values(), prepared.metrics_file])
-        self._prepared[key] = prepared
         paths = {**inputs, **outputs}
         env = {
             **{k: substitute(v, paths) for k, v in config.env.items()},
@@ -180,21 +197,16 @@ class StepExecutor:
         readable = tuple(sorted({str(Path(p).parent) for p in _each_path(inputs)}))
         readable += mounts.readable
         writable = (str(Path(prepared.metrics_file).parent), *mounts.writable)
-        try:
-            await self._inner.launch(
-                replace(
-                    launch,
-                    command=command,
-                    env=env,
-                    readable_paths=readable,
-                    writable_paths=writable,
-                    network=config.network,
-                    mounts=tuple(Mount(*bind) for bind in mounts.binds),
-                )
-            )
-        except BaseException:
-            self._prepared.pop(key, None)
-            raise
+        return replace(
+            launch,
+            command=command,
+            env=env,
+            readable_paths=readable,
+            writable_paths=writable,
+            network=config.network,
+            tenant=_tenant(config),
+            mounts=tuple(Mount(*bind) for bind in mounts.binds),
+        )
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
         await self._inner.terminate(key, reason)
@@ -202,7 +214,7 @@ class StepExecutor:
     async def recover(self, launches: Iterable[PartyLaunch]) -> None:
         """Reload what the steps among `launches` need for recording their exits, then
         let the inner executor report on them."""
-        launches = list(launches)
+        recovered = []
         for launch in launches:
             if launch.job_kind is JobKind.RUN:
                 config = _with_overrides(
@@ -212,8 +224,13 @@ class StepExecutor:
                     config = loop_copy(config, launch.task_alias, launch.loop_item)
                 located, syncs = await self._locate(config, launch.key, download=False)
                 prepared = await self._prepare(config, launch.key, located)
-                self._prepared[launch.key] = replace(prepared, syncs=syncs)
-        await self._inner.recover(launches)
+                prepared = replace(prepared, syncs=syncs)
+                self._prepared[launch.key] = prepared
+                # As launched: admission reads its queue, flavour and owner, and starts
+                # it if it was still waiting for its queue when the server stopped.
+                launch = await self._ready(launch, config, prepared, located)
+            recovered.append(launch)
+        await self._inner.recover(recovered)
 
     def log_path(self, key: PartyKey) -> str:
         return self._inner.log_path(key)
@@ -436,6 +453,11 @@ def _each_path(inputs: Mapping[str, str]) -> list[str]:
     """Every input path, a loop's joined ones split (`a,b`: PaddleFlow joins a looping
     step's outputs with commas)."""
     return [part for joined in inputs.values() for part in joined.split(",") if part]
+
+
+def _tenant(config: StepConfig) -> Tenant:
+    """Who the step's process runs for: the run's owner domain and user."""
+    return Tenant.of_owner(config.owner, config.username)
 
 
 def _first_fingerprint(config: StepConfig) -> str:

@@ -79,3 +79,11 @@ def test_job_list_refuses_a_page_token_with_other_states(cli: Run, three_jobs: l
     )
     assert result.exit_code != 0
     assert "page_token: was made for filter 'state=running'" in result.stderr
+
+
+def test_job_list_keeps_the_jobs_whose_id_contains_a_text(cli: Run, three_jobs: list[str]) -> None:
+    assert ids(listed(cli, "--id-contains", "l2")) == ["job-l2"]
+    assert ids(listed(cli, "--id-contains", "job-l", "--page-size", "2", "--all")) == three_jobs
+    refused = cli("job", "list", "--id-contains", "Job*")
+    assert refused.exit_code != 0
+    assert "job_id_contains must be at most 63" in refused.stderr

@@ -285,6 +285,34 @@ def test_run_logs_pages_from_either_end(cli: Run, write: Any) -> None:
     )
 
 
+SLOW_LINES = """\
+name: slow-lines
+entry_points:
+  count: {command: "for i in 1 2 3; do echo line$i; sleep 0.3; done"}
+"""
+
+
+def test_run_logs_follow_prints_the_log_as_it_is_written_until_the_step_ends(
+    cli: Run, write: Any
+) -> None:
+    run_id = create_run(cli, write, SLOW_LINES)
+    followed = cli("run", "logs", run_id, "--step", "count", "--follow")
+    assert followed.exit_code == 0, followed.stderr
+    assert followed.stdout == "line1\nline2\nline3\n"
+    result = cli("--json", "run", "logs", run_id, "--step", "count", "-f")
+    chunks = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "".join(c["content"] for c in chunks) == "line1\nline2\nline3\n"
+    assert chunks[-1]["finished"] is True
+    assert chunks[-1]["status"] == "STEP_STATUS_SUCCEEDED"
+
+
+def test_run_logs_follow_needs_a_step(cli: Run, write: Any) -> None:
+    run_id = create_run(cli, write)
+    result = cli("run", "logs", run_id, "--follow")
+    assert result.exit_code == 2
+    assert "--follow needs --step" in result.stderr
+
+
 def test_run_stop_retry_and_delete(cli: Run, write: Any, tmp_path: Path) -> None:
     run_id = create_run(cli, write, SLOW)
     stopped = as_json(cli, "run", "stop", run_id, "--force")

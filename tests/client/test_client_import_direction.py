@@ -46,4 +46,10 @@ def test_cli_does_not_call_grpc_stubs_directly(module: str) -> None:
 
 
 def test_the_cli_is_split_into_the_modules_checked_above() -> None:
-    assert CLI_MODULES == ["_cli_base.py", "_cli_steps.py", "_cli_workflow.py", "cli.py"]
+    assert CLI_MODULES == [
+        "_cli_base.py",
+        "_cli_queues.py",
+        "_cli_steps.py",
+        "_cli_workflow.py",
+        "cli.py",
+    ]

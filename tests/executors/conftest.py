@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from dagwire.server.executors import ray as ray_executor
 from dagwire.server.executors.images import BUILTIN_IMAGES, AppImage, AppImageRegistry
 from dagwire.server.executors.local import LocalExecutor
 
 from .helpers import Reports
+from .ray_cluster import RayCluster, ray_cluster_running
 
 MakeExecutor = Callable[..., LocalExecutor]
 
@@ -48,3 +50,16 @@ async def make_executor(data_dir: Path, reports: Reports) -> AsyncIterator[MakeE
     yield make
     for executor in created:
         await executor.close()
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[RayCluster]:
+    """One Ray head for these tests, stopped after them (it is not small); this process
+    connects to it once (as the executors' shared connection), so that each test does not
+    pay for ray.init."""
+    with ray_cluster_running() as cluster:
+        ray_executor._CONNECTION.acquire(cluster.address)
+        try:
+            yield cluster
+        finally:
+            ray_executor._CONNECTION.release()

@@ -4,6 +4,7 @@ in its own process group, on loopback only, with 2 CPUs and a private temp dir."
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -11,11 +12,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from tests.processes import free_port
 
+needs_ray = pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None,
+    reason="ray is not installed (pip install 'dagwire[ray]'; it is in the dev extra)",
+)
 # Ray binds and advertises the machine's outward address unless told it is on its own;
 # tests stay on loopback. Ray reads this when it is imported: the drivers (this test
 # process, the servers it starts) need it in their environment too.
@@ -24,7 +32,9 @@ CPUS = 2
 
 
 class RayCluster:
-    def __init__(self) -> None:
+    def __init__(self, cpus: int = CPUS) -> None:
+        # Logical CPUs: how many parties (one CPU each by default) run at the same time.
+        self.cpus = cpus
         # Short: Ray's unix socket paths under it must stay within 107 characters.
         self.temp_dir = Path(tempfile.mkdtemp(prefix="dgray-"))
         self.port = free_port()
@@ -51,7 +61,7 @@ class RayCluster:
                 "--block",
                 f"--port={self.port}",
                 "--node-ip-address=127.0.0.1",
-                f"--num-cpus={CPUS}",
+                f"--num-cpus={self.cpus}",
                 "--num-gpus=0",
                 "--object-store-memory=100000000",
                 "--disable-usage-stats",
@@ -93,3 +103,17 @@ class RayCluster:
         if self._log is not None:
             self._log.close()
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def ray_cluster_running(cpus: int = CPUS) -> Iterator[RayCluster]:
+    """A Ray head for the tests of a module, with the loopback settings in this process's
+    environment (and so in the servers it starts), stopped at the end."""
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in LOOPBACK_ENV.items():
+            env.setenv(name, value)
+        cluster = RayCluster(cpus).start()
+        try:
+            yield cluster
+        finally:
+            cluster.stop()

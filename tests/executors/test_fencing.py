@@ -16,9 +16,16 @@ from pathlib import Path
 import pytest
 
 from dagwire.server.executors.base import Fence, PartyExited, PartyLaunch
-from dagwire.server.executors.fencing import FenceBoard
+from dagwire.server.executors.fencing import (
+    FENCED_MESSAGE,
+    FenceBoard,
+    Verdict,
+    fenced,
+    settling,
+    verdict,
+)
 from dagwire.server.executors.images import BUILTIN_IMAGES, AppImageRegistry
-from dagwire.server.executors.local import FENCED_MESSAGE, LocalExecutor
+from dagwire.server.executors.local import LocalExecutor
 from tests.conftest import assert_eventually
 
 from .helpers import Reports, is_running, make_launch
@@ -154,3 +161,47 @@ async def test_a_party_found_nowhere_is_lost_only_once_its_previous_owner_is_fen
     exited = await reports.exited(launch.key, within=5)
     assert time.monotonic() >= settled_at
     assert exited.lost
+
+
+@pytest.mark.parametrize(
+    ("fenced_mark", "exit_recorded", "running", "wait", "expected"),
+    [
+        pytest.param(True, True, True, 1.0, Verdict.RUNNING, id="running-is-followed-even-fenced"),
+        pytest.param(True, True, False, 0.0, Verdict.FENCED, id="fenced-outweighs-an-exit"),
+        pytest.param(True, False, False, 1.0, Verdict.FENCED, id="fenced-needs-no-wait"),
+        pytest.param(False, True, False, 1.0, Verdict.EXITED, id="an-exit-needs-no-wait"),
+        pytest.param(False, False, False, 1.0, Verdict.SETTLING, id="nowhere-while-settling"),
+        pytest.param(False, False, False, 0.0, Verdict.LOST, id="nowhere-once-settled"),
+    ],
+)
+def test_a_recovery_judges_an_attempt_by_one_table(
+    fenced_mark: bool, exit_recorded: bool, running: bool, wait: float, expected: Verdict
+) -> None:
+    found = verdict(
+        fenced_mark=fenced_mark, exit_recorded=exit_recorded, running=running, wait=wait
+    )
+    assert found is expected
+
+
+def test_a_party_settles_until_its_previous_owner_is_surely_fenced() -> None:
+    assert settling(None, now=100.0) == 0.0
+    assert settling(Fence("a", 1, settled_at=102.5), now=100.0) == 2.5
+    assert settling(Fence("a", 1, settled_at=99.0), now=100.0) == 0.0
+    assert not fenced(10.0, now=9.9) and fenced(10.0, now=10.0)
+
+
+def test_a_renewal_reaches_the_boards_listeners_even_past_a_failing_one(
+    board: FenceBoard,
+) -> None:
+    heard: list[tuple[str, float]] = []
+
+    def failing(replica: str, until: float) -> None:
+        raise RuntimeError("listener down")
+
+    board.listen(failing)
+    board.listen(lambda replica, until: heard.append((replica, until)))
+    board.renew("a", 1234.5)
+
+    assert heard == [("a", 1234.5)]
+    assert board.deadline("a") == 1234.5 and board.deadline("b") is None
+    assert board.file("a").stat().st_mtime == 1234.5

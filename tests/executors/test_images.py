@@ -9,13 +9,25 @@ import pytest
 from dagwire.server.executors.base import UnknownAppImageError
 from dagwire.server.executors.images import AppImage, AppImageRegistry
 
-BUILTIN_NAMES = ["dagwire-fail", "dagwire-progress", "dagwire-sleep", "secretflow-image"]
+BUILTIN_NAMES = [
+    "dagwire-fail",
+    "dagwire-progress",
+    "dagwire-secure-sum",
+    "dagwire-sleep",
+    "secretflow-image",
+]
 
 
 def write_images_file(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "images.yaml"
     path.write_text(text)
     return path
+
+
+def test_the_secure_sum_demo_asks_for_the_network_its_parties_talk_over() -> None:
+    registry = AppImageRegistry.load(None)
+    assert registry.get("dagwire-secure-sum").network
+    assert not registry.get("dagwire-sleep").network
 
 
 def test_builtin_images_are_available_without_a_file() -> None:

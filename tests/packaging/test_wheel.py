@@ -74,3 +74,18 @@ def test_the_gateway_ships_its_openapi_document(wheel_files: set[str]) -> None:
 def test_generated_stubs_ship_their_type_information(wheel_files: set[str]) -> None:
     assert "dagwire/py.typed" in wheel_files
     assert "dagwire/v1/workflow_service_pb2.pyi" in wheel_files
+
+
+def test_the_gateway_ships_the_web_uis_files(wheel_files: set[str]) -> None:
+    web = "dagwire/server/gateway/web/"
+    for name in (
+        "templates/base.html",
+        "templates/detail.html",
+        "static/app.js",
+        "static/graph.js",
+        "static/layout-worker.js",
+        "static/ui.css",
+        "static/vendor/dagre.min.js",
+        "static/vendor/dagre.LICENSE",
+    ):
+        assert web + name in wheel_files

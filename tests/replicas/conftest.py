@@ -112,6 +112,8 @@ class Replicas:
     data_dir_per_replica: bool = False
     images: Path | None = None
     options: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # Options of every replica (before those of some: theirs win).
+    shared_options: tuple[str, ...] = ()
     servers: list[ServerProcess] = field(default_factory=list)
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
@@ -131,6 +133,10 @@ class Replicas:
                 str(self.lease_seconds),
                 "--replica-id",
                 f"replica-{index}",
+                # One process per replica: these tests kill and stop replicas one by one
+                # (--workers N is tested in tests/workers/).
+                "--workers",
+                "1",
                 "--app-images",
                 str(images),
                 "--heartbeat-interval",
@@ -138,6 +144,7 @@ class Replicas:
                 # The record file is shared by the replicas' sandboxes.
                 "--sandbox-share",
                 str(self.workdir),
+                *self.shared_options,
                 *self.options.get(index, ()),
             ).start()
             self.servers.append(server)

@@ -79,6 +79,11 @@ def lease_seconds() -> float:
 @pytest.fixture
 async def fenced(replicas: Replicas) -> AsyncIterator[Replicas]:
     """The replicas, each with its own data dir, running the locking record image."""
+    yield with_locking_images(replicas)
+
+
+def with_locking_images(replicas: Replicas) -> Replicas:
+    """Each replica with its own data dir, running the locking record image."""
     locks = replicas.workdir / "locks"
     locks.mkdir()
     images = replicas.workdir / "locking-images.yaml"
@@ -89,33 +94,40 @@ async def fenced(replicas: Replicas) -> AsyncIterator[Replicas]:
     images.write_text(yaml.safe_dump({"images": {"record": image}}))
     replicas.images = images
     replicas.data_dir_per_replica = True
-    yield replicas
+    return replicas
 
 
-async def run_with_fault(group: Replicas, fault: Callable[[], Awaitable[None]]) -> Tally:
+async def run_with_fault(
+    group: Replicas,
+    fault: Callable[[], Awaitable[None]],
+    *,
+    jobs: int = 8,
+    task_seconds: float = TASK_SECONDS,
+    timeout: float = 60,
+) -> Tally:
     """Replica 0 creates (and owns) the jobs; once every first party runs, the fault."""
-    job_ids = [f"fence-{index:02d}" for index in range(8)]
+    job_ids = [f"fence-{index:02d}" for index in range(jobs)]
     expected = {
         (job, task, domain)
         for job in job_ids
         for task in ("prepare", "train")
         for domain in PARTIES
     }
-    requests = [two_task_job(job, first=TASK_SECONDS, second=0.2) for job in job_ids]
+    requests = [two_task_job(job, first=task_seconds, second=0.2) for job in job_ids]
     for request in requests:
         reply = await group.stub(0).CreateJob(request)
         assert reply.status.code == 0, reply.status.message
     await assert_eventually(
         lambda: group.record.read_text() if group.record.exists() else "",
         lambda text: text.count("start ") == len(job_ids) * len(PARTIES),
-        timeout=20,
+        timeout=timeout / 2,
         what="every first party to start",
     )
     await fault()
     states = await assert_eventually(
         lambda: job_states(group.stub(1), job_ids),
         lambda states: all_in(states, TERMINAL),
-        timeout=60,
+        timeout=timeout,
         what="every job to finish",
     )
     result = tally(group.record, expected)

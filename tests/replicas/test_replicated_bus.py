@@ -97,11 +97,31 @@ async def test_a_local_commit_waits_for_the_earlier_changes_of_others(
     log.add(2)
     local = change(3)
     log.add(3)
+    asked: list[int] = []
+    bus.on_local = asked.append
     bus.publish(local)  # committed after 1 and 2, handed over before anyone notified us
+    assert asked == [3], "a local commit above the horizon asks for the horizon"
+    bus.notified(3)
     assert await drain(subscription, 3) == [1, 2, 3]
     bus.notified(3)
     await asyncio.sleep(0.05)
     assert subscription._queue.empty()  # type: ignore[attr-defined]
+
+
+async def test_a_local_commit_above_the_horizon_waits_for_it(bus: ReplicatedBus, log: Log) -> None:
+    """Another replica's 2 is still in flight when our 3 commits: 3 goes out only once
+    the horizon passes 2, after 2."""
+    subscription = bus.subscribe()
+    log.add(1)
+    log.add(3)
+    bus.publish(change(3))
+    bus.notified(1)
+    assert await drain(subscription, 1) == [1]
+    await asyncio.sleep(0.05)
+    assert subscription._queue.empty(), "3 is above the horizon"  # type: ignore[attr-defined]
+    log.add(2)
+    bus.notified(3)
+    assert await drain(subscription, 2) == [2, 3]
 
 
 async def test_an_own_change_read_from_the_log_first_is_not_published_again(
@@ -132,6 +152,7 @@ async def test_gaps_left_by_rolled_back_transactions_are_passed_over(
     bus.notified(4)
     assert await drain(subscription, 2) == [1, 4]
     bus.publish(change(5))
+    bus.notified(5)
     assert await drain(subscription, 1) == [5]
 
 

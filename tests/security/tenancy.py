@@ -179,6 +179,12 @@ _RUN_PROBES: list[tuple[str, str, str, Callable[[str], Message]]] = [
     ),
     ("GetRunLog", "workflow", "GetRunLog", lambda i: rr.GetRunLogRequest(run_id=i)),
     (
+        "TailRunLog",
+        "workflow",
+        "TailRunLog",
+        lambda i: rr.TailRunLogRequest(run_id=i, step_name="gate", timeout_seconds=5),
+    ),
+    (
         "GetStepExecution",
         "step",
         "GetStepExecution",

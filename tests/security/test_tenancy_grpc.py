@@ -59,7 +59,7 @@ async def _call(channel: grpc.aio.Channel, probe: Probe, resource_id: str) -> Re
     stub: Any = (_w if probe.service == "workflow" else step_stub)(channel)
     method = getattr(stub, probe.rpc)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        if probe.rpc.startswith("Watch"):
+        if probe.rpc.startswith(("Watch", "Tail")):
             async for _ in method(probe.request(resource_id), metadata=BOB):
                 pass
         else:

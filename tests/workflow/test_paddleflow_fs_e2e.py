@@ -8,6 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from dagwire.client import AsyncDagwireClient, Resources
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
 from tests.conftest import ServerThread
 from tests.workflow.conftest import (
@@ -60,7 +61,11 @@ async def test_two_fs_testcase_with_main_and_extra_fs_runs(
     workflows: rpc.WorkflowServiceStub, dagwire_server: ServerThread
 ) -> None:
     # testcases/two_fs.yaml (mirrors PaddleFlow's
-    # pkg/apiserver/controller/pipeline/testcase/run.yaml): main_fs scratch, extra_fs shared
+    # pkg/apiserver/controller/pipeline/testcase/run.yaml): main_fs scratch, extra_fs shared.
+    # Its steps run in the queue demo-q (PF_JOB_QUEUE_NAME), which must exist, as on
+    # PaddleFlow; their flavour `small` is not defined here and sizes nothing.
+    async with AsyncDagwireClient(target=dagwire_server.address, timeout=10) as client:
+        await client.create_queue("demo-q", Resources(cpu="2"))
     run = await run_yaml(workflows, spec_file("two_fs"))
     done = await wait_finished(workflows, run.run_id)
     assert run_status(done) == "RUN_STATUS_SUCCEEDED", done.run_msg

@@ -1102,6 +1102,80 @@ class GetRunLogResponse(_message.Message):
 Global___GetRunLogResponse: _TypeAlias = GetRunLogResponse  # noqa: Y015
 
 @_typing.final
+class TailRunLogRequest(_message.Message):
+    """TailRunLogRequest follows one step's log."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    STEP_NAME_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    TIMEOUT_SECONDS_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """Run the step belongs to."""
+    step_name: _builtins.str
+    """The step whose log to follow (its full name)."""
+    offset: _builtins.int
+    """Byte offset in the current attempt's log to start from; 0 for its start (only its
+    last MiB when it is longer).
+    """
+    timeout_seconds: _builtins.int
+    """Lifetime of the stream in seconds, within [0, 2^31-1]; 0 means no timeout."""
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        step_name: _builtins.str = ...,
+        offset: _builtins.int = ...,
+        timeout_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["offset", b"offset", "run_id", b"run_id", "step_name", b"step_name", "timeout_seconds", b"timeout_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TailRunLogRequest: _TypeAlias = TailRunLogRequest  # noqa: Y015
+
+@_typing.final
+class TailRunLogResponse(_message.Message):
+    """TailRunLogResponse is one chunk of a followed log."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    OFFSET_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    FINISHED_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    content: _builtins.str
+    """Text written since the previous chunk (at most 64 KiB); may be empty."""
+    offset: _builtins.int
+    """Byte offset in the attempt's log after this chunk; pass it as `offset` to resume."""
+    attempt: _builtins.int
+    """The step's attempt the chunk belongs to; a new attempt's log starts afresh."""
+    finished: _builtins.bool
+    """Whether the step has finished (so nothing more is written unless it is retried)."""
+    status: _enums_pb2.StepStatus.ValueType
+    """The step's status at this chunk."""
+    def __init__(
+        self,
+        *,
+        content: _builtins.str = ...,
+        offset: _builtins.int = ...,
+        attempt: _builtins.int = ...,
+        finished: _builtins.bool = ...,
+        status: _enums_pb2.StepStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "content", b"content", "finished", b"finished", "offset", b"offset", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TailRunLogResponse: _TypeAlias = TailRunLogResponse  # noqa: Y015
+
+@_typing.final
 class CreateScheduleRequest(_message.Message):
     """CreateScheduleRequest adds a schedule."""
 

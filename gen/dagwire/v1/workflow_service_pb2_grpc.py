@@ -134,6 +134,11 @@ class WorkflowServiceStub:
                 request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogRequest.SerializeToString,
                 response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogResponse.FromString,
                 _registered_method=True)
+        self.TailRunLog = channel.unary_stream(
+                '/dagwire.v1.WorkflowService/TailRunLog',
+                request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.TailRunLogRequest.SerializeToString,
+                response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.TailRunLogResponse.FromString,
+                _registered_method=True)
         self.CreateSchedule = channel.unary_unary(
                 '/dagwire.v1.WorkflowService/CreateSchedule',
                 request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.CreateScheduleRequest.SerializeToString,
@@ -336,6 +341,16 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TailRunLog(self, request, context):
+        """Streams one step's log as it grows: what is there from `offset` at once, then each
+        new chunk as it is written, following the step into its retries (a new attempt
+        starts again at offset 0). Ends after timeout_seconds when > 0. Fails with
+        NOT_FOUND for an unknown run or step.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateSchedule(self, request, context):
         """Adds a schedule. Fails with INVALID_ARGUMENT for a bad crontab, times or limits,
         and NOT_FOUND for an unknown pipeline or version.
@@ -501,6 +516,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.GetRunLog,
                     request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogRequest.FromString,
                     response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogResponse.SerializeToString,
+            ),
+            'TailRunLog': grpc.unary_stream_rpc_method_handler(
+                    servicer.TailRunLog,
+                    request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.TailRunLogRequest.FromString,
+                    response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.TailRunLogResponse.SerializeToString,
             ),
             'CreateSchedule': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSchedule,
@@ -1066,6 +1086,33 @@ class WorkflowService:
             '/dagwire.v1.WorkflowService/GetRunLog',
             dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogRequest.SerializeToString,
             dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TailRunLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dagwire.v1.WorkflowService/TailRunLog',
+            dagwire_dot_v1_dot_workflow__request__response__pb2.TailRunLogRequest.SerializeToString,
+            dagwire_dot_v1_dot_workflow__request__response__pb2.TailRunLogResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -100,6 +100,12 @@ class WorkflowServiceStub:
     """Reads one page of the logs of a run's steps. Fails with NOT_FOUND for an unknown
     run or step.
     """
+    TailRunLog: _grpc.UnaryStreamMultiCallable[_workflow_request_response_pb2.TailRunLogRequest, _workflow_request_response_pb2.TailRunLogResponse]
+    """Streams one step's log as it grows: what is there from `offset` at once, then each
+    new chunk as it is written, following the step into its retries (a new attempt
+    starts again at offset 0). Ends after timeout_seconds when > 0. Fails with
+    NOT_FOUND for an unknown run or step.
+    """
     CreateSchedule: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreateScheduleRequest, _workflow_request_response_pb2.CreateScheduleResponse]
     """Adds a schedule. Fails with INVALID_ARGUMENT for a bad crontab, times or limits,
     and NOT_FOUND for an unknown pipeline or version.
@@ -198,6 +204,12 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     GetRunLog: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetRunLogRequest, _workflow_request_response_pb2.GetRunLogResponse]  # type: ignore[assignment]
     """Reads one page of the logs of a run's steps. Fails with NOT_FOUND for an unknown
     run or step.
+    """
+    TailRunLog: _aio.UnaryStreamMultiCallable[_workflow_request_response_pb2.TailRunLogRequest, _workflow_request_response_pb2.TailRunLogResponse]  # type: ignore[assignment]
+    """Streams one step's log as it grows: what is there from `offset` at once, then each
+    new chunk as it is written, following the step into its retries (a new attempt
+    starts again at offset 0). Ends after timeout_seconds when > 0. Fails with
+    NOT_FOUND for an unknown run or step.
     """
     CreateSchedule: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreateScheduleRequest, _workflow_request_response_pb2.CreateScheduleResponse]  # type: ignore[assignment]
     """Adds a schedule. Fails with INVALID_ARGUMENT for a bad crontab, times or limits,
@@ -408,6 +420,18 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_workflow_request_response_pb2.GetRunLogResponse, _abc.Awaitable[_workflow_request_response_pb2.GetRunLogResponse]]:
         """Reads one page of the logs of a run's steps. Fails with NOT_FOUND for an unknown
         run or step.
+        """
+
+    @_abc_1.abstractmethod
+    def TailRunLog(
+        self,
+        request: _workflow_request_response_pb2.TailRunLogRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_workflow_request_response_pb2.TailRunLogResponse], _abc.AsyncIterator[_workflow_request_response_pb2.TailRunLogResponse]]:
+        """Streams one step's log as it grows: what is there from `offset` at once, then each
+        new chunk as it is written, following the step into its retries (a new attempt
+        starts again at offset 0). Ends after timeout_seconds when > 0. Fails with
+        NOT_FOUND for an unknown run or step.
         """
 
     @_abc_1.abstractmethod

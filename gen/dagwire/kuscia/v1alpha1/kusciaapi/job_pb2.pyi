@@ -659,10 +659,15 @@ class ListJobsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     STATES_FIELD_NUMBER: _builtins.int
+    JOB_ID_CONTAINS_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """At most this many jobs; 0 means 100, more than 1000 means 1000."""
     page_token: _builtins.str
     """The next_page_token of the previous page; empty for the first page."""
+    job_id_contains: _builtins.str
+    """Only jobs whose job_id contains this text (lower-case letters, digits, '.' and '-',
+    at most 63 characters); empty means every job.
+    """
     @_builtins.property
     def header(self) -> _common_pb2.RequestHeader:
         """Optional caller metadata."""
@@ -680,10 +685,11 @@ class ListJobsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         states: _abc.Iterable[_builtins.str] | None = ...,
+        job_id_contains: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "page_size", b"page_size", "page_token", b"page_token", "states", b"states"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "job_id_contains", b"job_id_contains", "page_size", b"page_size", "page_token", b"page_token", "states", b"states"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
