@@ -72,6 +72,7 @@ from ._workflow_models import (
     CacheEntry,
     ConcurrencyPolicy,
     FailureStrategy,
+    FileSystem,
     LogChunk,
     LogPosition,
     Page,
@@ -612,6 +613,26 @@ class AsyncDagwireClient(BaseDagwireClient):
     async def delete_cache_entry(self, cache_id: str) -> None:
         """Drops a cache entry; later runs no longer reuse it."""
         await self._invoke(self._delete_cache_entry_call(cache_id))
+
+    async def create_file_system(
+        self, name: str, url: str, properties: Mapping[str, str] | None = None
+    ) -> FileSystem:
+        """Registers a file system of the caller's domain: ``local:///abs/path`` (an
+        operator's) or ``s3://bucket/prefix`` (properties: endpoint, region, access_key,
+        secret_key)."""
+        return await self._invoke(self._create_file_system_call(name, url, properties))
+
+    async def get_file_system(self, name: str) -> FileSystem:
+        """One of the caller's file systems, secrets masked."""
+        return await self._invoke(self._get_file_system_call(name))
+
+    async def list_file_systems(self) -> list[FileSystem]:
+        """The caller's file systems by name, secrets masked."""
+        return await self._invoke(self._list_file_systems_call())
+
+    async def delete_file_system(self, name: str) -> None:
+        """Unregisters a file system; its content stays where it is."""
+        await self._invoke(self._delete_file_system_call(name))
 
     async def list_artifacts(
         self,

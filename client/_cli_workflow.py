@@ -39,6 +39,8 @@ from ._workflow_render import (
     artifacts_table,
     cache_table,
     cache_view,
+    file_system_view,
+    file_systems_table,
     log_text,
     pipeline_view,
     pipelines_table,
@@ -619,6 +621,66 @@ def cache_delete(settings: _Settings, cache_id: str) -> None:
     settings.show({"cache_id": cache_id}, lambda: f"deleted cache entry {cache_id}")
 
 
+# --- fs ------------------------------------------------------------------------------------
+
+
+@click.group("fs")
+def fs() -> None:
+    """Register the file systems your runs name in fs_options (or --fs-name)."""
+
+
+@fs.command("create")
+@click.argument("name")
+@click.argument("url")
+@click.option(
+    "--property",
+    "-p",
+    "properties",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A setting; for s3://: endpoint, region, access_key, secret_key. Repeatable.",
+)
+@_pass_settings
+def fs_create(settings: _Settings, name: str, url: str, properties: Sequence[str]) -> None:
+    """Register file system NAME at URL: local:///abs/path (operators) or s3://bucket/prefix."""
+    pairs = {}
+    for item in properties:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--property")
+        pairs[key] = value
+    created = settings.client().create_file_system(name, url, pairs)
+    settings.show(proto_dict(created.raw), lambda: file_system_view(created))
+
+
+@fs.command("list")
+@_pass_settings
+def fs_list(settings: _Settings) -> None:
+    """List your domain's file systems."""
+    found = settings.client().list_file_systems()
+    settings.show(
+        {"file_systems": [proto_dict(f.raw) for f in found]}, lambda: file_systems_table(found)
+    )
+
+
+@fs.command("show")
+@click.argument("name")
+@_pass_settings
+def fs_show(settings: _Settings, name: str) -> None:
+    """Show one file system (secrets masked)."""
+    found = settings.client().get_file_system(name)
+    settings.show(proto_dict(found.raw), lambda: file_system_view(found))
+
+
+@fs.command("delete")
+@click.argument("name")
+@_pass_settings
+def fs_delete(settings: _Settings, name: str) -> None:
+    """Unregister a file system; its content stays where it is."""
+    settings.client().delete_file_system(name)
+    settings.show({"name": name}, lambda: f"deleted file system {name}")
+
+
 # --- schedule --------------------------------------------------------------------------------
 
 
@@ -780,4 +842,4 @@ def schedule_delete(settings: _Settings, schedule_id: str) -> None:
 
 
 #: The groups ``cli.main`` adds, in the order ``dagwire --help`` lists them.
-WORKFLOW_GROUPS = (pipeline, run, artifact, cache, schedule)
+WORKFLOW_GROUPS = (pipeline, run, artifact, cache, fs, schedule)

@@ -73,6 +73,7 @@ from ._workflow_models import (
     CacheEntry,
     ConcurrencyPolicy,
     FailureStrategy,
+    FileSystem,
     LogChunk,
     LogPosition,
     Page,
@@ -611,6 +612,26 @@ class DagwireClient(BaseDagwireClient):
     def delete_cache_entry(self, cache_id: str) -> None:
         """Drops a cache entry; later runs no longer reuse it."""
         self._invoke(self._delete_cache_entry_call(cache_id))
+
+    def create_file_system(
+        self, name: str, url: str, properties: Mapping[str, str] | None = None
+    ) -> FileSystem:
+        """Registers a file system of the caller's domain: ``local:///abs/path`` (an
+        operator's) or ``s3://bucket/prefix`` (properties: endpoint, region, access_key,
+        secret_key)."""
+        return self._invoke(self._create_file_system_call(name, url, properties))
+
+    def get_file_system(self, name: str) -> FileSystem:
+        """One of the caller's file systems, secrets masked."""
+        return self._invoke(self._get_file_system_call(name))
+
+    def list_file_systems(self) -> list[FileSystem]:
+        """The caller's file systems by name, secrets masked."""
+        return self._invoke(self._list_file_systems_call())
+
+    def delete_file_system(self, name: str) -> None:
+        """Unregisters a file system; its content stays where it is."""
+        self._invoke(self._delete_file_system_call(name))
 
     def list_artifacts(
         self,

@@ -21,6 +21,7 @@ from ._workflow_models import (
     CacheEntry,
     ConcurrencyPolicy,
     FailureStrategy,
+    FileSystem,
     LogPosition,
     Page,
     Pipeline,
@@ -312,6 +313,43 @@ class _WorkflowCalls:
     def _delete_cache_entry_call(cache_id: str) -> _Call[None]:
         request = wf.DeleteCacheEntryRequest(cache_id=cache_id)
         return _Call("DeleteCacheEntry", request, _nothing, "workflow")
+
+    # --- file systems ---------------------------------------------------------------------
+
+    @staticmethod
+    def _create_file_system_call(
+        name: str, url: str, properties: Mapping[str, str] | None
+    ) -> _Call[FileSystem]:
+        request = wf.CreateFileSystemRequest(name=name, url=url, properties=properties or {})
+        return _Call(
+            "CreateFileSystem",
+            request,
+            lambda r: FileSystem._from_proto(r.file_system),
+            "workflow",
+        )
+
+    @staticmethod
+    def _get_file_system_call(name: str) -> _Call[FileSystem]:
+        return _Call(
+            "GetFileSystem",
+            wf.GetFileSystemRequest(name=name),
+            lambda r: FileSystem._from_proto(r.file_system),
+            "workflow",
+        )
+
+    @staticmethod
+    def _list_file_systems_call() -> _Call[list[FileSystem]]:
+        return _Call(
+            "ListFileSystems",
+            wf.ListFileSystemsRequest(),
+            lambda r: [FileSystem._from_proto(f) for f in r.file_systems],
+            "workflow",
+        )
+
+    @staticmethod
+    def _delete_file_system_call(name: str) -> _Call[None]:
+        request = wf.DeleteFileSystemRequest(name=name)
+        return _Call("DeleteFileSystem", request, _nothing, "workflow")
 
     # --- artifacts and logs ---------------------------------------------------------------
 

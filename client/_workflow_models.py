@@ -467,6 +467,31 @@ class CacheEntry:
 
 
 @dataclass(frozen=True)
+class FileSystem:
+    """A file system registered by name for its domain's runs: ``url`` is
+    ``local:///abs/path`` or ``s3://bucket/prefix``; secret ``properties`` come back
+    masked (``******``)."""
+
+    name: str
+    url: str = ""
+    properties: Mapping[str, str] = field(default_factory=dict)
+    username: str = ""
+    create_time: datetime | None = None
+    raw: message_pb2.FileSystem | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def _from_proto(cls, msg: message_pb2.FileSystem) -> FileSystem:
+        return cls(
+            name=str(msg.name),
+            url=str(msg.url),
+            properties=dict(msg.properties),
+            username=str(msg.username),
+            create_time=_time(msg, "create_time"),
+            raw=msg,
+        )
+
+
+@dataclass(frozen=True)
 class Artifact:
     """A file or folder a step consumed (input) or produced (output)."""
 

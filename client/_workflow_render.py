@@ -21,6 +21,7 @@ from ._render import proto_dict
 from ._workflow_models import (
     Artifact,
     CacheEntry,
+    FileSystem,
     Pipeline,
     PipelineVersion,
     Run,
@@ -348,6 +349,24 @@ def cache_view(entry: CacheEntry) -> RenderableType:
         ("valid for", "ever" if entry.expired_time < 0 else f"{entry.expired_time} s"),
         ("expires", expires),
     ):
+        table.add_row(Text(name, style="bold"), value)
+    return table
+
+
+def file_systems_table(found: Iterable[FileSystem]) -> Table:
+    table = Table("NAME", "URL", "OWNER", "CREATED")
+    for fs in found:
+        table.add_row(fs.name, fs.url, fs.username, _when(fs.create_time))
+    return table
+
+
+def file_system_view(fs: FileSystem) -> RenderableType:
+    """Every field of one file system, a line each; its properties (secrets masked)."""
+    table = Table.grid(padding=(0, 2))
+    rows = [("name", fs.name), ("url", fs.url), ("owner", fs.username)]
+    rows += [("created", _when(fs.create_time))]
+    rows += [(f"property {key}", value) for key, value in sorted(fs.properties.items())]
+    for name, value in rows:
         table.add_row(Text(name, style="bold"), value)
     return table
 

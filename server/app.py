@@ -51,11 +51,13 @@ from dagwire.server.ports import ListenError, bind_as, check_free
 from dagwire.server.rpc import reflection
 from dagwire.server.runtime.admission import AdmittingExecutor, machine_capacity
 from dagwire.server.runtime.jobs import JobRuntime, RuntimeSettings
+from dagwire.server.store.file_systems import SqlFileSystems
 from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
+from dagwire.server.workflow.fs_registry import FileSystems
 from dagwire.server.workflow.outputs import RunOutputs
 from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.queues import Queues
@@ -146,6 +148,7 @@ class DagwireServer:
             return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
+        self.file_systems = FileSystems(SqlFileSystems(self.store), utc_now, config.data_dir)
         # Queues and the server's own capacity bound what processes run at once.
         self.queues = Queues(
             SqlQueueStore(lambda: self.store.engine), utc_now, server_capacity(config)
@@ -174,6 +177,8 @@ class DagwireServer:
                 artifacts_dir=config.data_dir / "artifacts",
                 clock=utc_now,
                 fs_dir=config.file_systems_dir,
+                binds=self.sandbox is not None and config.executor != "ray",
+                file_systems=self.file_systems,
             )
 
         # --domain: one node of a federation (dagwire.server.federation).
@@ -196,6 +201,7 @@ class DagwireServer:
             bus=self.bus,
             store=self.workflow_store,
             pipelines=self.pipelines,
+            file_systems=self.file_systems,
         )
         self.run_outputs = RunOutputs(
             self.workflow_store, self.workflows, self.runtime.executor.log_path
@@ -258,6 +264,7 @@ class DagwireServer:
                         | (load_command_domains(config.token_file) if config.token_file else set()),
                         tenant_code_allowed=self.sandbox is not None or config.unsandboxed,
                     ),
+                    self.file_systems,
                 ),
             ),
             GatewayService(

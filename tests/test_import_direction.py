@@ -42,7 +42,8 @@ THIRD_PARTY: dict[str, set[str]] = {
     "bus": set(),
     "executors": {"yaml", "ray"},  # ray: imported lazily, by the Ray executor only
     "runtime": {"structlog"},
-    "workflow": {"yaml", "croniter", "structlog"},
+    # boto3 / botocore: an S3-compatible file system synced around a step (s3_sync.py).
+    "workflow": {"yaml", "croniter", "structlog", "boto3", "botocore"},
     "rpc": {"grpc", "google", "grpc_reflection"},
     "auth": {"grpc", "structlog", "yaml"},
     "api": {"grpc", "google", "grpc_status", "structlog"},

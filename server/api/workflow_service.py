@@ -15,11 +15,13 @@ import grpc
 from dagwire.server.api import workflow_convert as convert
 from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.tenancy import current_tenant
+from dagwire.server.api.workflow_file_systems import FileSystemRpcs
 from dagwire.server.api.workflow_schedules import ScheduleRpcs
 from dagwire.server.api.workflow_status import workflow_errors, workflow_stream_errors
 from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.errors import InvalidArgument
+from dagwire.server.workflow.fs_registry import FileSystems
 from dagwire.server.workflow.outputs import RunOutputs
 from dagwire.server.workflow.paging import Listing, encode_token
 from dagwire.server.workflow.pipelines import Pipelines
@@ -36,7 +38,7 @@ Context = grpc.aio.ServicerContext[Any, Any]
 MAX_WATCH_TIMEOUT = 2**31 - 1
 
 
-class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
+class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer):
     def __init__(
         self,
         pipelines: Pipelines,
@@ -45,8 +47,11 @@ class WorkflowServicer(ScheduleRpcs, rpc.WorkflowServiceServicer):
         schedules: ScheduleService,
         heartbeat_interval: float,
         commands: CommandPolicy | None = None,
+        file_systems: FileSystems | None = None,
     ) -> None:
         self._commands = commands or CommandPolicy()
+        if file_systems is not None:
+            self._file_systems = file_systems
         self._pipelines = pipelines
         self._runtime = runs
         self._outputs = outputs

@@ -33,6 +33,7 @@ from dagwire.server.runtime.watch import ResumeExpired, WatchInterrupted
 from dagwire.server.workflow.errors import (
     AlreadyExists,
     FailedPrecondition,
+    Forbidden,
     InvalidArgument,
     NotFound,
 )
@@ -66,6 +67,7 @@ STATUS_FOR: Mapping[type[Exception], tuple[grpc.StatusCode, str]] = {
     WatchInterrupted: (grpc.StatusCode.UNAVAILABLE, "SERVER_SHUTTING_DOWN"),
     Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED"),
     PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
+    Forbidden: (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
 }
 
 

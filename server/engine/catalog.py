@@ -91,3 +91,17 @@ class Artifact:
     username: str
     create_time: datetime
     owner: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FileSystem:
+    """A file system registered by name for its owner's runs (PaddleFlow's fs): `url`
+    is `local:///abs/path` or `s3://bucket/prefix`, `properties` its settings (an S3
+    endpoint and credentials)."""
+
+    name: str
+    url: str
+    properties: Mapping[str, str]
+    username: str
+    create_time: datetime
+    owner: str = ""

@@ -95,6 +95,16 @@ class ProcessLost:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class LoopExpanded:
+    """A loop task's items are known (its list came from a parameter or an upstream
+    artifact): the task becomes one copy per item (engine.loops)."""
+
+    alias: str
+    attempt: int
+    items: tuple[str, ...]
+
+
 class Deadline(enum.Enum):
     """What a task attempt must have done by a time, or fail."""
 
@@ -154,7 +164,8 @@ Report = (
 # What a user asks of one task of a job.
 StepAction = RetryTask | StopTask | ContinueTask
 
-Command = UserOp | Report | StepAction | PeerWaiting
+# LoopExpanded is reported by an executor too, yet reshapes the job (engine.loops).
+Command = UserOp | Report | StepAction | PeerWaiting | LoopExpanded
 
 # --- effects --------------------------------------------------------------------------
 

@@ -199,6 +199,9 @@ class TaskSpec:
     hold: bool = False  # waits in HOLD for a user's continue before it first runs
     execution_policy: ExecutionPolicy = ExecutionPolicy.STOP
     branching: Branching | None = None
+    # A copy of a loop task made at run time (engine.loops): the item it runs for. None
+    # for any other task, and for a loop task not expanded yet.
+    loop_item: str | None = None
 
 
 @dataclass(frozen=True, slots=True, weakref_slot=True)

@@ -26,6 +26,7 @@ from dagwire.server.engine.commands import (
     Deadline,
     Effect,
     LaunchTask,
+    LoopExpanded,
     Outcome,
     PeerWaiting,
     ProcessExited,
@@ -44,6 +45,7 @@ from dagwire.server.engine.commands import (
 )
 from dagwire.server.engine.job_edits import transition
 from dagwire.server.engine.lifecycle import on_user_op, termination_effects
+from dagwire.server.engine.loops import expand as expand_loop
 from dagwire.server.engine.model import (
     ApprovalState,
     Job,
@@ -145,6 +147,8 @@ def _apply(job: Job, command: Command, now: datetime) -> Outcome:
             return act(job, command, now)
         case PeerWaiting():
             return on_peer_waiting(job, command)
+        case LoopExpanded():
+            return expand_loop(job, command, now)
 
 
 __all__ = [
@@ -157,6 +161,7 @@ __all__ = [
     "Deadline",
     "Effect",
     "LaunchTask",
+    "LoopExpanded",
     "Outcome",
     "PeerWaiting",
     "ProcessExited",

@@ -50,6 +50,16 @@ class ClusterParty:
 
 
 @dataclass(frozen=True, slots=True)
+class Mount:
+    """A host folder shown at another path inside the process's sandbox (PaddleFlow's
+    mount_path of a file system); read-only when asked."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PartyLaunch:
     """Everything a party's process needs to run."""
 
@@ -73,6 +83,9 @@ class PartyLaunch:
     readable_paths: tuple[str, ...] = ()
     writable_paths: tuple[str, ...] = ()
     network: bool = False
+    # Host folders bound at other paths in its sandbox (an executor without a sandbox
+    # cannot show them there: the step executor asks only where one is).
+    mounts: tuple[Mount, ...] = ()
     # On a replica: the owner's lease; None for a single server (nothing to fence).
     fence: Fence | None = None
     # Admission (runtime/admission.py): the task's priority, who the process runs for
@@ -86,6 +99,8 @@ class PartyLaunch:
     # (they are admitted together). 0: all of them. A federated node launches only its
     # own domain's parties, so its gang is smaller than the task's cluster.
     gang_size: int = 0
+    # A copy of a loop task made at run time: the item it runs for (TaskSpec.loop_item).
+    loop_item: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +155,16 @@ class PartyExited:
     step_outputs: StepOutputs | None = None  # a pipeline step's, on success
 
 
-ExecutorReport = PartyStarted | PartyQueued | PartyProgress | PartyExited
+@dataclass(frozen=True, slots=True)
+class PartyLoop:
+    """Instead of running, a loop task read the items of its list (a parameter's value,
+    an upstream artifact's content): the engine makes one copy of the task per item."""
+
+    key: PartyKey
+    items: tuple[str, ...]
+
+
+ExecutorReport = PartyStarted | PartyQueued | PartyProgress | PartyExited | PartyLoop
 ReportSink = Callable[[ExecutorReport], None]
 
 

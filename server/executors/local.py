@@ -55,6 +55,7 @@ from dagwire.server.executors.sandbox import (
     SandboxPolicy,
     SandboxSpec,
     hand_over,
+    opened_folders,
     sandbox_argv,
     sandbox_env,
 )
@@ -539,6 +540,8 @@ def _sandbox_spec(
         writable=tuple(Path(p) for p in launch.writable_paths),
         network=image.network,
         limits=policy.limits.for_resources(launch.resources),
+        mounts=launch.mounts,
+        opened=opened_folders([Path(m.target) for m in launch.mounts], policy.hidden_dirs),
     )
 
 

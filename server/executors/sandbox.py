@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dagwire.server.executors.base import Mount
+
 # How a user installs the sandbox where the project's set-up cannot (not root).
 INSTALL_HINT = (
     "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install "
@@ -101,6 +103,15 @@ class SandboxPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class HostEntry:
+    """One entry of a host folder the sandbox re-creates (see `opened_folders`): shown
+    read-only as it is, or as the same symlink."""
+
+    name: str
+    link: str | None = None  # a symlink's target, else None
+
+
+@dataclass(frozen=True, slots=True)
 class SandboxSpec:
     """One process's sandbox: its work directory (also its cwd), what else it reads and
     writes, whether it asks for the network, and its limits."""
@@ -113,6 +124,11 @@ class SandboxSpec:
     # Where nothing recovers a process after its launcher is gone (a Ray worker), the
     # sandbox dies with its bwrap; the local executor's parties outlive a server restart.
     die_with_parent: bool = False
+    # Folders bound at other paths, and the host folders that must be re-created as a
+    # tmpfs holding their entries so that a mount's missing target can be made there
+    # (the host is bound read-only: nothing can be made in it). See opened_folders.
+    mounts: tuple[Mount, ...] = ()
+    opened: Mapping[Path, tuple[HostEntry, ...]] = field(default_factory=dict)
 
 
 def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str]) -> list[str]:
@@ -130,7 +146,16 @@ def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str
         if not (spec.network and policy.allow_network):
             argv.append("--unshare-net")
     mounts = _Mounts()
-    argv += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    root = Path("/")
+    if root in spec.opened:  # bwrap's own root is a tmpfs: the host's entries on it
+        mounts.note_tmpfs(root)
+        argv += _entries(mounts, root, spec.opened[root])
+    else:
+        argv += ["--ro-bind", "/", "/"]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    for folder, entries in spec.opened.items():
+        if folder != root:
+            argv += mounts.tmpfs(folder) + _entries(mounts, folder, entries)
     argv += mounts.tmpfs(Path("/tmp"))
     for path in (*policy.runtime, *policy.shared_readable):
         argv += mounts.bind("--ro-bind-try", path)
@@ -145,6 +170,11 @@ def sandbox_argv(policy: SandboxPolicy, spec: SandboxSpec, command: Sequence[str
     argv += mounts.bind("--bind", spec.workdir)
     for path in spec.writable:
         argv += mounts.bind("--bind-try", path)
+    for mount in spec.mounts:
+        option = "--ro-bind" if mount.read_only else "--bind"
+        argv += mounts.bind(option, Path(mount.source), Path(mount.target))
+    for folder in spec.opened:  # the re-created folders stay as read-only as the host
+        argv += ["--remount-ro", str(folder)]
     argv += ["--chdir", str(spec.workdir), "--hostname", HOSTNAME]
     if policy.user is None:
         argv += ["--cap-drop", "ALL"]
@@ -200,7 +230,13 @@ class _Mounts:
         self._tmpfs.append(path)
         return ["--tmpfs", str(path)]
 
-    def bind(self, option: str, path: Path) -> list[str]:
+    def note_tmpfs(self, path: Path) -> None:
+        """`path` is a tmpfs made otherwise (bwrap's root)."""
+        self._tmpfs.append(path)
+
+    def bind(self, option: str, path: Path, target: Path | None = None) -> list[str]:
+        """Bind host `path` at `target` (default: the same path)."""
+        source, path = path, target or path
         argv: list[str] = []
         # The deepest mount holding `path` decides: below a bind, the host's folders show.
         holders = [m for m in (*self._tmpfs, *self._bound) if path.is_relative_to(m) and m != path]
@@ -215,7 +251,64 @@ class _Mounts:
                     self._made.add(parent)
                     argv += ["--perms", "0755", "--dir", str(parent)]
         self._bound.append(path)
-        return [*argv, option, str(path), str(path)]
+        return [*argv, option, str(source), str(path)]
+
+
+def _entries(mounts: _Mounts, folder: Path, entries: tuple[HostEntry, ...]) -> list[str]:
+    """A re-created host folder's entries: each as it is on the host, read-only."""
+    argv: list[str] = []
+    for entry in entries:
+        path = folder / entry.name
+        if entry.link is not None:
+            argv += ["--symlink", entry.link, str(path)]
+        else:
+            argv += mounts.bind("--ro-bind-try", path)
+    return argv
+
+
+# Never re-created: the sandbox makes its own /dev, /proc and /tmp.
+_OWN_FOLDERS = frozenset({Path("/dev"), Path("/proc"), Path("/tmp")})
+
+
+def opened_folders(
+    targets: Sequence[Path], private: Sequence[Path] = ()
+) -> dict[Path, tuple[HostEntry, ...]]:
+    """The host folders to re-create so that each missing `target` can be made: the
+    deepest existing folder above it, with its entries (reads the host file system).
+    Targets that exist, or lie below a folder the sandbox makes private anyway (its
+    /tmp, the hidden data dir: `private`), need none. ValueError for a target that
+    cannot be a mount point (relative, the root, below /dev or /proc, below a symlink)."""
+    opened: dict[Path, tuple[HostEntry, ...]] = {}
+    for target in targets:
+        if not target.is_absolute() or target == Path("/") or ".." in target.parts:
+            raise ValueError(f"cannot mount at {str(target)!r}")
+        if any(target.is_relative_to(own) for own in (Path("/dev"), Path("/proc"))):
+            raise ValueError(f"cannot mount at {str(target)!r}: the sandbox makes its own")
+        if any(target.is_relative_to(p) for p in (Path("/tmp"), *private)):
+            continue
+        if target.is_dir() and not target.is_symlink():
+            continue
+        folder = Path("/")
+        for part in target.parts[1:]:
+            child = folder / part
+            if child.is_symlink() or (child.exists() and not child.is_dir()):
+                raise ValueError(f"cannot mount at {str(target)!r}: {str(child)!r} is no folder")
+            if not child.exists():
+                break
+            folder = child
+        if folder not in opened:
+            opened[folder] = _host_entries(folder)
+    return opened
+
+
+def _host_entries(folder: Path) -> tuple[HostEntry, ...]:
+    entries = []
+    for name in sorted(os.listdir(folder)):
+        path = folder / name
+        if path in _OWN_FOLDERS:
+            continue
+        entries.append(HostEntry(name, os.readlink(path) if path.is_symlink() else None))
+    return tuple(entries)
 
 
 def hand_over(policy: SandboxPolicy, paths: Sequence[Path]) -> None:

@@ -62,6 +62,7 @@ from dagwire.server.executors.base import (
     PartyExited,
     PartyKey,
     PartyLaunch,
+    PartyLoop,
     PartyProgress,
     PartyQueued,
     PartyStarted,
@@ -782,6 +783,7 @@ def _party_launches(
             fence=fence,
             priority=spec.priority,
             queued=_waited(job, alias, party.domain_id),
+            loop_item=spec.loop_item,
         )
         for party in spec.parties
     ]
@@ -796,7 +798,7 @@ def _waited(job: Job, alias: str, domain: str) -> bool:
 
 def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
     """Executor reports name the task by id; the engine names it by alias."""
-    if not isinstance(item, PartyStarted | PartyQueued | PartyProgress | PartyExited):
+    if not isinstance(item, PartyStarted | PartyQueued | PartyProgress | PartyExited | PartyLoop):
         return item
     key = item.key
     alias = next((t.alias for t in job.spec.tasks if t.task_id == key.task_id), None)
@@ -809,6 +811,8 @@ def _as_command(job: Job, item: Command | ExecutorReport) -> Command | None:
             return reducer.ProcessQueued(alias, key.attempt, key.domain_id, reason)
         case PartyProgress(progress=progress):
             return reducer.ProgressReported(alias, key.attempt, key.domain_id, progress)
+        case PartyLoop(items=items):
+            return reducer.LoopExpanded(alias, key.attempt, items)
         case PartyExited(message=message, lost=True):
             return reducer.ProcessLost(alias, key.attempt, key.domain_id, message)
         case PartyExited(exit_code=code, message=message):

@@ -59,6 +59,9 @@ class JobParts:
     head: str
     spec: str
     tasks: tuple[str, ...]
+    # Whether an update must rewrite the spec too: a spec is fixed at creation except for
+    # a loop laid out at run time (engine.loops); True when the writer cannot tell.
+    spec_changed: bool = True
 
     @classmethod
     def of(cls, job: Job) -> JobParts:
@@ -258,6 +261,7 @@ def _spec_from_dict(data: dict[str, Any]) -> JobSpec:
                 hold=t.get("hold", False),
                 execution_policy=ExecutionPolicy(t.get("execution_policy", "stop")),
                 branching=_branching_from_dict(t.get("branching")),
+                loop_item=t["loop_item"][0] if t.get("loop_item") else None,
             )
             for t in data["tasks"]
         ),
@@ -399,6 +403,8 @@ def _step_fields(task: TaskSpec) -> dict[str, Any]:
             else None
         ),
         "branching": _branching_to_dict(task.branching),
+        # A list, so that an empty item ("") is stored too (falsy values are left out).
+        "loop_item": [task.loop_item] if task.loop_item is not None else None,
     }
     return {key: value for key, value in fields.items() if value}
 

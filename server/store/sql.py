@@ -45,7 +45,7 @@ from dagwire.server.engine.errors import (
     JobAlreadyExists,
     JobNotFound,
 )
-from dagwire.server.engine.model import ChangeType, Job, JobChange, JobState, TaskRun
+from dagwire.server.engine.model import ChangeType, Job, JobChange, JobSpec, JobState, TaskRun
 from dagwire.server.store.base import (
     ANY_JOB,
     InsertJob,
@@ -209,7 +209,7 @@ class SqlJobStore:
                 self._written.pop(plan.job_id, None)
             else:
                 self._written[plan.job_id] = _Written(
-                    plan.resource_version, plan.job.tasks, plan.encoded.tasks
+                    plan.resource_version, plan.job.tasks, plan.encoded.tasks, plan.job.spec
                 )
         return [plan if isinstance(plan, EngineError) else plan.change() for plan in planned]
 
@@ -217,7 +217,7 @@ class SqlJobStore:
         """The job's stored form. A change keeps most task objects as they were: their
         encodings are taken from the last write of the job instead of looked up."""
         last = self._written.get(job.job_id)
-        if last is None or len(last.runs) != len(job.tasks):
+        if last is None or len(last.runs) != len(job.tasks) or last.spec is not job.spec:
             return JobParts.of(job)
         runs = job.tasks
         tasks = list(last.tasks)
@@ -225,7 +225,7 @@ class SqlJobStore:
             i for i, (a, b) in enumerate(zip(last.runs, runs, strict=True)) if a is not b
         ]:
             tasks[position] = task_json(runs[position])
-        return JobParts(head_json(job), spec_json(job.spec), tuple(tasks))
+        return JobParts(head_json(job), spec_json(job.spec), tuple(tasks), spec_changed=False)
 
     def _apply_writes(
         self,
@@ -367,6 +367,7 @@ class _Written:
     resource_version: int
     runs: tuple[TaskRun, ...]
     tasks: tuple[str, ...]
+    spec: JobSpec | None = None  # the spec it wrote (by identity: specs are immutable)
 
 
 @dataclass(slots=True)
@@ -492,7 +493,12 @@ def _plan(write: JobWrite, encoded: JobParts | None, current: _Current) -> _Plan
             version = expected + 1
             base = current.base(job_id)
             changed: dict[int, str] | None = None
-            if base is not None and len(base) == len(encoded.tasks) and version % SNAPSHOT_EVERY:
+            if (
+                base is not None
+                and len(base) == len(encoded.tasks)
+                and version % SNAPSHOT_EVERY
+                and not encoded.spec_changed  # a delta carries tasks, not the spec
+            ):
                 changed = {
                     position: task
                     for position, (before, task) in enumerate(zip(base, encoded.tasks, strict=True))
@@ -575,6 +581,12 @@ def _write_rows(conn: Connection, plans: list[_Plan]) -> None:
                 for plan in modified
             ],
         )
+    respecified = [plan for plan in modified if plan.encoded.spec_changed]
+    if respecified:  # rare: a loop laid out at run time, or the first write after a start
+        conn.execute(
+            _UPDATE_SPEC,
+            [{"key": plan.job_id, "new_spec": plan.encoded.spec} for plan in respecified],
+        )
     cleared = [plan.job_id for plan in rewritten] + gone
     if cleared:
         conn.execute(delete(job_tasks).where(job_tasks.c.job_id.in_(cleared)))
@@ -612,6 +624,10 @@ _UPDATE_JOB = (
         resource_version=bindparam("new_rv"),
         head=bindparam("new_head"),
     )
+)
+
+_UPDATE_SPEC = (
+    update(jobs).where(jobs.c.job_id == bindparam("key")).values(spec=bindparam("new_spec"))
 )
 
 _UPDATE_TASK = (

@@ -132,6 +132,21 @@ artifacts = Table(
     sqlite_autoincrement=True,
 )
 
+# Registered file systems (store/file_systems.py): unique by name within an owner.
+file_systems = Table(
+    "file_systems",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("properties", Text, nullable=False),  # a JSON object
+    Column("username", String(253), nullable=False),
+    Column("create_time", String(40), nullable=False),
+    owner_column(index=False),
+    UniqueConstraint(OWNER, "name"),
+    sqlite_autoincrement=True,
+)
+
 # Idempotency keys of create requests: key -> the resource the first request created.
 request_keys = Table(
     "request_keys",

@@ -46,6 +46,8 @@ class RunOptions:
     reuse: Mapping[str, str] = field(default_factory=dict)  # step -> run whose outputs to reuse
     owner: str = ""  # the run's owner domain (engine.tenancy)
     fs_name: str = ""  # the run's main file system when the spec names none (PaddleFlow's fs_name)
+    # The names among those the run uses that were registered when it was created.
+    registered_fs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +80,27 @@ class StepConfig:
     main_fs: str = ""
     extra_fs: tuple[str, ...] = ()
     extra_fs_read_only: tuple[bool, ...] = ()
+    # PaddleFlow's mount_path of the main fs, then of each extra fs ("" where none):
+    # bound there in the step's sandbox.
+    mount_paths: tuple[str, ...] = ()
     # PaddleFlow's condition, worked out at compile time from the step's parameters:
     # why it is skipped (false), or why it fails without running (not computable).
     skip_reason: str = ""
     condition_error: str = ""
     loop_argument: str = ""  # PF_LOOP_ARGUMENT: this copy's item of its loop_argument
+    # A loop read at launch (engine.loops): its list as a parameter's value, or the input
+    # artifact whose file holds it. A copy of the step (PartyLaunch.loop_item) runs with
+    # {{PF_LOOP_ARGUMENT}} still a reference in its command, filled in then.
+    loop_source: str = ""
+    loop_artifact: str = ""
+    # A retried run's loop read at launch: copy name -> the run whose outputs it reuses
+    # (the copies that succeeded before; the others run again).
+    loop_reuse: Mapping[str, str] = field(default_factory=dict)
+    # Input artifacts read from a looping step: the paths of all its copies' outputs,
+    # joined with ',' (PaddleFlow's way).
+    looped_inputs: tuple[str, ...] = ()
+    # Its file systems' names that were registered (fs_registry) when the run was made.
+    registered_fs: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -90,7 +108,15 @@ class StepConfig:
     @classmethod
     def from_json(cls, text: str) -> StepConfig:
         data = json.loads(text)
-        for name in ("outputs", "extra_fs", "extra_fs_read_only", "cache_fs_scope"):
+        for name in (
+            "outputs",
+            "extra_fs",
+            "extra_fs_read_only",
+            "cache_fs_scope",
+            "mount_paths",
+            "looped_inputs",
+            "registered_fs",
+        ):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
 
@@ -105,6 +131,7 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
     docker_env = options.docker_env or spec.docker_env
     main_fs = spec.main_fs.reference if spec.main_fs else options.fs_name
     task_ids = _task_ids(options.run_id, [step.name for step in spec.steps])
+    looping = {step.name for step in spec.steps if step.loop_ref or step.loop_item is not None}
     tasks = []
     for step in spec.steps:
         params = resolved[step.name]
@@ -129,15 +156,25 @@ def compile_run(spec: PipelineSpec, options: RunOptions) -> JobSpec:
             cache_fs_scope=step.cache.fs_scope,
             docker_env=step.docker_env or docker_env,
             pipeline_id=options.pipeline_id,
-            reuse_from=options.reuse.get(step.name, ""),
+            reuse_from="" if step.loop_ref else options.reuse.get(step.name, ""),
             owner=options.owner,
             network=step.network,
             main_fs=main_fs,
             extra_fs=tuple(mount.reference for mount in step.extra_fs),
             extra_fs_read_only=tuple(mount.read_only for mount in step.extra_fs),
+            mount_paths=_mount_paths(spec, step),
             skip_reason=skip_reason,
             condition_error=condition_error,
             loop_argument=step.loop_item or "",
+            loop_source=values.get(step.loop_ref, "") if step.loop_ref else "",
+            loop_artifact=step.loop_ref if step.loop_ref in step.input_artifacts else "",
+            loop_reuse=_loop_reuse(step, options.reuse),
+            registered_fs=tuple(sorted(options.registered_fs & set(_fs_names(step, main_fs)))),
+            looped_inputs=tuple(
+                art
+                for art, target in step.input_artifacts.items()
+                if target.rpartition(".")[0] in looping
+            ),
         )
         tasks.append(
             TaskSpec(
@@ -217,7 +254,9 @@ def _context(
         for dep in _readable(spec, step)
         for name, value in resolved[dep].items()
     }
-    system = {**_system(options, step.name), "PF_LOOP_ARGUMENT": step.loop_item or ""}
+    system = _system(options, step.name)
+    if not step.loop_ref:  # else each copy's item, filled in at its launch
+        system["PF_LOOP_ARGUMENT"] = step.loop_item or ""
     return {**resolved.get(step.name, {}), **upstream, **system}
 
 
@@ -266,6 +305,33 @@ def _substituted(branching: Branching | None, values: Mapping[str, str]) -> Bran
         )
 
     return replace(branching, conditions=tuple(fill(c) for c in branching.conditions))
+
+
+def used_file_systems(spec: PipelineSpec, fs_name: str = "") -> set[str]:
+    """The names of the file systems a run of `spec` uses (fs_name: the run's main one
+    when the spec names none)."""
+    main = spec.main_fs.reference if spec.main_fs else fs_name
+    return {name for step in spec.steps for name in _fs_names(step, main)}
+
+
+def _fs_names(step: StepSpec, main_fs: str) -> list[str]:
+    refs = [main_fs, *(m.reference for m in step.extra_fs), *step.cache.fs_scope]
+    return [ref.split("/")[0] for ref in refs if ref]
+
+
+def _loop_reuse(step: StepSpec, reuse: Mapping[str, str]) -> dict[str, str]:
+    """The copies of a loop read at launch (`step`, `step-1`, ...) that a retry reuses."""
+    if not step.loop_ref:
+        return {}
+    copy = re.compile(re.escape(step.name) + r"(-[0-9]+)?")
+    return {alias: run for alias, run in reuse.items() if copy.fullmatch(alias)}
+
+
+def _mount_paths(spec: PipelineSpec, step: StepSpec) -> tuple[str, ...]:
+    """The main fs's mount_path, then each extra fs's; () when none has one."""
+    main = spec.main_fs.mount_path if spec.main_fs else ""
+    paths = (main, *(mount.mount_path for mount in step.extra_fs))
+    return paths if any(paths) else ()
 
 
 def _system(options: RunOptions, step: str) -> dict[str, str]:

@@ -18,12 +18,17 @@ checker to report.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagwire.server.engine.quoting import quoted as _quoted
+
 PARENT = "PF_PARENT"
+LOOP_ARGUMENT = "PF_LOOP_ARGUMENT"
+MAX_LOOP_ITEMS = 100
 _REFERENCE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 MAX_DEPTH = 8
 
@@ -47,6 +52,38 @@ def has_dags(document: object) -> bool:
     return any(_is_dag(body) for body in document["entry_points"].values())
 
 
+def loop_items(value: object) -> tuple[str, ...]:
+    """A loop_argument's items: a list, or a JSON list in a string, of at most
+    MAX_LOOP_ITEMS scalars, each as PaddleFlow renders it (%v); ValueError says why not."""
+    items = value
+    if isinstance(value, str):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            items = None
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"must be a non-empty list (or a JSON list), got {_quoted(value)}")
+    if len(items) > MAX_LOOP_ITEMS:
+        raise ValueError(f"at most {MAX_LOOP_ITEMS} items, got {len(items)}")
+    if not all(isinstance(item, str | int | float | bool) for item in items):
+        raise ValueError("items must be strings or numbers")
+    return tuple(json.dumps(item) if isinstance(item, bool) else str(item) for item in items)
+
+
+def looping_dags(entries: object, prefix: str = "entry_points", depth: int = 0) -> list[str]:
+    """The paths of the DAGs whose loop_argument cannot be laid out when the spec is
+    read (a reference, or no usable list)."""
+    if not isinstance(entries, dict) or depth >= MAX_DEPTH:
+        return []
+    found: list[str] = []
+    for name, body in entries.items():
+        if _is_dag(body):
+            if "loop_argument" in body and _dag_loop(body) is None:
+                found.append(f"{prefix}.{name}.loop_argument")
+            found += looping_dags(body["entry_points"], f"{prefix}.{name}.entry_points", depth + 1)
+    return found
+
+
 def flatten(document: dict[str, Any]) -> dict[str, Any]:
     """The document with every sub-DAG's steps lifted to the top level."""
     if not has_dags(document):
@@ -54,6 +91,18 @@ def flatten(document: dict[str, Any]) -> dict[str, Any]:
     steps: dict[str, Any] = {}
     _flatten(document["entry_points"], _Scope(prefix=""), (), steps, 0)
     return {**document, "entry_points": steps}
+
+
+def _dag_loop(body: dict[str, Any]) -> tuple[str, ...] | None:
+    """A DAG's loop_argument items when it gives the list itself; None when it has none
+    or one this module cannot lay out (a reference, a bad list: the checker says so)."""
+    value = body.get("loop_argument")
+    if value is None or (isinstance(value, str) and _REFERENCE.search(value)):
+        return None
+    try:
+        return loop_items(value)
+    except ValueError:
+        return None
 
 
 def _is_dag(body: object) -> bool:
@@ -77,17 +126,34 @@ def _flatten(
             continue
         full = f"{scope.prefix}{name}"
         deps = _deps(body.get("deps"), scope) or outer_deps
-        inner = _Scope(
-            prefix=f"{full}.",
-            parent_parameters=_parameters(body.get("parameters"), scope),
-            parent_inputs={
-                art: _inner_reference(ref)
-                for art, ref in _inputs(body, scope).items()
-                if isinstance(ref, str)
-            },
+        items = _dag_loop(body)
+        # A DAG with a loop_argument list is lifted once per item: `dag`, `dag-1`, ...
+        # (PaddleFlow's runtime names), its steps seeing the item as
+        # {{PF_PARENT.PF_LOOP_ARGUMENT}}; what depends on the DAG waits for every copy.
+        copies: list[tuple[str, str | None]] = (
+            [(full, None)]
+            if items is None
+            else [(full if i == 0 else f"{full}-{i}", item) for i, item in enumerate(items)]
         )
         lifted[name] = {}
-        scope.dag_steps[full] = _flatten(body["entry_points"], inner, deps, lifted[name], depth + 1)
+        made_here: list[str] = []
+        for copy_name, item in copies:
+            parameters = _parameters(body.get("parameters"), scope)
+            if item is not None:
+                parameters = {**parameters, LOOP_ARGUMENT: item}
+            inner = _Scope(
+                prefix=f"{copy_name}.",
+                parent_parameters=parameters,
+                parent_inputs={
+                    art: _inner_reference(ref)
+                    for art, ref in _inputs(body, scope).items()
+                    if isinstance(ref, str)
+                },
+            )
+            made_here += _flatten(body["entry_points"], inner, deps, lifted[name], depth + 1)
+        scope.dag_steps[full] = made_here
+        if items is not None:
+            continue  # a looping DAG's outputs are many: not readable downstream here yet
         outputs = (body.get("artifacts") or {}).get("output") or {}
         scope.dag_outputs[full] = {
             art: _full(_inner_reference(ref), inner)
@@ -112,7 +178,7 @@ def _step(body: dict[str, Any], scope: _Scope, outer_deps: tuple[str, ...]) -> d
     deps = _deps(body.get("deps"), scope) or (outer_deps if scope.prefix else ())
     if deps or "deps" in body:
         step["deps"] = list(deps)
-    for key in ("command", "condition"):
+    for key in ("command", "condition", "loop_argument"):
         if isinstance(step.get(key), str):
             step[key] = _rewrite(step[key], scope)
     if isinstance(step.get("env"), dict):

@@ -36,3 +36,7 @@ class FailedPrecondition(EngineError):
         super().__init__(f"{resource_type} {quoted(name)}: {why}")
         self.resource_type = resource_type
         self.name = name
+
+
+class Forbidden(EngineError):
+    """The caller may not do this, whatever it names (an operator's choice)."""

@@ -42,13 +42,14 @@ from dagwire.server.store.workflow import (
     RequestKeyTaken,
     SqlWorkflowStore,
 )
-from dagwire.server.workflow.compile import RunOptions, compile_run
+from dagwire.server.workflow.compile import RunOptions, compile_run, used_file_systems
 from dagwire.server.workflow.errors import (
     AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
 )
+from dagwire.server.workflow.fs_registry import FileSystems
 from dagwire.server.workflow.paging import (
     MAX_PAGE_SIZE,
     Listing,
@@ -118,6 +119,7 @@ class WorkflowRuntime:
         store: SqlWorkflowStore,
         pipelines: Pipelines,
         clock: Clock = utc_now,
+        file_systems: FileSystems | None = None,
     ) -> None:
         self._jobs = jobs
         self._job_store = job_store
@@ -125,6 +127,9 @@ class WorkflowRuntime:
         self._store = store
         self._pipelines = pipelines
         self._clock = clock
+        # Which of the file systems a run names are registered (fs_registry) is noted
+        # when it is created: a step whose one is gone by its launch fails, saying so.
+        self._file_systems = file_systems
         # Run records never change after creation; watches look them up per event.
         self._records: OrderedDict[str, RunRecord] = OrderedDict()
 
@@ -147,6 +152,13 @@ class WorkflowRuntime:
         """Compile the run and create its job; the run's record and the request's key
         ride in the job's write transaction, so that a run is stored whole or not at all.
         The job runtime validates the compiled spec (once)."""
+        if self._file_systems is not None:
+            options = replace(
+                options,
+                registered_fs=await self._file_systems.registered(
+                    options.owner, used_file_systems(spec, options.fs_name)
+                ),
+            )
         job_spec = replace(
             compile_run(spec, options),
             custom_fields={OWNER_FIELD: record.owner} if record.owner else {},

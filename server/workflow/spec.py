@@ -42,7 +42,7 @@ from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, F
 from dagwire.server.engine.names import directory_name_problem
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
 from dagwire.server.workflow.components import inline as inline_components
-from dagwire.server.workflow.dags import flatten, has_dags
+from dagwire.server.workflow.dags import MAX_LOOP_ITEMS, flatten, has_dags, loop_items, looping_dags
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
 
 MAX_YAML_BYTES = 1 << 20
@@ -50,7 +50,6 @@ MAX_STEPS = 1_000
 MAX_YAML_DEPTH = 32
 MAX_NAME_LENGTH = 63
 SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME", "PF_LOOP_ARGUMENT"})
-MAX_LOOP_ITEMS = 100
 
 # A step's name; `dag.step` is a step of a nested DAG (workflow.dags).
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$")
@@ -142,6 +141,10 @@ class StepSpec:
     # `step`, `step-1`, ...); loop_item is the copy's {{PF_LOOP_ARGUMENT}}.
     loop: tuple[str, ...] = ()
     loop_item: str | None = None
+    # loop_argument: "{{name}}": a parameter (its value known when the run is made) or an
+    # input artifact (its content once the upstream has run); the list is read when the
+    # step is launched, and the step becomes one copy per item then (engine.loops).
+    loop_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +224,13 @@ def parse_pipeline(text: str, field_name: str = "pipeline_yaml") -> PipelineSpec
         document, problems = inline_components(document)
         checker.violations += problems
     if has_dags(document):
+        for path in looping_dags(document["entry_points"]):
+            checker.fail(
+                path,
+                "a sub-DAG's loop_argument must be the list itself (a non-empty YAML or "
+                f"JSON list of at most {MAX_LOOP_ITEMS} scalars); a loop over a parameter or "
+                "an artifact goes on the DAG's steps",
+            )
         document = flatten(document)
     return checker.pipeline(document)
 
@@ -406,7 +416,9 @@ class _Checker:
             return _render(default)
         if raw is None or isinstance(raw, str | int | float | bool):
             return _render(raw)
-        self.fail(path, f"must be a scalar or {{type, default}}, got {type(raw).__name__}")
+        if isinstance(raw, list) and all(isinstance(i, str | int | float | bool) for i in raw):
+            return json.dumps(raw)  # a list (a loop's items, say) travels as its JSON text
+        self.fail(path, f"must be a scalar, a list or {{type, default}}, got {type(raw).__name__}")
         return ""
 
     def cache(self, path: str, value: object, defaults: CacheOptions) -> CacheOptions:
@@ -517,6 +529,17 @@ class _Checker:
         mount_path = self.string(f"{path}.mount_path", body.get("mount_path"))
         if mount_path and not mount_path.startswith("/"):
             self.fail(f"{path}.mount_path", f"must be an absolute path, got {quoted(mount_path)}")
+        elif mount_path and (
+            mount_path.strip("/") == ""
+            or _relative_path_problem(mount_path.strip("/"))
+            or mount_path.split("/")[1] in ("dev", "proc")
+        ):
+            self.fail(
+                f"{path}.mount_path",
+                "must be a folder path below / (not /, /dev or /proc; no '.' or '..'), "
+                f"got {quoted(mount_path)}",
+            )
+            mount_path = ""
         read_only = body.get("read_only", False)
         if not isinstance(read_only, bool):
             self.fail(f"{path}.read_only", f"must be true or false, got {quoted(read_only)}")
@@ -626,6 +649,7 @@ class _Checker:
             else:
                 inputs[art] = target
         outputs = self.outputs(f"{path}.artifacts.output", artifacts.get("output"))
+        loop, loop_ref = self.loop(f"{path}.loop_argument", body.get("loop_argument"))
         for clash in sorted(set(inputs) & set(outputs)):
             self.fail(f"{path}.artifacts.output", f"{quoted(clash)} is also an input artifact")
         return StepSpec(
@@ -650,7 +674,8 @@ class _Checker:
             condition=condition,
             extra_fs=self.fs_mounts(f"{path}.extra_fs", body.get("extra_fs")),
             when=when,
-            loop=self.loop(f"{path}.loop_argument", body.get("loop_argument")),
+            loop=loop,
+            loop_ref=loop_ref,
         )
 
     def branching(self, path: str, value: object) -> Branching | None:
@@ -826,6 +851,8 @@ class _Checker:
                     self.fail(f"{path}.{where}", f"unknown reference {{{{{ref}}}}}")
         if step.when:
             self.when(step, f"{path}.condition", own)
+        if step.loop_ref:
+            self.loop_reference(step, steps, own, f"{path}.loop_argument")
         for art, target in step.input_artifacts.items():
             upstream, _, output = target.rpartition(".")
             where = f"{path}.artifacts.input.{art}"
@@ -836,33 +863,61 @@ class _Checker:
             elif output not in steps[upstream].output_artifacts:
                 self.fail(where, f"step {quoted(upstream)} has no output artifact {quoted(output)}")
 
-    def loop(self, path: str, value: object) -> tuple[str, ...]:
-        """A list, or a JSON list in a string, of scalars (PaddleFlow renders each with %v)."""
+    def loop(self, path: str, value: object) -> tuple[tuple[str, ...], str]:
+        """(items, reference): a list, or a JSON list in a string, of scalars (PaddleFlow
+        renders each with %v); or one `{{name}}` whose list is read at run time."""
         if value is None:
-            return ()
-        items = value
-        if isinstance(value, str):
-            if references(value):
+            return (), ""
+        if isinstance(value, str) and references(value):
+            match = _REFERENCE.fullmatch(value.strip())
+            if match is None:
                 self.fail(
                     path,
-                    "a loop over a parameter or an artifact ({{...}}) is not supported "
-                    "here yet: give the list itself",
+                    "must be a list, a JSON list, or one reference such as '{{nums}}' "
+                    f"(a parameter or an input artifact), got {quoted(value)}",
                 )
-                return ()
-            try:
-                items = json.loads(value)
-            except ValueError:
-                items = None
-        if not isinstance(items, list) or not items:
-            self.fail(path, f"must be a non-empty list (or a JSON list), got {quoted(value)}")
-            return ()
-        if len(items) > MAX_LOOP_ITEMS:
-            self.fail(path, f"at most {MAX_LOOP_ITEMS} items, got {len(items)}")
-            return ()
-        if not all(isinstance(item, str | int | float | bool) for item in items):
-            self.fail(path, "items must be strings or numbers")
-            return ()
-        return tuple(json.dumps(item) if isinstance(item, bool) else str(item) for item in items)
+                return (), ""
+            return (), match.group(1)
+        try:
+            return loop_items(value), ""
+        except ValueError as error:
+            self.fail(path, str(error))
+            return (), ""
+
+    def loop_reference(
+        self, step: StepSpec, steps: Mapping[str, StepSpec], own: set[str], path: str
+    ) -> None:
+        """PaddleFlow's loop_argument references: a parameter of the step (or the
+        pipeline's), or one of its input artifacts (a file holding a JSON list); ours
+        also takes an upstream step's parameter, `{{step.param}}`, as commands do."""
+        ref = step.loop_ref
+        if ref in SYSTEM_VARIABLES:
+            self.fail(path, f"{{{{{ref}}}}} is a system variable, not a list")
+        elif "." in ref:
+            upstream, _, param = ref.rpartition(".")
+            if upstream not in steps or upstream not in step.deps:
+                self.fail(
+                    path, f"{{{{{ref}}}}} names step {quoted(upstream)}, which is not among deps"
+                )
+            elif param not in steps[upstream].parameters:
+                self.fail(
+                    path,
+                    f"{{{{{ref}}}}}: step {quoted(upstream)} has no parameter {quoted(param)} "
+                    f"(an artifact is read through an input artifact of this step)",
+                )
+        elif ref in step.output_artifacts:
+            self.fail(path, f"{{{{{ref}}}}} is an output of this step; a loop reads an input")
+        elif ref not in own and ref not in step.input_artifacts:
+            self.fail(
+                path,
+                f"{{{{{ref}}}}} must name a parameter or an input artifact of the step",
+            )
+        if "PF_LOOP_ARGUMENT" in step.when:
+            self.fail(
+                f"{path.rpartition('.')[0]}.condition",
+                "a condition on {{PF_LOOP_ARGUMENT}} needs the loop's list in the spec; "
+                "this one is read at run time",
+            )
 
     def loops(self, steps: tuple[StepSpec, ...]) -> tuple[StepSpec, ...]:
         """A step with a loop becomes one step per item (PaddleFlow's runtime names:
@@ -875,17 +930,18 @@ class _Checker:
             for step in steps
             if step.loop
         }
+        later = {step.name for step in steps if step.loop_ref}  # copies made at run time
+        for step in steps:
+            base, dash, number = step.name.rpartition("-")
+            if dash and number.isdigit() and base in later:
+                self.fail(
+                    f"entry_points.{base}.loop_argument",
+                    f"its runs are named {quoted(base)}-1, -2, ...: rename step {quoted(step.name)}",
+                )
+        if later:
+            copies.update({name: [name] for name in later})
         if not copies:
             return steps
-        for step in steps:
-            for art, target in step.input_artifacts.items():
-                upstream = target.rpartition(".")[0]
-                if upstream in copies:
-                    self.fail(
-                        f"entry_points.{step.name}.artifacts.input.{art}",
-                        f"step {quoted(upstream)} loops: reading the outputs of all its "
-                        "runs is not supported here yet",
-                    )
         taken = {step.name for step in steps}
         for name, names in copies.items():
             for clash in sorted(taken & set(names[1:])):
@@ -898,7 +954,7 @@ class _Checker:
             deps = tuple(
                 dict.fromkeys(name for dep in step.deps for name in copies.get(dep, [dep]))
             )
-            if not step.loop:
+            if not step.loop or step.loop_ref:
                 expanded.append(replace(step, deps=deps))
                 continue
             for name, item in zip(copies[step.name], step.loop, strict=True):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from dagwire.server.engine.catalog import Artifact, ArtifactType, CacheEntry
@@ -28,7 +29,8 @@ def step_exit_riders(job: Job, alias: str, exited: PartyExited, now: datetime) -
     produced = exited.step_outputs
     if job.spec.kind is not JobKind.RUN or produced is None:
         return ()
-    config = StepConfig.from_json(job.spec.task(alias).task_input_config)
+    # A loop's copies share one config: each records under its own name (its alias).
+    config = replace(StepConfig.from_json(job.spec.task(alias).task_input_config), step=alias)
     riders: list[Rider] = [
         RecordArtifacts(
             (

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -31,9 +32,11 @@ from dagwire.server.engine.tenancy import Tenant
 from dagwire.server.executors.base import (
     Executor,
     ExecutorReport,
+    Mount,
     PartyExited,
     PartyKey,
     PartyLaunch,
+    PartyLoop,
     PartyStarted,
     ReportSink,
     StepOutputs,
@@ -41,14 +44,25 @@ from dagwire.server.executors.base import (
 from dagwire.server.executors.local import read_small_file
 from dagwire.server.store.base import JobStore
 from dagwire.server.store.workflow import SqlWorkflowStore
+from dagwire.server.workflow import s3_sync
 from dagwire.server.workflow.compile import STEP_IMAGE, StepConfig
-from dagwire.server.workflow.filesystems import fs_path, in_directory, step_mounts
+from dagwire.server.workflow.dags import loop_items
+from dagwire.server.workflow.filesystems import (
+    OPERATOR_FOLDER,
+    fs_path,
+    in_directory,
+    step_mounts,
+)
+from dagwire.server.workflow.fs_registry import FileSystems
+from dagwire.server.workflow.s3_sync import SyncError
 from dagwire.server.workflow.spec import substitute, substitute_quoted
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], datetime]
 _MAX_METRICS_BYTES = 1 << 20
+S3_STAGING = "_s3"  # below the fs dir: a domain's folder never starts with '_'
+MAX_LOOP_FILE_BYTES = 1 << 20  # PaddleFlow: a loop's artifact file is under 1 MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +75,7 @@ class _Prepared:
     metrics_file: str
     first_fp: str = ""
     second_fp: str = ""
+    syncs: tuple[s3_sync.S3Folder, ...] = ()  # S3 file systems to copy back at its exit
 
 
 class StepExecutor:
@@ -74,6 +89,8 @@ class StepExecutor:
         artifacts_dir: Path,
         clock: Clock,
         fs_dir: Path | None = None,
+        binds: bool = False,
+        file_systems: FileSystems | None = None,
     ) -> None:
         self._sink = sink
         self._inner = inner(self._on_report)
@@ -82,6 +99,10 @@ class StepExecutor:
         self._artifacts_dir = artifacts_dir
         self._fs_dir = (fs_dir or artifacts_dir.parent / "fs").absolute()
         self._clock = clock
+        # Whether the inner executor runs steps in a sandbox, which can show a file
+        # system at its mount_path; without one it stays at its host path.
+        self._binds = binds
+        self._file_systems = file_systems
         self._prepared: dict[PartyKey, _Prepared] = {}
         self._background: set[asyncio.Task[None]] = set()
 
@@ -100,21 +121,34 @@ class StepExecutor:
             self._sink(PartyStarted(key))
             self._sink(PartyExited(key, 1, config.condition_error))
             return
+        if launch.loop_item is None and (config.loop_source or config.loop_artifact):
+            await self._expand(key, config)
+            return
+        if launch.loop_item is not None:
+            config = loop_copy(config, launch.task_alias, launch.loop_item)
         if config.reuse_from:
             await self._reuse(key, config, config.reuse_from)
             return
-        prepared = await self._prepare(config, key)
+        try:
+            located, syncs = await self._locate(config, key, download=True)
+        except (SyncError, ValueError) as error:
+            self._sink(PartyStarted(key))
+            self._sink(PartyExited(key, 1, f"file system: {error}"))
+            return
+        prepared = replace(await self._prepare(config, key, located), syncs=syncs)
         missing = sorted(set(config.inputs) - set(prepared.inputs))
         if missing:
+            await _discard(syncs)
             self._sink(PartyStarted(key))
             self._sink(PartyExited(key, 1, f"input artifacts not found: {', '.join(missing)}"))
             return
         if config.cache_enable:
             entry = await self._cache_hit(prepared.first_fp, prepared.second_fp, config.owner)
             if entry is not None:
+                await _discard(syncs)
                 await self._reuse(key, config, entry.run_id)
                 return
-        ready = await self._ready(launch, config, prepared)
+        ready = await self._ready(launch, config, prepared, located)
         self._prepared[key] = prepared
         try:
             await self._inner.launch(ready)
@@ -123,7 +157,11 @@ class StepExecutor:
             raise
 
     async def _ready(
-        self, launch: PartyLaunch, config: StepConfig, prepared: _Prepared
+        self,
+        launch: PartyLaunch,
+        config: StepConfig,
+        prepared: _Prepared,
+        located: Mapping[str, Path],
     ) -> PartyLaunch:
         """The step's launch as the executor runs it: its command line in its working
         directory, its variables, the paths it reads and writes, who it runs for."""
@@ -149,12 +187,15 @@ class StepExecutor:
             config.extra_fs,
             config.extra_fs_read_only,
             env.get("PF_MOUNT_PATH", ""),
+            config.mount_paths if self._binds else (),
+            located,
         )
         script = in_directory(substitute_quoted(config.command, paths), mounts.cwd)
         command = ("/bin/sh", "-c", script) if config.command else ()
         # In a sandbox the step reads its inputs' folders and writes its own outputs'
         # and its file systems.
-        readable = tuple(sorted({str(Path(p).parent) for p in inputs.values()})) + mounts.readable
+        readable = tuple(sorted({str(Path(p).parent) for p in _each_path(inputs)}))
+        readable += mounts.readable
         writable = (str(Path(prepared.metrics_file).parent), *mounts.writable)
         return replace(
             launch,
@@ -164,6 +205,7 @@ class StepExecutor:
             writable_paths=writable,
             network=config.network,
             tenant=_tenant(config),
+            mounts=tuple(Mount(*bind) for bind in mounts.binds),
         )
 
     async def terminate(self, key: PartyKey, reason: str) -> None:
@@ -178,11 +220,15 @@ class StepExecutor:
                 config = _with_overrides(
                     StepConfig.from_json(launch.task_input_config), launch.parameters
                 )
-                prepared = await self._prepare(config, launch.key)
+                if launch.loop_item is not None:
+                    config = loop_copy(config, launch.task_alias, launch.loop_item)
+                located, syncs = await self._locate(config, launch.key, download=False)
+                prepared = await self._prepare(config, launch.key, located)
+                prepared = replace(prepared, syncs=syncs)
                 self._prepared[launch.key] = prepared
                 # As launched: admission reads its queue, flavour and owner, and starts
                 # it if it was still waiting for its queue when the server stopped.
-                launch = await self._ready(launch, config, prepared)
+                launch = await self._ready(launch, config, prepared, located)
             recovered.append(launch)
         await self._inner.recover(recovered)
 
@@ -202,10 +248,27 @@ class StepExecutor:
             self._sink(report)
             return
         prepared = self._prepared.pop(report.key)
+        if prepared.syncs and not report.lost:
+            self._spawn(self._sync_back(report, prepared))
+            return
         if report.exit_code != 0 or report.lost:
             self._sink(report)
             return
         self._spawn(self._report_success(report, prepared))
+
+    async def _sync_back(self, report: PartyExited, prepared: _Prepared) -> None:
+        """Copy what the step changed in its S3 file systems back, whatever its exit (a
+        mounted file system keeps a failed step's writes too); a failed copy fails it."""
+        for target in prepared.syncs:
+            try:
+                await asyncio.to_thread(s3_sync.upload, target)
+            except s3_sync.SyncError as error:
+                if report.exit_code == 0:
+                    report = replace(report, exit_code=1, message=f"file system: {error}")
+        if report.exit_code != 0:
+            self._sink(report)
+            return
+        await self._report_success(report, prepared)
 
     async def _report_success(self, report: PartyExited, prepared: _Prepared) -> None:
         """Pass the success on with the step's metrics and what it read and wrote."""
@@ -219,6 +282,39 @@ class StepExecutor:
             self._sink(replace(report, exit_code=1, message=f"could not read metrics: {error}"))
             return
         self._sink(replace(report, metrics=metrics, step_outputs=produced))
+
+    # --- loops read at launch ----------------------------------------------------------
+
+    async def _expand(self, key: PartyKey, config: StepConfig) -> None:
+        """Read the loop's list (a parameter's value, or the file of an input artifact
+        an upstream step wrote) and report it: the engine makes the copies that run."""
+        try:
+            text = config.loop_source
+            if config.loop_artifact:
+                text = await self._loop_file(config)
+            items = loop_items(text)
+        except ValueError as error:
+            self._sink(PartyStarted(key))
+            self._sink(PartyExited(key, 1, f"loop_argument of step {config.step}: {error}"))
+            return
+        self._sink(PartyLoop(key, items))
+        # No process ran: this exit only settles the attempt if the engine did not lay
+        # the loop out (a stop came first: it ends the step's stopping), and is stale
+        # once it did (the task went back to pending for its copies).
+        self._sink(PartyExited(key, 1, f"loop_argument of step {config.step} not laid out"))
+
+    async def _loop_file(self, config: StepConfig) -> str:
+        """PaddleFlow's loop over an input artifact: a file under 1 MB holding a JSON list."""
+        name = config.loop_artifact
+        path = (await self._input_paths(config)).get(name)
+        if path is None:
+            raise ValueError(f"input artifact {name!r} not found")
+        text = await asyncio.to_thread(read_small_file, Path(path), MAX_LOOP_FILE_BYTES + 1)
+        if text is None:
+            raise ValueError(f"input artifact {name!r} is not a readable file")
+        if len(text.encode()) > MAX_LOOP_FILE_BYTES:
+            raise ValueError(f"input artifact {name!r} is larger than {MAX_LOOP_FILE_BYTES} bytes")
+        return text
 
     # --- reuse -----------------------------------------------------------------------
 
@@ -241,7 +337,50 @@ class StepExecutor:
             )
         )
 
-    async def _prepare(self, config: StepConfig, key: PartyKey) -> _Prepared:
+    async def _locate(
+        self, config: StepConfig, key: PartyKey, *, download: bool
+    ) -> tuple[dict[str, Path], tuple[s3_sync.S3Folder, ...]]:
+        """The folders of the step's registered file systems (fs_registry), and its S3
+        ones' syncs, downloaded when `download` (at launch; not at recovery)."""
+        refs = [r for r in (config.main_fs, *config.extra_fs, *config.cache_fs_scope) if r]
+        located: dict[str, Path] = {}
+        syncs: list[s3_sync.S3Folder] = []
+        if self._file_systems is None:
+            return located, ()
+        for ref in dict.fromkeys(refs):
+            name, _, sub = ref.partition("/")
+            where = await self._file_systems.lookup(config.owner, name)
+            if where is None and name in config.registered_fs:
+                raise ValueError(
+                    f"{name!r} was registered when the run was created and is gone: "
+                    "register it again and retry the step"
+                )
+            if where is None:
+                continue  # the server-managed folder of that name
+            parts = sub.split("/") if sub else []
+            if where.scheme == "local":
+                located[ref] = path_below(Path(where.path), *parts)
+                continue
+            folder = path_below(
+                self._fs_dir,
+                S3_STAGING,
+                config.owner or OPERATOR_FOLDER,
+                config.run_id,
+                config.step,
+                str(key.attempt),
+                *ref.split("/"),
+            )
+            prefix = "/".join(p for p in (where.path, sub) if p)
+            target = s3_sync.S3Folder(where.bucket, prefix, str(folder), where.properties or {})
+            if download:
+                target = await asyncio.to_thread(s3_sync.download, target)
+            located[ref] = folder
+            syncs.append(target)
+        return located, tuple(syncs)
+
+    async def _prepare(
+        self, config: StepConfig, key: PartyKey, located: Mapping[str, Path] | None = None
+    ) -> _Prepared:
         """Where the step reads and writes, and its fingerprints when it is cached."""
         inputs = await self._input_paths(config)
         folder = self._folder(config)
@@ -250,8 +389,9 @@ class StepExecutor:
         if not config.cache_enable:
             return prepared
         # What the step reads: its inputs, and the files of its fs_scope (PaddleFlow's).
+        known = located or {}
         scope = {
-            f"fs:{ref}": str(fs_path(self._fs_dir, config.owner, ref))
+            f"fs:{ref}": str(known.get(ref) or fs_path(self._fs_dir, config.owner, ref))
             for ref in config.cache_fs_scope
         }
         second = await asyncio.to_thread(_second_fingerprint, {**inputs, **scope})
@@ -276,15 +416,43 @@ class StepExecutor:
         paths: dict[str, str] = {}
         for name, reference in config.inputs.items():
             upstream, _, output = reference.rpartition(".")
-            for artifact in await self._store.output_artifacts(config.run_id, upstream):
-                if artifact.name == output:
-                    paths[name] = artifact.path
+            sources = [upstream]
+            if name in config.looped_inputs:
+                sources = await self._loop_copies(config.run_id, upstream)
+            found = [
+                artifact.path
+                for source in sources
+                for artifact in await self._store.output_artifacts(config.run_id, source)
+                if artifact.name == output
+            ]
+            if found:
+                paths[name] = ",".join(found)
         return paths
+
+    async def _loop_copies(self, run_id: str, step: str) -> list[str]:
+        """The copies of a looping step in the run (`step`, `step-1`, ...), in order."""
+        job = await self._jobs.get_job(run_id)
+        if job is None:
+            return [step]
+        copy = re.compile(re.escape(step) + r"(-[0-9]+)?")
+        return [task.alias for task in job.spec.tasks if copy.fullmatch(task.alias)]
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+async def _discard(syncs: Iterable[s3_sync.S3Folder]) -> None:
+    """Drop the copies of S3 file systems of a step that does not run after all."""
+    for target in syncs:
+        await asyncio.to_thread(shutil.rmtree, target.folder, True)
+
+
+def _each_path(inputs: Mapping[str, str]) -> list[str]:
+    """Every input path, a loop's joined ones split (`a,b`: PaddleFlow joins a looping
+    step's outputs with commas)."""
+    return [part for joined in inputs.values() for part in joined.split(",") if part]
 
 
 def _tenant(config: StepConfig) -> Tenant:
@@ -317,10 +485,11 @@ def _second_fingerprint(inputs: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
     for name in sorted(inputs):
         digest.update(f"artifact {name}\n".encode())
-        root = Path(inputs[name])
-        for path in _regular_files(root):
-            digest.update(f"file {path.relative_to(root) if path != root else ''}\n".encode())
-            _hash_file(digest, path)
+        for part in inputs[name].split(","):  # a loop's outputs: each copy's path
+            root = Path(part)
+            for path in _regular_files(root):
+                digest.update(f"file {path.relative_to(root) if path != root else ''}\n".encode())
+                _hash_file(digest, path)
     return digest.hexdigest()
 
 
@@ -360,6 +529,23 @@ def _with_overrides(config: StepConfig, overrides: Mapping[str, str]) -> StepCon
         parameters=parameters,
         command=substitute_quoted(config.command_template, parameters),
         env={k: substitute(v, parameters) for k, v in config.env_template.items()},
+    )
+
+
+def loop_copy(config: StepConfig, alias: str, item: str) -> StepConfig:
+    """The step as one copy of its loop runs it: under its own name (its own artifact
+    folder, records and cache entry) with its item as {{PF_LOOP_ARGUMENT}}."""
+    item_value = {"PF_LOOP_ARGUMENT": item}
+    return replace(
+        config,
+        step=alias,
+        loop_argument=item,
+        reuse_from=config.loop_reuse.get(alias, ""),
+        command=substitute_quoted(config.command, item_value),
+        command_template=substitute_quoted(config.command_template, item_value),
+        env={k: substitute(v, item_value) for k, v in config.env.items()},
+        env_template={k: substitute(v, item_value) for k, v in config.env_template.items()},
+        parameters={k: substitute(v, item_value) for k, v in config.parameters.items()},
     )
 
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "FailureStrategy",
     "Grant",
     "FieldViolation",
+    "FileSystem",
     "Flavour",
     "IllegalStateError",
     "InvalidArgumentError",

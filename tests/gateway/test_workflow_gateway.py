@@ -202,3 +202,16 @@ async def test_an_unexpected_error_is_a_500_without_its_text(
 
     assert reply.status == 500
     assert reply.body["message"] == "unexpected server error in GetPipeline: RuntimeError"
+
+
+async def test_file_systems_are_registered_and_read_over_http(gateway: Gateway) -> None:
+    body = {"name": "lake", "url": "s3://bucket-h/p", "properties": {"secretKey": "hush"}}
+    created = await call(gateway, WORKFLOW + "fs/create", body)
+    assert created["file_system"]["properties"] == {"secret_key": "******"}
+    shown = await call(gateway, WORKFLOW + "fs/get", {"name": "lake"})
+    assert shown["file_system"]["url"] == "s3://bucket-h/p"
+    listed = await call(gateway, WORKFLOW + "fs/list", {})
+    assert [fs["name"] for fs in listed["file_systems"]] == ["lake"]
+    await call(gateway, WORKFLOW + "fs/delete", {"name": "lake"})
+    missing = await gateway.post(WORKFLOW + "fs/get", {"name": "lake"})
+    assert missing.status == 404

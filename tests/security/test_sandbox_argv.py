@@ -3,14 +3,18 @@ when asked and allowed, limits, and the command last and untouched."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from dagwire.server.executors.base import Mount
 from dagwire.server.executors.sandbox import (
+    HostEntry,
     Limits,
     SandboxPolicy,
     SandboxSpec,
+    opened_folders,
     sandbox_argv,
     sandbox_env,
 )
@@ -153,3 +157,32 @@ def test_the_data_dir_stays_hidden_inside_a_runtime_folder() -> None:
     assert position(argv, "--ro-bind-try", str(checkout), str(checkout)) < position(
         argv, "--tmpfs", str(DATA)
     )
+
+
+def test_a_mount_path_is_bound_last_and_a_recreated_root_stays_read_only() -> None:
+    # PaddleFlow's mount_path: /pf does not exist, so bwrap's root holds the host's
+    # entries (read-only binds, the same symlinks) to make it, and is remounted read-only.
+    fs = DATA.parent / "fs/alice/ppl"
+    opened = {Path("/"): (HostEntry("srv"), HostEntry("bin", "usr/bin"), HostEntry("etc"))}
+    spec = replace(SPEC, mounts=(Mount(str(fs), "/pf/tools", read_only=True),), opened=opened)
+    argv = sandbox_argv(POLICY, spec, COMMAND)
+    assert ["--ro-bind", "/", "/"] not in [argv[i : i + 3] for i in range(len(argv))]
+    assert position(argv, "--symlink", "usr/bin", "/bin") < position(argv, "--dev", "/dev")
+    hidden = position(argv, "--tmpfs", str(DATA))
+    assert position(argv, "--ro-bind-try", "/srv", "/srv") < hidden, "the data dir stays hidden"
+    bound = position(argv, "--ro-bind", str(fs), "/pf/tools")
+    assert bound > hidden and bound > position(argv, "--bind", str(WORK), str(WORK))
+    assert position(argv, "--remount-ro", "/") > bound
+
+
+@pytest.mark.parametrize("target", ["/", "/proc/self", "/dev/x", "/a/../b", "rel"])
+def test_a_target_that_cannot_be_a_mount_point_is_refused(target: str) -> None:
+    with pytest.raises(ValueError, match="cannot mount"):
+        opened_folders([Path(target)])
+
+
+def test_only_missing_targets_outside_private_folders_open_a_host_folder() -> None:
+    assert opened_folders([Path("/tmp/x/y"), Path("/usr")], private=(DATA,)) == {}
+    opened = opened_folders([Path("/usr/no-such-h17-folder/deep")])
+    assert list(opened) == [Path("/usr")]
+    assert HostEntry("bin") in opened[Path("/usr")]

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from dagwire.server.engine.errors import ConcurrentModification, JobAlreadyExists, JobNotFound
 from dagwire.server.engine.model import ChangeType, JobState
-from dagwire.server.engine.reducer import Stop, apply, create_job
+from dagwire.server.engine.reducer import LoopExpanded, Stop, apply, create_job
 from dagwire.server.store.schema import job_tasks
 from dagwire.server.store.sql import SqlJobStore
 from tests.engine.factories import at, spec, task
@@ -223,3 +223,22 @@ async def test_a_page_from_the_middle_of_interleaved_jobs_replays_each_job_as_it
         written.append(change)
     middle = written[50].resource_version
     assert await store.changes_after(middle, 1_000) == written[51:]
+
+
+async def test_a_loop_laid_out_at_run_time_is_stored_with_its_copies(
+    store: SqlJobStore,
+) -> None:
+    # engine.loops changes a running job's spec: the store must keep it, one item or many.
+    for job_id, items in (("one", ("1",)), ("many", ("1", "2"))):
+        await store.insert_job(new_job(job_id))
+        job = await store.get_job(job_id)
+        assert job is not None
+        expanded = apply(job, LoopExpanded("a", job.task("a").attempt, items), at(1)).job
+        await store.update_job(expanded, job.version)
+        stored = await store.get_job(job_id)
+        assert stored is not None and stored.spec == expanded.spec
+        assert [t.loop_item for t in stored.spec.tasks][: len(items)] == list(items)
+        replayed = [c.job for c in await store.changes_after(0, 1_000) if c.job.job_id == job_id][
+            -1
+        ]
+        assert replayed.spec == expanded.spec

@@ -1497,3 +1497,205 @@ class DeleteScheduleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteScheduleResponse: _TypeAlias = DeleteScheduleResponse  # noqa: Y015
+
+@_typing.final
+class CreateFileSystemRequest(_message.Message):
+    """CreateFileSystemRequest registers a file system."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PropertiesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    NAME_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    PROPERTIES_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Letters, digits, '_' or '-', at most 63 characters."""
+    url: _builtins.str
+    """`local:///abs/path` (operators only) or `s3://bucket/prefix`."""
+    @_builtins.property
+    def properties(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Settings; for s3: endpoint (http or https URL), region, access_key, secret_key."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        url: _builtins.str = ...,
+        properties: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "properties", b"properties", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateFileSystemRequest: _TypeAlias = CreateFileSystemRequest  # noqa: Y015
+
+@_typing.final
+class CreateFileSystemResponse(_message.Message):
+    """CreateFileSystemResponse is the registered file system."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_SYSTEM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def file_system(self) -> _message_pb2.FileSystem:
+        """The file system, secrets masked."""
+
+    def __init__(
+        self,
+        *,
+        file_system: _message_pb2.FileSystem | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["file_system", b"file_system"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_system", b"file_system"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateFileSystemResponse: _TypeAlias = CreateFileSystemResponse  # noqa: Y015
+
+@_typing.final
+class GetFileSystemRequest(_message.Message):
+    """GetFileSystemRequest names a file system of the caller's domain."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Its name."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFileSystemRequest: _TypeAlias = GetFileSystemRequest  # noqa: Y015
+
+@_typing.final
+class GetFileSystemResponse(_message.Message):
+    """GetFileSystemResponse is the file system."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_SYSTEM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def file_system(self) -> _message_pb2.FileSystem:
+        """The file system, secrets masked."""
+
+    def __init__(
+        self,
+        *,
+        file_system: _message_pb2.FileSystem | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["file_system", b"file_system"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_system", b"file_system"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFileSystemResponse: _TypeAlias = GetFileSystemResponse  # noqa: Y015
+
+@_typing.final
+class ListFileSystemsRequest(_message.Message):
+    """ListFileSystemsRequest lists the caller's file systems."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFileSystemsRequest: _TypeAlias = ListFileSystemsRequest  # noqa: Y015
+
+@_typing.final
+class ListFileSystemsResponse(_message.Message):
+    """ListFileSystemsResponse holds the caller's file systems by name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FILE_SYSTEMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def file_systems(self) -> _containers.RepeatedCompositeFieldContainer[_message_pb2.FileSystem]:
+        """The file systems, secrets masked."""
+
+    def __init__(
+        self,
+        *,
+        file_systems: _abc.Iterable[_message_pb2.FileSystem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["file_systems", b"file_systems"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFileSystemsResponse: _TypeAlias = ListFileSystemsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteFileSystemRequest(_message.Message):
+    """DeleteFileSystemRequest names a file system to unregister."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Its name."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteFileSystemRequest: _TypeAlias = DeleteFileSystemRequest  # noqa: Y015
+
+@_typing.final
+class DeleteFileSystemResponse(_message.Message):
+    """DeleteFileSystemResponse confirms the deletion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteFileSystemResponse: _TypeAlias = DeleteFileSystemResponse  # noqa: Y015

@@ -164,6 +164,26 @@ class WorkflowServiceStub:
                 request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteScheduleRequest.SerializeToString,
                 response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteScheduleResponse.FromString,
                 _registered_method=True)
+        self.CreateFileSystem = channel.unary_unary(
+                '/dagwire.v1.WorkflowService/CreateFileSystem',
+                request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.CreateFileSystemRequest.SerializeToString,
+                response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.CreateFileSystemResponse.FromString,
+                _registered_method=True)
+        self.GetFileSystem = channel.unary_unary(
+                '/dagwire.v1.WorkflowService/GetFileSystem',
+                request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetFileSystemRequest.SerializeToString,
+                response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetFileSystemResponse.FromString,
+                _registered_method=True)
+        self.ListFileSystems = channel.unary_unary(
+                '/dagwire.v1.WorkflowService/ListFileSystems',
+                request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.ListFileSystemsRequest.SerializeToString,
+                response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.ListFileSystemsResponse.FromString,
+                _registered_method=True)
+        self.DeleteFileSystem = channel.unary_unary(
+                '/dagwire.v1.WorkflowService/DeleteFileSystem',
+                request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteFileSystemRequest.SerializeToString,
+                response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteFileSystemResponse.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -368,6 +388,37 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateFileSystem(self, request, context):
+        """Registers a file system under a name of the caller's domain, for fs_options and
+        fs_name of its runs. Fails with INVALID_ARGUMENT for a bad name, URL or property,
+        ALREADY_EXISTS when the name is taken, PERMISSION_DENIED when a tenant names a
+        `local://` folder (an operator's choice), FAILED_PRECONDITION past the per-domain limit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFileSystem(self, request, context):
+        """Returns one of the caller's file systems. Fails with NOT_FOUND (another domain's too).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFileSystems(self, request, context):
+        """Lists the caller's file systems by name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteFileSystem(self, request, context):
+        """Unregisters a file system; its content stays where it is. Fails with NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -495,6 +546,26 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.DeleteSchedule,
                     request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteScheduleRequest.FromString,
                     response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteScheduleResponse.SerializeToString,
+            ),
+            'CreateFileSystem': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateFileSystem,
+                    request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.CreateFileSystemRequest.FromString,
+                    response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.CreateFileSystemResponse.SerializeToString,
+            ),
+            'GetFileSystem': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFileSystem,
+                    request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetFileSystemRequest.FromString,
+                    response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetFileSystemResponse.SerializeToString,
+            ),
+            'ListFileSystems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFileSystems,
+                    request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.ListFileSystemsRequest.FromString,
+                    response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.ListFileSystemsResponse.SerializeToString,
+            ),
+            'DeleteFileSystem': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteFileSystem,
+                    request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteFileSystemRequest.FromString,
+                    response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteFileSystemResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1177,6 +1248,114 @@ class WorkflowService:
             '/dagwire.v1.WorkflowService/DeleteSchedule',
             dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteScheduleRequest.SerializeToString,
             dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFileSystem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dagwire.v1.WorkflowService/CreateFileSystem',
+            dagwire_dot_v1_dot_workflow__request__response__pb2.CreateFileSystemRequest.SerializeToString,
+            dagwire_dot_v1_dot_workflow__request__response__pb2.CreateFileSystemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFileSystem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dagwire.v1.WorkflowService/GetFileSystem',
+            dagwire_dot_v1_dot_workflow__request__response__pb2.GetFileSystemRequest.SerializeToString,
+            dagwire_dot_v1_dot_workflow__request__response__pb2.GetFileSystemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFileSystems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dagwire.v1.WorkflowService/ListFileSystems',
+            dagwire_dot_v1_dot_workflow__request__response__pb2.ListFileSystemsRequest.SerializeToString,
+            dagwire_dot_v1_dot_workflow__request__response__pb2.ListFileSystemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteFileSystem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dagwire.v1.WorkflowService/DeleteFileSystem',
+            dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteFileSystemRequest.SerializeToString,
+            dagwire_dot_v1_dot_workflow__request__response__pb2.DeleteFileSystemResponse.FromString,
             options,
             channel_credentials,
             insecure,

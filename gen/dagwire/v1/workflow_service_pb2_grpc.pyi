@@ -120,6 +120,18 @@ class WorkflowServiceStub:
     """
     DeleteSchedule: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteScheduleRequest, _workflow_request_response_pb2.DeleteScheduleResponse]
     """Deletes a schedule; its runs are kept. Fails with NOT_FOUND."""
+    CreateFileSystem: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreateFileSystemRequest, _workflow_request_response_pb2.CreateFileSystemResponse]
+    """Registers a file system under a name of the caller's domain, for fs_options and
+    fs_name of its runs. Fails with INVALID_ARGUMENT for a bad name, URL or property,
+    ALREADY_EXISTS when the name is taken, PERMISSION_DENIED when a tenant names a
+    `local://` folder (an operator's choice), FAILED_PRECONDITION past the per-domain limit.
+    """
+    GetFileSystem: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetFileSystemRequest, _workflow_request_response_pb2.GetFileSystemResponse]
+    """Returns one of the caller's file systems. Fails with NOT_FOUND (another domain's too)."""
+    ListFileSystems: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.ListFileSystemsRequest, _workflow_request_response_pb2.ListFileSystemsResponse]
+    """Lists the caller's file systems by name."""
+    DeleteFileSystem: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteFileSystemRequest, _workflow_request_response_pb2.DeleteFileSystemResponse]
+    """Unregisters a file system; its content stays where it is. Fails with NOT_FOUND."""
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -213,6 +225,18 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """
     DeleteSchedule: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteScheduleRequest, _workflow_request_response_pb2.DeleteScheduleResponse]  # type: ignore[assignment]
     """Deletes a schedule; its runs are kept. Fails with NOT_FOUND."""
+    CreateFileSystem: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreateFileSystemRequest, _workflow_request_response_pb2.CreateFileSystemResponse]  # type: ignore[assignment]
+    """Registers a file system under a name of the caller's domain, for fs_options and
+    fs_name of its runs. Fails with INVALID_ARGUMENT for a bad name, URL or property,
+    ALREADY_EXISTS when the name is taken, PERMISSION_DENIED when a tenant names a
+    `local://` folder (an operator's choice), FAILED_PRECONDITION past the per-domain limit.
+    """
+    GetFileSystem: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetFileSystemRequest, _workflow_request_response_pb2.GetFileSystemResponse]  # type: ignore[assignment]
+    """Returns one of the caller's file systems. Fails with NOT_FOUND (another domain's too)."""
+    ListFileSystems: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.ListFileSystemsRequest, _workflow_request_response_pb2.ListFileSystemsResponse]  # type: ignore[assignment]
+    """Lists the caller's file systems by name."""
+    DeleteFileSystem: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteFileSystemRequest, _workflow_request_response_pb2.DeleteFileSystemResponse]  # type: ignore[assignment]
+    """Unregisters a file system; its content stays where it is. Fails with NOT_FOUND."""
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """WorkflowService runs pipelines (PaddleFlow's pipelines and runs, ModelArts'
@@ -453,5 +477,41 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_request_response_pb2.DeleteScheduleResponse, _abc.Awaitable[_workflow_request_response_pb2.DeleteScheduleResponse]]:
         """Deletes a schedule; its runs are kept. Fails with NOT_FOUND."""
+
+    @_abc_1.abstractmethod
+    def CreateFileSystem(
+        self,
+        request: _workflow_request_response_pb2.CreateFileSystemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_request_response_pb2.CreateFileSystemResponse, _abc.Awaitable[_workflow_request_response_pb2.CreateFileSystemResponse]]:
+        """Registers a file system under a name of the caller's domain, for fs_options and
+        fs_name of its runs. Fails with INVALID_ARGUMENT for a bad name, URL or property,
+        ALREADY_EXISTS when the name is taken, PERMISSION_DENIED when a tenant names a
+        `local://` folder (an operator's choice), FAILED_PRECONDITION past the per-domain limit.
+        """
+
+    @_abc_1.abstractmethod
+    def GetFileSystem(
+        self,
+        request: _workflow_request_response_pb2.GetFileSystemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_request_response_pb2.GetFileSystemResponse, _abc.Awaitable[_workflow_request_response_pb2.GetFileSystemResponse]]:
+        """Returns one of the caller's file systems. Fails with NOT_FOUND (another domain's too)."""
+
+    @_abc_1.abstractmethod
+    def ListFileSystems(
+        self,
+        request: _workflow_request_response_pb2.ListFileSystemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_request_response_pb2.ListFileSystemsResponse, _abc.Awaitable[_workflow_request_response_pb2.ListFileSystemsResponse]]:
+        """Lists the caller's file systems by name."""
+
+    @_abc_1.abstractmethod
+    def DeleteFileSystem(
+        self,
+        request: _workflow_request_response_pb2.DeleteFileSystemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_request_response_pb2.DeleteFileSystemResponse, _abc.Awaitable[_workflow_request_response_pb2.DeleteFileSystemResponse]]:
+        """Unregisters a file system; its content stays where it is. Fails with NOT_FOUND."""
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
