@@ -33,7 +33,9 @@ from typing import Any
 import structlog
 
 from dagwire.server.engine import reducer
+from dagwire.server.engine.commands import UserOp
 from dagwire.server.engine.errors import EngineError, InvalidRequest
+from dagwire.server.engine.lifecycle import on_user_op
 from dagwire.server.engine.model import (
     ApprovalState,
     ChangeType,
@@ -250,7 +252,7 @@ class FederatedRuntime(JobRuntime):
         job: Job,
         action: pb.LifecycleAction.ValueType,
         reason: str,
-        op: reducer.UserOp | None,
+        op: UserOp | None,
     ) -> None:
         """Queue a user's lifecycle command for the other parties' nodes BEFORE it
         commits here: a crash between the two must not lose it (a restarted node has no
@@ -262,7 +264,7 @@ class FederatedRuntime(JobRuntime):
             return
         if op is not None:
             try:
-                reducer.on_user_op(job, op, datetime.now(UTC))
+                on_user_op(job, op, datetime.now(UTC))
             except EngineError:
                 return
         command = pb.LifecycleCommand(action=action, reason=reason[:4000])
