@@ -148,7 +148,9 @@ class DagwireServer:
             return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
-        self.file_systems = FileSystems(SqlFileSystems(self.store), utc_now, config.data_dir)
+        self.file_systems = FileSystems(
+            SqlFileSystems(self.store), utc_now, config.data_dir, config.s3_endpoints
+        )
         # Queues and the server's own capacity bound what processes run at once.
         self.queues = Queues(
             SqlQueueStore(lambda: self.store.engine), utc_now, server_capacity(config)

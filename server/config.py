@@ -88,6 +88,9 @@ class ServerConfig:
     sandbox_user: str = ""
     # Where the file systems of runs live (workflow.filesystems); None: <data dir>/fs.
     fs_dir: Path | None = None
+    # S3 endpoints a tenant's registered file system may name (the server connects to
+    # them, so a tenant must not point it at internal addresses); operators any.
+    s3_endpoints: frozenset[str] = frozenset()
     # --- federation (dagwire.server.federation): one node per domain ---------------
     # The domain this node owns; None: a single server owning every domain (default).
     domain: str | None = None
@@ -372,6 +375,13 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         "sandboxes otherwise see empty; the data dir stays hidden",
     )
     parser.add_argument(
+        "--s3-endpoints",
+        default=_env("S3_ENDPOINTS", ""),
+        help="comma-separated S3 endpoint URLs (http[s]://host[:port]) tenants may register "
+        "file systems on; the server connects to them (operators may name any; without an "
+        "endpoint property a file system uses AWS's own)",
+    )
+    parser.add_argument(
         "--sandbox-limits",
         default=_env("SANDBOX_LIMITS", ""),
         help="default limits of a sandboxed process, e.g. 'processes=1024,memory=4Gi,"
@@ -492,6 +502,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         peer_queue_bound=args.peer_queue_bound,
         workers=args.workers,
         shared_port=args.shared_port,
+        s3_endpoints=_names(args.s3_endpoints),
         capacity_cpu=args.capacity_cpu,
         capacity_mem=int(quantity(args.capacity_mem, "--capacity-mem")) if args.capacity_mem else 0,
     )

@@ -130,11 +130,30 @@ def masked(fs: FileSystem) -> FileSystem:
     )
 
 
+def endpoint_origin(url: str) -> str:
+    """An endpoint as the allow-list compares it: scheme://host:port, lower case."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # not a port number: matches no allowed endpoint
+        return url
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
+
+
 class FileSystems:
-    def __init__(self, rows: SqlFileSystems, clock: Clock, data_dir: Path) -> None:
+    def __init__(
+        self,
+        rows: SqlFileSystems,
+        clock: Clock,
+        data_dir: Path,
+        s3_endpoints: frozenset[str] = frozenset(),
+    ) -> None:
         self._rows = rows
         self._clock = clock
         self._data_dir = data_dir.absolute()
+        # The server connects to a file system's endpoint: a tenant may name only those
+        # the operator lists (--s3-endpoints), never an internal address of its choosing.
+        self._s3_endpoints = frozenset(endpoint_origin(url) for url in s3_endpoints)
 
     async def create(
         self, tenant: Tenant, name: str, url: str, properties: Mapping[str, str]
@@ -153,6 +172,17 @@ class FileSystems:
                 where.path
             ):
                 raise InvalidArgument.of("url", "must not hold or lie inside the server's data dir")
+        endpoint = checked.get("endpoint", "")
+        if (
+            where.scheme == "s3"
+            and endpoint
+            and not tenant.is_operator
+            and (endpoint_origin(endpoint) not in self._s3_endpoints)
+        ):
+            raise Forbidden(
+                f"the S3 endpoint {quoted(endpoint)} is not one the operator lets tenants "
+                "name (--s3-endpoints): the server itself connects to it"
+            )
         if await self._rows.count(tenant.owner) >= MAX_FILE_SYSTEMS:
             raise FailedPrecondition(
                 "file system", name, f"the domain already has {MAX_FILE_SYSTEMS}; delete one first"
