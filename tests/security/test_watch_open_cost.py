@@ -84,8 +84,8 @@ def spy(server: ServerThread, monkeypatch: pytest.MonkeyPatch, read: str) -> lis
     returned: list[Job] = []
     real = getattr(store, read)
 
-    async def recording(*args: Any) -> Any:
-        result = await real(*args)
+    async def recording(*args: Any, **kwargs: Any) -> Any:
+        result = await real(*args, **kwargs)
         returned.extend(item if isinstance(item, Job) else item.job for item in result)
         return result
 
