@@ -41,6 +41,7 @@ from dagwire.server.engine.expressions import check as check_expression
 from dagwire.server.engine.model import Branching, Condition, ExecutionPolicy, FailureStrategy
 from dagwire.server.engine.names import directory_name_problem
 from dagwire.server.engine.quoting import quoted, quoted_list, shortened
+from dagwire.server.workflow import distributed
 from dagwire.server.workflow.components import inline as inline_components
 from dagwire.server.workflow.dags import MAX_LOOP_ITEMS, flatten, has_dags, loop_items, looping_dags
 from dagwire.server.workflow.errors import FieldViolation, InvalidArgument
@@ -50,6 +51,16 @@ MAX_STEPS = 1_000
 MAX_YAML_DEPTH = 32
 MAX_NAME_LENGTH = 63
 SYSTEM_VARIABLES = frozenset({"PF_RUN_ID", "PF_STEP_NAME", "PF_USER_NAME", "PF_LOOP_ARGUMENT"})
+# System variables PaddleFlow set before its DAG runtime (pkg/pipeline/common/const.go
+# until its commit c2757321, July 2022) and sets no more; its older examples use them
+# (example/pipeline/base_pipeline/run.yaml.multiple). Refused, saying so.
+_RETIRED_SYSTEM_VARIABLES = frozenset(
+    {"PF_FS_ID", "PF_FS_NAME", "PF_USER_ID", "PF_JOB_ID", "PF_RUN_TIME"}
+)
+_RETIRED = (
+    "{{{{{ref}}}}} is a system variable PaddleFlow dropped in 2022 (with its DAG runtime); "
+    "the system variables are " + ", ".join(sorted(SYSTEM_VARIABLES))
+)
 
 # A step's name; `dag.step` is a step of a nested DAG (workflow.dags).
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z][A-Za-z0-9_-]*)*$")
@@ -85,6 +96,7 @@ _TOP_KEYS = frozenset(
 _STEP_KEYS = frozenset(
     {"command", "app_image", "deps", "parameters", "env", "artifacts", "cache", "docker_env"}
     | {"timeout", "hold", "policy", "condition", "title", "network", "extra_fs", "loop_argument"}
+    | set(distributed.FIELDS)  # refused, saying why (workflow.distributed)
 )
 _FS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _FS_KEYS = frozenset({"name", "sub_path", "mount_path", "read_only"})
@@ -602,10 +614,15 @@ class _Checker:
             if "condition" in body and not isinstance(raw_condition, str)
             else None
         )
-        if condition is not None and (command or app_image):
+        job_field = next((key for key in distributed.FIELDS if key in body), None)
+        if job_field is not None:  # one violation saying why, not also "needs a command"
+            self.fail(f"{path}.{job_field}", distributed.field_problem(job_field, body[job_field]))
+        elif condition is not None and (command or app_image):
             self.fail(path, "a condition step runs no command or app_image")
         elif condition is None and bool(command) == bool(app_image):
-            self.fail(path, _distributed_job(body.get("env")) or _ONE_OF_COMMAND_OR_IMAGE)
+            self.fail(
+                path, distributed.env_form_problem(body.get("env")) or _ONE_OF_COMMAND_OR_IMAGE
+            )
         hold = body.get("hold", False)
         if not isinstance(hold, bool):
             self.fail(f"{path}.hold", f"must be true or false, got {quoted(hold)}")
@@ -847,6 +864,8 @@ class _Checker:
                             f"{path}.{where}",
                             f"{{{{{ref}}}}} is an artifact; parameters cannot hold artifact paths",
                         )
+                elif ref in _RETIRED_SYSTEM_VARIABLES:
+                    self.fail(f"{path}.{where}", _RETIRED.format(ref=ref))
                 elif ref not in own:
                     self.fail(f"{path}.{where}", f"unknown reference {{{{{ref}}}}}")
         if step.when:
@@ -1004,21 +1023,6 @@ def _unwrap_reference(ref: object) -> object:
 
 
 _ONE_OF_COMMAND_OR_IMAGE = "a step needs exactly one of command or app_image"
-
-
-def _distributed_job(env: object) -> str:
-    """What is missing for a PaddleFlow step with an empty command whose env asks for a
-    distributed job (PF_JOB_TYPE, e.g. a Ray job); empty if it asks for none."""
-    if not isinstance(env, dict) or not env.get("PF_JOB_TYPE"):
-        return ""
-    kind = f"{env.get('PF_JOB_TYPE')} {env.get('PF_JOB_FRAMEWORK', '')}".strip()
-    entry = env.get("RAY_JOB_ENTRY_POINT")
-    hint = f" (e.g. command: {quoted(entry)})" if entry else ""
-    return (
-        f"an empty command asks PaddleFlow for a {kind} job through env PF_JOB_TYPE; "
-        "this server builds no cluster job from env variables: give the step a command"
-        f"{hint}, or an app_image registered with `executor: ray`"
-    )
 
 
 def _relative_path_problem(text: str) -> str | None:

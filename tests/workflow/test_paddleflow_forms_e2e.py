@@ -145,3 +145,17 @@ async def test_ray_like_pipeline_is_refused_naming_what_is_missing(
         await run_yaml(workflows, pipeline("ray_like"))
     problem = field_violations(caught.value)["entry_points.estimate-e"]
     assert "distributed ray job" in problem and "estimate_e.py" in problem
+
+
+async def test_system_variables_paddleflow_dropped_are_refused_saying_so(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    # PaddleFlow's example/pipeline/base_pipeline/run.yaml.multiple (commit c26a02c7) uses
+    # {{ PF_FS_ID }} and {{ PF_USER_ID }}, dropped from pkg/pipeline/common/const.go at
+    # its commit c2757321: named as such, not as an unknown reference.
+    text = "name: p\nentry_points:\n  a: {command: 'echo {{p1}}', parameters: {p1: '{{ PF_FS_ID }}'}}\n"
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await run_yaml(workflows, text)
+    problem = field_violations(caught.value)["entry_points.a.parameters.p1"]
+    assert problem.startswith("{{PF_FS_ID}} is a system variable PaddleFlow dropped in 2022")
+    assert "PF_RUN_ID" in problem
