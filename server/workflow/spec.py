@@ -465,6 +465,13 @@ class _Checker:
         file system's root (a leading '/' names the root too); no path: the whole fs."""
         if value is None:
             return ()
+        if isinstance(value, str):  # PaddleFlow's old docs (3_cache.md, removed since)
+            self.fail(
+                path,
+                "a string of paths is PaddleFlow's form before its fs_options (2022) and "
+                f"its parser refuses it now: write [{{name: <fs>, path: {quoted(value)}}}]",
+            )
+            return ()
         if not isinstance(value, list):
             self.fail(path, f"must be a list of {{name, path}}, got {type(value).__name__}")
             return ()

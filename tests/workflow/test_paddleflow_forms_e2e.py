@@ -159,3 +159,18 @@ async def test_system_variables_paddleflow_dropped_are_refused_saying_so(
     problem = field_violations(caught.value)["entry_points.a.parameters.p1"]
     assert problem.startswith("{{PF_FS_ID}} is a system variable PaddleFlow dropped in 2022")
     assert "PF_RUN_ID" in problem
+
+
+async def test_fs_scope_as_a_string_is_refused_naming_the_list_form(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    # PaddleFlow's docs/zh_cn/reference/pipeline/yaml_definition/3_cache.md (last at
+    # commit 18c51bd1) wrote fs_scope as a string; its parser.go (3ca9ece1) wants a list.
+    text = (
+        "name: p\nentry_points:\n  a:\n    command: 'true'\n"
+        "    cache: {enable: true, fs_scope: shells/a.sh}\n"
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await run_yaml(workflows, text)
+    problem = field_violations(caught.value)["entry_points.a.cache.fs_scope"]
+    assert "[{name: <fs>, path: 'shells/a.sh'}]" in problem
