@@ -145,6 +145,7 @@ async def test_ray_like_pipeline_is_refused_naming_what_is_missing(
         await run_yaml(workflows, pipeline("ray_like"))
     problem = field_violations(caught.value)["entry_points.estimate-e"]
     assert "distributed ray job" in problem and "estimate_e.py" in problem
+    assert "KubeRay operator" in problem  # what the form needs (workflow.distributed)
 
 
 async def test_system_variables_paddleflow_dropped_are_refused_saying_so(
