@@ -253,7 +253,7 @@ class WorkflowRuntime:
     ) -> Page[RunView]:
         where = parse_filter(
             filter_text,
-            {"username", "status", "pipeline_id", "name", "schedule_id"},
+            {"username", "status", "pipeline_id", "name", "schedule_id", "run_id"},
             {"status": [status.value for status in RunStatus]},
         )
         wanted = RunStatus(where.pop("status")) if "status" in where else None

@@ -94,16 +94,24 @@ class GetPipelineRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PIPELINE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     pipeline_id: _builtins.str
     """The pipeline id."""
+    page_size: _builtins.int
+    """At most this many versions (at most 1000); 0 for every version."""
+    page_token: _builtins.str
+    """next_page_token of the previous page of versions (PaddleFlow's marker)."""
     def __init__(
         self,
         *,
         pipeline_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["pipeline_id", b"pipeline_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "pipeline_id", b"pipeline_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -117,23 +125,27 @@ class GetPipelineResponse(_message.Message):
 
     PIPELINE_FIELD_NUMBER: _builtins.int
     PIPELINE_VERSIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page of versions; empty on the last."""
     @_builtins.property
     def pipeline(self) -> _message_pb2.Pipeline:
         """The pipeline."""
 
     @_builtins.property
     def pipeline_versions(self) -> _containers.RepeatedCompositeFieldContainer[_message_pb2.PipelineVersion]:
-        """Every version, newest first."""
+        """Its versions, newest first: every one, or one page when page_size is set."""
 
     def __init__(
         self,
         *,
         pipeline: _message_pb2.Pipeline | None = ...,
         pipeline_versions: _abc.Iterable[_message_pb2.PipelineVersion] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["pipeline", b"pipeline"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["pipeline", b"pipeline", "pipeline_versions", b"pipeline_versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "pipeline", b"pipeline", "pipeline_versions", b"pipeline_versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -586,7 +598,7 @@ class ListRunsRequest(_message.Message):
     """next_page_token of the previous page (PaddleFlow's marker)."""
     filter: _builtins.str
     """Conjunction of `key=value` terms joined by " AND "; keys: username, status
-    (succeeded, failed, ...), pipeline_id, name, schedule_id.
+    (succeeded, failed, ...), pipeline_id, name, schedule_id, run_id.
     """
     def __init__(
         self,
@@ -1367,8 +1379,8 @@ class ListSchedulesRequest(_message.Message):
     page_token: _builtins.str
     """next_page_token of the previous page."""
     filter: _builtins.str
-    """Conjunction of `key=value` terms; keys: username, pipeline_id, pipeline_version_id,
-    name, status (active, stopped, succeeded, failed).
+    """Conjunction of `key=value` terms; keys: schedule_id, username, pipeline_id,
+    pipeline_version_id, name, status (active, stopped, succeeded, failed).
     """
     def __init__(
         self,

@@ -16,6 +16,8 @@ JSON mapping (snake_case field names) and answers the response as such a dict.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -400,3 +402,42 @@ def names(values: Sequence[str] | str) -> list[str]:
     """PaddleFlow's comma-separated filter values (`a,b,c`) as a list, blanks dropped."""
     parts = values.split(",") if isinstance(values, str) else list(values)
     return [part.strip() for part in parts if part.strip()]
+
+
+def filter_text(terms: Mapping[str, str]) -> str:
+    """dagwire's listing filter (`key="value" AND ...`) from PaddleFlow's filter query
+    parameters, each `key` -> its comma-separated values. dagwire's filters take one
+    value per key (no OR): a list of several is refused, saying so."""
+    parts: list[str] = []
+    for key, raw in terms.items():
+        values = names(raw)
+        if len(values) > 1:
+            raise PaddleFlowError(
+                INVALID_ARGUMENTS,
+                f"dagwire filters by one {key} at a time; {raw!r} names {len(values)}",
+            )
+        if values:
+            escaped = values[0].replace("\\", "\\\\").replace('"', '\\"')
+            parts.append(f'{key}="{escaped}"')
+    return " AND ".join(parts)
+
+
+def yaml_of(body: Mapping[str, Any], raw_key: str, path_key: str) -> str:
+    """The YAML a PaddleFlow body carries base64-encoded in `raw_key`. A path in a file
+    system (`path_key`) does not map: dagwire's file systems hold a run's data, and the
+    server never reads a spec out of them."""
+    raw = body.get(raw_key)
+    if raw:
+        try:
+            return base64.b64decode(str(raw), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise PaddleFlowError(
+                INVALID_ARGUMENTS, f"{raw_key} is not base64-encoded UTF-8 YAML"
+            ) from None
+    if body.get(path_key):
+        raise PaddleFlowError(
+            INVALID_ARGUMENTS,
+            f"{path_key} does not map onto dagwire: send the YAML itself as {raw_key} "
+            "(base64), the server does not read specs from a file system",
+        )
+    raise PaddleFlowError(INVALID_ARGUMENTS, f"{raw_key} is required")
