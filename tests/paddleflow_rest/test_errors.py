@@ -49,3 +49,13 @@ async def test_version_answers_paddleflows_build_info_fields(alice: PaddleFlow) 
     assert reply.status == 200
     assert "message" not in reply.body
     assert {"gitVersion", "gitCommit", "buildDate", "platform"} <= set(reply.body)
+
+
+def test_every_code_the_tables_give_has_paddleflows_http_status() -> None:
+    # pkg/apiserver/common/errors.go errorHTTPStatus: a code without a status would
+    # answer 0 there; here it would be a 500.
+    from dagwire.server.gateway.paddleflow import common
+
+    given = {*common.ERRORS.values(), *common.NOT_FOUND_CODES.values()}
+    given |= set(common.DUPLICATE_CODES.values())
+    assert given <= set(common.HTTP_STATUS)

@@ -17,6 +17,7 @@ from dagwire.server.gateway.paddleflow.common import (
     ACTION_NOT_ALLOWED,
     CLUSTER_NOT_FOUND,
     INVALID_ARGUMENTS,
+    INVALID_CLUSTER_PROPERTIES,
     Call,
     PaddleFlowApi,
     PaddleFlowError,
@@ -55,13 +56,13 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
         kind = str(body.get("clusterType", "")).lower()
         if kind not in KINDS:
             raise PaddleFlowError(
-                "InvalidClusterProperties",
+                INVALID_CLUSTER_PROPERTIES,
                 f"clusterType[{body.get('clusterType')}] does not map onto dagwire: it runs "
                 "processes locally or on Ray clusters (local, ray), it starts no pods",
             )
         if body.get("credential") or body.get("namespaceList"):
             raise PaddleFlowError(
-                "InvalidClusterProperties",
+                INVALID_CLUSTER_PROPERTIES,
                 "credential and namespaceList do not map onto dagwire: a Ray cluster is "
                 "reached by its address alone",
             )

@@ -16,7 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from dagwire.server.gateway.paddleflow.common import (
+    GRANT_RESOURCE_TYPE_NOT_FOUND,
     INVALID_ARGUMENTS,
+    QUEUE_ACTION_NOT_SUPPORTED,
     Call,
     PaddleFlowApi,
     PaddleFlowError,
@@ -73,7 +75,7 @@ def _grant(body: Any) -> tuple[str, str]:
     resource_type = str(body.get("resourceType", ""))
     if resource_type != GRANT_RESOURCE:
         raise PaddleFlowError(
-            "GrantResourceTypeNotFound",
+            GRANT_RESOURCE_TYPE_NOT_FOUND,
             f"resourceType[{resource_type}]: dagwire grants queues only",
         )
     return str(body.get("resourceID", "")), str(body.get("username", ""))
@@ -110,7 +112,7 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
             return queue_json(answer["queue"])
         if call.query("action"):
             raise PaddleFlowError(
-                "QueueActionIsNotSupported", f"action[{call.query('action')}] is not close"
+                QUEUE_ACTION_NOT_SUPPORTED, f"action[{call.query('action')}] is not close"
             )
         body = await call.body()
         request: dict[str, Any] = {"name": name}
