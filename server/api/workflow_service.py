@@ -183,6 +183,7 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
                 docker_env=request.docker_env,
                 request_id=request.request_id,
                 fs_name=request.fs_name,
+                run_yaml_path=request.run_yaml_path,
                 check_spec=self._commands.check,
             ),
         )

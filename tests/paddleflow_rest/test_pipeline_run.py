@@ -5,10 +5,13 @@ client/paddleflow/run/run_api.py, client/paddleflow/log/log_api.py)."""
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dagwire.server.config import ServerConfig
 from tests.paddleflow_rest.conftest import (
     PaddleFlow,
     create_pipeline,
@@ -104,15 +107,53 @@ async def test_a_run_from_raw_yaml_succeeds(alice: PaddleFlow) -> None:
     assert (await finished(alice, reply.body["runID"]))["status"] == "succeeded"
 
 
-async def test_a_run_from_a_yaml_path_is_refused_saying_why(alice: PaddleFlow) -> None:
+def alices_fs(config: ServerConfig, name: str) -> Path:
+    """Alice's server-managed file system `name` (what her steps write there)."""
+    folder = config.file_systems_dir / "alice" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+async def test_a_run_from_a_yaml_path_in_its_fs_succeeds(
+    alice: PaddleFlow, server_config: ServerConfig
+) -> None:
+    folder = alices_fs(server_config, "work")
+    (folder / "specs").mkdir()
+    (folder / "specs" / "run.yaml").write_text(base64.b64decode(yaml_raw("by-path")).decode())
     # add_run: {fsname, runYamlPath}
     reply = await alice.request(
-        "POST", "/run", json_body={"fsname": "shelf", "runYamlPath": "./run.yaml"}
+        "POST", "/run", json_body={"fsname": "work", "runYamlPath": "./specs/run.yaml"}
+    )
+
+    assert reply.status == 201, reply.body
+    shown = await finished(alice, reply.body["runID"])
+    assert (shown["status"], shown["name"]) == ("succeeded", "by-path")
+
+
+async def test_a_yaml_path_through_a_symbolic_link_is_refused(
+    alice: PaddleFlow, server_config: ServerConfig, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(base64.b64decode(yaml_raw()).decode())
+    (alices_fs(server_config, "work") / "run.yaml").symlink_to(outside)
+
+    reply = await alice.request(
+        "POST", "/run", json_body={"fsname": "work", "runYamlPath": "run.yaml"}
     )
 
     assert reply.status == 400
     assert reply.body["code"] == "InvalidArguments"
-    assert "runYamlRaw" in reply.body["message"]
+    assert "symbolic link" in reply.body["message"]
+
+
+async def test_a_pipeline_from_a_yaml_path_is_refused_saying_why(alice: PaddleFlow) -> None:
+    # create_pipeline: {fsname, yamlPath}
+    reply = await alice.request(
+        "POST", "/pipeline", json_body={"fsname": "work", "yamlPath": "./run.yaml"}
+    )
+
+    assert reply.status == 400
+    assert "yamlRaw" in reply.body["message"]
 
 
 async def test_list_run_filters_by_run_id(alice: PaddleFlow, succeeded: dict[str, Any]) -> None:

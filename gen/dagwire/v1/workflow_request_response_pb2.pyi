@@ -454,6 +454,7 @@ class CreateRunRequest(_message.Message):
     DOCKER_ENV_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     FS_NAME_FIELD_NUMBER: _builtins.int
+    RUN_YAML_PATH_FIELD_NUMBER: _builtins.int
     run_yaml: _builtins.str
     """A raw YAML spec."""
     pipeline_id: _builtins.str
@@ -480,6 +481,12 @@ class CreateRunRequest(_message.Message):
     """PaddleFlow's fs_name: the caller's file system every step starts in, when the
     spec has no fs_options.main_fs (the spec's wins).
     """
+    run_yaml_path: _builtins.str
+    """PaddleFlow's runYamlPath: the spec is the file at this path (relative, no ..) in
+    the caller's file system fs_name, a registered local:// one or a server-managed
+    one, read without following symbolic links; instead of run_yaml. INVALID_ARGUMENT
+    when there is no such regular file, or fs_name is an S3 file system.
+    """
     @_builtins.property
     def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Parameter overrides: "param" sets it on every step declaring it, "step.param" on one."""
@@ -504,10 +511,11 @@ class CreateRunRequest(_message.Message):
         docker_env: _builtins.str = ...,
         request_id: _builtins.str = ...,
         fs_name: _builtins.str = ...,
+        run_yaml_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "failure_strategy", b"failure_strategy", "fs_name", b"fs_name", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "request_id", b"request_id", "run_yaml", b"run_yaml", "source_run_id", b"source_run_id", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "failure_strategy", b"failure_strategy", "fs_name", b"fs_name", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "request_id", b"request_id", "run_yaml", b"run_yaml", "run_yaml_path", b"run_yaml_path", "source_run_id", b"source_run_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

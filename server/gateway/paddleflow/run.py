@@ -96,8 +96,9 @@ FAILURE_STRATEGIES = {
 
 
 async def _create(api: PaddleFlowApi, call: Call, body: dict[str, Any]) -> dict[str, Any]:
-    """CreateRun from the SDK's body: a pipeline (pipelineID, pipelineVersionID) or the
-    YAML itself (runYamlRaw, base64); fsname is the run's main file system."""
+    """CreateRun from the SDK's body: a pipeline (pipelineID, pipelineVersionID), the
+    YAML itself (runYamlRaw, base64) or its path in the fsname file system
+    (runYamlPath); fsname is the run's main file system."""
     request: dict[str, Any] = {
         "name": str(body.get("name", "")),
         "description": str(body.get("desc", "")),
@@ -116,6 +117,9 @@ async def _create(api: PaddleFlowApi, call: Call, body: dict[str, Any]) -> dict[
     if body.get("pipelineID"):
         request["pipeline_id"] = str(body["pipelineID"])
         request["pipeline_version_id"] = str(body.get("pipelineVersionID", ""))
+    elif body.get("runYamlPath") and not body.get("runYamlRaw"):
+        # The spec in the run's file system (fsname), read by the server.
+        request["run_yaml_path"] = str(body["runYamlPath"])
     else:
         request["run_yaml"] = yaml_of(body, "runYamlRaw", "runYamlPath")
     answer = await api.call(call, WORKFLOW, "CreateRun", request)
