@@ -24,6 +24,7 @@ from dagwire.server.gateway.paddleflow.common import (
     names,
     page_of,
     pf_time,
+    text,
 )
 from dagwire.server.gateway.paddleflow.queue import resources_out
 
@@ -53,7 +54,7 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
     async def create_cluster(call: Call) -> dict[str, Any]:
         # client/paddleflow/cluster/cluster_api.py create_cluster
         body = await call.body()
-        kind = str(body.get("clusterType", "")).lower()
+        kind = text(body, "clusterType").lower()
         if kind not in KINDS:
             raise PaddleFlowError(
                 INVALID_CLUSTER_PROPERTIES,
@@ -67,10 +68,10 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
                 "reached by its address alone",
             )
         request = {
-            "name": str(body.get("clusterName", "")),
+            "name": text(body, "clusterName"),
             "kind": KINDS[kind],
-            "address": str(body.get("endpoint", "")),
-            "description": str(body.get("description", "")),
+            "address": text(body, "endpoint"),
+            "description": text(body, "description"),
         }
         answer = await api.call(call, QUEUES, "CreateCluster", request)
         return cluster_json(answer["cluster"])

@@ -432,18 +432,66 @@ def yaml_of(body: Mapping[str, Any], raw_key: str, path_key: str) -> str:
     """The YAML a PaddleFlow body carries base64-encoded in `raw_key`. A path in a file
     system (`path_key`) does not map: dagwire's file systems hold a run's data, and the
     server never reads a spec out of them."""
-    raw = body.get(raw_key)
+    raw = text(body, raw_key)
     if raw:
         try:
-            return base64.b64decode(str(raw), validate=True).decode()
+            return base64.b64decode(raw, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             raise PaddleFlowError(
                 INVALID_ARGUMENTS, f"{raw_key} is not base64-encoded UTF-8 YAML"
             ) from None
-    if body.get(path_key):
+    if text(body, path_key):
         raise PaddleFlowError(
             INVALID_ARGUMENTS,
             f"{path_key} does not map onto dagwire: send the YAML itself as {raw_key} "
             "(base64), the server does not read specs from a file system",
         )
     raise PaddleFlowError(INVALID_ARGUMENTS, f"{raw_key} is required")
+
+
+# --- typed body fields: a field of the wrong JSON type is PaddleFlow's MalformedJSON, as
+# its routers answer a body Go's json.Unmarshal cannot bind. -----------------------------
+
+
+def _wrong(key: str, kind: str) -> PaddleFlowError:
+    return PaddleFlowError(MALFORMED_JSON, f"{key} is {kind}")
+
+
+def text(body: Mapping[str, Any], key: str) -> str:
+    """A string field ("" when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _wrong(key, "a string")
+    return value
+
+
+def number(body: Mapping[str, Any], key: str) -> int:
+    """An integer field (0 when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _wrong(key, "an integer")
+    return value
+
+
+def flag(body: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    """A boolean field (`default` when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _wrong(key, "true or false")
+    return value
+
+
+def obj(body: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """An object field ({} when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _wrong(key, "an object")
+    return value

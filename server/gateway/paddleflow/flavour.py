@@ -18,6 +18,7 @@ from dagwire.server.gateway.paddleflow.common import (
     PaddleFlowError,
     page_of,
     pf_time,
+    text,
 )
 from dagwire.server.gateway.paddleflow.queue import resources_in, resources_out
 
@@ -42,7 +43,7 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
         # client/paddleflow/flavour/flavour_api.py add_flavour
         body = await call.body()
         resources = resources_in(body, "flavour")
-        request = {"name": str(body.get("name", "")), "resources": resources}
+        request = {"name": text(body, "name"), "resources": resources}
         answer = await api.call(call, QUEUES, "CreateFlavour", request)
         return {"name": answer["flavour"]["name"]}
 

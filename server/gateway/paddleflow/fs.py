@@ -20,7 +20,9 @@ from dagwire.server.gateway.paddleflow.common import (
     Call,
     PaddleFlowApi,
     PaddleFlowError,
+    obj,
     page_of,
+    text,
 )
 
 WORKFLOW = "WorkflowService"
@@ -51,12 +53,10 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
     async def create_fs(call: Call) -> Answer:
         # client/paddleflow/fs/fs_api.py add_fs
         body = await call.body()
-        properties = body.get("properties") or {}
-        if not isinstance(properties, dict):
-            raise PaddleFlowError(INVALID_ARGUMENTS, "properties is an object")
+        properties = obj(body, "properties")
         request = {
-            "name": str(body.get("name", "")),
-            "url": str(body.get("url", "")),
+            "name": text(body, "name"),
+            "url": text(body, "url"),
             "properties": {str(k): str(v) for k, v in properties.items()},
         }
         answer = await api.call(call, WORKFLOW, "CreateFileSystem", request)

@@ -15,6 +15,7 @@ from dagwire.server.gateway.paddleflow.common import (
     filter_text,
     page_of,
     pf_time,
+    text,
     yaml_of,
 )
 
@@ -55,8 +56,8 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
             "CreatePipeline",
             {
                 "pipeline_yaml": yaml_of(body, "yamlRaw", "yamlPath"),
-                "description": str(body.get("desc", "")),
-                "username": str(body.get("username", "")),
+                "description": text(body, "desc"),
+                "username": text(body, "username"),
             },
         )
         return Answer(
@@ -106,8 +107,8 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
             {
                 "pipeline_id": call.path("pipelineID"),
                 "pipeline_yaml": yaml_of(body, "yamlRaw", "yamlPath"),
-                "description": str(body.get("desc", "")),
-                "username": str(body.get("username", "")),
+                "description": text(body, "desc"),
+                "username": text(body, "username"),
             },
         )
         return Answer(

@@ -22,8 +22,10 @@ from dagwire.server.gateway.paddleflow.common import (
     Call,
     PaddleFlowApi,
     PaddleFlowError,
+    obj,
     page_of,
     pf_time,
+    text,
 )
 
 QUEUES = "QueueService"
@@ -36,10 +38,10 @@ def resources_in(body: Any, name: str) -> dict[str, Any] | None:
         return None
     if not isinstance(body, dict):
         raise PaddleFlowError(INVALID_ARGUMENTS, f"{name} is an object with cpu and mem")
-    scalars = body.get("scalarResources") or {}
+    scalars = obj(body, "scalarResources")
     return {
-        "cpu": str(body.get("cpu", "")),
-        "mem": str(body.get("mem", "")),
+        "cpu": text(body, "cpu"),
+        "mem": text(body, "mem"),
         "scalar_resources": {str(k): str(v) for k, v in scalars.items()},
     }
 
@@ -72,20 +74,20 @@ def queue_json(queue: dict[str, Any]) -> dict[str, Any]:
 
 
 def _grant(body: Any) -> tuple[str, str]:
-    resource_type = str(body.get("resourceType", ""))
+    resource_type = text(body, "resourceType")
     if resource_type != GRANT_RESOURCE:
         raise PaddleFlowError(
             GRANT_RESOURCE_TYPE_NOT_FOUND,
             f"resourceType[{resource_type}]: dagwire grants queues only",
         )
-    return str(body.get("resourceID", "")), str(body.get("username", ""))
+    return text(body, "resourceID"), text(body, "username")
 
 
 def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
     async def create_queue(call: Call) -> dict[str, Any]:
         # client/paddleflow/queue/queue_api.py add_queue
         body = await call.body()
-        request: dict[str, Any] = {"name": str(body.get("name", ""))}
+        request: dict[str, Any] = {"name": text(body, "name")}
         for field, key in (("max_resources", "maxResources"), ("min_resources", "minResources")):
             resources = resources_in(body.get(key), key)
             if resources is not None:

@@ -17,9 +17,12 @@ from dagwire.server.gateway.paddleflow.common import (
     PaddleFlowApi,
     PaddleFlowError,
     filter_text,
+    flag,
     names,
+    obj,
     page_of,
     pf_time,
+    text,
     yaml_of,
 )
 
@@ -59,7 +62,7 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
         action = call.query("action")
         if action == "stop":
             body = await call.body()
-            force = bool(body.get("stopForce", False))
+            force = flag(body, "stopForce")
             await api.call(call, WORKFLOW, "StopRun", {"run_id": run_id, "force": force})
             return None
         if action == "retry":
@@ -71,9 +74,7 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
         # client/paddleflow/run/run_api.py delete_run: {"checkCache": check_cache}, the
         # SDK's default True; a body without it is taken as the SDK's default.
         body = await call.body()
-        check = body.get("checkCache", True)
-        if not isinstance(check, bool):
-            raise PaddleFlowError(INVALID_ARGUMENTS, "checkCache is true or false")
+        check = flag(body, "checkCache", default=True)
         await api.call(
             call, WORKFLOW, "DeleteRun", {"run_id": call.path("runID"), "check_cache": check}
         )
@@ -100,26 +101,26 @@ async def _create(api: PaddleFlowApi, call: Call, body: dict[str, Any]) -> dict[
     YAML itself (runYamlRaw, base64) or its path in the fsname file system
     (runYamlPath); fsname is the run's main file system."""
     request: dict[str, Any] = {
-        "name": str(body.get("name", "")),
-        "description": str(body.get("desc", "")),
-        "username": str(body.get("username", "")),
-        "fs_name": str(body.get("fsname", "")),
-        "docker_env": str(body.get("dockerEnv", "")),
-        "parameters": {str(k): _text(v) for k, v in (body.get("parameters") or {}).items()},
-        "disabled": names(str(body.get("disabled", ""))),
+        "name": text(body, "name"),
+        "description": text(body, "desc"),
+        "username": text(body, "username"),
+        "fs_name": text(body, "fsname"),
+        "docker_env": text(body, "dockerEnv"),
+        "parameters": {str(k): _text(v) for k, v in obj(body, "parameters").items()},
+        "disabled": names(text(body, "disabled")),
     }
-    strategy = str((body.get("failureOptions") or {}).get("strategy", ""))
+    strategy = text(obj(body, "failureOptions"), "strategy")
     if strategy not in FAILURE_STRATEGIES:
         raise PaddleFlowError(
             INVALID_ARGUMENTS, f"failureOptions.strategy[{strategy}] is not fail_fast or continue"
         )
     request["failure_strategy"] = FAILURE_STRATEGIES[strategy]
     if body.get("pipelineID"):
-        request["pipeline_id"] = str(body["pipelineID"])
-        request["pipeline_version_id"] = str(body.get("pipelineVersionID", ""))
+        request["pipeline_id"] = text(body, "pipelineID")
+        request["pipeline_version_id"] = text(body, "pipelineVersionID")
     elif body.get("runYamlPath") and not body.get("runYamlRaw"):
         # The spec in the run's file system (fsname), read by the server.
-        request["run_yaml_path"] = str(body["runYamlPath"])
+        request["run_yaml_path"] = text(body, "runYamlPath")
     else:
         request["run_yaml"] = yaml_of(body, "runYamlRaw", "runYamlPath")
     answer = await api.call(call, WORKFLOW, "CreateRun", request)

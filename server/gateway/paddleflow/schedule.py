@@ -19,9 +19,12 @@ from dagwire.server.gateway.paddleflow.common import (
     PaddleFlowApi,
     PaddleFlowError,
     filter_text,
+    flag,
     names,
+    number,
     page_of,
     pf_time,
+    text,
 )
 from dagwire.server.gateway.paddleflow.run import run_brief, status_name
 
@@ -85,25 +88,25 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
     async def create_schedule(call: Call) -> Answer:
         # client/paddleflow/schedule/schedule_api.py create_schedule
         body = await call.body()
-        policy = str(body.get("concurrencyPolicy", ""))
+        policy = text(body, "concurrencyPolicy")
         if policy not in POLICIES:
             raise PaddleFlowError(
                 INVALID_ARGUMENTS, f"concurrencyPolicy[{policy}] is not suspend, replace or skip"
             )
         request: dict[str, Any] = {
-            "name": str(body.get("name", "")),
-            "description": str(body.get("desc", "")),
-            "pipeline_id": str(body.get("pipelineID", "")),
-            "pipeline_version_id": str(body.get("pipelineVersionID", "")),
-            "crontab": str(body.get("crontab", "")),
-            "concurrency": body.get("concurrency", 0),
+            "name": text(body, "name"),
+            "description": text(body, "desc"),
+            "pipeline_id": text(body, "pipelineID"),
+            "pipeline_version_id": text(body, "pipelineVersionID"),
+            "crontab": text(body, "crontab"),
+            "concurrency": number(body, "concurrency"),
             "concurrency_policy": POLICIES[policy],
-            "expire_interval": body.get("expireInterval", 0),
-            "catchup": bool(body.get("catchup", False)),
-            "username": str(body.get("username", "")),
+            "expire_interval": number(body, "expireInterval"),
+            "catchup": flag(body, "catchup"),
+            "username": text(body, "username"),
         }
         for field, key in (("start_time", "startTime"), ("end_time", "endTime")):
-            stamp = _timestamp(key, body.get(key))
+            stamp = _timestamp(key, text(body, key))
             if stamp is not None:
                 request[field] = stamp
         answer = await api.call(call, WORKFLOW, "CreateSchedule", request)
