@@ -51,7 +51,7 @@ def server_config(
         "tokens:\n"
         f"  - {{token: {OPS_TOKEN}, name: ops}}\n"
         f"  - {{token: {FILE_ALICE_TOKEN}, domain: alice}}\n"
-        "command_domains: [alice, bob]\n"
+        "command_domains: [alice, bobby]\n"
     )
     return dataclasses.replace(
         server_config,

@@ -68,6 +68,11 @@ RUN_CACHE_NOT_FOUND = "RunCacheNotFound"
 FLAVOUR_NOT_FOUND = "FlavourNotFound"
 CLUSTER_NOT_FOUND = "ClusterNotFound"
 FILE_SYSTEM_NOT_EXIST = "FileSystemNotExist"
+AUTH_FAILED = "AuthFailed"
+INVALID_NAME_PATTERN = "InvalidNamePattern"
+USER_NAME_DUPLICATED = "UserNameDuplicated"
+USER_NOT_EXIST = "UserNotExist"
+USER_PASSWORD_WEAK = "UserPasswordWeak"
 
 # errorHTTPStatus: the HTTP status PaddleFlow answers each code with.
 HTTP_STATUS: Mapping[str, int] = {
@@ -92,6 +97,11 @@ HTTP_STATUS: Mapping[str, int] = {
     FLAVOUR_NOT_FOUND: 404,
     CLUSTER_NOT_FOUND: 400,
     FILE_SYSTEM_NOT_EXIST: 403,
+    AUTH_FAILED: 400,
+    INVALID_NAME_PATTERN: 400,
+    USER_NAME_DUPLICATED: 403,
+    USER_NOT_EXIST: 400,
+    USER_PASSWORD_WEAK: 400,
 }
 
 # The gRPC code of a servicer's status -> PaddleFlow's code (its HTTP status from
@@ -120,11 +130,15 @@ NOT_FOUND_CODES: Mapping[str, str] = {
     "flavour": FLAVOUR_NOT_FOUND,
     "cluster": CLUSTER_NOT_FOUND,
     "file system": FILE_SYSTEM_NOT_EXIST,
+    "user": USER_NOT_EXIST,
 }
 
 # dagwire's ResourceInfo.resource_type of a resource that exists already -> PaddleFlow's
 # code for it.
-DUPLICATE_CODES: Mapping[str, str] = {"queue": QUEUE_NAME_DUPLICATED}
+DUPLICATE_CODES: Mapping[str, str] = {
+    "queue": QUEUE_NAME_DUPLICATED,
+    "user": USER_NAME_DUPLICATED,
+}
 
 
 class PaddleFlowError(Exception):
