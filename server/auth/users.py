@@ -28,6 +28,7 @@ from dagwire.server.engine.errors import EngineError, FieldViolation, InvalidArg
 from dagwire.server.engine.users import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    PASSWORD_MAX_BYTES,
     ROOT,
     User,
     domain_for,
@@ -128,7 +129,8 @@ class Users:
     # --- login and tokens ------------------------------------------------------------
 
     async def login(self, name: str, password: str) -> Session:
-        if not name or not password:
+        # An oversized password is refused before hashing: its cost must stay bounded.
+        if not name or not password or len(password.encode()) > PASSWORD_MAX_BYTES:
             raise Unauthenticated(WRONG_LOGIN)
         user = await self._store.get(name) if username_problem(name) is None else None
         if user is None and is_root(name):
