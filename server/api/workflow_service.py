@@ -81,11 +81,15 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
         self, request: rr.GetPipelineRequest, context: Context
     ) -> rr.GetPipelineResponse:
         pipeline, versions = await self._pipelines.get_pipeline(
-            current_tenant(), request.pipeline_id
+            current_tenant(), request.pipeline_id, request.page_size, request.page_token
         )
         return rr.GetPipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
-            pipeline_versions=[convert.version_to_proto(v) for v in versions],
+            pipeline_versions=[convert.version_to_proto(v) for v in versions.items],
+            # A token is bound to the pipeline it pages (in place of a filter).
+            next_page_token=encode_token(
+                Listing.PIPELINE_VERSIONS, versions.next_token, request.pipeline_id
+            ),
         )
 
     @workflow_errors
@@ -179,6 +183,7 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
                 docker_env=request.docker_env,
                 request_id=request.request_id,
                 fs_name=request.fs_name,
+                run_yaml_path=request.run_yaml_path,
                 check_spec=self._commands.check,
             ),
         )
