@@ -123,3 +123,10 @@ async def test_adding_a_user_twice_answers_user_name_duplicated(
 async def test_a_missing_user_answers_user_not_exist(http: aiohttp.ClientSession) -> None:
     status, body = await _send(http, "DELETE", "/user/nobody1", OPS_TOKEN)
     assert (status, body["code"]) == (400, "UserNotExist")
+
+
+async def test_a_login_body_field_of_the_wrong_type_answers_malformed_json(
+    http: aiohttp.ClientSession,
+) -> None:
+    status, body = await _send(http, "POST", "/login", body={"username": "root", "password": 12})
+    assert (status, body["code"]) == (400, "MalformedJSON")

@@ -37,6 +37,7 @@ from dagwire.server.gateway.paddleflow.common import (
     PaddleFlowApi,
     PaddleFlowError,
     page_of,
+    text,
 )
 
 USERS = "UserService"
@@ -67,13 +68,13 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
 
     async def login(call: Call) -> dict[str, Any]:
         body = await call.body()
-        request = {"username": _text(body, "username"), "password": _text(body, "password")}
+        request = {"username": text(body, "username"), "password": text(body, "password")}
         answer = await user_call(call, "Login", request, LOGIN_CODES)
         return {"authorization": answer["token"]}
 
     async def add_user(call: Call) -> dict[str, Any]:
         body = await call.body()
-        request = {"username": _text(body, "username"), "password": _text(body, "password")}
+        request = {"username": text(body, "username"), "password": text(body, "password")}
         answer = await user_call(call, "AddUser", request, ADD_CODES)
         return {"username": answer["user"]["name"]}
 
@@ -90,7 +91,7 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
 
     async def update_user(call: Call) -> Answer:
         body = await call.body()
-        request = {"username": call.path("username"), "password": _text(body, "password")}
+        request = {"username": call.path("username"), "password": text(body, "password")}
         await user_call(call, "UpdatePassword", request)
         return Answer(None)
 
@@ -101,13 +102,6 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
         api.route("DELETE", "/user/{username}", delete_user),
         api.route("PUT", "/user/{username}", update_user),
     ]
-
-
-def _text(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name, "")
-    if not isinstance(value, str):
-        raise PaddleFlowError(INVALID_ARGUMENTS, f"{name} must be a string")
-    return value
 
 
 def _refined(error: PaddleFlowError, codes: Mapping[str, str]) -> PaddleFlowError:
