@@ -64,16 +64,30 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
     async def CreatePipeline(
         self, request: rr.CreatePipelineRequest, context: Context
     ) -> rr.CreatePipelineResponse:
-        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
+        tenant = current_tenant(request.username)
+        text = await self._spec_text(tenant, request)
+        self._commands.check(parse_pipeline(text, "pipeline_yaml"))
         pipeline, version = await self._pipelines.create_pipeline(
-            current_tenant(request.username),
-            request.pipeline_yaml,
-            request.description,
-            request.request_id,
+            tenant, text, request.description, request.request_id
         )
         return rr.CreatePipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
             pipeline_version=convert.version_to_proto(version),
+        )
+
+    async def _spec_text(
+        self, tenant: Tenant, request: rr.CreatePipelineRequest | rr.UpdatePipelineRequest
+    ) -> str:
+        """The spec a pipeline request gives: pipeline_yaml, or the file at
+        pipeline_yaml_path in its fs_name file system."""
+        if not request.pipeline_yaml_path:
+            return request.pipeline_yaml
+        if request.pipeline_yaml:
+            raise InvalidArgument.of(
+                "pipeline_yaml", "give pipeline_yaml or pipeline_yaml_path, not both"
+            )
+        return await self._runtime.spec_in_fs(
+            tenant, request.fs_name, request.pipeline_yaml_path, "pipeline_yaml_path"
         )
 
     @workflow_errors
@@ -108,12 +122,11 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
     async def UpdatePipeline(
         self, request: rr.UpdatePipelineRequest, context: Context
     ) -> rr.UpdatePipelineResponse:
-        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
+        tenant = current_tenant(request.username)
+        text = await self._spec_text(tenant, request)
+        self._commands.check(parse_pipeline(text, "pipeline_yaml"))
         pipeline, version = await self._pipelines.update_pipeline(
-            current_tenant(request.username),
-            request.pipeline_id,
-            request.pipeline_yaml,
-            request.description,
+            tenant, request.pipeline_id, text, request.description
         )
         return rr.UpdatePipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),

@@ -201,7 +201,7 @@ class WorkflowRuntime:
             text = new.run_yaml
             source = f"yaml:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
         elif new.run_yaml_path:
-            text = await self._spec_in_fs(tenant, new.fs_name, new.run_yaml_path)
+            text = await self.spec_in_fs(tenant, new.fs_name, new.run_yaml_path)
             source = f"{new.fs_name}:{new.run_yaml_path}"
         elif new.pipeline_id:
             version_id = await self._pipelines.resolve_version(
@@ -254,14 +254,16 @@ class WorkflowRuntime:
         )
         return record, options, spec
 
-    async def _spec_in_fs(self, tenant: Tenant, fs_name: str, path: str) -> str:
+    async def spec_in_fs(
+        self, tenant: Tenant, fs_name: str, path: str, field_name: str = "run_yaml_path"
+    ) -> str:
         """The spec at `path` in the tenant's file system `fs_name`: a registered
         local:// folder or a server-managed one. An S3 file system is synced around
         steps only; the server reads no spec from a bucket."""
         if not fs_name:
-            raise InvalidArgument.of("fs_name", "names the file system run_yaml_path is in")
+            raise InvalidArgument.of("fs_name", f"names the file system {field_name} is in")
         check_fs_name(fs_name)
-        spec_parts(path)
+        spec_parts(path, field_name)
         where = (
             await self._file_systems.lookup(tenant.owner, fs_name)
             if self._file_systems is not None
@@ -269,7 +271,7 @@ class WorkflowRuntime:
         )
         if where is not None and where.scheme != "local":
             raise InvalidArgument.of(
-                "run_yaml_path",
+                field_name,
                 f"file system {quoted(fs_name)} is an S3 prefix: the server reads a spec "
                 "from a local file system only; send the YAML itself",
             )
@@ -278,8 +280,8 @@ class WorkflowRuntime:
         elif self._fs_dir is not None:
             folder = fs_path(self._fs_dir, tenant.owner, fs_name)
         else:
-            raise InvalidArgument.of("run_yaml_path", "this server has no file systems")
-        return await asyncio.to_thread(read_spec, folder, path)
+            raise InvalidArgument.of(field_name, "this server has no file systems")
+        return await asyncio.to_thread(read_spec, folder, path, field_name)
 
     async def get_run(self, tenant: Tenant, run_id: str) -> RunView:
         record = await self._record(tenant, run_id)

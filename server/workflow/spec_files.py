@@ -19,21 +19,24 @@ from dagwire.server.workflow.spec import MAX_YAML_BYTES
 FIELD = "run_yaml_path"
 
 
-def spec_parts(path: str) -> list[str]:
+def spec_parts(path: str, field_name: str = FIELD) -> list[str]:
     """The path's parts below the folder; InvalidArgument for an empty path or `..`."""
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if not parts or ".." in parts or len(path) > 4096:
-        raise InvalidArgument.of(FIELD, "a relative path below the file system, without ..")
+        raise InvalidArgument.of(field_name, "a relative path below the file system, without ..")
     return parts
 
 
-def read_spec(folder: Path, path: str) -> str:
-    """The text of `folder`/`path` (blocking: run it in a thread)."""
-    parts = spec_parts(path)
+def read_spec(folder: Path, path: str, field_name: str = FIELD) -> str:
+    """The text of `folder`/`path` (blocking: run it in a thread); InvalidArgument on
+    `field_name` says why there is none."""
+    parts = spec_parts(path, field_name)
     try:
         directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        raise InvalidArgument.of(FIELD, f"{path}: the file system holds no such file") from None
+        raise InvalidArgument.of(
+            field_name, f"{path}: the file system holds no such file"
+        ) from None
     try:
         for part in parts[:-1]:
             below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=directory)
@@ -41,19 +44,19 @@ def read_spec(folder: Path, path: str) -> str:
             directory = below
         descriptor = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
     except OSError as error:
-        raise InvalidArgument.of(FIELD, f"{path}: {_why(error)}") from None
+        raise InvalidArgument.of(field_name, f"{path}: {_why(error)}") from None
     finally:
         os.close(directory)
     with os.fdopen(descriptor, "rb") as file:
         if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-            raise InvalidArgument.of(FIELD, f"{path}: not a regular file")
+            raise InvalidArgument.of(field_name, f"{path}: not a regular file")
         data = file.read(MAX_YAML_BYTES + 1)
     if len(data) > MAX_YAML_BYTES:
-        raise InvalidArgument.of(FIELD, f"{path}: the spec exceeds {MAX_YAML_BYTES} bytes")
+        raise InvalidArgument.of(field_name, f"{path}: the spec exceeds {MAX_YAML_BYTES} bytes")
     try:
         return data.decode()
     except UnicodeDecodeError:
-        raise InvalidArgument.of(FIELD, f"{path}: not UTF-8 text") from None
+        raise InvalidArgument.of(field_name, f"{path}: not UTF-8 text") from None
 
 
 def _why(error: OSError) -> str:

@@ -100,3 +100,12 @@ async def test_list_cluster_resource_answers_each_clusters_total_and_idle(
     summary = reply.body["local"]["summary"]
     assert float(summary["total"]["cpu"]) > 0
     assert set(summary["idle"]) == {"cpu", "mem", "scalarResources"}
+
+
+async def test_list_flavour_by_a_missing_name_is_empty(root: PaddleFlow) -> None:
+    await root.request("POST", "/flavour", json_body={"name": "small", "cpu": "1", "mem": "1Gi"})
+    # list_flavour: {name} filters.
+    reply = await root.request("GET", "/flavour", params={"name": "large"})
+
+    assert reply.status == 200, reply.body
+    assert reply.body["flavourList"] == []

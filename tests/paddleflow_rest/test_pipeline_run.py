@@ -146,14 +146,33 @@ async def test_a_yaml_path_through_a_symbolic_link_is_refused(
     assert "symbolic link" in reply.body["message"]
 
 
-async def test_a_pipeline_from_a_yaml_path_is_refused_saying_why(alice: PaddleFlow) -> None:
-    # create_pipeline: {fsname, yamlPath}
+async def test_a_pipeline_from_a_yaml_path_in_its_fs_is_created(
+    alice: PaddleFlow, server_config: ServerConfig
+) -> None:
+    spec = base64.b64decode(yaml_raw("from-fs")).decode()
+    (alices_fs(server_config, "work") / "pipeline.yaml").write_text(spec)
+    # create_pipeline: {fsname, yamlPath, desc}
     reply = await alice.request(
-        "POST", "/pipeline", json_body={"fsname": "work", "yamlPath": "./run.yaml"}
+        "POST",
+        "/pipeline",
+        json_body={"fsname": "work", "yamlPath": "pipeline.yaml", "desc": "by path"},
+    )
+
+    assert reply.status == 201, reply.body
+    assert reply.body["name"] == "from-fs"
+
+
+async def test_a_pipeline_from_a_missing_yaml_path_is_refused_saying_why(
+    alice: PaddleFlow, server_config: ServerConfig
+) -> None:
+    alices_fs(server_config, "work")
+    reply = await alice.request(
+        "POST", "/pipeline", json_body={"fsname": "work", "yamlPath": "nope.yaml"}
     )
 
     assert reply.status == 400
-    assert "yamlRaw" in reply.body["message"]
+    assert reply.body["code"] == "InvalidArguments"
+    assert "no such file" in reply.body["message"]
 
 
 async def test_list_run_filters_by_run_id(alice: PaddleFlow, succeeded: dict[str, Any]) -> None:

@@ -31,6 +31,8 @@ class CreatePipelineRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     USERNAME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    FS_NAME_FIELD_NUMBER: _builtins.int
+    PIPELINE_YAML_PATH_FIELD_NUMBER: _builtins.int
     pipeline_yaml: _builtins.str
     """The YAML spec; its `name` names the pipeline."""
     description: _builtins.str
@@ -41,6 +43,12 @@ class CreatePipelineRequest(_message.Message):
     """
     request_id: _builtins.str
     """Idempotency key: a retry with the same key returns the first answer."""
+    fs_name: _builtins.str
+    """PaddleFlow's fsname: the caller's file system pipeline_yaml_path is in."""
+    pipeline_yaml_path: _builtins.str
+    """PaddleFlow's yamlPath: the spec is the file at this path in fs_name (read as
+    CreateRunRequest.run_yaml_path is), instead of pipeline_yaml.
+    """
     def __init__(
         self,
         *,
@@ -48,10 +56,12 @@ class CreatePipelineRequest(_message.Message):
         description: _builtins.str = ...,
         username: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        fs_name: _builtins.str = ...,
+        pipeline_yaml_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "pipeline_yaml", b"pipeline_yaml", "request_id", b"request_id", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "fs_name", b"fs_name", "pipeline_yaml", b"pipeline_yaml", "pipeline_yaml_path", b"pipeline_yaml_path", "request_id", b"request_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -219,6 +229,8 @@ class UpdatePipelineRequest(_message.Message):
     PIPELINE_YAML_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     USERNAME_FIELD_NUMBER: _builtins.int
+    FS_NAME_FIELD_NUMBER: _builtins.int
+    PIPELINE_YAML_PATH_FIELD_NUMBER: _builtins.int
     pipeline_id: _builtins.str
     """The pipeline id."""
     pipeline_yaml: _builtins.str
@@ -229,6 +241,12 @@ class UpdatePipelineRequest(_message.Message):
     """Who adds the version: the caller's user. A tenant may leave it empty or name itself
     only (else PERMISSION_DENIED); an operator may name any user (empty: its own).
     """
+    fs_name: _builtins.str
+    """PaddleFlow's fsName: the caller's file system pipeline_yaml_path is in."""
+    pipeline_yaml_path: _builtins.str
+    """PaddleFlow's yamlPath: the new spec is the file at this path in fs_name (read as
+    CreateRunRequest.run_yaml_path is), instead of pipeline_yaml.
+    """
     def __init__(
         self,
         *,
@@ -236,10 +254,12 @@ class UpdatePipelineRequest(_message.Message):
         pipeline_yaml: _builtins.str = ...,
         description: _builtins.str = ...,
         username: _builtins.str = ...,
+        fs_name: _builtins.str = ...,
+        pipeline_yaml_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "pipeline_id", b"pipeline_id", "pipeline_yaml", b"pipeline_yaml", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "fs_name", b"fs_name", "pipeline_id", b"pipeline_id", "pipeline_yaml", b"pipeline_yaml", "pipeline_yaml_path", b"pipeline_yaml_path", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

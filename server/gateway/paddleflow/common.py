@@ -442,25 +442,23 @@ def filter_text(terms: Mapping[str, str]) -> str:
     return " AND ".join(parts)
 
 
-def yaml_of(body: Mapping[str, Any], raw_key: str, path_key: str) -> str:
-    """The YAML a PaddleFlow body carries base64-encoded in `raw_key`. A path in a file
-    system (`path_key`) does not map: dagwire's file systems hold a run's data, and the
-    server never reads a spec out of them."""
+def spec_of(
+    body: Mapping[str, Any], raw_key: str, path_key: str, yaml_field: str, path_field: str
+) -> dict[str, str]:
+    """The request fields for the spec a PaddleFlow body gives: the YAML base64-encoded
+    in `raw_key` (-> `yaml_field`), else its path in the body's file system in
+    `path_key` (-> `path_field`, read by the server)."""
     raw = text(body, raw_key)
     if raw:
         try:
-            return base64.b64decode(raw, validate=True).decode()
+            return {yaml_field: base64.b64decode(raw, validate=True).decode()}
         except (binascii.Error, UnicodeDecodeError):
             raise PaddleFlowError(
                 INVALID_ARGUMENTS, f"{raw_key} is not base64-encoded UTF-8 YAML"
             ) from None
     if text(body, path_key):
-        raise PaddleFlowError(
-            INVALID_ARGUMENTS,
-            f"{path_key} does not map onto dagwire: send the YAML itself as {raw_key} "
-            "(base64), the server does not read specs from a file system",
-        )
-    raise PaddleFlowError(INVALID_ARGUMENTS, f"{raw_key} is required")
+        return {path_field: text(body, path_key)}
+    raise PaddleFlowError(INVALID_ARGUMENTS, f"{raw_key} or {path_key} is required")
 
 
 # --- typed body fields: a field of the wrong JSON type is PaddleFlow's MalformedJSON, as

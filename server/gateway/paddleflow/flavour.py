@@ -13,6 +13,7 @@ from aiohttp import web
 
 from dagwire.server.gateway.paddleflow.common import (
     ACTION_NOT_ALLOWED,
+    FLAVOUR_NOT_FOUND,
     Call,
     PaddleFlowApi,
     PaddleFlowError,
@@ -48,15 +49,21 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
         return {"name": answer["flavour"]["name"]}
 
     async def list_flavour(call: Call) -> dict[str, Any]:
-        # client/paddleflow/flavour/flavour_api.py list_flavour: `name` filters.
-        # QueueService lists every flavour at once: one page.
+        # client/paddleflow/flavour/flavour_api.py list_flavour: `name` names one
+        # (GetFlavour; none when it does not exist). QueueService lists every flavour
+        # at once: one page.
         page = page_of(call)
         wanted = call.query("name")
-        answer = await api.call(call, QUEUES, "ListFlavours", {})
-        flavours = [
-            flavour_json(f) for f in answer["flavours"] if not wanted or f["name"] == wanted
-        ]
-        return page.answer("", flavourList=flavours)
+        if not wanted:
+            answer = await api.call(call, QUEUES, "ListFlavours", {})
+            return page.answer("", flavourList=[flavour_json(f) for f in answer["flavours"]])
+        try:
+            found = await api.call(call, QUEUES, "GetFlavour", {"name": wanted})
+        except PaddleFlowError as error:
+            if error.code != FLAVOUR_NOT_FOUND:
+                raise
+            return page.answer("", flavourList=[])
+        return page.answer("", flavourList=[flavour_json(found["flavour"])])
 
     async def get_flavour(call: Call) -> dict[str, Any]:
         answer = await api.call(call, QUEUES, "GetFlavour", {"name": call.path("flavourName")})

@@ -15,8 +15,8 @@ from dagwire.server.gateway.paddleflow.common import (
     filter_text,
     page_of,
     pf_time,
+    spec_of,
     text,
-    yaml_of,
 )
 
 WORKFLOW = "WorkflowService"
@@ -55,7 +55,8 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
             WORKFLOW,
             "CreatePipeline",
             {
-                "pipeline_yaml": yaml_of(body, "yamlRaw", "yamlPath"),
+                **spec_of(body, "yamlRaw", "yamlPath", "pipeline_yaml", "pipeline_yaml_path"),
+                "fs_name": text(body, "fsname"),
                 "description": text(body, "desc"),
                 "username": text(body, "username"),
             },
@@ -106,7 +107,8 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
             "UpdatePipeline",
             {
                 "pipeline_id": call.path("pipelineID"),
-                "pipeline_yaml": yaml_of(body, "yamlRaw", "yamlPath"),
+                **spec_of(body, "yamlRaw", "yamlPath", "pipeline_yaml", "pipeline_yaml_path"),
+                "fs_name": text(body, "fsName"),
                 "description": text(body, "desc"),
                 "username": text(body, "username"),
             },

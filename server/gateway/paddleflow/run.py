@@ -22,8 +22,8 @@ from dagwire.server.gateway.paddleflow.common import (
     obj,
     page_of,
     pf_time,
+    spec_of,
     text,
-    yaml_of,
 )
 
 WORKFLOW = "WorkflowService"
@@ -118,11 +118,8 @@ async def _create(api: PaddleFlowApi, call: Call, body: dict[str, Any]) -> dict[
     if body.get("pipelineID"):
         request["pipeline_id"] = text(body, "pipelineID")
         request["pipeline_version_id"] = text(body, "pipelineVersionID")
-    elif body.get("runYamlPath") and not body.get("runYamlRaw"):
-        # The spec in the run's file system (fsname), read by the server.
-        request["run_yaml_path"] = text(body, "runYamlPath")
     else:
-        request["run_yaml"] = yaml_of(body, "runYamlRaw", "runYamlPath")
+        request |= spec_of(body, "runYamlRaw", "runYamlPath", "run_yaml", "run_yaml_path")
     answer = await api.call(call, WORKFLOW, "CreateRun", request)
     run: dict[str, Any] = answer["run"]
     return run
