@@ -56,6 +56,7 @@ from ._models import (
 from ._queue_models import Cluster, ClusterResource, Flavour, Grant, Queue, Resources
 from ._step_models import StepAction, StepExecution, StepExecutionStatus, StepIO, StepTransition
 from ._sync import DagwireClient, JobHandle, RunHandle
+from ._user_models import Session, User
 from ._workflow_calls import PipelineSpec
 from ._workflow_models import (
     Artifact,
@@ -137,6 +138,7 @@ __all__ = [
     "Schedule",
     "ScheduleConfig",
     "ScheduleStatus",
+    "Session",
     "Step",
     "StepAction",
     "StepExecution",
@@ -148,6 +150,7 @@ __all__ = [
     "TLSConfig",
     "TaskSpec",
     "TaskStatus",
+    "User",
     "WaitTimeoutError",
     "WatchExpiredError",
     "job_request_from_dict",

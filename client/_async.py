@@ -20,6 +20,7 @@ from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.v1 import (
     queue_service_pb2_grpc,
     step_execution_service_pb2_grpc,
+    user_service_pb2_grpc,
     workflow_service_pb2_grpc,
 )
 from dagwire.v1 import workflow_request_response_pb2 as wf
@@ -65,6 +66,14 @@ from ._step_calls import (
     watch_steps_request,
 )
 from ._step_models import StepAction, StepExecution, StepExecutionStatus, StepTransition
+from ._user_calls import (
+    add_user_call,
+    delete_user_call,
+    list_users_call,
+    login_call,
+    update_password_call,
+)
+from ._user_models import Session, User
 from ._workflow_calls import Parameters, PipelineSpec, _next_token
 from ._workflow_models import (
     Artifact,
@@ -122,6 +131,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._workflow_stub_: Any = None
         self._step_stub_: Any = None
         self._queue_stub_: Any = None
+        self._user_stub_: Any = None
 
     def _connect(self) -> None:
         if self._credentials is None:
@@ -136,6 +146,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
         self._step_stub_ = step_execution_service_pb2_grpc.StepExecutionServiceStub(self._channel)
         self._queue_stub_ = queue_service_pb2_grpc.QueueServiceStub(self._channel)
+        self._user_stub_ = user_service_pb2_grpc.UserServiceStub(self._channel)
 
     @property
     def _stub(self) -> Any:
@@ -161,6 +172,12 @@ class AsyncDagwireClient(BaseDagwireClient):
             self._connect()
         return self._queue_stub_
 
+    @property
+    def _user_stub(self) -> Any:
+        if self._user_stub_ is None:
+            self._connect()
+        return self._user_stub_
+
     async def __aenter__(self) -> AsyncDagwireClient:
         return self
 
@@ -178,7 +195,7 @@ class AsyncDagwireClient(BaseDagwireClient):
             await self._channel.close(grace=None)
             self._channel, self._stub_ = None, None
             self._workflow_stub_, self._step_stub_ = None, None
-            self._queue_stub_ = None
+            self._queue_stub_, self._user_stub_ = None, None
 
     async def _invoke(self, call: _Call[T]) -> T:
         stubs = {
@@ -186,6 +203,7 @@ class AsyncDagwireClient(BaseDagwireClient):
             "workflow": lambda: self._workflow_stub,
             "steps": lambda: self._step_stub,
             "queues": lambda: self._queue_stub,
+            "users": lambda: self._user_stub,
         }
         stub = stubs[call.service]()
         method = getattr(stub, call.method)
@@ -913,6 +931,31 @@ class AsyncDagwireClient(BaseDagwireClient):
     async def list_cluster_resources(self) -> list[ClusterResource]:
         """Each cluster's resources: total, in use and free."""
         return await self._invoke(list_cluster_resources_call())
+
+    # --- users and login (UserService) --------------------------------------------------
+
+    async def login(self, username: str, password: str) -> Session:
+        """Exchange a user's password for a token (``Session.token``); send it afterwards
+        as ``token=``. RPCError (UNAUTHENTICATED) for a wrong name or password."""
+        return await self._invoke(login_call(username, password))
+
+    async def add_user(self, username: str, password: str, *, domain: str = "") -> User:
+        """Add a user (root and operators only); its domain defaults to its name,
+        lower-cased. AlreadyExistsError if the name is taken (regardless of case)."""
+        return await self._invoke(add_user_call(username, password, domain))
+
+    async def delete_user(self, username: str) -> None:
+        """Delete a user (root and operators only); its tokens stop working at once."""
+        await self._invoke(delete_user_call(username))
+
+    async def list_users(self, *, page_size: int = 0, page_token: str = "") -> Page[User]:
+        """One page of users by name (root and operators only)."""
+        return await self._invoke(list_users_call(page_size, page_token))
+
+    async def update_password(self, username: str, password: str) -> None:
+        """Change a user's password (a user its own; operators anyone's); the tokens
+        issued before stop working."""
+        await self._invoke(update_password_call(username, password))
 
     # --- steps (StepExecutionService) ---------------------------------------------------
 

@@ -10,8 +10,9 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar
 T = TypeVar("T")
 
 #: ``job``: the Kuscia-compatible JobService; ``workflow``: dagwire.v1.WorkflowService;
-#: ``steps``: dagwire.v1.StepExecutionService; ``queues``: dagwire.v1.QueueService.
-Service: TypeAlias = Literal["job", "workflow", "steps", "queues"]
+#: ``steps``: dagwire.v1.StepExecutionService; ``queues``: dagwire.v1.QueueService;
+#: ``users``: dagwire.v1.UserService.
+Service: TypeAlias = Literal["job", "workflow", "steps", "queues", "users"]
 
 
 @dataclass(frozen=True)

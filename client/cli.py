@@ -9,6 +9,9 @@
     dagwire run watch run-5e6f7a8b          # the DAG with live per-step status
     dagwire queue create demo-q --cpu 2     # a queue of 2 cores; steps name it in
                                             # PF_JOB_QUEUE_NAME (also: flavour, cluster)
+    dagwire login alice                     # saves a login token for --target
+    dagwire user add bob                    # root or an operator (also: list, delete,
+                                            # password)
     eval "$(dagwire completion bash)"       # tab completion (bash, zsh, fish)
 
 Exit status: 0 on success, 1 when the server or the connection reports an error (the
@@ -39,6 +42,7 @@ from ._cli_base import (
 )
 from ._cli_queues import QUEUE_GROUPS
 from ._cli_steps import step
+from ._cli_users import USER_COMMANDS, saved_token
 from ._cli_workflow import WORKFLOW_GROUPS
 from ._models import JobState, job_request_from_text
 from ._render import WatchView, dump, job_view, proto_dict, statuses_table
@@ -64,7 +68,8 @@ def _tls(tls: bool, ca: Path | None, cert: Path | None, key: Path | None) -> TLS
     "--token",
     envvar="DAGWIRE_TOKEN",
     default=None,
-    help="Token sent as the `token` metadata (env DAGWIRE_TOKEN).",
+    help="Token sent as the `token` metadata (env DAGWIRE_TOKEN); default: the one "
+    "`dagwire login` saved for --target.",
 )
 @click.option(
     "--output",
@@ -110,6 +115,7 @@ def main(
     """dagwire: run and watch multi-party DAG jobs (Kuscia-compatible JobService) and
     pipelines (WorkflowService: pipelines, runs, cache, artifacts, schedules)."""
     output = "json" if as_json else output
+    token = token or saved_token(target)
     ctx.obj = _Settings(target, token, output, _tls(tls, ca, cert, key))
 
 
@@ -298,5 +304,5 @@ def watch(settings: _Settings, job_ids: tuple[str, ...], timeout: int) -> None:
         raise _Failure(f"watch ended before {', '.join(view.pending)} finished")
 
 
-for _group in (*WORKFLOW_GROUPS, step, *QUEUE_GROUPS):
+for _group in (*WORKFLOW_GROUPS, step, *QUEUE_GROUPS, *USER_COMMANDS):
     main.add_command(_group)

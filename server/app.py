@@ -21,11 +21,14 @@ from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, k
 from dagwire.server.api.queue_service import QueueServicer
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
+from dagwire.server.api.user_service import UserServicer
 from dagwire.server.api.workflow_service import WorkflowServicer
 from dagwire.server.auth.command_domains import load_command_domains
 from dagwire.server.auth.interceptor import Authenticator, AuthInterceptor
+from dagwire.server.auth.sessions import SessionSigner, load_secret
 from dagwire.server.auth.tls import server_credentials
 from dagwire.server.auth.tokens import TokenRegistry
+from dagwire.server.auth.users import Users
 from dagwire.server.bus.base import EventBus
 from dagwire.server.bus.memory import InProcessBus
 from dagwire.server.config import ServerConfig, sandbox_user_ids
@@ -55,6 +58,7 @@ from dagwire.server.store.file_systems import SqlFileSystems
 from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
+from dagwire.server.store.users import SqlUserStore, UserExists
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.fs_registry import FileSystems
@@ -65,7 +69,12 @@ from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
-from dagwire.v1 import queue_service_pb2, step_execution_service_pb2, workflow_service_pb2
+from dagwire.v1 import (
+    queue_service_pb2,
+    step_execution_service_pb2,
+    user_service_pb2,
+    workflow_service_pb2,
+)
 
 if TYPE_CHECKING:
     from dagwire.server.federation.setup import Federation
@@ -82,12 +91,16 @@ STEP_SERVICE_DESCRIPTOR = step_execution_service_pb2.DESCRIPTOR.services_by_name
     "StepExecutionService"
 ]
 QUEUE_SERVICE_DESCRIPTOR = queue_service_pb2.DESCRIPTOR.services_by_name["QueueService"]
+USER_SERVICE_DESCRIPTOR = user_service_pb2.DESCRIPTOR.services_by_name["UserService"]
 SERVICES = (
     JOB_SERVICE,
     WORKFLOW_SERVICE_DESCRIPTOR.full_name,
     STEP_SERVICE_DESCRIPTOR.full_name,
     QUEUE_SERVICE_DESCRIPTOR.full_name,
+    USER_SERVICE_DESCRIPTOR.full_name,
 )
+# Open to callers without credentials: logging in is how a user gets some.
+OPEN_METHODS = (f"/{USER_SERVICE_DESCRIPTOR.full_name}/Login",)
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
 OPERATIONAL_SERVICES = (health.SERVICE_NAME, *reflection.SERVICE_NAMES)
 
@@ -222,14 +235,30 @@ class DagwireServer:
             ("grpc.max_receive_message_length", config.max_message_bytes),
             ("grpc.max_send_message_length", config.max_message_bytes),
         ]
+        # PaddleFlow's users (README, "Users and login"), in the server's database.
+        self.user_store = SqlUserStore(lambda: self.store.engine)
+        self.users = Users(
+            self.user_store,
+            SessionSigner(
+                load_secret(config.data_dir, config.session_secret_file),
+                config.token_lifetime,
+            ),
+            utc_now,
+            exists_error=UserExists,
+        )
         authenticator = Authenticator(
             tokens=TokenRegistry.load(config.token_file) if config.token_file else None,
             bind_client_certificate=config.tls_client_ca is not None,
+            sessions=self.users,
+            # Users are on once root has a password: then nobody calls anonymously.
+            require_credentials=config.root_password_file is not None,
         )
+        self.authenticator = authenticator
         interceptor = AuthInterceptor(
             authenticator,
             open_services=() if config.auth_health else OPERATIONAL_SERVICES,
             in_band_services=(JOB_SERVICE,),
+            open_methods=OPEN_METHODS,
         )
         self._credentials = (
             server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
@@ -288,6 +317,8 @@ class DagwireServer:
         # Over gRPC, and over HTTP at PaddleFlow's paths only (gateway/paddleflow).
         self._queue_service = GatewayService(QUEUE_SERVICE_DESCRIPTOR, QueueServicer(self.queues))
         add_servicer(self._server, self._queue_service.servicer, QUEUE_SERVICE_DESCRIPTOR)
+        self._user_service = GatewayService(USER_SERVICE_DESCRIPTOR, UserServicer(self.users))
+        add_servicer(self._server, self._user_service.servicer, USER_SERVICE_DESCRIPTOR)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)
@@ -350,7 +381,7 @@ class DagwireServer:
         """PaddleFlow's REST paths, on the same WorkflowService and QueueService."""
         from dagwire.server.gateway.paddleflow import PaddleFlowGateway
 
-        services = [*served, self._queue_service]
+        services = [*served, self._queue_service, self._user_service]
         return PaddleFlowGateway(
             services={s.descriptor.name: s for s in services},
             authenticator=authenticator,
@@ -426,6 +457,8 @@ class DagwireServer:
         await self.store.open()
         await self.workflow_store.open()
         await self.schedule_store.open()
+        await self.user_store.open()
+        await self.users.ensure_root(self.config.root_password_file)
         if self.federation is not None:
             await self.federation.open()
         await self.queues.open()  # before recovery: recovered parties find their queues
@@ -501,7 +534,12 @@ def server_capacity(config: ServerConfig) -> Resources:
 def sandbox_policy(config: ServerConfig) -> SandboxPolicy | None:
     """The sandbox tenant processes run in, or None when none works on this host (then
     said loudly: tenant code would run bare on the host)."""
-    secrets = [config.token_file, config.tls_key]
+    secrets = [
+        config.token_file,
+        config.tls_key,
+        config.root_password_file,
+        config.session_secret_file,
+    ]
     policy = resolved(
         SandboxPolicy(
             bwrap=config.bwrap,

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import pwd
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from dagwire.server.engine.names import is_dns1123_label
@@ -38,6 +39,13 @@ class ServerConfig:
     log_format: str = "console"
     # Auth is on when either a token file or a client CA is given; see dagwire.server.auth.
     token_file: Path | None = None
+    # PaddleFlow's users (server/auth/users.py): root's first password (unset: root has
+    # no password login, and users do not make credentials necessary); the secret login
+    # tokens are signed with (unset: made once in the data dir); their lifetime in hours
+    # (-1: they do not expire, PaddleFlow's default `tokenExpirationHour: -1`).
+    root_password_file: Path | None = None
+    session_secret_file: Path | None = None
+    token_expiry_hours: float = -1.0
     # AK/SK pairs the ModelArts path verifies signatures with; unset: signatures unchecked.
     access_key_file: Path | None = None
     tls_cert: Path | None = None
@@ -122,6 +130,8 @@ class ServerConfig:
                 "(KUBERNETES_SERVICE_HOST is unset)"
             )
             raise ValueError(KUBERNETES_UNAVAILABLE.format(why=why))
+        if self.token_expiry_hours != -1 and not self.token_expiry_hours > 0:
+            raise ValueError("--token-expiry-hours must be > 0, or -1 for tokens that never expire")
         if not self.ray_address:
             raise ValueError("--ray-address must not be empty (use 'auto' to find the cluster)")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -173,6 +183,11 @@ class ServerConfig:
     @property
     def file_systems_dir(self) -> Path:
         return self.fs_dir if self.fs_dir is not None else self.data_dir / "fs"
+
+    @property
+    def token_lifetime(self) -> timedelta | None:
+        """How long a login token lasts; None: for ever (until its password changes)."""
+        return None if self.token_expiry_hours == -1 else timedelta(hours=self.token_expiry_hours)
 
     @property
     def store_url(self) -> str:
@@ -266,6 +281,26 @@ def parse_args(argv: list[str] | None = None) -> ServerConfig:
         default=_env("TOKEN_FILE", ""),
         help="YAML file of API tokens (`tokens: [{token, domain, name}]`); when given, "
         "every call needs a known token in the gRPC metadata `token`",
+    )
+    parser.add_argument(
+        "--root-password-file",
+        default=_env("ROOT_PASSWORD_FILE", ""),
+        help="file holding the first password of the user root (PaddleFlow's operator); "
+        "when given, users log in (UserService.Login, POST /api/paddleflow/v1/login) and "
+        "every other call needs credentials. Unset: root has no password login",
+    )
+    parser.add_argument(
+        "--session-secret-file",
+        default=_env("SESSION_SECRET_FILE", ""),
+        help="file holding the secret (>= 32 bytes) login tokens are signed with; default: "
+        "made once at random in <data-dir>/session.key (replicas must share one)",
+    )
+    parser.add_argument(
+        "--token-expiry-hours",
+        type=float,
+        default=float(_env("TOKEN_EXPIRY_HOURS", str(defaults.token_expiry_hours))),
+        help="hours a login token lasts; -1 (default, as PaddleFlow's): until its user's "
+        "password changes or the user is deleted",
     )
     parser.add_argument(
         "--access-key-file",
@@ -472,6 +507,9 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         watch_queue_size=args.watch_queue_size,
         log_format=args.log_format,
         token_file=_path(args.token_file),
+        root_password_file=_path(args.root_password_file),
+        session_secret_file=_path(args.session_secret_file),
+        token_expiry_hours=args.token_expiry_hours,
         access_key_file=_path(args.access_key_file),
         tls_cert=_path(args.tls_cert),
         tls_key=_path(args.tls_key),

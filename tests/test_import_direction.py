@@ -45,7 +45,8 @@ THIRD_PARTY: dict[str, set[str]] = {
     # boto3 / botocore: an S3-compatible file system synced around a step (s3_sync.py).
     "workflow": {"yaml", "croniter", "structlog", "boto3", "botocore"},
     "rpc": {"grpc", "google", "grpc_reflection"},
-    "auth": {"grpc", "structlog", "yaml"},
+    # argon2: password hashes; jwt: login tokens (auth/passwords.py, auth/sessions.py).
+    "auth": {"grpc", "structlog", "yaml", "argon2", "jwt"},
     "api": {"grpc", "google", "grpc_status", "structlog"},
     "observability": {"grpc", "google", "prometheus_client", "structlog"},
     "gateway": {"aiohttp", "grpc", "google", "structlog", "yaml", "grpc_tools", "jinja2"},

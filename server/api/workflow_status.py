@@ -19,6 +19,7 @@ from google.rpc.error_details_pb2 import BadRequest, ErrorInfo, ResourceInfo
 from grpc_status import rpc_status
 
 from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
+from dagwire.server.auth.users import NoRootPassword, RootProtected, UserExists, UserNotFound
 from dagwire.server.engine.errors import (
     ConcurrentModification,
     EngineError,
@@ -68,6 +69,10 @@ STATUS_FOR: Mapping[type[Exception], tuple[grpc.StatusCode, str]] = {
     Unauthenticated: (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED"),
     PermissionDenied: (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
     Forbidden: (grpc.StatusCode.PERMISSION_DENIED, "PERMISSION_DENIED"),
+    UserNotFound: (grpc.StatusCode.NOT_FOUND, "NOT_FOUND"),
+    UserExists: (grpc.StatusCode.ALREADY_EXISTS, "ALREADY_EXISTS"),
+    RootProtected: (grpc.StatusCode.FAILED_PRECONDITION, "ROOT_PROTECTED"),
+    NoRootPassword: (grpc.StatusCode.FAILED_PRECONDITION, "NO_ROOT_PASSWORD"),
 }
 
 

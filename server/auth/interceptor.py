@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import structlog
@@ -13,6 +13,7 @@ import structlog
 from dagwire.server.auth.behalf import acting_as
 from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
 from dagwire.server.auth.principal import OPERATOR, Principal, admit, refuse
+from dagwire.server.auth.sessions import looks_like_jwt
 from dagwire.server.auth.tls import client_common_name
 from dagwire.server.auth.tokens import TokenRegistry
 from dagwire.server.rpc.handlers import (
@@ -26,6 +27,7 @@ from dagwire.server.rpc.handlers import (
 log = structlog.get_logger(__name__)
 
 TOKEN_KEY = "token"
+AUTHORIZATION_KEY = "authorization"
 
 Metadata = Iterable[tuple[str, str | bytes]]
 
@@ -34,6 +36,13 @@ _ABORT_CODES: Mapping[type[AuthError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
 }
+
+
+class SessionResolver(Protocol):
+    """Resolves a login token (auth/users.py): raises Unauthenticated when it is not
+    valid (expired, badly signed, its user deleted, its password changed since)."""
+
+    async def principal_for(self, token: str) -> Principal: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +54,38 @@ class Authenticator:
     narrow an mTLS caller but never widen it: an operator token over a certificate for
     alice is alice, and a token of another domain is refused. With neither, every caller
     is an unbound operator. An operator may then act on behalf of a user (behalf.py).
+
+    A login token (a JWT from UserService.Login, `sessions`) is accepted wherever a
+    static one is, in the `token` metadata or as `authorization: Bearer <token>`, and
+    narrows as one does. With `require_credentials` (users are on: the operator gave
+    root a password), a caller without credentials is refused even without a token file
+    (with mTLS, its certificate is its credential).
     """
 
     tokens: TokenRegistry | None = None
     bind_client_certificate: bool = False
+    sessions: SessionResolver | None = None
+    require_credentials: bool = False
 
-    def authenticate(
+    @property
+    def requires_token(self) -> bool:
+        """Whether a call without a token is refused."""
+        return self.tokens is not None or (
+            self.require_credentials and not self.bind_client_certificate
+        )
+
+    async def authenticate(
         self, metadata: Metadata, auth_context: Mapping[str, Iterable[bytes]]
     ) -> Principal:
         """The caller the call acts as. Raises Unauthenticated, or PermissionDenied for
         a tenant that asks to act on behalf of someone."""
         metadata = tuple(metadata)
-        return acting_as(self._authenticated(metadata, auth_context), metadata)
+        return acting_as(await self._authenticated(metadata, auth_context), metadata)
 
-    def _authenticated(
+    async def _authenticated(
         self, metadata: Metadata, auth_context: Mapping[str, Iterable[bytes]]
     ) -> Principal:
-        by_token = _by_token(self.tokens, metadata) if self.tokens is not None else None
+        by_token = await self._by_token(metadata)
         if not self.bind_client_certificate:
             return by_token if by_token is not None else OPERATOR
         domain = client_common_name(auth_context)
@@ -76,17 +100,40 @@ class Authenticator:
             )
         return Principal(domain=domain, name=by_token.name, user=by_token.user)
 
-
-def _by_token(registry: TokenRegistry, metadata: Metadata) -> Principal:
-    tokens = [value for key, value in metadata if key == TOKEN_KEY]
-    if not tokens:
-        raise Unauthenticated(f"missing token: send it as gRPC metadata {TOKEN_KEY!r}")
-    if len(tokens) > 1 or not isinstance(tokens[0], str):
-        raise Unauthenticated(f"invalid token: send exactly one {TOKEN_KEY!r} metadata value")
-    principal = registry.lookup(tokens[0])
-    if principal is None:
+    async def _by_token(self, metadata: Metadata) -> Principal | None:
+        """The caller a presented token stands for; None when there is none to go by
+        (none presented where none is needed, or, on a server that needs no token, one
+        that is no login token: ignored, as before users existed)."""
+        tokens = presented_tokens(metadata)
+        if not tokens:
+            if self.requires_token:
+                raise Unauthenticated(f"missing token: send it as gRPC metadata {TOKEN_KEY!r}")
+            return None
+        if len(tokens) > 1 or not isinstance(tokens[0], str):
+            raise Unauthenticated(f"invalid token: send exactly one {TOKEN_KEY!r} metadata value")
+        token = tokens[0]
+        found = self.tokens.lookup(token) if self.tokens is not None else None
+        if found is not None:
+            return found
+        if self.sessions is not None and looks_like_jwt(token):
+            return await self.sessions.principal_for(token)
+        if not self.requires_token and not self.require_credentials:
+            return None
         raise Unauthenticated("invalid token")
-    return principal
+
+
+def presented_tokens(metadata: Metadata) -> list[str | bytes]:
+    """The tokens a call presents: its `token` metadata values, and its `authorization`
+    values of the form `Bearer <token>`."""
+    found: list[str | bytes] = []
+    for key, value in metadata:
+        if key == TOKEN_KEY:
+            found.append(value)
+        elif key == AUTHORIZATION_KEY and isinstance(value, str):
+            scheme, _, credential = value.strip().partition(" ")
+            if scheme.lower() == "bearer" and credential.strip():
+                found.append(credential.strip())
+    return found
 
 
 # The stubs make ServerInterceptor generic; at runtime it cannot be subscripted.
@@ -96,7 +143,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     A refused call of an `in_band_services` method with a single response (JobService:
     Kuscia reports errors in the response) still reaches its handler, whose
     `current_principal()` raises Unauthenticated for the API's error table to report.
-    Any other refused call ends here with UNAUTHENTICATED. Calls of `open_services`
+    Any other refused call ends here with UNAUTHENTICATED. Calls of `open_methods`
+    ("/package.Service/Method": logging in) and of `open_services`
     (health, reflection) are not checked at all.
     """
 
@@ -106,9 +154,11 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         *,
         open_services: Collection[str],
         in_band_services: Collection[str],
+        open_methods: Collection[str] = (),
     ) -> None:
         self._authenticator = authenticator
         self._open = frozenset(open_services)
+        self._open_methods = frozenset(open_methods)
         self._in_band = frozenset(in_band_services)
 
     async def intercept_service(
@@ -118,7 +168,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     ) -> Handler:
         handler = await continuation(details)  # None when no service has the method
         service = details.method.rsplit("/", 2)[-2]  # method is "/package.Service/Method"
-        if handler is None or service in self._open:
+        if handler is None or service in self._open or details.method in self._open_methods:
             return handler
         return self._guarded(handler, details.method, in_band=service in self._in_band)
 
@@ -145,7 +195,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
     async def _admit(self, method: str, context: Context, *, in_band: bool) -> None:
         try:
-            principal = self._authenticator.authenticate(
+            principal = await self._authenticator.authenticate(
                 context.invocation_metadata() or (), context.auth_context()
             )
         except AuthError as refusal:

@@ -35,7 +35,12 @@ from dagwire.server.api.registration import UnaryRejection
 from dagwire.server.api.status import ERROR_INFO_KEY
 from dagwire.server.auth.behalf import ON_BEHALF_KEY
 from dagwire.server.auth.errors import AuthError, PermissionDenied, Unauthenticated
-from dagwire.server.auth.interceptor import TOKEN_KEY, Authenticator
+from dagwire.server.auth.interceptor import (
+    AUTHORIZATION_KEY,
+    TOKEN_KEY,
+    Authenticator,
+    presented_tokens,
+)
 from dagwire.server.auth.principal import Principal, admit, refuse
 from dagwire.server.gateway.codec import PROTOBUF, dumps, parse_binary, parse_request, to_json
 from dagwire.server.gateway.context import GatewayAbort, GatewayContext
@@ -54,6 +59,11 @@ log = structlog.get_logger(__name__)
 
 HTTP = "http"
 TOKEN_HEADER = "Token"
+# A login token (UserService.Login) may come in PaddleFlow's header too, or as
+# `Authorization: Bearer <token>`.
+PADDLEFLOW_TOKEN_HEADER = "x-pf-authorization"
+TOKEN_HEADERS = (TOKEN_HEADER, PADDLEFLOW_TOKEN_HEADER)
+AUTHORIZATION_HEADER = "Authorization"
 ON_BEHALF_HEADER = "On-Behalf-Of"
 REQUEST_ID_HEADER = "X-Request-Id"
 JSON = "application/json"
@@ -164,7 +174,7 @@ class HttpGateway:
                 status = 200
             else:
                 bind_request_fields(request)
-                context, refusal = self._authenticate(http, request_id)
+                context, refusal = await self._authenticate(http, request_id)
                 if refusal is not None and route.reject_unary is None:
                     # No in-band status to carry it: UNAUTHENTICATED (or PERMISSION_DENIED
                     # for a forbidden On-Behalf-Of), as over gRPC.
@@ -208,7 +218,7 @@ class HttpGateway:
             if isinstance(request, str):
                 raise GatewayAbort(grpc.StatusCode.INVALID_ARGUMENT, request)
             bind_request_fields(request)
-            context, refusal = self._authenticate(http, request_id)
+            context, refusal = await self._authenticate(http, request_id)
             if refusal is not None:
                 raise _abort(refusal)
             responses: AsyncIterator[Message | bytes] = route.behaviour(request, context)
@@ -249,7 +259,7 @@ class HttpGateway:
             self._observe(route, code, started)
         return stream
 
-    def _authenticate(
+    async def _authenticate(
         self, http: web.Request, request_id: str
     ) -> tuple[GatewayContext, AuthError | None]:
         """Resolve the caller as the gRPC interceptor does and admit it for the servicer.
@@ -259,7 +269,7 @@ class HttpGateway:
         auth_context = _auth_context(http)
         context = GatewayContext(metadata, http.remote or "", auth_context)
         try:
-            principal = _authenticated(self._authenticator, http, metadata, auth_context)
+            principal = await _authenticated(self._authenticator, http, metadata, auth_context)
         except AuthError as refusal:
             log.warning("call refused", path=http.path, peer=http.remote, reason=str(refusal))
             refuse(refusal)
@@ -277,7 +287,10 @@ def _credentials(http: web.Request) -> list[tuple[str, str | bytes]]:
     """The HTTP headers the servicers read (credentials, the ErrorInfo opt-in), as the
     gRPC metadata they stand for."""
     credentials: list[tuple[str, str | bytes]] = [
-        (TOKEN_KEY, token) for token in http.headers.getall(TOKEN_HEADER, [])
+        (TOKEN_KEY, token) for header in TOKEN_HEADERS for token in http.headers.getall(header, [])
+    ]
+    credentials += [
+        (AUTHORIZATION_KEY, value) for value in http.headers.getall(AUTHORIZATION_HEADER, [])
     ]
     credentials += [(ON_BEHALF_KEY, value) for value in http.headers.getall(ON_BEHALF_HEADER, [])]
     # The HTTP form of the metadata by which a caller asks for ErrorInfo in Kuscia's
@@ -286,21 +299,21 @@ def _credentials(http: web.Request) -> list[tuple[str, str | bytes]]:
     return credentials
 
 
-def _authenticated(
+async def _authenticated(
     authenticator: Authenticator,
     http: web.Request,
     metadata: Sequence[tuple[str, str | bytes]],
     auth_context: Mapping[str, list[bytes]],
 ) -> Principal:
-    tokens = http.headers.getall(TOKEN_HEADER, [])
-    if authenticator.tokens is not None and len(tokens) != 1:
+    tokens = presented_tokens(metadata)
+    if authenticator.requires_token and len(tokens) != 1:
         # Worded for HTTP: the Authenticator's own message names gRPC metadata.
         raise Unauthenticated(
             f"missing token: send it as the HTTP header {TOKEN_HEADER!r}"
             if not tokens
             else f"invalid token: send exactly one {TOKEN_HEADER!r} header"
         )
-    return authenticator.authenticate(metadata, auth_context)
+    return await authenticator.authenticate(metadata, auth_context)
 
 
 def _abort(refusal: AuthError) -> GatewayAbort:
@@ -382,8 +395,8 @@ def metrics_handler(
     without a valid token 401.)"""
 
     async def handle(http: web.Request) -> web.StreamResponse:
-        if authenticator is not None and authenticator.tokens is not None:
-            refusal = _metrics_refusal(authenticator, http)
+        if authenticator is not None and authenticator.requires_token:
+            refusal = await _metrics_refusal(authenticator, http)
             if refusal is not None:
                 return _json(refusal.as_json(), refusal.http_status, _begin(http))
         return web.Response(body=await metrics.render(), headers={"Content-Type": CONTENT_TYPE})
@@ -391,9 +404,11 @@ def metrics_handler(
     return handle
 
 
-def _metrics_refusal(authenticator: Authenticator, http: web.Request) -> GatewayAbort | None:
+async def _metrics_refusal(authenticator: Authenticator, http: web.Request) -> GatewayAbort | None:
     try:
-        principal = _authenticated(authenticator, http, _credentials(http), _auth_context(http))
+        principal = await _authenticated(
+            authenticator, http, _credentials(http), _auth_context(http)
+        )
     except AuthError as refusal:
         log.warning("metrics refused", peer=http.remote, reason=str(refusal))
         return _abort(refusal)

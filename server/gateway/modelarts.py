@@ -150,7 +150,7 @@ class ModelArtsGateway:
         code = grpc.StatusCode.UNKNOWN.name
         try:
             body = await http.read()
-            context = self._admit(http, body, request_id)
+            context = await self._admit(http, body, request_id)
             step = await self._call(http.match_info, body, context)
             code = grpc.StatusCode.OK.name
             return _json(step, 201, request_id)
@@ -166,7 +166,7 @@ class ModelArtsGateway:
             seconds = time.perf_counter() - started
             self._metrics.observe_rpc(METHOD, transport="http", code=code, seconds=seconds)
 
-    def _admit(self, http: web.Request, body: bytes, request_id: str) -> GatewayContext:
+    async def _admit(self, http: web.Request, body: bytes, request_id: str) -> GatewayContext:
         """Verify the signature (when keys are configured) and the token, admit the
         caller, and check that the path's project is its domain."""
         refused = "Incorrect IAM authentication information: "
@@ -186,11 +186,11 @@ class ModelArtsGateway:
         metadata = [(TOKEN_KEY, token) for token in tokens] + [(REQUEST_ID_KEY, request_id)]
         auth_context = _auth_context(http)
         context = GatewayContext(metadata, http.remote or "", auth_context)
-        if self._authenticator.tokens is not None and len(tokens) != 1:
+        if self._authenticator.requires_token and len(tokens) != 1:
             problem = "x-auth-token not found" if not tokens else "more than one token"
             raise ModelArtsError(401, NOT_AUTHENTICATED, refused + problem)
         try:
-            principal = self._authenticator.authenticate(metadata, auth_context)
+            principal = await self._authenticator.authenticate(metadata, auth_context)
         except Unauthenticated as why:
             raise ModelArtsError(401, NOT_AUTHENTICATED, refused + str(why)) from None
         _check_project(principal, http.match_info["project_id"])

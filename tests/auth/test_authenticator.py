@@ -19,12 +19,12 @@ def cert(common_name: str) -> dict[str, list[bytes]]:
     return {"x509_common_name": [common_name.encode()]}
 
 
-def test_without_tokens_or_client_certificates_every_caller_is_an_operator() -> None:
-    assert Authenticator().authenticate([], NO_CERT) == OPERATOR
+async def test_without_tokens_or_client_certificates_every_caller_is_an_operator() -> None:
+    assert await Authenticator().authenticate([], NO_CERT) == OPERATOR
 
 
-def test_a_known_token_resolves_to_its_caller() -> None:
-    found = Authenticator(tokens=TOKENS).authenticate([("token", "t-alice")], NO_CERT)
+async def test_a_known_token_resolves_to_its_caller() -> None:
+    found = await Authenticator(tokens=TOKENS).authenticate([("token", "t-alice")], NO_CERT)
     assert found == Principal("alice", "alice")
 
 
@@ -37,15 +37,15 @@ def test_a_known_token_resolves_to_its_caller() -> None:
         pytest.param([("token", "t-ops"), ("token", "t-alice")], "invalid token", id="two"),
     ],
 )
-def test_a_call_without_exactly_one_known_token_is_refused(
+async def test_a_call_without_exactly_one_known_token_is_refused(
     metadata: list[tuple[str, str]], message: str
 ) -> None:
     with pytest.raises(Unauthenticated, match=message):
-        Authenticator(tokens=TOKENS).authenticate(metadata, NO_CERT)
+        await Authenticator(tokens=TOKENS).authenticate(metadata, NO_CERT)
 
 
-def test_a_client_certificate_binds_the_caller_to_its_common_name() -> None:
-    found = Authenticator(bind_client_certificate=True).authenticate([], cert("bob"))
+async def test_a_client_certificate_binds_the_caller_to_its_common_name() -> None:
+    found = await Authenticator(bind_client_certificate=True).authenticate([], cert("bob"))
     assert found == Principal("bob", "bob")
 
 
@@ -53,19 +53,19 @@ def test_a_client_certificate_binds_the_caller_to_its_common_name() -> None:
     "auth_context",
     [pytest.param(NO_CERT, id="no-name"), pytest.param(cert(""), id="empty-name")],
 )
-def test_a_client_certificate_without_a_common_name_is_refused(
+async def test_a_client_certificate_without_a_common_name_is_refused(
     auth_context: dict[str, list[bytes]],
 ) -> None:
     with pytest.raises(Unauthenticated, match="no subject common name"):
-        Authenticator(bind_client_certificate=True).authenticate([], auth_context)
+        await Authenticator(bind_client_certificate=True).authenticate([], auth_context)
 
 
-def test_an_operator_token_over_a_client_certificate_is_bound_to_the_certificate() -> None:
+async def test_an_operator_token_over_a_client_certificate_is_bound_to_the_certificate() -> None:
     both = Authenticator(tokens=TOKENS, bind_client_certificate=True)
-    assert both.authenticate([("token", "t-ops")], cert("alice")) == Principal("alice", "ops")
+    assert await both.authenticate([("token", "t-ops")], cert("alice")) == Principal("alice", "ops")
 
 
-def test_a_token_of_another_domain_than_the_client_certificate_is_refused() -> None:
+async def test_a_token_of_another_domain_than_the_client_certificate_is_refused() -> None:
     both = Authenticator(tokens=TOKENS, bind_client_certificate=True)
     with pytest.raises(Unauthenticated, match="token is for domain 'alice'"):
-        both.authenticate([("token", "t-alice")], cert("bob"))
+        await both.authenticate([("token", "t-alice")], cert("bob"))

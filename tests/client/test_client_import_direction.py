@@ -50,6 +50,7 @@ def test_the_cli_is_split_into_the_modules_checked_above() -> None:
         "_cli_base.py",
         "_cli_queues.py",
         "_cli_steps.py",
+        "_cli_users.py",
         "_cli_workflow.py",
         "cli.py",
     ]

@@ -44,6 +44,7 @@ from dagwire.server.gateway.paddleflow import (
     run,
     runcache,
     schedule,
+    users,
     version,
 )
 from dagwire.server.gateway.paddleflow.common import PaddleFlowApi, PaddleFlowAuthenticator
@@ -63,6 +64,7 @@ RESOURCES: Sequence[ModuleType] = (
     queue,
     flavour,
     cluster,
+    users,
 )
 
 

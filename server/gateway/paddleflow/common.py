@@ -73,6 +73,11 @@ RUN_CACHE_NOT_FOUND = "RunCacheNotFound"
 FLAVOUR_NOT_FOUND = "FlavourNotFound"
 CLUSTER_NOT_FOUND = "ClusterNotFound"
 FILE_SYSTEM_NOT_EXIST = "FileSystemNotExist"
+AUTH_FAILED = "AuthFailed"
+INVALID_NAME_PATTERN = "InvalidNamePattern"
+USER_NAME_DUPLICATED = "UserNameDuplicated"
+USER_NOT_EXIST = "UserNotExist"
+USER_PASSWORD_WEAK = "UserPasswordWeak"
 
 # errorHTTPStatus: the HTTP status PaddleFlow answers each code with.
 HTTP_STATUS: Mapping[str, int] = {
@@ -100,6 +105,11 @@ HTTP_STATUS: Mapping[str, int] = {
     FLAVOUR_NOT_FOUND: 404,
     CLUSTER_NOT_FOUND: 400,
     FILE_SYSTEM_NOT_EXIST: 403,
+    AUTH_FAILED: 400,
+    INVALID_NAME_PATTERN: 400,
+    USER_NAME_DUPLICATED: 403,
+    USER_NOT_EXIST: 400,
+    USER_PASSWORD_WEAK: 400,
 }
 
 # The gRPC code of a servicer's status -> PaddleFlow's code (its HTTP status from
@@ -128,11 +138,15 @@ NOT_FOUND_CODES: Mapping[str, str] = {
     "flavour": FLAVOUR_NOT_FOUND,
     "cluster": CLUSTER_NOT_FOUND,
     "file system": FILE_SYSTEM_NOT_EXIST,
+    "user": USER_NOT_EXIST,
 }
 
 # dagwire's ResourceInfo.resource_type of a resource that exists already -> PaddleFlow's
 # code for it.
-DUPLICATE_CODES: Mapping[str, str] = {"queue": QUEUE_NAME_DUPLICATED}
+DUPLICATE_CODES: Mapping[str, str] = {
+    "queue": QUEUE_NAME_DUPLICATED,
+    "user": USER_NAME_DUPLICATED,
+}
 
 
 class PaddleFlowError(Exception):
@@ -188,7 +202,7 @@ class PaddleFlowAuthenticator:
     def add_verifier(self, verifier: TokenVerifier) -> None:
         self.verifiers.append(verifier)
 
-    def authenticate(self, http: web.Request) -> Principal:
+    async def authenticate(self, http: web.Request) -> Principal:
         tokens = http.headers.getall(AUTH_HEADER, [])
         if len(tokens) > 1:
             raise PaddleFlowError(AUTH_INVALID_TOKEN, f"send exactly one {AUTH_HEADER} header")
@@ -196,13 +210,13 @@ class PaddleFlowAuthenticator:
             principal = verifier(tokens[0])
             if principal is not None:
                 return principal
-        if self.authenticator.tokens is not None and not tokens:
+        if self.authenticator.requires_token and not tokens:
             raise PaddleFlowError(
                 AUTH_WITHOUT_TOKEN, f"Request should login first: no {AUTH_HEADER} header"
             )
         metadata = [(TOKEN_KEY, token) for token in tokens]
         try:
-            return self.authenticator.authenticate(metadata, _auth_context(http))
+            return await self.authenticator.authenticate(metadata, _auth_context(http))
         except Unauthenticated as why:
             raise PaddleFlowError(AUTH_INVALID_TOKEN, f"Invalid token: {why}") from None
         except PermissionDenied as why:
@@ -353,7 +367,7 @@ class PaddleFlowApi:
         bind_request_id(request_id)
         outcome = "OK"
         try:
-            principal = _ANONYMOUS if public else self.authenticator.authenticate(http)
+            principal = _ANONYMOUS if public else await self.authenticator.authenticate(http)
             if not public:
                 admit(principal)
                 structlog.contextvars.bind_contextvars(caller=principal.name)
