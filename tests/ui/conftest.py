@@ -137,6 +137,12 @@ def listed(driver: webdriver.Chrome) -> list[str]:
     return [row.get_attribute("data-id") or "" for row in rows]
 
 
+def listed_runs(driver: webdriver.Chrome) -> list[str]:
+    """The runs listed once the list has loaded (a row, or the empty list's line)."""
+    wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#list tbody tr"))
+    return listed(driver)
+
+
 def notice(driver: webdriver.Chrome) -> WebElement:
     return driver.find_element(By.ID, "notice")
 

@@ -6,15 +6,9 @@ from __future__ import annotations
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from tests.ui.conftest import ALICE, BOB, create_run, listed, sign_in, wait_until
+from tests.ui.conftest import ALICE, BOB, create_run, listed_runs, sign_in, wait_until
 
 DEMO = "name: demo\nentry_points:\n  a: {command: 'echo a'}\n"
-
-
-def listed_runs(driver: webdriver.Chrome) -> list[str]:
-    """The runs listed once the list has loaded (a row, or the empty list's line)."""
-    wait_until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#list tbody tr"))
-    return listed(driver)
 
 
 def test_a_second_tenant_sees_neither_the_list_entry_nor_the_page_of_the_first_ones_run(

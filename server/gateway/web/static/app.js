@@ -126,7 +126,7 @@ const Dw = (() => {
   }
 
   function showSignIn() {
-    notify("Sign in with your token to see this page.", "error");
+    notify("Sign in to see this page.", "error");
   }
 
   // A confirmation for an action, with optional fields (a reason, parameters).
