@@ -55,6 +55,7 @@ from dagwire.server.store.file_systems import SqlFileSystems
 from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
+from dagwire.server.store.usage import SqlUsageStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.fs_registry import FileSystems
@@ -148,6 +149,7 @@ class DagwireServer:
             return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
+        self.usage_store = SqlUsageStore(self.store)
         self.file_systems = FileSystems(
             SqlFileSystems(self.store), utc_now, config.data_dir, config.s3_endpoints
         )
@@ -406,6 +408,7 @@ class DagwireServer:
         await self._bind()
         await self.store.open()
         await self.workflow_store.open()
+        await self.usage_store.open()
         await self.schedule_store.open()
         if self.federation is not None:
             await self.federation.open()

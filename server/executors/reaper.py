@@ -1,0 +1,184 @@
+"""The reaper: runs one party's process as its child and records what it cost.
+
+    python -I -S reaper.py STATISTICS_FILE INTERVAL MAX_SAMPLES -- COMMAND...
+
+The local executor starts every party as this script over its status wrapper (the
+shell that records the exit status, which runs the command, in bwrap when sandboxed):
+the reaper leads the party's process group, outside the sandbox. It waits for the child with wait4(), so the CPU time
+(user and system) and the peak resident set size come from the kernel's own accounting
+of the child and of every descendant that was reaped inside the tree (bwrap's init reaps
+the sandbox's orphans), not from polling. While the child runs it samples the process
+tree from /proc every INTERVAL seconds (its cumulative CPU time and its summed resident
+memory), keeping at most MAX_SAMPLES: when full, every other sample is dropped and the
+interval doubles, so a long task's series still spans its whole life.
+
+The figures go to STATISTICS_FILE (JSON, replaced atomically) after every sample and at
+the end with "complete": true. The file lives in the attempt directory, which the
+sandboxed process cannot write, and the reaper belongs to the party's process group, so
+it outlives a server restart like the wrapper and a recovered party still finds its
+figures. Standard library only, loaded without site-packages (-S): it costs a bare
+interpreter start.
+
+It ends as its child did: with the same exit code, or killed by the same signal, so
+that whoever waits for it learns what it would have learnt from the child. SIGTERM to
+the group reaches the child directly; the reaper ignores it and waits for the child, as
+the wrapper does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+# Bounds on one sample's walk of the tree, so that a fork bomb costs the reaper little.
+_MAX_TREE = 4096
+_START_FAILURE = 127
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 5 or argv[3] != "--":
+        print(
+            "usage: reaper.py STATISTICS_FILE INTERVAL MAX_SAMPLES -- COMMAND...", file=sys.stderr
+        )
+        return 2
+    target, interval, max_samples = argv[0], float(argv[1]), max(2, int(argv[2]))
+    command = argv[4:]
+    # A handler, not SIG_IGN: posix_spawn resets handled signals to their default in the
+    # child, while an ignored one would stay ignored there.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+    start, started = time.monotonic(), time.time()
+    try:
+        pid = os.posix_spawnp(command[0], command, os.environ, setsigmask=())
+    except OSError as error:
+        print(f"reaper: cannot run {command[0]!r}: {error}", file=sys.stderr)
+        return _START_FAILURE
+    samples: list[list[float]] = []
+    peak = 0
+    while True:
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+        if done == pid:
+            break
+        user, system, rss = _tree_usage(pid)
+        now = time.time()
+        peak = max(peak, rss)
+        samples.append([round(now, 3), round(user + system, 3), rss])
+        if len(samples) >= max_samples:
+            del samples[1::2]
+            interval *= 2
+        _write(
+            target,
+            False,
+            started,
+            now,
+            time.monotonic() - start,
+            user,
+            system,
+            peak,
+            0,
+            interval,
+            samples,
+        )
+        signal.sigtimedwait([signal.SIGCHLD], interval)
+    code = os.waitstatus_to_exitcode(status)
+    exit_code = 128 - code if code < 0 else code  # as a shell reports a signal
+    ended = time.time()
+    samples.append([round(ended, 3), round(usage.ru_utime + usage.ru_stime, 3), 0])
+    if len(samples) > max_samples:
+        del samples[-2]
+    # ru_maxrss is in KiB on Linux: the largest resident set of any one process of the
+    # tree (the kernel keeps the maximum, not a sum, over reaped descendants); the
+    # samples' summed RSS may be larger for a tree of several big processes.
+    peak = max(peak, usage.ru_maxrss * 1024)
+    _write(
+        target,
+        True,
+        started,
+        ended,
+        time.monotonic() - start,
+        usage.ru_utime,
+        usage.ru_stime,
+        peak,
+        exit_code,
+        interval,
+        samples,
+    )
+    if code < 0:
+        _die_of(-code)
+    return exit_code
+
+
+def _die_of(signum: int) -> None:
+    """End the way the child did: by its signal, with the default action."""
+    with contextlib.suppress(OSError, ValueError):  # SIGKILL, SIGSTOP: default anyway
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    os.kill(os.getpid(), signum)
+
+
+def _tree_usage(root: int) -> tuple[float, float, int]:
+    """User and system CPU seconds (own and reaped children's, of every live process of
+    the tree) and summed resident bytes of the process tree under `root`, from /proc."""
+    user = system = rss = 0
+    pending, seen = [root], 0
+    while pending and seen < _MAX_TREE:
+        pid = pending.pop()
+        seen += 1
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+            # Fields 14-17 (utime, stime, cutime, cstime) and 24 (rss), counted from 1;
+            # the split starts at field 3.
+            user += int(fields[11]) + int(fields[13])
+            system += int(fields[12]) + int(fields[14])
+            rss += int(fields[21]) * _PAGE
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", "rb") as children:
+                    pending.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError, IndexError):
+            continue  # it exited meanwhile; its time is in its parent's counters soon
+    return user / _TICKS, system / _TICKS, rss
+
+
+def _write(
+    target: str,
+    complete: bool,
+    start_time: float,
+    end_time: float,
+    wall: float,
+    user: float,
+    system: float,
+    peak: int,
+    exit_code: int,
+    interval: float,
+    samples: list[list[float]],
+) -> None:
+    record = {
+        "complete": complete,
+        "start_time": start_time,
+        "end_time": end_time,
+        "wall_seconds": wall,
+        "user_seconds": user,
+        "system_seconds": system,
+        "peak_rss_bytes": peak,
+        "exit_code": exit_code,
+        "sample_interval": interval,
+        "samples": samples,
+    }
+    temporary = f"{target}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            json.dump(record, out, separators=(",", ":"))
+        os.replace(temporary, target)
+    except OSError:
+        pass  # the figures are a report; never fail the command over them
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
