@@ -76,7 +76,9 @@ from ._workflow_models import (
     ScheduleStatus,
     Step,
     StepLog,
+    StepStatistics,
     StepStatus,
+    UsageSample,
 )
 
 __all__ = [
@@ -143,11 +145,13 @@ __all__ = [
     "StepExecutionStatus",
     "StepIO",
     "StepLog",
+    "StepStatistics",
     "StepStatus",
     "StepTransition",
     "TLSConfig",
     "TaskSpec",
     "TaskStatus",
+    "UsageSample",
     "WaitTimeoutError",
     "WatchExpiredError",
     "job_request_from_dict",

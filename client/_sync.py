@@ -85,6 +85,7 @@ from ._workflow_models import (
     Schedule,
     ScheduleStatus,
     StepLog,
+    StepStatistics,
 )
 
 T = TypeVar("T")
@@ -702,6 +703,15 @@ class DagwireClient(BaseDagwireClient):
         order. ``position="begin"`` numbers pages from the first line, ``"end"`` (the
         default) from the last; ``page_size`` lines a page (server default 100)."""
         call = self._get_run_log_call(run_id, step_name, page_size, page_no, position)
+        return self._invoke(call)
+
+    def get_step_statistics(
+        self, run_id: str, step_name: str = "", *, with_samples: bool = False
+    ) -> list[StepStatistics]:
+        """What each finished attempt of the run's steps (or of ``step_name`` only) cost:
+        CPU seconds, peak memory bytes, wall seconds, exit code; with ``with_samples``,
+        the process tree over time too. NotFoundError for an unknown run or step."""
+        call = self._get_step_statistics_call(run_id, step_name, with_samples)
         return self._invoke(call)
 
     def tail_run_log(

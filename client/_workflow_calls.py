@@ -31,6 +31,7 @@ from ._workflow_models import (
     Schedule,
     ScheduleStatus,
     StepLog,
+    StepStatistics,
     _to_proto,
 )
 
@@ -406,6 +407,20 @@ class _WorkflowCalls:
             "GetRunLog",
             request,
             lambda r: [StepLog._from_proto(log) for log in r.logs],
+            "workflow",
+        )
+
+    @staticmethod
+    def _get_step_statistics_call(
+        run_id: str, step_name: str, with_samples: bool
+    ) -> _Call[list[StepStatistics]]:
+        request = wf.GetStepStatisticsRequest(
+            run_id=run_id, step_name=step_name, with_samples=with_samples
+        )
+        return _Call(
+            "GetStepStatistics",
+            request,
+            lambda r: [StepStatistics._from_proto(s) for s in r.statistics],
             "workflow",
         )
 

@@ -64,6 +64,7 @@ from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.queues import Queues
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
+from dagwire.server.workflow.statistics import RunStatistics
 from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
 from dagwire.v1 import queue_service_pb2, step_execution_service_pb2, workflow_service_pb2
@@ -207,6 +208,7 @@ class DagwireServer:
             pipelines=self.pipelines,
             file_systems=self.file_systems,
         )
+        self.run_statistics = RunStatistics(self.workflows, self.usage_store)
         self.run_outputs = RunOutputs(
             self.workflow_store, self.workflows, self.runtime.executor.log_path
         )
@@ -269,6 +271,7 @@ class DagwireServer:
                         tenant_code_allowed=self.sandbox is not None or config.unsandboxed,
                     ),
                     self.file_systems,
+                    self.run_statistics,
                 ),
             ),
             GatewayService(
