@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -39,6 +40,9 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 # Bounds on one sample's walk of the tree, so that a fork bomb costs the reaper little.
 _MAX_TREE = 4096
 _START_FAILURE = 127
+_PR_SET_CHILD_SUBREAPER = 36
+# How long the reaper waits for adopted orphans once the command has exited.
+_ORPHAN_GRACE_SECONDS = 2.0
 
 
 def main(argv: list[str]) -> int:
@@ -53,6 +57,7 @@ def main(argv: list[str]) -> int:
     # child, while an ignored one would stay ignored there.
     signal.signal(signal.SIGTERM, lambda *_: None)
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+    _become_subreaper()
     start, started = time.monotonic(), time.time()
     try:
         pid = os.posix_spawnp(command[0], command, os.environ, setsigmask=())
@@ -61,11 +66,12 @@ def main(argv: list[str]) -> int:
         return _START_FAILURE
     samples: list[list[float]] = []
     peak = 0
+    status: int | None = None
     while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
-        if done == pid:
+        status = _reap(pid, status)
+        if status is not None:
             break
-        user, system, rss = _tree_usage(pid)
+        user, system, rss = _tree_usage(os.getpid())
         now = time.time()
         peak = max(peak, rss)
         samples.append([round(now, 3), round(user + system, 3), rss])
@@ -86,6 +92,8 @@ def main(argv: list[str]) -> int:
             samples,
         )
         signal.sigtimedwait([signal.SIGCHLD], interval)
+    _reap_orphans(time.monotonic() + _ORPHAN_GRACE_SECONDS)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     code = os.waitstatus_to_exitcode(status)
     exit_code = 128 - code if code < 0 else code  # as a shell reports a signal
     ended = time.time()
@@ -122,11 +130,53 @@ def _die_of(signum: int) -> None:
     os.kill(os.getpid(), signum)
 
 
+def _become_subreaper() -> None:
+    """Adopt the tree's orphans. bwrap's outer process exits once its pid namespace's
+    init has reported the command's exit, without waiting for that init: the init (whose
+    counters hold the sandboxed command's) would be reparented away and its usage lost
+    to us. As the subreaper, the reaper waits for it instead, and for any other orphan."""
+    try:
+        import ctypes  # only here: most of the reaper's start-up cost is this import
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the direct child's tree only
+
+
+def _reap(pid: int, status: int | None) -> int | None:
+    """Reap every child that has exited (the command, adopted orphans); the command's
+    wait status once it has exited, else `status` as it was."""
+    while True:
+        try:
+            done, found, _ = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return status
+        if done == 0:
+            return status
+        if done == pid:
+            status = found
+
+
+def _reap_orphans(deadline: float) -> None:
+    """Wait for adopted orphans still running after the command (bwrap's init exits a
+    moment after it), up to `deadline`: one that lives on (a daemon of an unsandboxed
+    command) is left to init, its usage uncounted."""
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            done, _, _ = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done == 0:
+            signal.sigtimedwait([signal.SIGCHLD], min(remaining, 0.05))
+
+
 def _tree_usage(root: int) -> tuple[float, float, int]:
     """User and system CPU seconds (own and reaped children's, of every live process of
-    the tree) and summed resident bytes of the process tree under `root`, from /proc."""
+    the tree) and summed resident bytes of the processes below `root` (the reaper), from
+    /proc."""
     user = system = rss = 0
-    pending, seen = [root], 0
+    pending, seen = _children(root), 0
     while pending and seen < _MAX_TREE:
         pid = pending.pop()
         seen += 1
@@ -138,12 +188,21 @@ def _tree_usage(root: int) -> tuple[float, float, int]:
             user += int(fields[11]) + int(fields[13])
             system += int(fields[12]) + int(fields[14])
             rss += int(fields[21]) * _PAGE
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children", "rb") as children:
-                    pending.extend(int(child) for child in children.read().split())
+            pending.extend(_children(pid))
         except (OSError, ValueError, IndexError):
             continue  # it exited meanwhile; its time is in its parent's counters soon
     return user / _TICKS, system / _TICKS, rss
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", "rb") as children:
+                found.extend(int(child) for child in children.read().split())
+    except (OSError, ValueError):
+        pass  # gone meanwhile
+    return found
 
 
 def _write(
