@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from dagwire.server.federation.setup import Federation
     from dagwire.server.gateway.listener import HttpListener
     from dagwire.server.gateway.modelarts import ModelArtsGateway
+    from dagwire.server.gateway.paddleflow import PaddleFlowGateway
     from dagwire.server.runtime.replicas import Replication
 
 log = structlog.get_logger(__name__)
@@ -288,8 +289,9 @@ class DagwireServer:
                 service.descriptor,
                 reject_unary=service.reject_unary,
             )
-        # gRPC only: PaddleFlow's REST paths for queues are the gateway's to add.
-        add_servicer(self._server, QueueServicer(self.queues), QUEUE_SERVICE_DESCRIPTOR)
+        # Over gRPC, and over HTTP at PaddleFlow's paths only (gateway/paddleflow).
+        self._queue_service = GatewayService(QUEUE_SERVICE_DESCRIPTOR, QueueServicer(self.queues))
+        add_servicer(self._server, self._queue_service.servicer, QUEUE_SERVICE_DESCRIPTOR)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)
@@ -306,7 +308,10 @@ class DagwireServer:
         from dagwire.server.gateway.http import HttpGateway
         from dagwire.server.gateway.listener import HttpListener
 
-        extensions = [self._modelarts_gateway(served, authenticator).register]
+        extensions = [
+            self._modelarts_gateway(served, authenticator).register,
+            self._paddleflow_gateway(served, authenticator).register,
+        ]
         if self.config.ui:
             from dagwire.server.gateway.ui import WebUi
 
@@ -341,6 +346,19 @@ class DagwireServer:
             authenticator=authenticator,
             metrics=self.metrics,
             access_keys=AccessKeys.load(keys) if keys is not None else None,
+        )
+
+    def _paddleflow_gateway(
+        self, served: list[GatewayService], authenticator: Authenticator
+    ) -> PaddleFlowGateway:
+        """PaddleFlow's REST paths, on the same WorkflowService and QueueService."""
+        from dagwire.server.gateway.paddleflow import PaddleFlowGateway
+
+        services = [*served, self._queue_service]
+        return PaddleFlowGateway(
+            services={s.descriptor.name: s for s in services},
+            authenticator=authenticator,
+            metrics=self.metrics,
         )
 
     def _metrics_listener(self) -> HttpListener | None:
