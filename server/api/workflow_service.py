@@ -314,10 +314,16 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
         self, request: rr.GetStepStatisticsRequest, context: Context
     ) -> rr.GetStepStatisticsResponse:
         tenant = current_tenant()
+        if request.job_id and (request.run_id or request.step_name):
+            raise InvalidArgument.of("job_id", "names a step by itself: no run_id nor step_name")
         if self._statistics is None:
             await self._runtime.get_run(tenant, request.run_id)  # NOT_FOUND as for any
             return rr.GetStepStatisticsResponse()
-        _, entries = await self._statistics.for_run(tenant, request.run_id, request.step_name)
+        if request.job_id:
+            view, step = await self._statistics.find_step(tenant, request.job_id)
+            entries = await self._statistics.of_view(view, step)
+        else:
+            _, entries = await self._statistics.for_run(tenant, request.run_id, request.step_name)
         return rr.GetStepStatisticsResponse(
             statistics=[
                 convert.usage_to_proto(e.step_name, e.record, with_samples=request.with_samples)

@@ -43,6 +43,7 @@ _START_FAILURE = 127
 _PR_SET_CHILD_SUBREAPER = 36
 # How long the reaper waits for adopted orphans once the command has exited.
 _ORPHAN_GRACE_SECONDS = 2.0
+_FIRST_SAMPLE_SECONDS = 0.1
 
 
 def main(argv: list[str]) -> int:
@@ -67,6 +68,8 @@ def main(argv: list[str]) -> int:
     samples: list[list[float]] = []
     peak = 0
     status: int | None = None
+    # The first sample a moment after the start, once the command runs (not the fork).
+    signal.sigtimedwait([signal.SIGCHLD], min(interval, _FIRST_SAMPLE_SECONDS))
     while True:
         status = _reap(pid, status)
         if status is not None:
@@ -97,7 +100,9 @@ def main(argv: list[str]) -> int:
     code = os.waitstatus_to_exitcode(status)
     exit_code = 128 - code if code < 0 else code  # as a shell reports a signal
     ended = time.time()
-    samples.append([round(ended, 3), round(usage.ru_utime + usage.ru_stime, 3), 0])
+    # The end: the final CPU time, and the memory last seen (the tree's is 0 once gone).
+    last_rss = samples[-1][2] if samples else 0
+    samples.append([round(ended, 3), round(usage.ru_utime + usage.ru_stime, 3), last_rss])
     if len(samples) > max_samples:
         del samples[-2]
     # ru_maxrss is in KiB on Linux: the largest resident set of any one process of the

@@ -1110,22 +1110,28 @@ class GetStepStatisticsRequest(_message.Message):
     RUN_ID_FIELD_NUMBER: _builtins.int
     STEP_NAME_FIELD_NUMBER: _builtins.int
     WITH_SAMPLES_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """The run id."""
     step_name: _builtins.str
     """Only this step; empty for every step."""
     with_samples: _builtins.bool
     """Include each attempt's samples over time (the detail); without, the totals only."""
+    job_id: _builtins.str
+    """Instead of run_id and step_name: the step whose engine task id (Step.job_id) this
+    is, as PaddleFlow's statistics paths name a job.
+    """
     def __init__(
         self,
         *,
         run_id: _builtins.str = ...,
         step_name: _builtins.str = ...,
         with_samples: _builtins.bool = ...,
+        job_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["run_id", b"run_id", "step_name", b"step_name", "with_samples", b"with_samples"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "run_id", b"run_id", "step_name", b"step_name", "with_samples", b"with_samples"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -349,7 +349,8 @@ class WorkflowServiceServicer:
     def GetStepStatistics(self, request, context):
         """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
         wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
-        for an unknown run or step.
+        for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+        run id or step name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -103,7 +103,8 @@ class WorkflowServiceStub:
     GetStepStatistics: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetStepStatisticsRequest, _workflow_request_response_pb2.GetStepStatisticsResponse]
     """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
     wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
-    for an unknown run or step.
+    for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+    run id or step name.
     """
     TailRunLog: _grpc.UnaryStreamMultiCallable[_workflow_request_response_pb2.TailRunLogRequest, _workflow_request_response_pb2.TailRunLogResponse]
     """Streams one step's log as it grows: what is there from `offset` at once, then each
@@ -213,7 +214,8 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     GetStepStatistics: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetStepStatisticsRequest, _workflow_request_response_pb2.GetStepStatisticsResponse]  # type: ignore[assignment]
     """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
     wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
-    for an unknown run or step.
+    for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+    run id or step name.
     """
     TailRunLog: _aio.UnaryStreamMultiCallable[_workflow_request_response_pb2.TailRunLogRequest, _workflow_request_response_pb2.TailRunLogResponse]  # type: ignore[assignment]
     """Streams one step's log as it grows: what is there from `offset` at once, then each
@@ -440,7 +442,8 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_workflow_request_response_pb2.GetStepStatisticsResponse, _abc.Awaitable[_workflow_request_response_pb2.GetStepStatisticsResponse]]:
         """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
         wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
-        for an unknown run or step.
+        for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+        run id or step name.
         """
 
     @_abc_1.abstractmethod

@@ -33,7 +33,7 @@ from types import ModuleType
 from aiohttp import web
 
 from dagwire.server.auth.interceptor import Authenticator
-from dagwire.server.gateway.paddleflow import run, version
+from dagwire.server.gateway.paddleflow import run, statistics, version
 from dagwire.server.gateway.paddleflow.common import PaddleFlowApi, PaddleFlowAuthenticator
 from dagwire.server.gateway.services import GatewayService
 from dagwire.server.observability.metrics import ServerMetrics
@@ -42,6 +42,7 @@ from dagwire.server.observability.metrics import ServerMetrics
 RESOURCES: Sequence[ModuleType] = (
     version,
     run,
+    statistics,
 )
 
 
