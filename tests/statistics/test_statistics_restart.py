@@ -74,3 +74,38 @@ async def test_figures_of_a_step_that_ended_while_the_server_was_down_survive_re
     assert entry.peak_memory_bytes >= 40 * MB
     assert entry.complete
     assert later == first
+
+
+async def test_a_step_a_restarted_server_reattached_to_reports_its_final_figures(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess(tmp_path).start()
+    port = int(server.address.rsplit(":", 1)[1])
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            stub = rpc.WorkflowServiceStub(channel)
+            created = await stub.CreateRun(
+                rr.CreateRunRequest(run_yaml=one_step(f"sleep 2; {BURN}"))
+            )
+        run_id = created.run.run_id
+        await assert_eventually(
+            lambda: _run(server.address, run_id),
+            lambda reply: reply.run.steps[0].status == enums.STEP_STATUS_RUNNING,
+        )
+    finally:
+        server.kill()
+    # Back while the step still runs: the server watches it as a process not its child.
+    again = ServerProcess(tmp_path, port=port).start()
+    try:
+        done = await assert_eventually(
+            lambda: _run(again.address, run_id), lambda reply: reply.run.status in FINISHED
+        )
+        reply = await _statistics(again.address, run_id)
+    finally:
+        again.stop()
+
+    assert done.run.status == enums.RUN_STATUS_SUCCEEDED
+    (entry,) = reply.statistics
+    assert entry.complete
+    assert entry.cpu_seconds >= 0.2
+    assert entry.wall_seconds >= 2.0
