@@ -27,8 +27,6 @@ the wrapper does.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import resource
 import signal
@@ -60,6 +58,7 @@ def main(argv: list[str]) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
     _become_subreaper()
     start, started = time.monotonic(), time.time()
+    own_peak = _own_peak_kib()
     try:
         pid = os.posix_spawnp(command[0], command, os.environ, setsigmask=())
     except OSError as error:
@@ -107,8 +106,12 @@ def main(argv: list[str]) -> int:
         del samples[-2]
     # ru_maxrss is in KiB on Linux: the largest resident set of any one process of the
     # tree (the kernel keeps the maximum, not a sum, over reaped descendants); the
-    # samples' summed RSS may be larger for a tree of several big processes.
-    peak = max(peak, usage.ru_maxrss * 1024)
+    # samples' summed RSS may be larger for a tree of several big processes. The spawned
+    # child shares the reaper's memory until it execs, and the kernel keeps that high-water
+    # mark as the child's own: a maximum no higher than the reaper's tells nothing, and
+    # the samples speak instead.
+    if usage.ru_maxrss > own_peak:
+        peak = max(peak, usage.ru_maxrss * 1024)
     _write(
         target,
         True,
@@ -129,10 +132,25 @@ def main(argv: list[str]) -> int:
 
 def _die_of(signum: int) -> None:
     """End the way the child did: by its signal, with the default action."""
-    with contextlib.suppress(OSError, ValueError):  # SIGKILL, SIGSTOP: default anyway
+    # Not contextlib.suppress: importing contextlib costs more than the rest of the reaper.
+    try:  # noqa: SIM105
         signal.signal(signum, signal.SIG_DFL)
+    except (OSError, ValueError):  # SIGKILL, SIGSTOP: their default anyway
+        pass
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
     os.kill(os.getpid(), signum)
+
+
+def _own_peak_kib() -> int:
+    """This process's resident high-water mark (VmHWM), in KiB; 0 when unknown."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _become_subreaper() -> None:
@@ -223,22 +241,19 @@ def _write(
     interval: float,
     samples: list[list[float]],
 ) -> None:
-    record = {
-        "complete": complete,
-        "start_time": start_time,
-        "end_time": end_time,
-        "wall_seconds": wall,
-        "user_seconds": user,
-        "system_seconds": system,
-        "peak_rss_bytes": peak,
-        "exit_code": exit_code,
-        "sample_interval": interval,
-        "samples": samples,
-    }
+    # JSON written by hand: every value is a bool or a finite number, and the json
+    # module (with re) would double the reaper's start-up time.
+    series = ",".join(f"[{t!r},{cpu!r},{int(rss)}]" for t, cpu, rss in samples)
+    record = (
+        f'{{"complete":{"true" if complete else "false"},"start_time":{start_time!r},'
+        f'"end_time":{end_time!r},"wall_seconds":{wall!r},"user_seconds":{user!r},'
+        f'"system_seconds":{system!r},"peak_rss_bytes":{int(peak)},'
+        f'"exit_code":{int(exit_code)},"sample_interval":{interval!r},"samples":[{series}]}}'
+    )
     temporary = f"{target}.tmp"
     try:
         with open(temporary, "w", encoding="utf-8") as out:
-            json.dump(record, out, separators=(",", ":"))
+            out.write(record)
         os.replace(temporary, target)
     except OSError:
         pass  # the figures are a report; never fail the command over them
