@@ -18,6 +18,7 @@ import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.v1 import (
+    job_statistics_service_pb2_grpc,
     queue_service_pb2_grpc,
     step_execution_service_pb2_grpc,
     workflow_service_pb2_grpc,
@@ -123,6 +124,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._workflow_stub_: Any = None
         self._step_stub_: Any = None
         self._queue_stub_: Any = None
+        self._statistics_stub_: Any = None
 
     def _connect(self) -> None:
         if self._credentials is None:
@@ -137,6 +139,9 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._workflow_stub_ = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)
         self._step_stub_ = step_execution_service_pb2_grpc.StepExecutionServiceStub(self._channel)
         self._queue_stub_ = queue_service_pb2_grpc.QueueServiceStub(self._channel)
+        self._statistics_stub_ = job_statistics_service_pb2_grpc.JobStatisticsServiceStub(
+            self._channel
+        )
 
     @property
     def _stub(self) -> Any:
@@ -162,6 +167,12 @@ class AsyncDagwireClient(BaseDagwireClient):
             self._connect()
         return self._queue_stub_
 
+    @property
+    def _statistics_stub(self) -> Any:
+        if self._statistics_stub_ is None:
+            self._connect()
+        return self._statistics_stub_
+
     async def __aenter__(self) -> AsyncDagwireClient:
         return self
 
@@ -179,7 +190,7 @@ class AsyncDagwireClient(BaseDagwireClient):
             await self._channel.close(grace=None)
             self._channel, self._stub_ = None, None
             self._workflow_stub_, self._step_stub_ = None, None
-            self._queue_stub_ = None
+            self._queue_stub_, self._statistics_stub_ = None, None
 
     async def _invoke(self, call: _Call[T]) -> T:
         stubs = {
@@ -187,6 +198,7 @@ class AsyncDagwireClient(BaseDagwireClient):
             "workflow": lambda: self._workflow_stub,
             "steps": lambda: self._step_stub,
             "queues": lambda: self._queue_stub,
+            "statistics": lambda: self._statistics_stub,
         }
         stub = stubs[call.service]()
         method = getattr(stub, call.method)
@@ -714,6 +726,14 @@ class AsyncDagwireClient(BaseDagwireClient):
         the process tree over time too. NotFoundError for an unknown run or step."""
         call = self._get_step_statistics_call(run_id, step_name, with_samples)
         return await self._invoke(call)
+
+    async def get_job_statistics(
+        self, job_id: str, task_id: str = "", *, with_samples: bool = False
+    ) -> list[StepStatistics]:
+        """What each finished attempt of a Kuscia job's party processes (or of one task's,
+        by task id or alias) cost; ``step_name`` is the task's alias. NotFoundError for a
+        job the caller is no party of."""
+        return await self._invoke(self._get_job_statistics_call(job_id, task_id, with_samples))
 
     async def tail_run_log(
         self,

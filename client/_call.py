@@ -10,8 +10,9 @@ from typing import Any, Generic, Literal, TypeAlias, TypeVar
 T = TypeVar("T")
 
 #: ``job``: the Kuscia-compatible JobService; ``workflow``: dagwire.v1.WorkflowService;
-#: ``steps``: dagwire.v1.StepExecutionService; ``queues``: dagwire.v1.QueueService.
-Service: TypeAlias = Literal["job", "workflow", "steps", "queues"]
+#: ``steps``: dagwire.v1.StepExecutionService; ``queues``: dagwire.v1.QueueService;
+#: ``statistics``: dagwire.v1.JobStatisticsService.
+Service: TypeAlias = Literal["job", "workflow", "steps", "queues", "statistics"]
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 
 from google.protobuf import timestamp_pb2
 
+from dagwire.v1 import job_statistics_request_response_pb2
 from dagwire.v1 import workflow_request_response_pb2 as wf
 
 from ._call import _Call
@@ -422,6 +423,20 @@ class _WorkflowCalls:
             request,
             lambda r: [StepStatistics._from_proto(s) for s in r.statistics],
             "workflow",
+        )
+
+    @staticmethod
+    def _get_job_statistics_call(
+        job_id: str, task_id: str, with_samples: bool
+    ) -> _Call[list[StepStatistics]]:
+        request = job_statistics_request_response_pb2.GetJobStatisticsRequest(
+            job_id=job_id, task_id=task_id, with_samples=with_samples
+        )
+        return _Call(
+            "GetJobStatistics",
+            request,
+            lambda r: [StepStatistics._from_proto(s) for s in r.statistics],
+            "statistics",
         )
 
     # --- schedules ------------------------------------------------------------------------

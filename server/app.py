@@ -18,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, kuscia_rejection
+from dagwire.server.api.job_statistics_service import JobStatisticsServicer
 from dagwire.server.api.queue_service import QueueServicer
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
@@ -67,7 +68,12 @@ from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
 from dagwire.server.workflow.statistics import RunStatistics
 from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
-from dagwire.v1 import queue_service_pb2, step_execution_service_pb2, workflow_service_pb2
+from dagwire.v1 import (
+    job_statistics_service_pb2,
+    queue_service_pb2,
+    step_execution_service_pb2,
+    workflow_service_pb2,
+)
 
 if TYPE_CHECKING:
     from dagwire.server.federation.setup import Federation
@@ -84,11 +90,15 @@ STEP_SERVICE_DESCRIPTOR = step_execution_service_pb2.DESCRIPTOR.services_by_name
     "StepExecutionService"
 ]
 QUEUE_SERVICE_DESCRIPTOR = queue_service_pb2.DESCRIPTOR.services_by_name["QueueService"]
+JOB_STATISTICS_DESCRIPTOR = job_statistics_service_pb2.DESCRIPTOR.services_by_name[
+    "JobStatisticsService"
+]
 SERVICES = (
     JOB_SERVICE,
     WORKFLOW_SERVICE_DESCRIPTOR.full_name,
     STEP_SERVICE_DESCRIPTOR.full_name,
     QUEUE_SERVICE_DESCRIPTOR.full_name,
+    JOB_STATISTICS_DESCRIPTOR.full_name,
 )
 # Open to every caller unless --auth-health: probes and grpcurl carry no credentials.
 OPERATIONAL_SERVICES = (health.SERVICE_NAME, *reflection.SERVICE_NAMES)
@@ -292,6 +302,12 @@ class DagwireServer:
         # Over gRPC, and over HTTP at PaddleFlow's paths only (gateway/paddleflow).
         self._queue_service = GatewayService(QUEUE_SERVICE_DESCRIPTOR, QueueServicer(self.queues))
         add_servicer(self._server, self._queue_service.servicer, QUEUE_SERVICE_DESCRIPTOR)
+        # gRPC only: Kuscia's REST paths are Kuscia's.
+        add_servicer(
+            self._server,
+            JobStatisticsServicer(self.runtime, self.usage_store),
+            JOB_STATISTICS_DESCRIPTOR,
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)

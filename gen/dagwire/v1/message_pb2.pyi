@@ -312,10 +312,10 @@ class StepStatistics(_message.Message):
     SAMPLE_INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
     SAMPLES_FIELD_NUMBER: _builtins.int
     step_name: _builtins.str
-    """Step name."""
+    """Step name (a Kuscia task's alias, from JobStatisticsService)."""
     job_id: _builtins.str
     """Engine task id of the step (Step.job_id; PaddleFlow's job id for the statistics
-    paths).
+    paths; a Kuscia task's task_id).
     """
     domain_id: _builtins.str
     """The party whose process it was (the run's owner domain for a pipeline step)."""
