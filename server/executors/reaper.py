@@ -39,6 +39,8 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 _MAX_TREE = 4096
 _START_FAILURE = 127
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NAME = 15
+_NAME = b"dagwire-reaper"
 # How long the reaper waits for adopted orphans once the command has exited.
 _ORPHAN_GRACE_SECONDS = 2.0
 _FIRST_SAMPLE_SECONDS = 0.1
@@ -163,6 +165,8 @@ def _become_subreaper() -> None:
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        # Named as what it is in ps and /proc/<pid>/comm, not as one more python.
+        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(_NAME), 0, 0, 0)
     except (OSError, AttributeError):
         pass  # not Linux: the direct child's tree only
 
