@@ -218,6 +218,7 @@ class DagwireServer:
             store=self.workflow_store,
             pipelines=self.pipelines,
             file_systems=self.file_systems,
+            fs_dir=config.file_systems_dir,
         )
         self.run_statistics = RunStatistics(self.workflows, self.usage_store)
         self.run_outputs = RunOutputs(

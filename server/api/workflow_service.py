@@ -68,16 +68,30 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
     async def CreatePipeline(
         self, request: rr.CreatePipelineRequest, context: Context
     ) -> rr.CreatePipelineResponse:
-        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
+        tenant = current_tenant(request.username)
+        text = await self._spec_text(tenant, request)
+        self._commands.check(parse_pipeline(text, "pipeline_yaml"))
         pipeline, version = await self._pipelines.create_pipeline(
-            current_tenant(request.username),
-            request.pipeline_yaml,
-            request.description,
-            request.request_id,
+            tenant, text, request.description, request.request_id
         )
         return rr.CreatePipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
             pipeline_version=convert.version_to_proto(version),
+        )
+
+    async def _spec_text(
+        self, tenant: Tenant, request: rr.CreatePipelineRequest | rr.UpdatePipelineRequest
+    ) -> str:
+        """The spec a pipeline request gives: pipeline_yaml, or the file at
+        pipeline_yaml_path in its fs_name file system."""
+        if not request.pipeline_yaml_path:
+            return request.pipeline_yaml
+        if request.pipeline_yaml:
+            raise InvalidArgument.of(
+                "pipeline_yaml", "give pipeline_yaml or pipeline_yaml_path, not both"
+            )
+        return await self._runtime.spec_in_fs(
+            tenant, request.fs_name, request.pipeline_yaml_path, "pipeline_yaml_path"
         )
 
     @workflow_errors
@@ -85,11 +99,15 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
         self, request: rr.GetPipelineRequest, context: Context
     ) -> rr.GetPipelineResponse:
         pipeline, versions = await self._pipelines.get_pipeline(
-            current_tenant(), request.pipeline_id
+            current_tenant(), request.pipeline_id, request.page_size, request.page_token
         )
         return rr.GetPipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
-            pipeline_versions=[convert.version_to_proto(v) for v in versions],
+            pipeline_versions=[convert.version_to_proto(v) for v in versions.items],
+            # A token is bound to the pipeline it pages (in place of a filter).
+            next_page_token=encode_token(
+                Listing.PIPELINE_VERSIONS, versions.next_token, request.pipeline_id
+            ),
         )
 
     @workflow_errors
@@ -108,12 +126,11 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
     async def UpdatePipeline(
         self, request: rr.UpdatePipelineRequest, context: Context
     ) -> rr.UpdatePipelineResponse:
-        self._commands.check(parse_pipeline(request.pipeline_yaml, "pipeline_yaml"))
+        tenant = current_tenant(request.username)
+        text = await self._spec_text(tenant, request)
+        self._commands.check(parse_pipeline(text, "pipeline_yaml"))
         pipeline, version = await self._pipelines.update_pipeline(
-            current_tenant(request.username),
-            request.pipeline_id,
-            request.pipeline_yaml,
-            request.description,
+            tenant, request.pipeline_id, text, request.description
         )
         return rr.UpdatePipelineResponse(
             pipeline=convert.pipeline_to_proto(pipeline),
@@ -183,6 +200,7 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
                 docker_env=request.docker_env,
                 request_id=request.request_id,
                 fs_name=request.fs_name,
+                run_yaml_path=request.run_yaml_path,
                 check_spec=self._commands.check,
             ),
         )

@@ -39,6 +39,7 @@ class Listing(StrEnum):
     """The calls that page, by RPC name: a token names the one that made it."""
 
     PIPELINES = "ListPipelines"
+    PIPELINE_VERSIONS = "GetPipeline"
     RUNS = "ListRuns"
     ARTIFACTS = "ListArtifacts"
     CACHE_ENTRIES = "ListCacheEntries"

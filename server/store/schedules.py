@@ -64,7 +64,9 @@ schedules = Table(
 )
 
 ACTIVE = "active"
-FILTER_COLUMNS = frozenset({"username", "pipeline_id", "pipeline_version_id", "name", "status"})
+FILTER_COLUMNS = frozenset(
+    {"schedule_id", "username", "pipeline_id", "pipeline_version_id", "name", "status"}
+)
 
 
 @dataclass(frozen=True, slots=True)

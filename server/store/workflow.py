@@ -374,6 +374,24 @@ class SqlWorkflowStore:
             )
             return [_version(row) for row in rows]
 
+    async def version_page(
+        self, pipeline_id: str, *, before: int | None, limit: int
+    ) -> Page[PipelineVersion]:
+        """Newest first, `limit` versions numbered below `before` (None: from the
+        newest); the next page continues below the last one's number."""
+        query = (
+            select(pipeline_versions)
+            .where(pipeline_versions.c.pipeline_id == pipeline_id)
+            .order_by(pipeline_versions.c.version.desc())
+        )
+        if before is not None:
+            query = query.where(pipeline_versions.c.version < before)
+        async with self._engine.connect() as conn:
+            rows = list(await conn.execute(query.limit(limit + 1)))
+        versions = [_version(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(versions, int(versions[-1].version_id) if more else None)
+
     async def get_version(self, pipeline_id: str, version_id: str) -> PipelineVersion | None:
         if not version_id.isdigit():
             return None

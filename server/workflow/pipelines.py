@@ -103,10 +103,16 @@ class Pipelines:
         return pipeline, version
 
     async def get_pipeline(
-        self, tenant: Tenant, pipeline_id: str
-    ) -> tuple[Pipeline, list[PipelineVersion]]:
+        self, tenant: Tenant, pipeline_id: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[Pipeline, Page[PipelineVersion]]:
+        """The pipeline and its versions, newest first: every one when `page_size` is 0
+        (and no token), else one page."""
         pipeline = await self._pipeline(tenant, pipeline_id)
-        return pipeline, await self._store.versions(pipeline_id)
+        before = decode_token(Listing.PIPELINE_VERSIONS, page_token, pipeline_id)
+        if page_size == 0 and before is None:
+            return pipeline, Page(await self._store.versions(pipeline_id), None)
+        limit = page_limit(page_size, 50)
+        return pipeline, await self._store.version_page(pipeline_id, before=before, limit=limit)
 
     async def list_pipelines(
         self, tenant: Tenant, page_size: int, page_token: str, filter_text: str

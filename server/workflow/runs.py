@@ -12,6 +12,7 @@ alone. Another domain's run answers exactly as a missing one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import secrets
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from dagwire.server.bus.base import EventBus
 from dagwire.server.engine.catalog import (
@@ -31,6 +33,7 @@ from dagwire.server.engine.errors import (
     JobNotFound,
 )
 from dagwire.server.engine.model import FailureStrategy, Job, JobKind, JobState, TaskState
+from dagwire.server.engine.quoting import quoted
 from dagwire.server.engine.tenancy import EVERYONE, OPERATOR_OWNER, Tenant
 from dagwire.server.runtime.jobs import JobRuntime
 from dagwire.server.runtime.watch import WatchEvent, WatchFilter, watch_jobs
@@ -49,6 +52,7 @@ from dagwire.server.workflow.errors import (
     InvalidArgument,
     NotFound,
 )
+from dagwire.server.workflow.filesystems import fs_path
 from dagwire.server.workflow.fs_registry import FileSystems
 from dagwire.server.workflow.paging import (
     MAX_PAGE_SIZE,
@@ -61,6 +65,7 @@ from dagwire.server.workflow.paging import (
 from dagwire.server.workflow.pipelines import DEFAULT_USER, Pipelines
 from dagwire.server.workflow.scheduler import ScheduledRun
 from dagwire.server.workflow.spec import PipelineSpec, check_fs_name, parse_pipeline
+from dagwire.server.workflow.spec_files import read_spec, spec_parts
 from dagwire.server.workflow.status import RunStatus, job_states_for, run_status
 
 Clock = Callable[[], datetime]
@@ -101,6 +106,7 @@ class NewRun:
     docker_env: str = ""
     request_id: str = ""
     fs_name: str = ""  # the main file system when the spec names none
+    run_yaml_path: str = ""  # the spec's path in the fs_name file system (runYamlPath)
     # Raises when the caller may not run what the spec holds (its command steps).
     check_spec: Callable[[PipelineSpec], None] | None = field(default=None, compare=False)
     # set by schedules
@@ -120,6 +126,7 @@ class WorkflowRuntime:
         pipelines: Pipelines,
         clock: Clock = utc_now,
         file_systems: FileSystems | None = None,
+        fs_dir: Path | None = None,
     ) -> None:
         self._jobs = jobs
         self._job_store = job_store
@@ -130,6 +137,9 @@ class WorkflowRuntime:
         # Which of the file systems a run names are registered (fs_registry) is noted
         # when it is created: a step whose one is gone by its launch fails, saying so.
         self._file_systems = file_systems
+        # Where unregistered file systems' folders are (filesystems.fs_path): a spec by
+        # path (run_yaml_path) is read from there.
+        self._fs_dir = fs_dir
         # Run records never change after creation; watches look them up per event.
         self._records: OrderedDict[str, RunRecord] = OrderedDict()
 
@@ -178,10 +188,11 @@ class WorkflowRuntime:
     async def _plan_run(
         self, tenant: Tenant, new: NewRun
     ) -> tuple[RunRecord, RunOptions, PipelineSpec]:
-        sources = [bool(new.run_yaml), bool(new.pipeline_id), bool(new.source_run_id)]
-        if sum(sources) != 1:
+        sources = [new.run_yaml, new.run_yaml_path, new.pipeline_id, new.source_run_id]
+        if sum(map(bool, sources)) != 1:
             raise InvalidArgument.of(
-                "run_yaml", "give exactly one of run_yaml, pipeline_id or source_run_id"
+                "run_yaml",
+                "give exactly one of run_yaml, run_yaml_path, pipeline_id or source_run_id",
             )
         parameters = dict(new.parameters)
         disabled = list(new.disabled)
@@ -189,6 +200,9 @@ class WorkflowRuntime:
         if new.run_yaml:
             text = new.run_yaml
             source = f"yaml:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+        elif new.run_yaml_path:
+            text = await self.spec_in_fs(tenant, new.fs_name, new.run_yaml_path)
+            source = f"{new.fs_name}:{new.run_yaml_path}"
         elif new.pipeline_id:
             version_id = await self._pipelines.resolve_version(
                 tenant, new.pipeline_id, new.pipeline_version_id
@@ -240,6 +254,35 @@ class WorkflowRuntime:
         )
         return record, options, spec
 
+    async def spec_in_fs(
+        self, tenant: Tenant, fs_name: str, path: str, field_name: str = "run_yaml_path"
+    ) -> str:
+        """The spec at `path` in the tenant's file system `fs_name`: a registered
+        local:// folder or a server-managed one. An S3 file system is synced around
+        steps only; the server reads no spec from a bucket."""
+        if not fs_name:
+            raise InvalidArgument.of("fs_name", f"names the file system {field_name} is in")
+        check_fs_name(fs_name)
+        spec_parts(path, field_name)
+        where = (
+            await self._file_systems.lookup(tenant.owner, fs_name)
+            if self._file_systems is not None
+            else None
+        )
+        if where is not None and where.scheme != "local":
+            raise InvalidArgument.of(
+                field_name,
+                f"file system {quoted(fs_name)} is an S3 prefix: the server reads a spec "
+                "from a local file system only; send the YAML itself",
+            )
+        if where is not None:
+            folder = Path(where.path)
+        elif self._fs_dir is not None:
+            folder = fs_path(self._fs_dir, tenant.owner, fs_name)
+        else:
+            raise InvalidArgument.of(field_name, "this server has no file systems")
+        return await asyncio.to_thread(read_spec, folder, path, field_name)
+
     async def get_run(self, tenant: Tenant, run_id: str) -> RunView:
         record = await self._record(tenant, run_id)
         try:
@@ -253,7 +296,7 @@ class WorkflowRuntime:
     ) -> Page[RunView]:
         where = parse_filter(
             filter_text,
-            {"username", "status", "pipeline_id", "name", "schedule_id"},
+            {"username", "status", "pipeline_id", "name", "schedule_id", "run_id"},
             {"status": [status.value for status in RunStatus]},
         )
         wanted = RunStatus(where.pop("status")) if "status" in where else None

@@ -183,6 +183,7 @@ class ScheduleService:
         filters = {
             key: str(value)
             for key, value in (
+                ("schedule_id", criteria.schedule_id),
                 ("username", criteria.username),
                 ("pipeline_id", criteria.pipeline_id),
                 ("pipeline_version_id", criteria.pipeline_version_id),

@@ -464,13 +464,16 @@ def apply_plan(schedule: Schedule, plan: TickPlan, now: datetime) -> Schedule:
 
 # -- listing --------------------------------------------------------------------------
 
-FILTER_KEYS = frozenset({"username", "pipeline_id", "pipeline_version_id", "name", "status"})
+FILTER_KEYS = frozenset(
+    {"schedule_id", "username", "pipeline_id", "pipeline_version_id", "name", "status"}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduleFilter:
     """ListSchedules' filter: each set key must match exactly."""
 
+    schedule_id: str | None = None
     username: str | None = None
     pipeline_id: str | None = None
     pipeline_version_id: str | None = None
@@ -479,7 +482,7 @@ class ScheduleFilter:
 
 
 def parse_filter(text: str) -> ScheduleFilter:
-    """The listing grammar (engine.listing) over keys username, pipeline_id,
+    """The listing grammar (engine.listing) over keys schedule_id, username, pipeline_id,
     pipeline_version_id, name, status (active, stopped, succeeded, failed)."""
     where: dict[str, Any] = listing.parse_filter(
         text, FILTER_KEYS, {"status": [status.value for status in ScheduleStatus]}

@@ -5,6 +5,7 @@ and a client that speaks PaddleFlow's REST paths as its SDK does
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -16,7 +17,7 @@ import aiohttp
 import pytest
 
 from dagwire.server.config import ServerConfig
-from tests.conftest import ServerThread
+from tests.conftest import ServerThread, assert_eventually
 
 PREFIX = "/api/paddleflow/v1"
 OPERATOR_TOKEN = "root-5e1d7c0a"
@@ -37,6 +38,8 @@ def server_config(server_config: ServerConfig, tmp_path: Path) -> ServerConfig:
         f"  - {{token: {OPERATOR_TOKEN}}}\n"
         f"  - {{token: {ALICE_TOKEN}, domain: alice}}\n"
         f"  - {{token: {BOB_TOKEN}, domain: bob}}\n"
+        # Their steps run commands (sandboxed), as PaddleFlow's steps do.
+        "command_domains: [alice, bob]\n"
     )
     return dataclasses.replace(server_config, token_file=tokens)
 
@@ -101,3 +104,71 @@ def alice(root: PaddleFlow) -> PaddleFlow:
 @pytest.fixture
 def bob(root: PaddleFlow) -> PaddleFlow:
     return root.as_(BOB_TOKEN)
+
+
+# A pipeline as PaddleFlow's YAML writes one: a step writing an output artifact, one
+# reading it; the cache on, so that a finished run leaves cache entries.
+PIPELINE_YAML = """
+name: {name}
+cache: {{enable: true, max_expired_time: -1}}
+entry_points:
+  make: {{command: "echo hello > {{{{model}}}}", artifacts: {{output: [model]}}}}
+  show:
+    deps: make
+    command: "cat {{{{m}}}}; echo says {{{{word}}}}"
+    parameters: {{word: hi}}
+    artifacts: {{input: {{m: "{{{{make.model}}}}"}}}}
+"""
+
+
+def yaml_raw(name: str = "hello") -> str:
+    """The YAML base64-encoded, as the SDK sends `yamlRaw` / `runYamlRaw`
+    (client/paddleflow/pipeline/pipeline_api.py create_pipeline,
+    client/paddleflow/run/run_api.py add_run)."""
+    return base64.b64encode(PIPELINE_YAML.format(name=name).encode()).decode()
+
+
+async def create_pipeline(client: PaddleFlow, name: str = "hello") -> dict[str, Any]:
+    # client/paddleflow/pipeline/pipeline_api.py create_pipeline: {yamlRaw, desc}
+    reply = await client.request(
+        "POST", "/pipeline", json_body={"yamlRaw": yaml_raw(name), "desc": "first"}
+    )
+    assert reply.status == 201, reply.body
+    created: dict[str, Any] = reply.body
+    return created
+
+
+async def run_status(client: PaddleFlow, run_id: str) -> str:
+    reply = await client.request("GET", f"/run/{run_id}")
+    assert reply.status == 200, reply.body
+    status: str = reply.body["status"]
+    return status
+
+
+async def finished(client: PaddleFlow, run_id: str) -> dict[str, Any]:
+    """The run's show once it is over (show_run's body)."""
+    await assert_eventually(
+        lambda: run_status(client, run_id),
+        lambda s: s in ("succeeded", "failed", "terminated"),
+        timeout=30,
+        what=f"run {run_id} to finish",
+    )
+    reply = await client.request("GET", f"/run/{run_id}")
+    shown: dict[str, Any] = reply.body
+    return shown
+
+
+async def run_pipeline(client: PaddleFlow, pipeline: dict[str, Any]) -> dict[str, Any]:
+    # client/paddleflow/run/run_api.py add_run: {pipelineID, pipelineVersionID, ...}
+    reply = await client.request(
+        "POST",
+        "/run",
+        json_body={
+            "pipelineID": pipeline["pipelineID"],
+            "pipelineVersionID": pipeline["pipelineVersionID"],
+            "name": "first-run",
+            "desc": "a run",
+        },
+    )
+    assert reply.status == 201, reply.body
+    return await finished(client, reply.body["runID"])

@@ -49,3 +49,33 @@ async def test_version_answers_paddleflows_build_info_fields(alice: PaddleFlow) 
     assert reply.status == 200
     assert "message" not in reply.body
     assert {"gitVersion", "gitCommit", "buildDate", "platform"} <= set(reply.body)
+
+
+def test_every_code_the_tables_give_has_paddleflows_http_status() -> None:
+    # pkg/apiserver/common/errors.go errorHTTPStatus: a code without a status would
+    # answer 0 there; here it would be a 500.
+    from dagwire.server.gateway.paddleflow import common
+
+    given = {*common.ERRORS.values(), *common.NOT_FOUND_CODES.values()}
+    given |= set(common.DUPLICATE_CODES.values())
+    assert given <= set(common.HTTP_STATUS)
+
+
+async def test_a_body_that_is_not_json_is_paddleflows_malformed_json(alice: PaddleFlow) -> None:
+    broken = await alice.session.post(
+        "/api/paddleflow/v1/run",
+        data=b"{not json",
+        headers={"x-pf-authorization": alice.token or ""},
+    )
+
+    assert broken.status == 400
+    assert (await broken.json())["code"] == "MalformedJSON"
+
+
+async def test_a_field_of_the_wrong_type_is_paddleflows_malformed_json(alice: PaddleFlow) -> None:
+    # add_run sends parameters as an object; a list cannot bind to it.
+    reply = await alice.request("POST", "/run", json_body={"runYamlRaw": "", "parameters": [1]})
+
+    assert reply.status == 400
+    assert reply.body["code"] == "MalformedJSON"
+    assert "parameters" in reply.body["message"]

@@ -31,6 +31,8 @@ class CreatePipelineRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     USERNAME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    FS_NAME_FIELD_NUMBER: _builtins.int
+    PIPELINE_YAML_PATH_FIELD_NUMBER: _builtins.int
     pipeline_yaml: _builtins.str
     """The YAML spec; its `name` names the pipeline."""
     description: _builtins.str
@@ -41,6 +43,12 @@ class CreatePipelineRequest(_message.Message):
     """
     request_id: _builtins.str
     """Idempotency key: a retry with the same key returns the first answer."""
+    fs_name: _builtins.str
+    """PaddleFlow's fsname: the caller's file system pipeline_yaml_path is in."""
+    pipeline_yaml_path: _builtins.str
+    """PaddleFlow's yamlPath: the spec is the file at this path in fs_name (read as
+    CreateRunRequest.run_yaml_path is), instead of pipeline_yaml.
+    """
     def __init__(
         self,
         *,
@@ -48,10 +56,12 @@ class CreatePipelineRequest(_message.Message):
         description: _builtins.str = ...,
         username: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        fs_name: _builtins.str = ...,
+        pipeline_yaml_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "pipeline_yaml", b"pipeline_yaml", "request_id", b"request_id", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "fs_name", b"fs_name", "pipeline_yaml", b"pipeline_yaml", "pipeline_yaml_path", b"pipeline_yaml_path", "request_id", b"request_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -94,16 +104,24 @@ class GetPipelineRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PIPELINE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     pipeline_id: _builtins.str
     """The pipeline id."""
+    page_size: _builtins.int
+    """At most this many versions (at most 1000); 0 for every version."""
+    page_token: _builtins.str
+    """next_page_token of the previous page of versions (PaddleFlow's marker)."""
     def __init__(
         self,
         *,
         pipeline_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["pipeline_id", b"pipeline_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "pipeline_id", b"pipeline_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -117,23 +135,27 @@ class GetPipelineResponse(_message.Message):
 
     PIPELINE_FIELD_NUMBER: _builtins.int
     PIPELINE_VERSIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token of the next page of versions; empty on the last."""
     @_builtins.property
     def pipeline(self) -> _message_pb2.Pipeline:
         """The pipeline."""
 
     @_builtins.property
     def pipeline_versions(self) -> _containers.RepeatedCompositeFieldContainer[_message_pb2.PipelineVersion]:
-        """Every version, newest first."""
+        """Its versions, newest first: every one, or one page when page_size is set."""
 
     def __init__(
         self,
         *,
         pipeline: _message_pb2.Pipeline | None = ...,
         pipeline_versions: _abc.Iterable[_message_pb2.PipelineVersion] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["pipeline", b"pipeline"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["pipeline", b"pipeline", "pipeline_versions", b"pipeline_versions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "pipeline", b"pipeline", "pipeline_versions", b"pipeline_versions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -207,6 +229,8 @@ class UpdatePipelineRequest(_message.Message):
     PIPELINE_YAML_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     USERNAME_FIELD_NUMBER: _builtins.int
+    FS_NAME_FIELD_NUMBER: _builtins.int
+    PIPELINE_YAML_PATH_FIELD_NUMBER: _builtins.int
     pipeline_id: _builtins.str
     """The pipeline id."""
     pipeline_yaml: _builtins.str
@@ -217,6 +241,12 @@ class UpdatePipelineRequest(_message.Message):
     """Who adds the version: the caller's user. A tenant may leave it empty or name itself
     only (else PERMISSION_DENIED); an operator may name any user (empty: its own).
     """
+    fs_name: _builtins.str
+    """PaddleFlow's fsName: the caller's file system pipeline_yaml_path is in."""
+    pipeline_yaml_path: _builtins.str
+    """PaddleFlow's yamlPath: the new spec is the file at this path in fs_name (read as
+    CreateRunRequest.run_yaml_path is), instead of pipeline_yaml.
+    """
     def __init__(
         self,
         *,
@@ -224,10 +254,12 @@ class UpdatePipelineRequest(_message.Message):
         pipeline_yaml: _builtins.str = ...,
         description: _builtins.str = ...,
         username: _builtins.str = ...,
+        fs_name: _builtins.str = ...,
+        pipeline_yaml_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "pipeline_id", b"pipeline_id", "pipeline_yaml", b"pipeline_yaml", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "fs_name", b"fs_name", "pipeline_id", b"pipeline_id", "pipeline_yaml", b"pipeline_yaml", "pipeline_yaml_path", b"pipeline_yaml_path", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -442,6 +474,7 @@ class CreateRunRequest(_message.Message):
     DOCKER_ENV_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     FS_NAME_FIELD_NUMBER: _builtins.int
+    RUN_YAML_PATH_FIELD_NUMBER: _builtins.int
     run_yaml: _builtins.str
     """A raw YAML spec."""
     pipeline_id: _builtins.str
@@ -468,6 +501,12 @@ class CreateRunRequest(_message.Message):
     """PaddleFlow's fs_name: the caller's file system every step starts in, when the
     spec has no fs_options.main_fs (the spec's wins).
     """
+    run_yaml_path: _builtins.str
+    """PaddleFlow's runYamlPath: the spec is the file at this path (relative, no ..) in
+    the caller's file system fs_name, a registered local:// one or a server-managed
+    one, read without following symbolic links; instead of run_yaml. INVALID_ARGUMENT
+    when there is no such regular file, or fs_name is an S3 file system.
+    """
     @_builtins.property
     def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Parameter overrides: "param" sets it on every step declaring it, "step.param" on one."""
@@ -492,10 +531,11 @@ class CreateRunRequest(_message.Message):
         docker_env: _builtins.str = ...,
         request_id: _builtins.str = ...,
         fs_name: _builtins.str = ...,
+        run_yaml_path: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "failure_strategy", b"failure_strategy", "fs_name", b"fs_name", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "request_id", b"request_id", "run_yaml", b"run_yaml", "source_run_id", b"source_run_id", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "failure_strategy", b"failure_strategy", "fs_name", b"fs_name", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "request_id", b"request_id", "run_yaml", b"run_yaml", "run_yaml_path", b"run_yaml_path", "source_run_id", b"source_run_id", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -586,7 +626,7 @@ class ListRunsRequest(_message.Message):
     """next_page_token of the previous page (PaddleFlow's marker)."""
     filter: _builtins.str
     """Conjunction of `key=value` terms joined by " AND "; keys: username, status
-    (succeeded, failed, ...), pipeline_id, name, schedule_id.
+    (succeeded, failed, ...), pipeline_id, name, schedule_id, run_id.
     """
     def __init__(
         self,
@@ -1430,8 +1470,8 @@ class ListSchedulesRequest(_message.Message):
     page_token: _builtins.str
     """next_page_token of the previous page."""
     filter: _builtins.str
-    """Conjunction of `key=value` terms; keys: username, pipeline_id, pipeline_version_id,
-    name, status (active, stopped, succeeded, failed).
+    """Conjunction of `key=value` terms; keys: schedule_id, username, pipeline_id,
+    pipeline_version_id, name, status (active, stopped, succeeded, failed).
     """
     def __init__(
         self,

@@ -33,7 +33,20 @@ from types import ModuleType
 from aiohttp import web
 
 from dagwire.server.auth.interceptor import Authenticator
-from dagwire.server.gateway.paddleflow import run, statistics, version
+from dagwire.server.gateway.paddleflow import (
+    artifact,
+    cluster,
+    flavour,
+    fs,
+    log,
+    pipeline,
+    queue,
+    run,
+    runcache,
+    schedule,
+    statistics,
+    version,
+)
 from dagwire.server.gateway.paddleflow.common import PaddleFlowApi, PaddleFlowAuthenticator
 from dagwire.server.gateway.services import GatewayService
 from dagwire.server.observability.metrics import ServerMetrics
@@ -41,7 +54,16 @@ from dagwire.server.observability.metrics import ServerMetrics
 # Every resource module, in the order their routes are added. Add yours here.
 RESOURCES: Sequence[ModuleType] = (
     version,
+    pipeline,
     run,
+    runcache,
+    artifact,
+    log,
+    schedule,
+    fs,
+    queue,
+    flavour,
+    cluster,
     statistics,
 )
 

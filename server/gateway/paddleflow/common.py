@@ -16,6 +16,8 @@ JSON mapping (snake_case field names) and answers the response as such a dict.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -61,6 +63,9 @@ AUTH_WITHOUT_TOKEN = "AuthWithoutToken"
 AUTH_INVALID_TOKEN = "AuthInvalidToken"
 QUEUE_NAME_NOT_FOUND = "QueueNameNotFound"
 QUEUE_NAME_DUPLICATED = "QueueNameDuplicated"
+QUEUE_ACTION_NOT_SUPPORTED = "QueueActionIsNotSupported"
+GRANT_RESOURCE_TYPE_NOT_FOUND = "GrantResourceTypeNotFound"
+INVALID_CLUSTER_PROPERTIES = "InvalidClusterProperties"
 GRANT_NOT_FOUND = "GrantNotFound"
 RUN_NOT_FOUND = "RunNotFound"
 PIPELINE_NOT_FOUND = "PipelineNotFound"
@@ -85,6 +90,9 @@ HTTP_STATUS: Mapping[str, int] = {
     AUTH_INVALID_TOKEN: 400,
     QUEUE_NAME_NOT_FOUND: 400,
     QUEUE_NAME_DUPLICATED: 403,
+    QUEUE_ACTION_NOT_SUPPORTED: 400,
+    GRANT_RESOURCE_TYPE_NOT_FOUND: 400,
+    INVALID_CLUSTER_PROPERTIES: 400,
     GRANT_NOT_FOUND: 400,
     RUN_NOT_FOUND: 404,
     PIPELINE_NOT_FOUND: 400,
@@ -400,3 +408,88 @@ def names(values: Sequence[str] | str) -> list[str]:
     """PaddleFlow's comma-separated filter values (`a,b,c`) as a list, blanks dropped."""
     parts = values.split(",") if isinstance(values, str) else list(values)
     return [part.strip() for part in parts if part.strip()]
+
+
+def filter_text(terms: Mapping[str, str]) -> str:
+    """dagwire's listing filter (`key="value" AND ...`) from PaddleFlow's filter query
+    parameters, each `key` -> its comma-separated values. dagwire's filters take one
+    value per key (no OR): a list of several is refused, saying so."""
+    parts: list[str] = []
+    for key, raw in terms.items():
+        values = names(raw)
+        if len(values) > 1:
+            raise PaddleFlowError(
+                INVALID_ARGUMENTS,
+                f"dagwire filters by one {key} at a time; {raw!r} names {len(values)}",
+            )
+        if values:
+            escaped = values[0].replace("\\", "\\\\").replace('"', '\\"')
+            parts.append(f'{key}="{escaped}"')
+    return " AND ".join(parts)
+
+
+def spec_of(
+    body: Mapping[str, Any], raw_key: str, path_key: str, yaml_field: str, path_field: str
+) -> dict[str, str]:
+    """The request fields for the spec a PaddleFlow body gives: the YAML base64-encoded
+    in `raw_key` (-> `yaml_field`), else its path in the body's file system in
+    `path_key` (-> `path_field`, read by the server)."""
+    raw = text(body, raw_key)
+    if raw:
+        try:
+            return {yaml_field: base64.b64decode(raw, validate=True).decode()}
+        except (binascii.Error, UnicodeDecodeError):
+            raise PaddleFlowError(
+                INVALID_ARGUMENTS, f"{raw_key} is not base64-encoded UTF-8 YAML"
+            ) from None
+    if text(body, path_key):
+        return {path_field: text(body, path_key)}
+    raise PaddleFlowError(INVALID_ARGUMENTS, f"{raw_key} or {path_key} is required")
+
+
+# --- typed body fields: a field of the wrong JSON type is PaddleFlow's MalformedJSON, as
+# its routers answer a body Go's json.Unmarshal cannot bind. -----------------------------
+
+
+def _wrong(key: str, kind: str) -> PaddleFlowError:
+    return PaddleFlowError(MALFORMED_JSON, f"{key} is {kind}")
+
+
+def text(body: Mapping[str, Any], key: str) -> str:
+    """A string field ("" when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _wrong(key, "a string")
+    return value
+
+
+def number(body: Mapping[str, Any], key: str) -> int:
+    """An integer field (0 when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _wrong(key, "an integer")
+    return value
+
+
+def flag(body: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    """A boolean field (`default` when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _wrong(key, "true or false")
+    return value
+
+
+def obj(body: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """An object field ({} when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _wrong(key, "an object")
+    return value

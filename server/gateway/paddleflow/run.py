@@ -5,21 +5,137 @@ job views, `postProcess` maps the post_process step's name to one."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
 
-from dagwire.server.gateway.paddleflow.common import Call, PaddleFlowApi, pf_time
+from dagwire.server.gateway.paddleflow.common import (
+    INVALID_ARGUMENTS,
+    Answer,
+    Call,
+    PaddleFlowApi,
+    PaddleFlowError,
+    filter_text,
+    flag,
+    names,
+    obj,
+    page_of,
+    pf_time,
+    spec_of,
+    text,
+)
 
 WORKFLOW = "WorkflowService"
 
 
 def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
+    async def create_run(call: Call) -> Answer:
+        # client/paddleflow/run/run_api.py add_run
+        return Answer({"runID": (await _create(api, call, await call.body()))["run_id"]}, 201)
+
+    async def list_run(call: Call) -> dict[str, Any]:
+        # client/paddleflow/run/run_api.py list_run
+        page = page_of(call)
+        no_fs(call.query("fsFilter"))
+        where = {
+            "username": call.query("userFilter"),
+            "run_id": call.query("runFilter"),
+            "name": call.query("nameFilter"),
+            "status": call.query("statusFilter"),
+        }
+        answer = await api.call(
+            call, WORKFLOW, "ListRuns", page.request() | {"filter": filter_text(where)}
+        )
+        runs = [run_brief(run) for run in answer["runs"]]
+        return page.answer(answer["next_page_token"], runList=runs)
+
     async def get_run(call: Call) -> dict[str, Any]:
+        # client/paddleflow/run/run_api.py show_run
         answer = await api.call(call, WORKFLOW, "GetRun", {"run_id": call.path("runID")})
         return run_json(answer["run"])
 
-    return [api.route("GET", "/run/{runID}", get_run)]
+    async def update_run(call: Call) -> dict[str, Any] | None:
+        # client/paddleflow/run/run_api.py stop_run (action=stop, {"stopForce"}) and
+        # retry_run (action=retry).
+        run_id = call.path("runID")
+        action = call.query("action")
+        if action == "stop":
+            body = await call.body()
+            force = flag(body, "stopForce")
+            await api.call(call, WORKFLOW, "StopRun", {"run_id": run_id, "force": force})
+            return None
+        if action == "retry":
+            answer = await api.call(call, WORKFLOW, "RetryRun", {"run_id": run_id})
+            return {"runID": answer["run"]["run_id"]}
+        raise PaddleFlowError(INVALID_ARGUMENTS, f"action[{action}] is not stop or retry")
+
+    async def delete_run(call: Call) -> None:
+        # client/paddleflow/run/run_api.py delete_run: {"checkCache": check_cache}, the
+        # SDK's default True; a body without it is taken as the SDK's default.
+        body = await call.body()
+        check = flag(body, "checkCache", default=True)
+        await api.call(
+            call, WORKFLOW, "DeleteRun", {"run_id": call.path("runID"), "check_cache": check}
+        )
+
+    return [
+        api.route("POST", "/run", create_run),
+        api.route("GET", "/run", list_run),
+        api.route("GET", "/run/{runID}", get_run),
+        api.route("PUT", "/run/{runID}", update_run),
+        api.route("DELETE", "/run/{runID}", delete_run),
+    ]
+
+
+# PaddleFlow's failureOptions.strategy -> dagwire's FailureStrategy.
+FAILURE_STRATEGIES = {
+    "": "FAILURE_STRATEGY_UNSPECIFIED",
+    "fail_fast": "FAILURE_STRATEGY_FAIL_FAST",
+    "continue": "FAILURE_STRATEGY_CONTINUE",
+}
+
+
+async def _create(api: PaddleFlowApi, call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    """CreateRun from the SDK's body: a pipeline (pipelineID, pipelineVersionID), the
+    YAML itself (runYamlRaw, base64) or its path in the fsname file system
+    (runYamlPath); fsname is the run's main file system."""
+    request: dict[str, Any] = {
+        "name": text(body, "name"),
+        "description": text(body, "desc"),
+        "username": text(body, "username"),
+        "fs_name": text(body, "fsname"),
+        "docker_env": text(body, "dockerEnv"),
+        "parameters": {str(k): _text(v) for k, v in obj(body, "parameters").items()},
+        "disabled": names(text(body, "disabled")),
+    }
+    strategy = text(obj(body, "failureOptions"), "strategy")
+    if strategy not in FAILURE_STRATEGIES:
+        raise PaddleFlowError(
+            INVALID_ARGUMENTS, f"failureOptions.strategy[{strategy}] is not fail_fast or continue"
+        )
+    request["failure_strategy"] = FAILURE_STRATEGIES[strategy]
+    if body.get("pipelineID"):
+        request["pipeline_id"] = text(body, "pipelineID")
+        request["pipeline_version_id"] = text(body, "pipelineVersionID")
+    else:
+        request |= spec_of(body, "runYamlRaw", "runYamlPath", "run_yaml", "run_yaml_path")
+    answer = await api.call(call, WORKFLOW, "CreateRun", request)
+    run: dict[str, Any] = answer["run"]
+    return run
+
+
+def _text(value: Any) -> str:
+    """A parameter value as dagwire holds it: text (numbers and booleans as JSON)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def no_fs(fs_filter: str) -> None:
+    if fs_filter:
+        raise PaddleFlowError(
+            INVALID_ARGUMENTS,
+            "fsFilter does not map onto dagwire: a run is not listed by file system",
+        )
 
 
 def status_name(value: str, prefix: str) -> str:
