@@ -72,7 +72,7 @@ from dagwire.server.executors.base import (
 from dagwire.server.runtime.committer import GroupCommitter
 from dagwire.server.runtime.reconcile import effects_between
 from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, Rider, UpdateJob
-from dagwire.server.store.usage import RecordUsage
+from dagwire.server.store.usage import ForgetUsage, RecordUsage
 
 if TYPE_CHECKING:
     from dagwire.server.runtime.replicas import Replication
@@ -326,7 +326,7 @@ class JobRuntime:
         async with self._lock(job_id):
             job = await self._current(job_id, guard)
             owned = self._owns(job_id)
-            await self._committer.write(RemoveJob(job_id))
+            await self._committer.write(RemoveJob(job_id, (ForgetUsage(job_id),)))
             await self._carry_out(job, reducer.termination_effects(job, "job deleted"), owned)
         log.info("job deleted", job_id=job_id)
 

@@ -3,7 +3,7 @@
 A record rides with the save of the exit it belongs to (RecordUsage, a store.base.Rider),
 so it is stored exactly when the exit is, and survives a restart with the job. Rows are
 keyed by (job, task, party domain, attempt); recording one again (a recovered exit)
-replaces it. Whoever reads them has checked that the caller may see the job; rows older
+replaces it, and a job's go with its removal (ForgetUsage, riding with it). Whoever reads them has checked that the caller may see the job; rows older
 than the job's creation belong to a deleted job of the same id and are left out.
 """
 
@@ -64,6 +64,17 @@ class RecordUsage:
                 doc=json.dumps(record.usage.to_json(), separators=(",", ":")),
             )
         )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetUsage:
+    """Every record of a job, riding with its removal."""
+
+    job_id: str
+
+    def write(self, conn: Connection) -> EngineError | None:
+        conn.execute(delete(process_usage).where(process_usage.c.job_id == self.job_id))
         return None
 
 

@@ -4,9 +4,14 @@ GetStepStatistics."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import grpc
 import pytest
 
+from dagwire.server.config import ServerConfig
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import workflow_request_response_pb2 as rr
 from dagwire.v1 import workflow_service_pb2_grpc as rpc
@@ -92,3 +97,21 @@ async def test_statistics_of_an_unknown_step_are_not_found(
 
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert "step" in (caught.value.details() or "")
+
+
+async def test_deleting_a_run_forgets_its_figures(
+    workflows: rpc.WorkflowServiceStub, server_config: ServerConfig
+) -> None:
+    run = await run_to_end(workflows, one_step(SLEEP))
+    database = server_config.data_dir / "dagwire.db"
+    assert _usage_rows(database, run.run_id) == 1
+
+    await workflows.DeleteRun(rr.DeleteRunRequest(run_id=run.run_id), metadata=ALICE)
+
+    assert _usage_rows(database, run.run_id) == 0
+
+
+def _usage_rows(database: Path, job_id: str) -> int:
+    with closing(sqlite3.connect(database)) as conn:
+        query = "SELECT COUNT(*) FROM process_usage WHERE job_id = ?"
+        return int(conn.execute(query, (job_id,)).fetchone()[0])
