@@ -77,7 +77,9 @@ from ._workflow_models import (
     ScheduleStatus,
     Step,
     StepLog,
+    StepStatistics,
     StepStatus,
+    UsageSample,
 )
 
 __all__ = [
@@ -145,12 +147,14 @@ __all__ = [
     "StepExecutionStatus",
     "StepIO",
     "StepLog",
+    "StepStatistics",
     "StepStatus",
     "StepTransition",
     "TLSConfig",
     "TaskSpec",
     "TaskStatus",
     "User",
+    "UsageSample",
     "WaitTimeoutError",
     "WatchExpiredError",
     "job_request_from_dict",

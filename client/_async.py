@@ -18,6 +18,7 @@ import grpc
 
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.v1 import (
+    job_statistics_service_pb2_grpc,
     queue_service_pb2_grpc,
     step_execution_service_pb2_grpc,
     user_service_pb2_grpc,
@@ -93,6 +94,7 @@ from ._workflow_models import (
     Schedule,
     ScheduleStatus,
     StepLog,
+    StepStatistics,
 )
 
 T = TypeVar("T")
@@ -132,6 +134,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._step_stub_: Any = None
         self._queue_stub_: Any = None
         self._user_stub_: Any = None
+        self._statistics_stub_: Any = None
 
     def _connect(self) -> None:
         if self._credentials is None:
@@ -147,6 +150,9 @@ class AsyncDagwireClient(BaseDagwireClient):
         self._step_stub_ = step_execution_service_pb2_grpc.StepExecutionServiceStub(self._channel)
         self._queue_stub_ = queue_service_pb2_grpc.QueueServiceStub(self._channel)
         self._user_stub_ = user_service_pb2_grpc.UserServiceStub(self._channel)
+        self._statistics_stub_ = job_statistics_service_pb2_grpc.JobStatisticsServiceStub(
+            self._channel
+        )
 
     @property
     def _stub(self) -> Any:
@@ -177,6 +183,9 @@ class AsyncDagwireClient(BaseDagwireClient):
         if self._user_stub_ is None:
             self._connect()
         return self._user_stub_
+    def _statistics_stub(self) -> Any:
+        if self._statistics_stub_ is None:
+        return self._statistics_stub_
 
     async def __aenter__(self) -> AsyncDagwireClient:
         return self
@@ -196,6 +205,7 @@ class AsyncDagwireClient(BaseDagwireClient):
             self._channel, self._stub_ = None, None
             self._workflow_stub_, self._step_stub_ = None, None
             self._queue_stub_, self._user_stub_ = None, None
+            self._statistics_stub_ = None
 
     async def _invoke(self, call: _Call[T]) -> T:
         stubs = {
@@ -204,6 +214,7 @@ class AsyncDagwireClient(BaseDagwireClient):
             "steps": lambda: self._step_stub,
             "queues": lambda: self._queue_stub,
             "users": lambda: self._user_stub,
+            "statistics": lambda: self._statistics_stub,
         }
         stub = stubs[call.service]()
         method = getattr(stub, call.method)
@@ -722,6 +733,23 @@ class AsyncDagwireClient(BaseDagwireClient):
         default) from the last; ``page_size`` lines a page (server default 100)."""
         call = self._get_run_log_call(run_id, step_name, page_size, page_no, position)
         return await self._invoke(call)
+
+    async def get_step_statistics(
+        self, run_id: str, step_name: str = "", *, with_samples: bool = False
+    ) -> list[StepStatistics]:
+        """What each finished attempt of the run's steps (or of ``step_name`` only) cost:
+        CPU seconds, peak memory bytes, wall seconds, exit code; with ``with_samples``,
+        the process tree over time too. NotFoundError for an unknown run or step."""
+        call = self._get_step_statistics_call(run_id, step_name, with_samples)
+        return await self._invoke(call)
+
+    async def get_job_statistics(
+        self, job_id: str, task_id: str = "", *, with_samples: bool = False
+    ) -> list[StepStatistics]:
+        """What each finished attempt of a Kuscia job's party processes (or of one task's,
+        by task id or alias) cost; ``step_name`` is the task's alias. NotFoundError for a
+        job the caller is no party of."""
+        return await self._invoke(self._get_job_statistics_call(job_id, task_id, with_samples))
 
     async def tail_run_log(
         self,

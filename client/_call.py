@@ -12,7 +12,8 @@ T = TypeVar("T")
 #: ``job``: the Kuscia-compatible JobService; ``workflow``: dagwire.v1.WorkflowService;
 #: ``steps``: dagwire.v1.StepExecutionService; ``queues``: dagwire.v1.QueueService;
 #: ``users``: dagwire.v1.UserService.
-Service: TypeAlias = Literal["job", "workflow", "steps", "queues", "users"]
+#: ``statistics``: dagwire.v1.JobStatisticsService.
+Service: TypeAlias = Literal["job", "workflow", "steps", "queues", "users", "statistics"]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ sync SDK and prints: a human rendering by default, or the wire messages with
     dagwire run create --pipeline-id ppl-1a2b3c4d --param epochs=3 --disable d
     dagwire run watch run-5e6f7a8b           # the DAG, live; exit 1 unless it succeeds
     dagwire run logs run-5e6f7a8b --step b --position begin
+    dagwire run stats run-5e6f7a8b --step b  # CPU time, peak memory, wall time
     dagwire schedule create nightly --pipeline-id ppl-1a2b3c4d --crontab "0 2 * * *"
 """
 
@@ -48,6 +49,7 @@ from ._workflow_render import (
     runs_table,
     schedule_view,
     schedules_table,
+    statistics_table,
     version_view,
 )
 
@@ -500,6 +502,21 @@ def run_logs(
         click.echo(log_text(logs, headers=not step), nl=False)
     else:
         click.echo(dump({"logs": [proto_dict(log.raw) for log in logs]}, settings.output))
+
+
+@run.command("stats")
+@click.argument("run_id")
+@click.option("--step", default="", help="Only this step (default: every step).")
+@click.option("--samples", is_flag=True, help="With the samples over time (machine output).")
+@_pass_settings
+def run_stats(settings: _Settings, run_id: str, step: str, samples: bool) -> None:
+    """Show what the finished attempts of a run's steps cost: CPU seconds, peak memory,
+    wall seconds and exit code, measured over each step's whole process tree."""
+    entries = settings.client().get_step_statistics(run_id, step, with_samples=samples)
+    settings.show(
+        {"statistics": [proto_dict(entry.raw) for entry in entries]},
+        lambda: statistics_table(entries),
+    )
 
 
 def _follow_log(settings: _Settings, run_id: str, step: str) -> None:

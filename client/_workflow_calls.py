@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 
 from google.protobuf import timestamp_pb2
 
+from dagwire.v1 import job_statistics_request_response_pb2
 from dagwire.v1 import workflow_request_response_pb2 as wf
 
 from ._call import _Call
@@ -31,6 +32,7 @@ from ._workflow_models import (
     Schedule,
     ScheduleStatus,
     StepLog,
+    StepStatistics,
     _to_proto,
 )
 
@@ -407,6 +409,34 @@ class _WorkflowCalls:
             request,
             lambda r: [StepLog._from_proto(log) for log in r.logs],
             "workflow",
+        )
+
+    @staticmethod
+    def _get_step_statistics_call(
+        run_id: str, step_name: str, with_samples: bool
+    ) -> _Call[list[StepStatistics]]:
+        request = wf.GetStepStatisticsRequest(
+            run_id=run_id, step_name=step_name, with_samples=with_samples
+        )
+        return _Call(
+            "GetStepStatistics",
+            request,
+            lambda r: [StepStatistics._from_proto(s) for s in r.statistics],
+            "workflow",
+        )
+
+    @staticmethod
+    def _get_job_statistics_call(
+        job_id: str, task_id: str, with_samples: bool
+    ) -> _Call[list[StepStatistics]]:
+        request = job_statistics_request_response_pb2.GetJobStatisticsRequest(
+            job_id=job_id, task_id=task_id, with_samples=with_samples
+        )
+        return _Call(
+            "GetJobStatistics",
+            request,
+            lambda r: [StepStatistics._from_proto(s) for s in r.statistics],
+            "statistics",
         )
 
     # --- schedules ------------------------------------------------------------------------

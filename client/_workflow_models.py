@@ -271,6 +271,63 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
+class UsageSample:
+    """A step's process tree at one moment: CPU seconds used so far, resident bytes."""
+
+    time: datetime | None
+    cpu_seconds: float
+    rss_bytes: int
+
+
+@dataclass(frozen=True)
+class StepStatistics:
+    """What one finished attempt of a step's process cost (GetStepStatistics): CPU
+    seconds over its whole process tree, peak resident memory in bytes, wall seconds,
+    exit code; ``samples`` over time only when asked for."""
+
+    step_name: str
+    job_id: str
+    domain_id: str
+    attempt: int
+    cpu_seconds: float
+    user_cpu_seconds: float
+    system_cpu_seconds: float
+    peak_memory_bytes: int
+    wall_seconds: float
+    exit_code: int
+    complete: bool
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    sample_interval_seconds: float = 0.0
+    samples: tuple[UsageSample, ...] = ()
+    raw: message_pb2.StepStatistics | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def _from_proto(cls, msg: message_pb2.StepStatistics) -> StepStatistics:
+        return cls(
+            step_name=str(msg.step_name),
+            job_id=str(msg.job_id),
+            domain_id=str(msg.domain_id),
+            attempt=int(msg.attempt),
+            cpu_seconds=float(msg.cpu_seconds),
+            user_cpu_seconds=float(msg.user_cpu_seconds),
+            system_cpu_seconds=float(msg.system_cpu_seconds),
+            peak_memory_bytes=int(msg.peak_memory_bytes),
+            wall_seconds=float(msg.wall_seconds),
+            exit_code=int(msg.exit_code),
+            complete=bool(msg.complete),
+            start_time=_time(msg, "start_time"),
+            end_time=_time(msg, "end_time"),
+            sample_interval_seconds=float(msg.sample_interval_seconds),
+            samples=tuple(
+                UsageSample(_time(s, "time"), float(s.cpu_seconds), int(s.rss_bytes))
+                for s in msg.samples
+            ),
+            raw=msg,
+        )
+
+
+@dataclass(frozen=True)
 class Step:
     """One step of a run: its place in the DAG (``deps``) and its state."""
 
@@ -291,6 +348,8 @@ class Step:
     post: bool = False
     input_artifacts: Mapping[str, str] = field(default_factory=dict, hash=False)
     output_artifacts: tuple[str, ...] = ()
+    # What its latest finished attempt cost (GetRun fills it; None until one finished).
+    statistics: StepStatistics | None = None
     raw: message_pb2.Step | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -318,6 +377,9 @@ class Step:
             post=bool(msg.post),
             input_artifacts=_map(msg.input_artifacts),
             output_artifacts=tuple(str(a) for a in msg.output_artifacts),
+            statistics=(
+                StepStatistics._from_proto(msg.statistics) if msg.HasField("statistics") else None
+            ),
             raw=msg,
         )
 

@@ -30,6 +30,7 @@ from ._workflow_models import (
     Schedule,
     Step,
     StepLog,
+    StepStatistics,
     StepStatus,
 )
 
@@ -315,6 +316,34 @@ def runs_table(runs: Iterable[Run]) -> Table:
             run.run_msg,
         )
     return table
+
+
+def statistics_table(entries: Iterable[StepStatistics]) -> Table:
+    """One row per finished attempt: CPU seconds, peak memory, wall seconds, exit."""
+    table = Table("STEP", "ATTEMPT", "PARTY", "CPU S", "PEAK MEM", "WALL S", "EXIT", "SAMPLES")
+    for entry in entries:
+        table.add_row(
+            entry.step_name,
+            str(entry.attempt),
+            entry.domain_id,
+            f"{entry.cpu_seconds:.3f}",
+            _bytes(entry.peak_memory_bytes),
+            f"{entry.wall_seconds:.3f}",
+            str(entry.exit_code) + ("" if entry.complete else " (killed)"),
+            str(len(entry.samples)),
+        )
+    return table
+
+
+def _bytes(count: int) -> str:
+    if count < 1024:
+        return f"{count} B"
+    size = count / 1024
+    for unit in ("KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 def cache_table(entries: Iterable[CacheEntry]) -> Table:

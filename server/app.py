@@ -18,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2
 from dagwire.server.api.command_policy import CommandPolicy
 from dagwire.server.api.job_service import JobServicer, kuscia_http_rejection, kuscia_rejection
+from dagwire.server.api.job_statistics_service import JobStatisticsServicer
 from dagwire.server.api.queue_service import QueueServicer
 from dagwire.server.api.registration import add_servicer
 from dagwire.server.api.step_execution_service import StepExecutionServicer
@@ -59,6 +60,7 @@ from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.users import SqlUserStore, UserExists
+from dagwire.server.store.usage import SqlUsageStore
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.fs_registry import FileSystems
@@ -67,9 +69,11 @@ from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.queues import Queues
 from dagwire.server.workflow.runs import WorkflowRuntime, utc_now
 from dagwire.server.workflow.scheduler import Scheduler, ScheduleService
+from dagwire.server.workflow.statistics import RunStatistics
 from dagwire.server.workflow.step_records import step_exit_riders
 from dagwire.server.workflow.steps import StepExecutor
 from dagwire.v1 import (
+    job_statistics_service_pb2,
     queue_service_pb2,
     step_execution_service_pb2,
     user_service_pb2,
@@ -92,12 +96,16 @@ STEP_SERVICE_DESCRIPTOR = step_execution_service_pb2.DESCRIPTOR.services_by_name
 ]
 QUEUE_SERVICE_DESCRIPTOR = queue_service_pb2.DESCRIPTOR.services_by_name["QueueService"]
 USER_SERVICE_DESCRIPTOR = user_service_pb2.DESCRIPTOR.services_by_name["UserService"]
+JOB_STATISTICS_DESCRIPTOR = job_statistics_service_pb2.DESCRIPTOR.services_by_name[
+    "JobStatisticsService"
+]
 SERVICES = (
     JOB_SERVICE,
     WORKFLOW_SERVICE_DESCRIPTOR.full_name,
     STEP_SERVICE_DESCRIPTOR.full_name,
     QUEUE_SERVICE_DESCRIPTOR.full_name,
     USER_SERVICE_DESCRIPTOR.full_name,
+    JOB_STATISTICS_DESCRIPTOR.full_name,
 )
 # Open to callers without credentials: logging in is how a user gets some.
 OPEN_METHODS = (f"/{USER_SERVICE_DESCRIPTOR.full_name}/Login",)
@@ -162,6 +170,7 @@ class DagwireServer:
             return RoutingExecutor(InProcessExecutor(sink), local, ray, ray_images=ray_images)
 
         self.workflow_store = SqlWorkflowStore(self.store)
+        self.usage_store = SqlUsageStore(self.store)
         self.file_systems = FileSystems(
             SqlFileSystems(self.store), utc_now, config.data_dir, config.s3_endpoints
         )
@@ -220,6 +229,7 @@ class DagwireServer:
             file_systems=self.file_systems,
             fs_dir=config.file_systems_dir,
         )
+        self.run_statistics = RunStatistics(self.workflows, self.usage_store)
         self.run_outputs = RunOutputs(
             self.workflow_store, self.workflows, self.runtime.executor.log_path
         )
@@ -298,6 +308,7 @@ class DagwireServer:
                         tenant_code_allowed=self.sandbox is not None or config.unsandboxed,
                     ),
                     self.file_systems,
+                    self.run_statistics,
                 ),
             ),
             GatewayService(
@@ -319,6 +330,12 @@ class DagwireServer:
         add_servicer(self._server, self._queue_service.servicer, QUEUE_SERVICE_DESCRIPTOR)
         self._user_service = GatewayService(USER_SERVICE_DESCRIPTOR, UserServicer(self.users))
         add_servicer(self._server, self._user_service.servicer, USER_SERVICE_DESCRIPTOR)
+        # gRPC only: Kuscia's REST paths are Kuscia's.
+        add_servicer(
+            self._server,
+            JobStatisticsServicer(self.runtime, self.usage_store),
+            JOB_STATISTICS_DESCRIPTOR,
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME), self._server)
         self.http = self._http_listener(served, authenticator)
@@ -456,6 +473,7 @@ class DagwireServer:
         await self._bind()
         await self.store.open()
         await self.workflow_store.open()
+        await self.usage_store.open()
         await self.schedule_store.open()
         await self.user_store.open()
         await self.users.ensure_root(self.config.root_password_file)

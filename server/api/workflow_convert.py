@@ -22,6 +22,7 @@ from dagwire.server.engine.model import (
     Job,
     TaskState,
 )
+from dagwire.server.engine.usage import UsageRecord
 from dagwire.server.runtime.watch import WatchEventType
 from dagwire.server.workflow.compile import StepConfig
 from dagwire.server.workflow.executions import StepAction, StepView
@@ -122,7 +123,12 @@ def passed_over(job: Job) -> str:
     return f"continued past failed steps by a user's continue: {', '.join(waived)}"
 
 
-def run_to_proto(view: RunView, *, with_steps: bool = True) -> pb.Run:
+def run_to_proto(
+    view: RunView,
+    *,
+    with_steps: bool = True,
+    statistics: Mapping[str, UsageRecord] | None = None,
+) -> pb.Run:
     record, job = view.record, view.job
     cached = sorted({task.cached_from for task in job.tasks if task.cached_from})
     run = pb.Run(
@@ -150,7 +156,7 @@ def run_to_proto(view: RunView, *, with_steps: bool = True) -> pb.Run:
         retried_from=record.retried_from,
     )
     if with_steps:
-        run.steps.extend(step_to_proto(view, alias) for alias in _aliases(view))
+        run.steps.extend(step_to_proto(view, alias, statistics) for alias in _aliases(view))
     return run
 
 
@@ -158,10 +164,13 @@ def _aliases(view: RunView) -> list[str]:
     return [task.alias for task in view.job.spec.tasks]
 
 
-def step_to_proto(view: RunView, alias: str) -> pb.Step:
+def step_to_proto(
+    view: RunView, alias: str, statistics: Mapping[str, UsageRecord] | None = None
+) -> pb.Step:
     spec = view.job.spec.task(alias)
     task = view.job.task(alias)
     config = StepConfig.from_json(spec.task_input_config)
+    usage = (statistics or {}).get(alias)
     return pb.Step(
         name=alias,
         deps=list(spec.dependencies),
@@ -181,7 +190,40 @@ def step_to_proto(view: RunView, alias: str) -> pb.Step:
         post=spec.post,
         input_artifacts=dict(config.inputs),
         output_artifacts=list(config.outputs),
+        statistics=None if usage is None else usage_to_proto(alias, usage),
     )
+
+
+def usage_to_proto(
+    step_name: str, record: UsageRecord, *, with_samples: bool = False
+) -> pb.StepStatistics:
+    usage = record.usage
+    return pb.StepStatistics(
+        step_name=step_name,
+        job_id=record.task_id,
+        domain_id=record.domain_id,
+        attempt=record.attempt,
+        cpu_seconds=usage.cpu_seconds,
+        user_cpu_seconds=usage.user_seconds,
+        system_cpu_seconds=usage.system_seconds,
+        peak_memory_bytes=usage.peak_rss_bytes,
+        wall_seconds=usage.wall_seconds,
+        exit_code=usage.exit_code,
+        complete=usage.complete,
+        start_time=_epoch(usage.start_time),
+        end_time=_epoch(usage.end_time),
+        sample_interval_seconds=usage.sample_interval,
+        samples=[
+            pb.UsageSample(time=_epoch(s.time), cpu_seconds=s.cpu_seconds, rss_bytes=s.rss_bytes)
+            for s in (usage.samples if with_samples else ())
+        ],
+    )
+
+
+def _epoch(seconds: float) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp
 
 
 def cache_entry_to_proto(c: CacheEntry) -> pb.CacheEntry:

@@ -28,6 +28,7 @@ from dagwire.server.workflow.pipelines import Pipelines
 from dagwire.server.workflow.runs import NewRun, RunView, WorkflowRuntime
 from dagwire.server.workflow.scheduler import ScheduleService
 from dagwire.server.workflow.spec import parse_pipeline
+from dagwire.server.workflow.statistics import RunStatistics
 from dagwire.server.workflow.status import STEP_STATUS
 from dagwire.v1 import enums_pb2 as enums
 from dagwire.v1 import message_pb2 as pb
@@ -48,6 +49,7 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
         heartbeat_interval: float,
         commands: CommandPolicy | None = None,
         file_systems: FileSystems | None = None,
+        statistics: RunStatistics | None = None,
     ) -> None:
         self._commands = commands or CommandPolicy()
         if file_systems is not None:
@@ -57,6 +59,8 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
         self._outputs = outputs
         self._schedules = schedules
         self._heartbeat_interval = heartbeat_interval
+        # None: a server without usage records (tests that build a servicer alone).
+        self._statistics = statistics
 
     # --- pipelines -------------------------------------------------------------------
 
@@ -205,7 +209,8 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
     @workflow_errors
     async def GetRun(self, request: rr.GetRunRequest, context: Context) -> rr.GetRunResponse:
         view = await self._runtime.get_run(current_tenant(), request.run_id)
-        return rr.GetRunResponse(run=convert.run_to_proto(view))
+        usage = await self._statistics.latest(view) if self._statistics else None
+        return rr.GetRunResponse(run=convert.run_to_proto(view, statistics=usage))
 
     @workflow_errors
     async def ListRuns(self, request: rr.ListRunsRequest, context: Context) -> rr.ListRunsResponse:
@@ -321,6 +326,28 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
             from_end=request.position != enums.LOG_POSITION_BEGIN,
         )
         return rr.GetRunLogResponse(logs=[convert.log_to_proto(request.run_id, p) for p in pages])
+
+    @workflow_errors
+    async def GetStepStatistics(
+        self, request: rr.GetStepStatisticsRequest, context: Context
+    ) -> rr.GetStepStatisticsResponse:
+        tenant = current_tenant()
+        if request.job_id and (request.run_id or request.step_name):
+            raise InvalidArgument.of("job_id", "names a step by itself: no run_id nor step_name")
+        if self._statistics is None:
+            await self._runtime.get_run(tenant, request.run_id)  # NOT_FOUND as for any
+            return rr.GetStepStatisticsResponse()
+        if request.job_id:
+            view, step = await self._statistics.find_step(tenant, request.job_id)
+            entries = await self._statistics.of_view(view, step)
+        else:
+            _, entries = await self._statistics.for_run(tenant, request.run_id, request.step_name)
+        return rr.GetStepStatisticsResponse(
+            statistics=[
+                convert.usage_to_proto(e.step_name, e.record, with_samples=request.with_samples)
+                for e in entries
+            ]
+        )
 
     @workflow_stream_errors
     async def TailRunLog(

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from dagwire.server.engine.model import JobKind
 from dagwire.server.engine.tenancy import Tenant
+from dagwire.server.engine.usage import ProcessUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,9 @@ class PartyExited:
     cached_from: str = ""  # the job whose recorded outputs were reused instead of running
     metrics: Mapping[str, str] = field(default_factory=dict)  # what the process reported
     step_outputs: StepOutputs | None = None  # a pipeline step's, on success
+    # What the process cost, as its reaper measured it; None where nothing measured it.
+    # A measurement, not part of what the report says: reports compare without it.
+    usage: ProcessUsage | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

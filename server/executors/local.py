@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import stat
+import sys
 import time
 from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from dagwire.server.engine.names import path_below
+from dagwire.server.engine.usage import ProcessUsage
 from dagwire.server.executors._files import write_atomic
 from dagwire.server.executors.base import (
     Fence,
@@ -94,6 +96,7 @@ VANISHED_MESSAGE = (
     "lost with its server (the process vanished while the server was down; no exit status recorded)"
 )
 _GROUP_EXIT_POLL_SECONDS = 0.05
+_REAPER_WAIT_POLLS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,11 @@ class _AttemptFiles:
         return self.directory / "pid"
 
     @property
+    def statistics(self) -> Path:
+        """What the process cost, written by its reaper (executors/reaper.py)."""
+        return self.directory / "statistics.json"
+
+    @property
     def exit_status(self) -> Path:
         return self.directory / "exit_status"
 
@@ -146,7 +154,8 @@ class _AttemptFiles:
         """Create the directory; drop records a previous launch of this key left behind,
         which would otherwise be mistaken for this process's."""
         self.work.mkdir(parents=True, exist_ok=True)
-        for stale in (self.progress, self.pid, self.exit_status, self.fence, self.fenced):
+        stale_records = (self.progress, self.pid, self.exit_status, self.statistics)
+        for stale in (*stale_records, self.fence, self.fenced):
             stale.unlink(missing_ok=True)
 
     def point_fence(self, target: Path) -> None:
@@ -194,6 +203,8 @@ class LocalExecutor:
         kill_grace: float = 2.0,
         sandbox: SandboxPolicy | None = None,
         fences: FenceBoard | None = None,
+        usage_interval: float = 1.0,
+        usage_samples: int = 120,
     ) -> None:
         # Absolute, because processes run with their attempt directory as working directory
         # and get these paths in their environment.
@@ -206,6 +217,8 @@ class LocalExecutor:
         self._sandbox = sandbox
         # On a replica: the fence files its launches' watchdogs follow.
         self._fences = fences
+        # How often each process's reaper samples its tree, and how many samples it keeps.
+        self._reaper = _Reaper(usage_interval, usage_samples)
         self._parties: dict[PartyKey, _Party] = {}
         self._watchers: dict[PartyKey, asyncio.Task[None]] = {}
 
@@ -225,7 +238,7 @@ class LocalExecutor:
         files = self._files(key)
         fence = self._fence_file(launch.fence)
         try:
-            process = await _start(launch, image, files, self._sandbox, fence)
+            process = await _start(launch, image, files, self._sandbox, fence, self._reaper)
         except (OSError, ValueError) as exc:  # ValueError: resources its limits cannot use
             self._report_start_failure(key, files, exc)
             return
@@ -370,6 +383,13 @@ class LocalExecutor:
         if status is None:
             # The wrapper writes the status just before it exits: look once more.
             status = _read_int(party.files.exit_status)
+        else:
+            # Its reaper writes the statistics once the wrapper has exited: give it a
+            # moment to (it leads the group; bounded, as a stuck one must not hold the exit).
+            for _ in range(_REAPER_WAIT_POLLS):
+                if not _is_group_leader(party.pid):
+                    break
+                await asyncio.sleep(_GROUP_EXIT_POLL_SECONDS)
         self._finish(party, status)
 
     def _poll_progress(self, party: _Party) -> None:
@@ -394,7 +414,8 @@ class LocalExecutor:
             # We killed it ourselves (a recovered process is not our child: no return code).
             exit_code = -party.last_signal
         message = _exit_message(exit_code, party.terminate_reason)
-        self._sink(PartyExited(party.key, exit_code, message))
+        usage = read_usage(party.files.statistics)
+        self._sink(PartyExited(party.key, exit_code, message, usage=usage))
 
 
 async def _start(
@@ -403,6 +424,7 @@ async def _start(
     files: _AttemptFiles,
     sandbox: SandboxPolicy | None,
     fence: Path | None,
+    reaper: _Reaper,
 ) -> asyncio.subprocess.Process:
     files.prepare()
     write_atomic(files.task, json.dumps(_task_document(launch), indent=2) + "\n")
@@ -425,8 +447,10 @@ async def _start(
     with files.log.open("wb") as log:
         # The log is the process's own stdout/stderr, not a pipe to us, so it keeps
         # writing when the server is gone. A new session makes it a process group that
-        # terminate() can kill with all its children.
+        # terminate() can kill with all its children; the reaper leads it, over the
+        # wrapper.
         return await asyncio.create_subprocess_exec(
+            *reaper.argv(files.statistics),
             "/bin/sh",
             "-c",
             wrapper,
@@ -439,6 +463,43 @@ async def _start(
             cwd=files.directory,
             start_new_session=True,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Reaper:
+    """The reaper every process runs under (executors/reaper.py): it measures the
+    process tree from the kernel's accounting. A script of the standard library run
+    without site-packages, so it costs a bare interpreter start per process."""
+
+    interval: float
+    samples: int
+
+    def argv(self, statistics: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-I",
+            "-S",
+            str(_REAPER_SCRIPT),
+            str(statistics),
+            repr(self.interval),
+            str(self.samples),
+            "--",
+        ]
+
+
+_REAPER_SCRIPT = Path(__file__).with_name("reaper.py")
+
+
+def read_usage(path: Path) -> ProcessUsage | None:
+    """The figures the reaper left, or None (no reaper ran: a start failure, a process
+    of an older server)."""
+    text = read_small_file(path, 1 << 20)
+    if text is None:
+        return None
+    try:
+        return ProcessUsage.from_json(json.loads(text))
+    except ValueError:
+        return None
 
 
 def _check_executable(program: str, env: Mapping[str, str], cwd: Path) -> None:

@@ -89,6 +89,7 @@ WORKFLOW_ROUTES = RouteTable(
         "fs/delete": "DeleteFileSystem",
         "artifact/list": "ListArtifacts",
         "log/get": "GetRunLog",
+        "statistics/get": "GetStepStatistics",
         "log/tail": "TailRunLog",
         "schedule/create": "CreateSchedule",
         "schedule/get": "GetSchedule",

@@ -53,6 +53,7 @@ from dagwire.server.engine.reducer import (
     Outcome,
     TerminateTask,
 )
+from dagwire.server.engine.usage import UsageRecord
 from dagwire.server.engine.validation import Limits, validate_job_spec
 from dagwire.server.executors.base import (
     ClusterParty,
@@ -71,6 +72,7 @@ from dagwire.server.executors.base import (
 from dagwire.server.runtime.committer import GroupCommitter
 from dagwire.server.runtime.reconcile import effects_between
 from dagwire.server.store.base import InsertJob, JobStore, RemoveJob, Rider, UpdateJob
+from dagwire.server.store.usage import ForgetUsage, RecordUsage
 
 if TYPE_CHECKING:
     from dagwire.server.runtime.replicas import Replication
@@ -324,7 +326,7 @@ class JobRuntime:
         async with self._lock(job_id):
             job = await self._current(job_id, guard)
             owned = self._owns(job_id)
-            await self._committer.write(RemoveJob(job_id))
+            await self._committer.write(RemoveJob(job_id, (ForgetUsage(job_id),)))
             await self._carry_out(job, reducer.termination_effects(job, "job deleted"), owned)
         log.info("job deleted", job_id=job_id)
 
@@ -406,8 +408,9 @@ class JobRuntime:
         job = await self._store.get_job(job_id)
         if job is None or not job.state.is_terminal or not _exiting(job):
             return
+        now = self._clock()
         try:
-            await self._save(job, _apply_all(job, exits, self._clock()))
+            await self._save(job, _apply_all(job, exits, now), _usage_riders(exits, now))
         except ConcurrentModification:  # a user acted on it (a retry) meanwhile: moot
             log.info("exit of a stopped step not recorded", job_id=job_id)
 
@@ -425,7 +428,8 @@ class JobRuntime:
             and (alias := _exit_applied(before, outcome.job, item)) is not None
             for rider in self._exit_riders(outcome.job, alias, item, now)
         ]
-        return await self._save(before, outcome, riders)
+        exits = [item for item in items if isinstance(item, PartyExited)]
+        return await self._save(before, outcome, [*riders, *_usage_riders(exits, now)])
 
     async def _save(self, before: Job, outcome: Outcome, riders: Sequence[Rider] = ()) -> Job:
         if outcome.job is before:
@@ -699,6 +703,19 @@ def _apply_all(job: Job, items: Iterable[Command | ExecutorReport], now: datetim
             current = outcome.job
             effects.extend(outcome.effects)
     return Outcome(current, tuple(effects))
+
+
+def _usage_riders(exits: Sequence[PartyExited], now: datetime) -> list[Rider]:
+    """What each exit's process cost, riding with the save of the exits whatever they
+    were (a failure's figures count too); keyed by attempt, so a stale exit's figures
+    are still that attempt's own."""
+    return [
+        RecordUsage(
+            UsageRecord(e.key.job_id, e.key.task_id, e.key.domain_id, e.key.attempt, e.usage), now
+        )
+        for e in exits
+        if e.usage is not None
+    ]
 
 
 def _exit_applied(before: Job, after: Job, exited: PartyExited) -> str | None:

@@ -40,6 +40,8 @@ class UpdateJob:
 @dataclass(frozen=True, slots=True)
 class RemoveJob:
     job_id: str
+    # Rows of the job's in other tables that go with it (its process usage).
+    riders: tuple[Rider, ...] = ()
 
 
 JobWrite = InsertJob | UpdateJob | RemoveJob

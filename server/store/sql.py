@@ -436,9 +436,10 @@ def _plan_with_riders(
     """Plan the write, then write its riders' rows in a savepoint of their own: a rider
     that refuses takes back its fellows' rows and the write's plan, so that the job write
     and its riders go together or not at all, without failing the rest of the batch."""
-    if isinstance(write, RemoveJob) or not write.riders:
+    if not write.riders:
         return _plan(write, encoded, current)
-    riders, job_id = write.riders, write.job.job_id
+    riders = write.riders
+    job_id = write.job_id if isinstance(write, RemoveJob) else write.job.job_id
     version, had_base, base = (
         current.versions.get(job_id),
         job_id in current.bases,

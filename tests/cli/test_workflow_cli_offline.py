@@ -46,7 +46,7 @@ def test_help_lists_the_workflow_groups() -> None:
         ),
         pytest.param(
             "run",
-            ["create", "list", "get", "stop", "retry", "delete", "watch", "logs"],
+            ["create", "list", "get", "stop", "retry", "delete", "watch", "logs", "stats"],
             id="run",
         ),
         pytest.param("artifact", ["list"], id="artifact"),

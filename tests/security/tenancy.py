@@ -179,6 +179,12 @@ _RUN_PROBES: list[tuple[str, str, str, Callable[[str], Message]]] = [
     ),
     ("GetRunLog", "workflow", "GetRunLog", lambda i: rr.GetRunLogRequest(run_id=i)),
     (
+        "GetStepStatistics",
+        "workflow",
+        "GetStepStatistics",
+        lambda i: rr.GetStepStatisticsRequest(run_id=i),
+    ),
+    (
         "TailRunLog",
         "workflow",
         "TailRunLog",

@@ -199,6 +199,7 @@ class Step(_message.Message):
     POST_FIELD_NUMBER: _builtins.int
     INPUT_ARTIFACTS_FIELD_NUMBER: _builtins.int
     OUTPUT_ARTIFACTS_FIELD_NUMBER: _builtins.int
+    STATISTICS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """Step name: its key in the spec's entry_points (or post_process)."""
     status: _enums_pb2.StepStatus.ValueType
@@ -247,6 +248,13 @@ class Step(_message.Message):
     def output_artifacts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Output artifact names."""
 
+    @_builtins.property
+    def statistics(self) -> Global___StepStatistics:
+        """What its latest finished attempt's process cost (without samples); unset until an
+        attempt has finished, and in ListRuns and WatchRuns (GetRun and GetStepStatistics
+        fill it).
+        """
+
     def __init__(
         self,
         *,
@@ -267,14 +275,140 @@ class Step(_message.Message):
         post: _builtins.bool = ...,
         input_artifacts: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         output_artifacts: _abc.Iterable[_builtins.str] | None = ...,
+        statistics: Global___StepStatistics | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time", "statistics", b"statistics"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_image", b"app_image", "attempt", b"attempt", "cache_run_id", b"cache_run_id", "command", b"command", "deps", b"deps", "docker_env", b"docker_env", "end_time", b"end_time", "env", b"env", "input_artifacts", b"input_artifacts", "job_id", b"job_id", "message", b"message", "name", b"name", "output_artifacts", b"output_artifacts", "parameters", b"parameters", "post", b"post", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["app_image", b"app_image", "attempt", b"attempt", "cache_run_id", b"cache_run_id", "command", b"command", "deps", b"deps", "docker_env", b"docker_env", "end_time", b"end_time", "env", b"env", "input_artifacts", b"input_artifacts", "job_id", b"job_id", "message", b"message", "name", b"name", "output_artifacts", b"output_artifacts", "parameters", b"parameters", "post", b"post", "start_time", b"start_time", "statistics", b"statistics", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Step: _TypeAlias = Step  # noqa: Y015
+
+@_typing.final
+class StepStatistics(_message.Message):
+    """StepStatistics is what one attempt of one step's process (one party's, for a
+    multi-party task) cost, from the kernel's accounting of its whole process tree: the
+    rusage of the reaped tree (CPU time; peak memory is the largest resident set of any
+    one process of it, or the largest summed sample when several ran at once) and its
+    wall time. Recorded with the attempt's exit.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STEP_NAME_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    DOMAIN_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    CPU_SECONDS_FIELD_NUMBER: _builtins.int
+    USER_CPU_SECONDS_FIELD_NUMBER: _builtins.int
+    SYSTEM_CPU_SECONDS_FIELD_NUMBER: _builtins.int
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _builtins.int
+    WALL_SECONDS_FIELD_NUMBER: _builtins.int
+    EXIT_CODE_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    SAMPLE_INTERVAL_SECONDS_FIELD_NUMBER: _builtins.int
+    SAMPLES_FIELD_NUMBER: _builtins.int
+    step_name: _builtins.str
+    """Step name (a Kuscia task's alias, from JobStatisticsService)."""
+    job_id: _builtins.str
+    """Engine task id of the step (Step.job_id; PaddleFlow's job id for the statistics
+    paths; a Kuscia task's task_id).
+    """
+    domain_id: _builtins.str
+    """The party whose process it was (the run's owner domain for a pipeline step)."""
+    attempt: _builtins.int
+    """The attempt it belongs to (Step.attempt of that launch)."""
+    cpu_seconds: _builtins.float
+    """User plus system CPU time, in seconds, over every process of the tree."""
+    user_cpu_seconds: _builtins.float
+    """User CPU time, in seconds."""
+    system_cpu_seconds: _builtins.float
+    """System CPU time, in seconds."""
+    peak_memory_bytes: _builtins.int
+    """Peak resident memory, in bytes."""
+    wall_seconds: _builtins.float
+    """Wall time from start to exit, in seconds."""
+    exit_code: _builtins.int
+    """Exit code of the process; 128 + N when it was killed by signal N."""
+    complete: _builtins.bool
+    """False when the process tree was killed before its reaper could record the final
+    figures: they are then those of the last sample.
+    """
+    sample_interval_seconds: _builtins.float
+    """Seconds between samples at the end (it doubles whenever the bounded series fills)."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the process started."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When it exited."""
+
+    @_builtins.property
+    def samples(self) -> _containers.RepeatedCompositeFieldContainer[Global___UsageSample]:
+        """The tree over time, oldest first (at most 240; only when asked for)."""
+
+    def __init__(
+        self,
+        *,
+        step_name: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+        domain_id: _builtins.str = ...,
+        attempt: _builtins.int = ...,
+        cpu_seconds: _builtins.float = ...,
+        user_cpu_seconds: _builtins.float = ...,
+        system_cpu_seconds: _builtins.float = ...,
+        peak_memory_bytes: _builtins.int = ...,
+        wall_seconds: _builtins.float = ...,
+        exit_code: _builtins.int = ...,
+        complete: _builtins.bool = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        sample_interval_seconds: _builtins.float = ...,
+        samples: _abc.Iterable[Global___UsageSample] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "complete", b"complete", "cpu_seconds", b"cpu_seconds", "domain_id", b"domain_id", "end_time", b"end_time", "exit_code", b"exit_code", "job_id", b"job_id", "peak_memory_bytes", b"peak_memory_bytes", "sample_interval_seconds", b"sample_interval_seconds", "samples", b"samples", "start_time", b"start_time", "step_name", b"step_name", "system_cpu_seconds", b"system_cpu_seconds", "user_cpu_seconds", b"user_cpu_seconds", "wall_seconds", b"wall_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StepStatistics: _TypeAlias = StepStatistics  # noqa: Y015
+
+@_typing.final
+class UsageSample(_message.Message):
+    """UsageSample is a process tree at one moment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIME_FIELD_NUMBER: _builtins.int
+    CPU_SECONDS_FIELD_NUMBER: _builtins.int
+    RSS_BYTES_FIELD_NUMBER: _builtins.int
+    cpu_seconds: _builtins.float
+    """CPU seconds used so far (user plus system) by the tree."""
+    rss_bytes: _builtins.int
+    """Resident memory of the tree's live processes, summed, in bytes."""
+    @_builtins.property
+    def time(self) -> _timestamp_pb2.Timestamp:
+        """When it was taken."""
+
+    def __init__(
+        self,
+        *,
+        time: _timestamp_pb2.Timestamp | None = ...,
+        cpu_seconds: _builtins.float = ...,
+        rss_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cpu_seconds", b"cpu_seconds", "rss_bytes", b"rss_bytes", "time", b"time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UsageSample: _TypeAlias = UsageSample  # noqa: Y015
 
 @_typing.final
 class Run(_message.Message):

@@ -1142,6 +1142,69 @@ class GetRunLogResponse(_message.Message):
 Global___GetRunLogResponse: _TypeAlias = GetRunLogResponse  # noqa: Y015
 
 @_typing.final
+class GetStepStatisticsRequest(_message.Message):
+    """GetStepStatisticsRequest asks what a run's steps cost."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_ID_FIELD_NUMBER: _builtins.int
+    STEP_NAME_FIELD_NUMBER: _builtins.int
+    WITH_SAMPLES_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    run_id: _builtins.str
+    """The run id."""
+    step_name: _builtins.str
+    """Only this step; empty for every step."""
+    with_samples: _builtins.bool
+    """Include each attempt's samples over time (the detail); without, the totals only."""
+    job_id: _builtins.str
+    """Instead of run_id and step_name: the step whose engine task id (Step.job_id) this
+    is, as PaddleFlow's statistics paths name a job.
+    """
+    def __init__(
+        self,
+        *,
+        run_id: _builtins.str = ...,
+        step_name: _builtins.str = ...,
+        with_samples: _builtins.bool = ...,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "run_id", b"run_id", "step_name", b"step_name", "with_samples", b"with_samples"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStepStatisticsRequest: _TypeAlias = GetStepStatisticsRequest  # noqa: Y015
+
+@_typing.final
+class GetStepStatisticsResponse(_message.Message):
+    """GetStepStatisticsResponse holds one entry per finished attempt of each step (and per
+    party), in spec order then by attempt; a step that has not finished an attempt has
+    none.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATISTICS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def statistics(self) -> _containers.RepeatedCompositeFieldContainer[_message_pb2.StepStatistics]:
+        """The entries."""
+
+    def __init__(
+        self,
+        *,
+        statistics: _abc.Iterable[_message_pb2.StepStatistics] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["statistics", b"statistics"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStepStatisticsResponse: _TypeAlias = GetStepStatisticsResponse  # noqa: Y015
+
+@_typing.final
 class TailRunLogRequest(_message.Message):
     """TailRunLogRequest follows one step's log."""
 

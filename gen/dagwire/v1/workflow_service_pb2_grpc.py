@@ -134,6 +134,11 @@ class WorkflowServiceStub:
                 request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogRequest.SerializeToString,
                 response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogResponse.FromString,
                 _registered_method=True)
+        self.GetStepStatistics = channel.unary_unary(
+                '/dagwire.v1.WorkflowService/GetStepStatistics',
+                request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetStepStatisticsRequest.SerializeToString,
+                response_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetStepStatisticsResponse.FromString,
+                _registered_method=True)
         self.TailRunLog = channel.unary_stream(
                 '/dagwire.v1.WorkflowService/TailRunLog',
                 request_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.TailRunLogRequest.SerializeToString,
@@ -341,6 +346,16 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStepStatistics(self, request, context):
+        """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
+        wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
+        for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+        run id or step name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def TailRunLog(self, request, context):
         """Streams one step's log as it grows: what is there from `offset` at once, then each
         new chunk as it is written, following the step into its retries (a new attempt
@@ -516,6 +531,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.GetRunLog,
                     request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogRequest.FromString,
                     response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogResponse.SerializeToString,
+            ),
+            'GetStepStatistics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStepStatistics,
+                    request_deserializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetStepStatisticsRequest.FromString,
+                    response_serializer=dagwire_dot_v1_dot_workflow__request__response__pb2.GetStepStatisticsResponse.SerializeToString,
             ),
             'TailRunLog': grpc.unary_stream_rpc_method_handler(
                     servicer.TailRunLog,
@@ -1086,6 +1106,33 @@ class WorkflowService:
             '/dagwire.v1.WorkflowService/GetRunLog',
             dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogRequest.SerializeToString,
             dagwire_dot_v1_dot_workflow__request__response__pb2.GetRunLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStepStatistics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dagwire.v1.WorkflowService/GetStepStatistics',
+            dagwire_dot_v1_dot_workflow__request__response__pb2.GetStepStatisticsRequest.SerializeToString,
+            dagwire_dot_v1_dot_workflow__request__response__pb2.GetStepStatisticsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -100,6 +100,12 @@ class WorkflowServiceStub:
     """Reads one page of the logs of a run's steps. Fails with NOT_FOUND for an unknown
     run or step.
     """
+    GetStepStatistics: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetStepStatisticsRequest, _workflow_request_response_pb2.GetStepStatisticsResponse]
+    """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
+    wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
+    for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+    run id or step name.
+    """
     TailRunLog: _grpc.UnaryStreamMultiCallable[_workflow_request_response_pb2.TailRunLogRequest, _workflow_request_response_pb2.TailRunLogResponse]
     """Streams one step's log as it grows: what is there from `offset` at once, then each
     new chunk as it is written, following the step into its retries (a new attempt
@@ -204,6 +210,12 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     GetRunLog: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetRunLogRequest, _workflow_request_response_pb2.GetRunLogResponse]  # type: ignore[assignment]
     """Reads one page of the logs of a run's steps. Fails with NOT_FOUND for an unknown
     run or step.
+    """
+    GetStepStatistics: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetStepStatisticsRequest, _workflow_request_response_pb2.GetStepStatisticsResponse]  # type: ignore[assignment]
+    """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
+    wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
+    for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+    run id or step name.
     """
     TailRunLog: _aio.UnaryStreamMultiCallable[_workflow_request_response_pb2.TailRunLogRequest, _workflow_request_response_pb2.TailRunLogResponse]  # type: ignore[assignment]
     """Streams one step's log as it grows: what is there from `offset` at once, then each
@@ -420,6 +432,18 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_workflow_request_response_pb2.GetRunLogResponse, _abc.Awaitable[_workflow_request_response_pb2.GetRunLogResponse]]:
         """Reads one page of the logs of a run's steps. Fails with NOT_FOUND for an unknown
         run or step.
+        """
+
+    @_abc_1.abstractmethod
+    def GetStepStatistics(
+        self,
+        request: _workflow_request_response_pb2.GetStepStatisticsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflow_request_response_pb2.GetStepStatisticsResponse, _abc.Awaitable[_workflow_request_response_pb2.GetStepStatisticsResponse]]:
+        """Reads what the finished attempts of a run's steps cost: CPU time, peak memory,
+        wall time and exit, with their samples over time when asked. Fails with NOT_FOUND
+        for an unknown run, step or job id, and INVALID_ARGUMENT when a job id comes with a
+        run id or step name.
         """
 
     @_abc_1.abstractmethod

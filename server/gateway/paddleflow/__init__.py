@@ -45,6 +45,7 @@ from dagwire.server.gateway.paddleflow import (
     runcache,
     schedule,
     users,
+    statistics,
     version,
 )
 from dagwire.server.gateway.paddleflow.common import PaddleFlowApi, PaddleFlowAuthenticator
@@ -65,6 +66,7 @@ RESOURCES: Sequence[ModuleType] = (
     flavour,
     cluster,
     users,
+    statistics,
 )
 
 
