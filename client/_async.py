@@ -183,8 +183,11 @@ class AsyncDagwireClient(BaseDagwireClient):
         if self._user_stub_ is None:
             self._connect()
         return self._user_stub_
+
+    @property
     def _statistics_stub(self) -> Any:
         if self._statistics_stub_ is None:
+            self._connect()
         return self._statistics_stub_
 
     async def __aenter__(self) -> AsyncDagwireClient:

@@ -184,8 +184,11 @@ class DagwireClient(BaseDagwireClient):
         if self._user_stub_ is None:
             self._connect()
         return self._user_stub_
+
+    @property
     def _statistics_stub(self) -> Any:
         if self._statistics_stub_ is None:
+            self._connect()
         return self._statistics_stub_
 
     def __enter__(self) -> DagwireClient:

@@ -59,8 +59,8 @@ from dagwire.server.store.file_systems import SqlFileSystems
 from dagwire.server.store.queues import SqlQueueStore
 from dagwire.server.store.schedules import SqlScheduleStore
 from dagwire.server.store.sql import SqlJobStore
-from dagwire.server.store.users import SqlUserStore, UserExists
 from dagwire.server.store.usage import SqlUsageStore
+from dagwire.server.store.users import SqlUserStore, UserExists
 from dagwire.server.store.workflow import SqlWorkflowStore
 from dagwire.server.workflow.executions import StepExecutions
 from dagwire.server.workflow.fs_registry import FileSystems

@@ -44,8 +44,8 @@ from dagwire.server.gateway.paddleflow import (
     run,
     runcache,
     schedule,
-    users,
     statistics,
+    users,
     version,
 )
 from dagwire.server.gateway.paddleflow.common import PaddleFlowApi, PaddleFlowAuthenticator
