@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -53,6 +54,11 @@ from dagwire.server.store.sql import SqlJobStore
 
 metadata = MetaData()
 SCHEMA_KEY = "workflow_schema"  # this store's version in schema_info (owners.py)
+# 2: owners (owners.py). 3: a pipeline's name is unique per (domain, username), as
+# PaddleFlow's are per user (pkg/apiserver/models/pipeline.go GetPipeline(name, userName)).
+PER_USER_NAMES_SCHEMA = 3
+# The index schema 2 kept a pipeline's name unique per domain with.
+_PER_DOMAIN_NAMES = "uq_pipelines_owner_name"
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 pipelines = Table(
@@ -67,8 +73,9 @@ pipelines = Table(
     Column("update_time", String(40), nullable=False),
     Column("latest_version", Integer, nullable=False),
     owner_column(index=False),
-    # Names are unique per domain: bob can neither collide with alice's nor probe them.
-    Index("uq_pipelines_owner_name", OWNER, "name", unique=True),
+    # Names are unique per user of a domain, as PaddleFlow's per user: two users of a
+    # domain may each have a "demo"; another domain's names can be neither hit nor probed.
+    Index("uq_pipelines_owner_user_name", OWNER, "username", "name", unique=True),
     sqlite_autoincrement=True,
 )
 
@@ -283,6 +290,7 @@ class SqlWorkflowStore:
                 SCHEMA_KEY,
                 list(metadata.sorted_tables),
                 {"pipelines": ["pipelines_name_key"]},
+                {PER_USER_NAMES_SCHEMA: _names_per_user},
             )
 
     # --- idempotency -----------------------------------------------------------------
@@ -560,6 +568,13 @@ class SqlWorkflowStore:
     async def _page(self, query: Select[Any]) -> list[Any]:
         async with self._engine.connect() as conn:
             return list(await conn.execute(query))
+
+
+def _names_per_user(conn: Connection) -> None:
+    """Schema 2 to 3: drop the per-domain unique index on pipeline names; the per-user
+    one replacing it is created with the missing indexes. Names unique per domain are
+    unique per (domain, user) too, so building it can fail on no stored row."""
+    conn.execute(text(f'DROP INDEX IF EXISTS "{_PER_DOMAIN_NAMES}"'))
 
 
 def _locked_pipeline(pipeline_id: str) -> Select[Any]:

@@ -196,7 +196,8 @@ class WorkflowServiceServicer:
 
     def CreatePipeline(self, request, context):
         """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-        for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+        for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+        a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -40,7 +40,8 @@ class WorkflowServiceStub:
     def __new__(cls, channel: _aio.Channel) -> WorkflowServiceAsyncStub: ...
     CreatePipeline: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreatePipelineRequest, _workflow_request_response_pb2.CreatePipelineResponse]
     """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-    for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+    for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+    a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
     """
     GetPipeline: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetPipelineRequest, _workflow_request_response_pb2.GetPipelineResponse]
     """Returns a pipeline and its versions. Fails with NOT_FOUND."""
@@ -145,7 +146,8 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreatePipeline: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreatePipelineRequest, _workflow_request_response_pb2.CreatePipelineResponse]  # type: ignore[assignment]
     """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-    for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+    for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+    a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
     """
     GetPipeline: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetPipelineRequest, _workflow_request_response_pb2.GetPipelineResponse]  # type: ignore[assignment]
     """Returns a pipeline and its versions. Fails with NOT_FOUND."""
@@ -253,7 +255,8 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_request_response_pb2.CreatePipelineResponse, _abc.Awaitable[_workflow_request_response_pb2.CreatePipelineResponse]]:
         """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-        for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+        for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+        a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
         """
 
     @_abc_1.abstractmethod
