@@ -148,6 +148,7 @@ def run_to_proto(view: RunView, *, with_steps: bool = True) -> pb.Run:
         end_time=timestamp(job.end_time),
         docker_env=record.docker_env,
         retried_from=record.retried_from,
+        fs_name=record.fs_name,
     )
     if with_steps:
         run.steps.extend(step_to_proto(view, alias) for alias in _aliases(view))

@@ -675,6 +675,7 @@ def _run_row(r: RunRecord) -> dict[str, Any]:
         "schedule_id": r.schedule_id,
         "scheduled_time": r.scheduled_time.isoformat() if r.scheduled_time else None,
         "retried_from": r.retried_from,
+        "fs_name": r.fs_name,
     }
     return {
         "run_id": r.run_id,
@@ -708,6 +709,7 @@ def _run(doc: str, owner: str) -> RunRecord:
         scheduled_time=_time(data["scheduled_time"]),
         retried_from=data["retried_from"],
         owner=owner,
+        fs_name=data.get("fs_name", ""),  # runs stored before it was kept have none
     )
 
 

@@ -240,6 +240,8 @@ class WorkflowRuntime:
             schedule_id=new.schedule_id,
             scheduled_time=new.scheduled_time,
             owner=tenant.owner,
+            # The file system its steps start in (compile.py): the spec's main_fs wins.
+            fs_name=spec.main_fs.name if spec.main_fs else new.fs_name,
         )
         options = RunOptions(
             run_id=run_id,
@@ -366,6 +368,7 @@ class WorkflowRuntime:
             schedule_id=old.schedule_id,
             retried_from=old.run_id,
             owner=old.owner,
+            fs_name=old.fs_name,
         )
         options = RunOptions(
             run_id=new_id,
@@ -376,6 +379,9 @@ class WorkflowRuntime:
             failure_strategy=old.failure_strategy,
             docker_env=old.docker_env,
             pipeline_id=old.pipeline_id,
+            # The file system the retried run's steps started in (none recorded before
+            # runs kept it: then only the spec's own main_fs, as before).
+            fs_name=old.fs_name,
             reuse=reuse,
         )
         return await self._start(record, options, parse_pipeline(old.run_yaml, "run_yaml"))

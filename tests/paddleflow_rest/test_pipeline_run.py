@@ -264,3 +264,18 @@ async def test_delete_run_with_check_cache_refuses_a_run_whose_cache_is_used(
     assert refused.status == 403 and refused.body["code"] == "ActionNotAllowed"
     assert forced.status == 200
     assert (await alice.request("GET", f"/run/{succeeded['runID']}")).status == 404
+
+
+async def test_a_runs_fs_name_is_shown_and_listed(alice: PaddleFlow) -> None:
+    # add_run: {fsname, runYamlRaw}; show_run and list_run read `fsName`
+    # (client/paddleflow/run/run_api.py show_run, list_run).
+    reply = await alice.request(
+        "POST", "/run", json_body={"fsname": "scratch", "runYamlRaw": yaml_raw("withfs")}
+    )
+    assert reply.status == 201, reply.body
+    run_id = reply.body["runID"]
+
+    shown = await alice.request("GET", f"/run/{run_id}")
+    listed = await alice.request("GET", "/run", params={"runFilter": run_id})
+    assert shown.body["fsName"] == "scratch"
+    assert [run["fsName"] for run in listed.body["runList"]] == ["scratch"]

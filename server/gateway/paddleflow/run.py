@@ -176,7 +176,7 @@ def run_brief(run: dict[str, Any]) -> dict[str, Any]:
     """A run as PaddleFlow's list_run reads it (no spec, no steps)."""
     return {
         "runID": run["run_id"],
-        "fsName": "",
+        "fsName": run["fs_name"],
         "username": run["username"],
         "status": status_name(run["status"], "RUN_STATUS_"),
         "name": run["name"],
