@@ -531,9 +531,10 @@ class AsyncDagwireClient(BaseDagwireClient):
         run = await self._invoke(self._retry_run_call(run_id))
         return AsyncRunHandle(self, run.run_id, run)
 
-    async def delete_run(self, run_id: str, *, check_cache: bool = False) -> None:
+    async def delete_run(self, run_id: str, *, check_cache: bool = True) -> None:
         """Deletes a finished run (FailedPreconditionError while it runs, or with
-        ``check_cache`` while other runs' cache reuse points at it)."""
+        ``check_cache``, the default as in PaddleFlow's SDK, while runs that reused its
+        outputs exist)."""
         await self._invoke(self._delete_run_call(run_id, check_cache))
 
     async def watch_runs(
@@ -1088,8 +1089,8 @@ class AsyncRunHandle:
         """Starts a new run reusing this one's succeeded steps; returns its handle."""
         return await self.client.retry_run(self.run_id)
 
-    async def delete(self, *, check_cache: bool = False) -> None:
-        """Deletes the (finished) run."""
+    async def delete(self, *, check_cache: bool = True) -> None:
+        """Deletes the (finished) run; see ``delete_run`` for ``check_cache``."""
         await self.client.delete_run(self.run_id, check_cache=check_cache)
 
     async def logs(

@@ -413,7 +413,10 @@ def run_retry(settings: _Settings, run_id: str) -> None:
 @run.command("delete")
 @click.argument("run_id")
 @click.option(
-    "--check-cache", is_flag=True, help="Refuse while other runs reuse its cached outputs."
+    "--check-cache/--no-check-cache",
+    default=True,
+    show_default=True,
+    help="Refuse while runs that reused its outputs exist (PaddleFlow's checkCache).",
 )
 @_pass_settings
 def run_delete(settings: _Settings, run_id: str, check_cache: bool) -> None:

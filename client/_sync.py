@@ -531,9 +531,10 @@ class DagwireClient(BaseDagwireClient):
         run = self._invoke(self._retry_run_call(run_id))
         return RunHandle(self, run.run_id, run)
 
-    def delete_run(self, run_id: str, *, check_cache: bool = False) -> None:
+    def delete_run(self, run_id: str, *, check_cache: bool = True) -> None:
         """Deletes a finished run (FailedPreconditionError while it runs, or with
-        ``check_cache`` while other runs' cache reuse points at it)."""
+        ``check_cache``, the default as in PaddleFlow's SDK, while runs that reused its
+        outputs exist)."""
         self._invoke(self._delete_run_call(run_id, check_cache))
 
     def watch_runs(
@@ -1086,8 +1087,8 @@ class RunHandle:
         """Starts a new run reusing this one's succeeded steps; returns its handle."""
         return self.client.retry_run(self.run_id)
 
-    def delete(self, *, check_cache: bool = False) -> None:
-        """Deletes the (finished) run."""
+    def delete(self, *, check_cache: bool = True) -> None:
+        """Deletes the (finished) run; see ``delete_run`` for ``check_cache``."""
         self.client.delete_run(self.run_id, check_cache=check_cache)
 
     def logs(

@@ -26,11 +26,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     delete,
-    exists,
     func,
     insert,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -49,7 +49,7 @@ from dagwire.server.engine.catalog import (
 from dagwire.server.engine.errors import EngineError
 from dagwire.server.engine.model import FailureStrategy, JobState
 from dagwire.server.store.owners import OWNER, owner_column, upgrade_owners
-from dagwire.server.store.schema import SCHEMA_LOCK, jobs
+from dagwire.server.store.schema import SCHEMA_LOCK, job_tasks, jobs
 from dagwire.server.store.sql import SqlJobStore
 
 metadata = MetaData()
@@ -57,6 +57,9 @@ SCHEMA_KEY = "workflow_schema"  # this store's version in schema_info (owners.py
 # 2: owners (owners.py). 3: a pipeline's name is unique per (domain, username), as
 # PaddleFlow's are per user (pkg/apiserver/models/pipeline.go GetPipeline(name, userName)).
 PER_USER_NAMES_SCHEMA = 3
+# 4: cache_reuses, which runs reused which run's cached outputs (PaddleFlow's
+# runCachedIDs), filled from the steps of the runs already stored.
+CACHE_REUSES_SCHEMA = 4
 # The index schema 2 kept a pipeline's name unique per domain with.
 _PER_DOMAIN_NAMES = "uq_pipelines_owner_name"
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
@@ -137,6 +140,17 @@ artifacts = Table(
     owner_column(),
     UniqueConstraint("run_id", "step_name", "name", "type"),
     sqlite_autoincrement=True,
+)
+
+# Which run's recorded outputs a run's step reused instead of running (a cache hit, or a
+# retry's succeeded step): PaddleFlow's runCachedIDs, read from the reused run's side. A
+# run whose outputs a stored run reused is kept by DeleteRun's check_cache.
+cache_reuses = Table(
+    "cache_reuses",
+    metadata,
+    Column("run_id", String(253), primary_key=True),  # the run whose step reused
+    Column("step_name", String(253), primary_key=True),
+    Column("cached_run_id", String(253), nullable=False, index=True),  # whose outputs
 )
 
 # Registered file systems (store/file_systems.py): unique by name within an owner.
@@ -256,6 +270,29 @@ class RecordArtifacts:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordCacheReuse:
+    """A step's reuse of another run's outputs, riding with the save of its exit.
+    Recording one again (a recovered exit) changes nothing."""
+
+    run_id: str
+    step_name: str
+    cached_run_id: str
+
+    def write(self, conn: Connection) -> EngineError | None:
+        conn.execute(
+            delete(cache_reuses).where(
+                cache_reuses.c.run_id == self.run_id, cache_reuses.c.step_name == self.step_name
+            )
+        )
+        conn.execute(
+            insert(cache_reuses).values(
+                run_id=self.run_id, step_name=self.step_name, cached_run_id=self.cached_run_id
+            )
+        )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordCacheEntry:
     """A cached step's entry, riding with the save of its exit."""
 
@@ -290,7 +327,7 @@ class SqlWorkflowStore:
                 SCHEMA_KEY,
                 list(metadata.sorted_tables),
                 {"pipelines": ["pipelines_name_key"]},
-                {PER_USER_NAMES_SCHEMA: _names_per_user},
+                {PER_USER_NAMES_SCHEMA: _names_per_user, CACHE_REUSES_SCHEMA: _fill_reuses},
             )
 
     # --- idempotency -----------------------------------------------------------------
@@ -478,11 +515,30 @@ class SqlWorkflowStore:
         return _paged([_run(r.doc, r.owner_domain) for r in rows[:limit]], rows, limit)
 
     async def delete_run(self, run_id: str) -> None:
-        """Forget a run with its artifacts and the cache entries made from it."""
+        """Forget a run with its artifacts, the cache entries made from it and its
+        reuses of others' outputs and theirs of its own."""
         async with self._writes.begin() as conn:
             await conn.execute(delete(artifacts).where(artifacts.c.run_id == run_id))
             await conn.execute(delete(cache_entries).where(cache_entries.c.run_id == run_id))
+            await conn.execute(
+                delete(cache_reuses).where(
+                    (cache_reuses.c.run_id == run_id) | (cache_reuses.c.cached_run_id == run_id)
+                )
+            )
             await conn.execute(delete(runs).where(runs.c.run_id == run_id))
+
+    async def runs_reusing(self, run_id: str) -> list[str]:
+        """The stored runs (other than itself) some step of which reused this run's
+        outputs, oldest first: PaddleFlow's runCachedIDs, those that still exist."""
+        query = (
+            select(cache_reuses.c.run_id)
+            .join(runs, runs.c.run_id == cache_reuses.c.run_id)
+            .where(cache_reuses.c.cached_run_id == run_id, cache_reuses.c.run_id != run_id)
+            .group_by(cache_reuses.c.run_id)
+            .order_by(func.min(runs.c.seq))
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
 
     # --- cache -----------------------------------------------------------------------
 
@@ -529,10 +585,6 @@ class SqlWorkflowStore:
             )
             return bool(result.rowcount)
 
-    async def run_has_cache_entries(self, run_id: str) -> bool:
-        async with self._engine.connect() as conn:
-            return bool(await conn.scalar(select(exists().where(cache_entries.c.run_id == run_id))))
-
     # --- artifacts -------------------------------------------------------------------
 
     async def output_artifacts(self, run_id: str, step_name: str) -> list[Artifact]:
@@ -575,6 +627,31 @@ def _names_per_user(conn: Connection) -> None:
     one replacing it is created with the missing indexes. Names unique per domain are
     unique per (domain, user) too, so building it can fail on no stored row."""
     conn.execute(text(f'DROP INDEX IF EXISTS "{_PER_DOMAIN_NAMES}"'))
+
+
+def _fill_reuses(conn: Connection, batch: int = 1_000) -> None:
+    """Schema 3 to 4: cache_reuses from the stored runs' steps (a task's cached_from).
+    Upgrade steps run before missing tables are created, so this one creates its own."""
+    cache_reuses.create(conn, checkfirst=True)
+    after: tuple[str, int] = ("", -1)
+    while True:
+        rows = conn.execute(
+            select(job_tasks.c.job_id, job_tasks.c.position, job_tasks.c.doc)
+            .join(runs, runs.c.run_id == job_tasks.c.job_id)
+            .where(
+                tuple_(job_tasks.c.job_id, job_tasks.c.position) > tuple_(*after),
+                job_tasks.c.doc.contains("cached_from", autoescape=True),
+            )
+            .order_by(job_tasks.c.job_id, job_tasks.c.position)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for job_id, _, doc in rows:
+            task = json.loads(doc)
+            if task.get("cached_from"):
+                RecordCacheReuse(job_id, task["alias"], task["cached_from"]).write(conn)
+        after = (rows[-1][0], int(rows[-1][1]))
 
 
 def _locked_pipeline(pipeline_id: str) -> Select[Any]:

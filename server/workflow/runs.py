@@ -392,11 +392,14 @@ class WorkflowRuntime:
             raise FailedPrecondition(
                 "run", run_id, f"it is {view.status.value}; stop it before deleting it"
             )
-        if check_cache and await self._store.run_has_cache_entries(run_id):
+        # PaddleFlow's check (pkg/apiserver/controller/pipeline/run.go DeleteRun): refused
+        # while runs that reused its outputs (its runCachedIDs) still exist.
+        if check_cache and (reusers := await self._store.runs_reusing(run_id)):
             raise FailedPrecondition(
                 "run",
                 run_id,
-                "cache entries were made from it; delete them or pass check_cache=false",
+                f"runs reused its cached outputs ({', '.join(reusers)}); delete them first "
+                "or pass check_cache=false",
             )
         await self._jobs.delete(run_id)
         await self._store.delete_run(run_id)

@@ -1,7 +1,8 @@
 """Databases written before workflow records had an owner domain: opening them adds the
 owner ("" for what they hold: an operator's), replaces the server-wide unique names by
 per-domain ones, and records the stores' schema versions; on SQLite and PostgreSQL.
-Databases written with per-domain pipeline names get per-user ones (workflow schema 3)."""
+Databases written with per-domain pipeline names get per-user ones (workflow schema 3),
+and learn which stored runs reused which run's outputs (workflow schema 4)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from dagwire.server.store import schedules as schedule_tables
 from dagwire.server.store import workflow as workflow_tables
 from dagwire.server.store.owners import OWNER, OWNERS_SCHEMA
 from dagwire.server.store.schedules import ScheduleRow, SqlScheduleStore
-from dagwire.server.store.schema import schema_info
+from dagwire.server.store.schema import job_tasks, schema_info
 from dagwire.server.store.sql import SqlJobStore
 from dagwire.server.store.workflow import (
-    PER_USER_NAMES_SCHEMA,
+    CACHE_REUSES_SCHEMA,
     PipelineNameTaken,
     SqlWorkflowStore,
 )
@@ -113,7 +114,7 @@ async def test_an_older_database_gets_owners_and_per_domain_names(store: SqlJobS
     assert stored is not None and stored.owner == ""
     await schedules.insert(_schedule("sch-alice", "alice"))  # same name and request id
     versions = await _schema_versions(store)
-    assert versions["workflow_schema"] == str(PER_USER_NAMES_SCHEMA)
+    assert versions["workflow_schema"] == str(CACHE_REUSES_SCHEMA)
     assert versions["schedules_schema"] == str(OWNERS_SCHEMA)
 
 
@@ -157,14 +158,59 @@ async def test_a_schema_2_database_gets_pipeline_names_unique_per_user(
     await workflow.insert_pipeline(*_pipeline("ppl-ml", "alice", user="ml"))  # same domain
     with pytest.raises(PipelineNameTaken):
         await workflow.insert_pipeline(*_pipeline("ppl-again", "alice", user="ml"))
-    assert (await _schema_versions(store))["workflow_schema"] == str(PER_USER_NAMES_SCHEMA)
 
 
 async def test_a_database_newer_than_the_server_is_refused(store: SqlJobStore) -> None:
     async with store.writes.begin() as conn:
         await conn.run_sync(schema_info.create, checkfirst=True)
         await conn.execute(
-            insert(schema_info).values(key="workflow_schema", value=str(PER_USER_NAMES_SCHEMA + 1))
+            insert(schema_info).values(key="workflow_schema", value=str(CACHE_REUSES_SCHEMA + 1))
         )
-    with pytest.raises(RuntimeError, match="newer than this server's 3; upgrade dagwire"):
+    with pytest.raises(RuntimeError, match="newer than this server's 4; upgrade dagwire"):
         await SqlWorkflowStore(store).open()
+
+
+def _run_row(run_id: str, seq: int) -> dict[str, object]:
+    return {
+        "seq": seq,
+        "run_id": run_id,
+        "name": "c",
+        "username": "u",
+        "pipeline_id": "",
+        "schedule_id": "",
+        "create_time": NOW.isoformat(),
+        "doc": "{}",
+        OWNER: "alice",
+    }
+
+
+async def test_a_schema_3_database_learns_which_runs_reused_which(store: SqlJobStore) -> None:
+    # run-b's step s reused run-a's outputs (its task's cached_from), before dagwire
+    # recorded reuses in cache_reuses.
+    async with store.writes.begin() as conn:
+        await conn.run_sync(schema_info.create, checkfirst=True)
+        tables = [t for t in workflow_tables.metadata.sorted_tables if t.name != "cache_reuses"]
+        await conn.run_sync(workflow_tables.metadata.create_all, tables=tables)
+        await conn.execute(insert(schema_info).values(key="workflow_schema", value="3"))
+        await conn.execute(
+            insert(workflow_tables.runs), [_run_row("run-a", 1), _run_row("run-b", 2)]
+        )
+        await conn.execute(
+            insert(job_tasks),
+            [
+                {"job_id": "run-a", "position": 0, "resource_version": 1, "doc": '{"alias":"s"}'},
+                {
+                    "job_id": "run-b",
+                    "position": 0,
+                    "resource_version": 2,
+                    "doc": '{"alias":"s","cached_from":"run-a"}',
+                },
+            ],
+        )
+    workflow = SqlWorkflowStore(store)
+    for _ in range(2):  # a second opening finds nothing left to do
+        await workflow.open()
+
+    assert await workflow.runs_reusing("run-a") == ["run-b"]
+    assert await workflow.runs_reusing("run-b") == []
+    assert (await _schema_versions(store))["workflow_schema"] == str(CACHE_REUSES_SCHEMA)

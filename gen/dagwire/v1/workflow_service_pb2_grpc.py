@@ -289,9 +289,9 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteRun(self, request, context):
-        """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-        FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-        from it exist).
+        """Deletes a finished run with its artifacts' records and the cache entries made from
+        it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+        while runs that reused its outputs exist).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -80,9 +80,9 @@ class WorkflowServiceStub:
     or was terminated.
     """
     DeleteRun: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteRunRequest, _workflow_request_response_pb2.DeleteRunResponse]
-    """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-    FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-    from it exist).
+    """Deletes a finished run with its artifacts' records and the cache entries made from
+    it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+    while runs that reused its outputs exist).
     """
     WatchRuns: _grpc.UnaryStreamMultiCallable[_workflow_request_response_pb2.WatchRunsRequest, _workflow_request_response_pb2.WatchRunsResponse]
     """Streams run changes: the current runs as ADDED (unless resuming), then every change
@@ -186,9 +186,9 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     or was terminated.
     """
     DeleteRun: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteRunRequest, _workflow_request_response_pb2.DeleteRunResponse]  # type: ignore[assignment]
-    """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-    FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-    from it exist).
+    """Deletes a finished run with its artifacts' records and the cache entries made from
+    it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+    while runs that reused its outputs exist).
     """
     WatchRuns: _aio.UnaryStreamMultiCallable[_workflow_request_response_pb2.WatchRunsRequest, _workflow_request_response_pb2.WatchRunsResponse]  # type: ignore[assignment]
     """Streams run changes: the current runs as ADDED (unless resuming), then every change
@@ -367,9 +367,9 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _workflow_request_response_pb2.DeleteRunRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_request_response_pb2.DeleteRunResponse, _abc.Awaitable[_workflow_request_response_pb2.DeleteRunResponse]]:
-        """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-        FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-        from it exist).
+        """Deletes a finished run with its artifacts' records and the cache entries made from
+        it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+        while runs that reused its outputs exist).
         """
 
     @_abc_1.abstractmethod

@@ -72,7 +72,8 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
 
     async def delete_run(call: Call) -> None:
         # client/paddleflow/run/run_api.py delete_run: {"checkCache": check_cache}, the
-        # SDK's default True; a body without it is taken as the SDK's default.
+        # SDK's default True; a body without it is true too, as PaddleFlow's router takes
+        # it (pkg/apiserver/router/v1/run.go deleteRun).
         body = await call.body()
         check = flag(body, "checkCache", default=True)
         await api.call(
