@@ -357,6 +357,8 @@ class Run:
     docker_env: str = ""
     retried_from: str = ""
     fs_name: str = ""  # its main file system (PaddleFlow's fsName), "" when none
+    # Stored runs that reused its outputs (PaddleFlow's runCachedIDs): from get_run only.
+    reused_by_run_ids: tuple[str, ...] = ()
     raw: message_pb2.Run | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -398,6 +400,7 @@ class Run:
             docker_env=str(msg.docker_env),
             retried_from=str(msg.retried_from),
             fs_name=str(msg.fs_name),
+            reused_by_run_ids=tuple(str(r) for r in msg.reused_by_run_ids),
             raw=msg,
         )
 

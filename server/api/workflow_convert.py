@@ -149,6 +149,7 @@ def run_to_proto(view: RunView, *, with_steps: bool = True) -> pb.Run:
         docker_env=record.docker_env,
         retried_from=record.retried_from,
         fs_name=record.fs_name,
+        reused_by_run_ids=list(view.reused_by),
     )
     if with_steps:
         run.steps.extend(step_to_proto(view, alias) for alias in _aliases(view))

@@ -204,7 +204,7 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
 
     @workflow_errors
     async def GetRun(self, request: rr.GetRunRequest, context: Context) -> rr.GetRunResponse:
-        view = await self._runtime.get_run(current_tenant(), request.run_id)
+        view = await self._runtime.get_run(current_tenant(), request.run_id, with_reusers=True)
         return rr.GetRunResponse(run=convert.run_to_proto(view))
 
     @workflow_errors

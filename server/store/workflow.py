@@ -527,13 +527,18 @@ class SqlWorkflowStore:
             )
             await conn.execute(delete(runs).where(runs.c.run_id == run_id))
 
-    async def runs_reusing(self, run_id: str) -> list[str]:
-        """The stored runs (other than itself) some step of which reused this run's
-        outputs, oldest first: PaddleFlow's runCachedIDs, those that still exist."""
+    async def runs_reusing(self, run_id: str, owner: str) -> list[str]:
+        """The stored runs of `owner` (other than itself) some step of which reused this
+        run's outputs, oldest first: PaddleFlow's runCachedIDs, those that still exist.
+        (A run reuses its own domain's outputs only; the owner keeps it so regardless.)"""
         query = (
             select(cache_reuses.c.run_id)
             .join(runs, runs.c.run_id == cache_reuses.c.run_id)
-            .where(cache_reuses.c.cached_run_id == run_id, cache_reuses.c.run_id != run_id)
+            .where(
+                cache_reuses.c.cached_run_id == run_id,
+                cache_reuses.c.run_id != run_id,
+                runs.c[OWNER] == owner,
+            )
             .group_by(cache_reuses.c.run_id)
             .order_by(func.min(runs.c.seq))
         )

@@ -84,6 +84,9 @@ class RunView:
 
     record: RunRecord
     job: Job
+    # The stored runs that reused its outputs (PaddleFlow's runCachedIDs): read for
+    # GetRun only (get_run(with_reusers=True)); empty elsewhere.
+    reused_by: tuple[str, ...] = ()
 
     @property
     def status(self) -> RunStatus:
@@ -285,13 +288,16 @@ class WorkflowRuntime:
             raise InvalidArgument.of(field_name, "this server has no file systems")
         return await asyncio.to_thread(read_spec, folder, path, field_name)
 
-    async def get_run(self, tenant: Tenant, run_id: str) -> RunView:
+    async def get_run(self, tenant: Tenant, run_id: str, with_reusers: bool = False) -> RunView:
         record = await self._record(tenant, run_id)
         try:
             job = await self._jobs.get(run_id)
         except JobNotFound:
             raise NotFound("run", run_id) from None
-        return RunView(record, job)
+        reusers = (
+            tuple(await self._store.runs_reusing(run_id, record.owner)) if with_reusers else ()
+        )
+        return RunView(record, job, reusers)
 
     async def list_runs(
         self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
@@ -394,7 +400,7 @@ class WorkflowRuntime:
             )
         # PaddleFlow's check (pkg/apiserver/controller/pipeline/run.go DeleteRun): refused
         # while runs that reused its outputs (its runCachedIDs) still exist.
-        if check_cache and (reusers := await self._store.runs_reusing(run_id)):
+        if check_cache and (reusers := await self._store.runs_reusing(run_id, view.record.owner)):
             raise FailedPrecondition(
                 "run",
                 run_id,

@@ -244,8 +244,12 @@ async def test_a_second_run_reuses_the_cache(
     alice: PaddleFlow, pipeline: dict[str, Any], succeeded: dict[str, Any]
 ) -> None:
     second = await run_pipeline(alice, pipeline)
+    # runCachedIDs: the runs that reused this run's cache
+    # (pkg/apiserver/controller/pipeline/callbacks.go updateRunCache).
+    first = (await alice.request("GET", f"/run/{succeeded['runID']}")).body
 
-    assert second["runCachedIDs"] == succeeded["runID"]
+    assert first["runCachedIDs"] == second["runID"]
+    assert second["runCachedIDs"] == ""
     assert second["runtime"]["make"][0]["cacheRunID"] == succeeded["runID"]
 
 

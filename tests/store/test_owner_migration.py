@@ -211,6 +211,6 @@ async def test_a_schema_3_database_learns_which_runs_reused_which(store: SqlJobS
     for _ in range(2):  # a second opening finds nothing left to do
         await workflow.open()
 
-    assert await workflow.runs_reusing("run-a") == ["run-b"]
-    assert await workflow.runs_reusing("run-b") == []
+    assert await workflow.runs_reusing("run-a", "alice") == ["run-b"]
+    assert await workflow.runs_reusing("run-b", "alice") == []
     assert (await _schema_versions(store))["workflow_schema"] == str(CACHE_REUSES_SCHEMA)

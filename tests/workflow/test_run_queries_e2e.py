@@ -210,6 +210,8 @@ async def test_check_cache_refuses_while_a_run_that_reused_its_outputs_exists(
     first = await wait_finished(workflows, (await run_yaml(workflows, CACHED)).run_id)
     second = await wait_finished(workflows, (await run_yaml(workflows, CACHED)).run_id)
     assert second.steps[0].cache_run_id == first.run_id
+    reused = await workflows.GetRun(rr.GetRunRequest(run_id=first.run_id))
+    assert list(reused.run.reused_by_run_ids) == [second.run_id]
 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await workflows.DeleteRun(rr.DeleteRunRequest(run_id=first.run_id, check_cache=True))

@@ -326,6 +326,7 @@ class Run(_message.Message):
     DOCKER_ENV_FIELD_NUMBER: _builtins.int
     RETRIED_FROM_FIELD_NUMBER: _builtins.int
     FS_NAME_FIELD_NUMBER: _builtins.int
+    REUSED_BY_RUN_IDS_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Server-assigned id ("run-" and 8 hex digits), or a schedule tick's id."""
     name: _builtins.str
@@ -373,7 +374,9 @@ class Run(_message.Message):
 
     @_builtins.property
     def run_cached_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Runs whose cached outputs some step reused."""
+        """Runs whose cached outputs some step of this run reused (the other direction from
+        PaddleFlow's runCachedIDs, which is reused_by_run_ids).
+        """
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
@@ -394,6 +397,13 @@ class Run(_message.Message):
     @_builtins.property
     def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___Step]:
         """Every step, in spec order, the post step last."""
+
+    @_builtins.property
+    def reused_by_run_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The stored runs some step of which reused this run's outputs (a cache hit, or a
+        retry's succeeded step), oldest first: PaddleFlow's runCachedIDs, the runs that keep
+        it from a DeleteRun with check_cache. Filled by GetRun; empty in lists and watches.
+        """
 
     def __init__(
         self,
@@ -422,10 +432,11 @@ class Run(_message.Message):
         docker_env: _builtins.str = ...,
         retried_from: _builtins.str = ...,
         fs_name: _builtins.str = ...,
+        reused_by_run_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["activate_time", b"activate_time", "create_time", b"create_time", "end_time", b"end_time", "scheduled_time", b"scheduled_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_time", b"activate_time", "create_time", b"create_time", "description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "end_time", b"end_time", "failure_strategy", b"failure_strategy", "fs_name", b"fs_name", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "retried_from", b"retried_from", "run_cached_ids", b"run_cached_ids", "run_id", b"run_id", "run_msg", b"run_msg", "run_yaml", b"run_yaml", "schedule_id", b"schedule_id", "scheduled_time", b"scheduled_time", "source", b"source", "status", b"status", "steps", b"steps", "update_time", b"update_time", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_time", b"activate_time", "create_time", b"create_time", "description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "end_time", b"end_time", "failure_strategy", b"failure_strategy", "fs_name", b"fs_name", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "retried_from", b"retried_from", "reused_by_run_ids", b"reused_by_run_ids", "run_cached_ids", b"run_cached_ids", "run_id", b"run_id", "run_msg", b"run_msg", "run_yaml", b"run_yaml", "schedule_id", b"schedule_id", "scheduled_time", b"scheduled_time", "source", b"source", "status", b"status", "steps", b"steps", "update_time", b"update_time", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

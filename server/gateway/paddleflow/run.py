@@ -210,5 +210,7 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
         "fsOptions": {},
         "failureOptions": {"strategy": status_name(run["failure_strategy"], "FAILURE_STRATEGY_")},
         "disabled": ",".join(run["disabled"]),
-        "runCachedIDs": ",".join(run["run_cached_ids"]),
+        # PaddleFlow's runCachedIDs lists the runs that reused this one's cache
+        # (pkg/apiserver/controller/pipeline/callbacks.go updateRunCache).
+        "runCachedIDs": ",".join(run["reused_by_run_ids"]),
     }
