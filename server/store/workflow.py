@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
     func,
     insert,
@@ -652,10 +653,21 @@ def _fill_reuses(conn: Connection, batch: int = 1_000) -> None:
         ).all()
         if not rows:
             return
-        for job_id, _, doc in rows:
-            task = json.loads(doc)
-            if task.get("cached_from"):
-                RecordCacheReuse(job_id, task["alias"], task["cached_from"]).write(conn)
+        # One insert a batch: the table is new, and a step's alias is unique in its run.
+        found = [
+            {"run_id": job_id, "step_name": task["alias"], "cached_from": task["cached_from"]}
+            for job_id, _, doc in rows
+            if (task := json.loads(doc)).get("cached_from")
+        ]
+        if found:
+            conn.execute(
+                insert(cache_reuses).values(
+                    run_id=bindparam("run_id"),
+                    step_name=bindparam("step_name"),
+                    cached_run_id=bindparam("cached_from"),
+                ),
+                found,
+            )
         after = (rows[-1][0], int(rows[-1][1]))
 
 
