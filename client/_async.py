@@ -364,20 +364,41 @@ class AsyncDagwireClient(BaseDagwireClient):
     # --- pipelines (WorkflowService) ----------------------------------------------------
 
     async def create_pipeline(
-        self, spec: PipelineSpec, *, description: str = "", username: str = "", request_id: str = ""
+        self,
+        spec: PipelineSpec | None = None,
+        *,
+        description: str = "",
+        username: str = "",
+        request_id: str = "",
+        fs_name: str = "",
+        pipeline_yaml_path: str = "",
     ) -> Pipeline:
-        """Adds a pipeline from a YAML spec (text, or a ``Path`` to read) as its version "1".
+        """Adds a pipeline from a YAML spec (text, or a ``Path`` to read) as its version "1",
+        or from the spec the server reads at ``pipeline_yaml_path`` in the caller's file
+        system ``fs_name`` (PaddleFlow's fsname + yamlPath): exactly one of the two.
 
         Returns the pipeline with that version in ``versions``. InvalidArgumentError (with
-        ``field_violations``) for a bad spec, AlreadyExistsError when the name is taken.
-        ``request_id`` makes a retry return the first answer instead of failing.
+        ``field_violations``) for a bad spec or path, AlreadyExistsError when the caller's
+        user has a pipeline of that name. ``request_id`` makes a retry return the first
+        answer instead of failing.
         """
-        call = self._create_pipeline_call(spec, description, username, request_id)
+        call = self._create_pipeline_call(
+            spec,
+            description,
+            username,
+            request_id,
+            fs_name=fs_name,
+            pipeline_yaml_path=pipeline_yaml_path,
+        )
         return await self._invoke(call)
 
-    async def get_pipeline(self, pipeline_id: str) -> Pipeline:
-        """The pipeline with every version in ``versions``, newest first."""
-        return await self._invoke(self._get_pipeline_call(pipeline_id))
+    async def get_pipeline(
+        self, pipeline_id: str, *, page_size: int = 0, page_token: str = ""
+    ) -> Pipeline:
+        """The pipeline with its versions in ``versions``, newest first: every one, or
+        with ``page_size`` one page of them (``next_page_token`` then names the next page,
+        to pass as ``page_token``; "" on the last)."""
+        return await self._invoke(self._get_pipeline_call(pipeline_id, page_size, page_token))
 
     async def list_pipelines(
         self,
@@ -423,11 +444,26 @@ class AsyncDagwireClient(BaseDagwireClient):
         )
 
     async def update_pipeline(
-        self, pipeline_id: str, spec: PipelineSpec, *, description: str = "", username: str = ""
+        self,
+        pipeline_id: str,
+        spec: PipelineSpec | None = None,
+        *,
+        description: str = "",
+        username: str = "",
+        fs_name: str = "",
+        pipeline_yaml_path: str = "",
     ) -> Pipeline:
-        """Adds a version to a pipeline; returns the pipeline with the new version in
-        ``versions``. The spec's ``name`` must be the pipeline's."""
-        call = self._update_pipeline_call(pipeline_id, spec, description, username)
+        """Adds a version to a pipeline from a spec, or from ``pipeline_yaml_path`` in the
+        file system ``fs_name`` (as create_pipeline); returns the pipeline with the new
+        version in ``versions``. The spec's ``name`` must be the pipeline's."""
+        call = self._update_pipeline_call(
+            pipeline_id,
+            spec,
+            description,
+            username,
+            fs_name=fs_name,
+            pipeline_yaml_path=pipeline_yaml_path,
+        )
         return await self._invoke(call)
 
     async def delete_pipeline(self, pipeline_id: str) -> None:
@@ -461,6 +497,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         docker_env: str = "",
         request_id: str = "",
         fs_name: str = "",
+        run_yaml_path: str = "",
     ) -> AsyncRunHandle:
         """Starts a run from exactly one source: ``run_yaml`` (text, or a ``Path``), a
         ``pipeline_id`` (its ``pipeline_version_id``, default the latest) or the spec of
@@ -470,8 +507,10 @@ class AsyncDagwireClient(BaseDagwireClient):
         ``disabled`` steps are skipped; ``failure_strategy`` (``"fail_fast"`` or
         ``"continue"``) overrides the spec's; ``fs_name`` is the file system every step
         starts in when the spec has no ``fs_options.main_fs`` (PaddleFlow's fs_name).
+        ``run_yaml_path`` is another source: the spec the server reads at that path in
+        the file system ``fs_name`` (PaddleFlow's runYamlPath).
         ValueError when not exactly one source is given; InvalidArgumentError for a bad
-        spec, parameter or step name.
+        spec, path, parameter or step name.
         """
         call = self._create_run_call(
             run_yaml,
@@ -487,6 +526,7 @@ class AsyncDagwireClient(BaseDagwireClient):
             docker_env=docker_env,
             request_id=request_id,
             fs_name=fs_name,
+            run_yaml_path=run_yaml_path,
         )
         run = await self._invoke(call)
         return AsyncRunHandle(self, run.run_id, run)
@@ -510,9 +550,11 @@ class AsyncDagwireClient(BaseDagwireClient):
         filter: str = "",
         page_size: int = 0,
         page_token: str = "",
+        run_id: str | None = None,
     ) -> Page[Run]:
         """One page of runs, newest first (steps left out), filtered by the given fields
-        (``status`` as a RunStatus or its name, ``"failed"``) and raw ``filter`` terms."""
+        (``status`` as a RunStatus or its name, ``"failed"``; ``run_id``, PaddleFlow's
+        runFilter) and raw ``filter`` terms."""
         return await self._invoke(
             self._list_runs_call(
                 username=username,
@@ -523,6 +565,7 @@ class AsyncDagwireClient(BaseDagwireClient):
                 filter=filter,
                 page_size=page_size,
                 page_token=page_token,
+                run_id=run_id,
             )
         )
 
@@ -536,6 +579,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         schedule_id: str | None = None,
         filter: str = "",
         page_size: int = 0,
+        run_id: str | None = None,
     ) -> AsyncIterator[Run]:
         """Every run :meth:`list_runs` finds, fetching page after page."""
         return self._pages(
@@ -548,6 +592,7 @@ class AsyncDagwireClient(BaseDagwireClient):
                 schedule_id=schedule_id,
                 filter=filter,
                 page_size=page_size,
+                run_id=run_id,
             )
         )
 
@@ -563,9 +608,10 @@ class AsyncDagwireClient(BaseDagwireClient):
         run = await self._invoke(self._retry_run_call(run_id))
         return AsyncRunHandle(self, run.run_id, run)
 
-    async def delete_run(self, run_id: str, *, check_cache: bool = False) -> None:
+    async def delete_run(self, run_id: str, *, check_cache: bool = True) -> None:
         """Deletes a finished run (FailedPreconditionError while it runs, or with
-        ``check_cache`` while other runs' cache reuse points at it)."""
+        ``check_cache``, the default as in PaddleFlow's SDK, while runs that reused its
+        outputs exist)."""
         await self._invoke(self._delete_run_call(run_id, check_cache))
 
     async def watch_runs(
@@ -837,8 +883,10 @@ class AsyncDagwireClient(BaseDagwireClient):
         filter: str = "",
         page_size: int = 0,
         page_token: str = "",
+        schedule_id: str | None = None,
     ) -> Page[Schedule]:
-        """One page of schedules, oldest first, filtered by the given fields."""
+        """One page of schedules, oldest first, filtered by the given fields
+        (``schedule_id``: PaddleFlow's scheduleFilter)."""
         return await self._invoke(
             self._list_schedules_call(
                 username=username,
@@ -849,6 +897,7 @@ class AsyncDagwireClient(BaseDagwireClient):
                 filter=filter,
                 page_size=page_size,
                 page_token=page_token,
+                schedule_id=schedule_id,
             )
         )
 
@@ -862,6 +911,7 @@ class AsyncDagwireClient(BaseDagwireClient):
         status: ScheduleStatus | str | None = None,
         filter: str = "",
         page_size: int = 0,
+        schedule_id: str | None = None,
     ) -> AsyncIterator[Schedule]:
         """Every schedule :meth:`list_schedules` finds, page after page."""
         return self._pages(
@@ -874,6 +924,7 @@ class AsyncDagwireClient(BaseDagwireClient):
                 status=status,
                 filter=filter,
                 page_size=page_size,
+                schedule_id=schedule_id,
             )
         )
 
@@ -1162,8 +1213,8 @@ class AsyncRunHandle:
         """Starts a new run reusing this one's succeeded steps; returns its handle."""
         return await self.client.retry_run(self.run_id)
 
-    async def delete(self, *, check_cache: bool = False) -> None:
-        """Deletes the (finished) run."""
+    async def delete(self, *, check_cache: bool = True) -> None:
+        """Deletes the (finished) run; see ``delete_run`` for ``check_cache``."""
         await self.client.delete_run(self.run_id, check_cache=check_cache)
 
     async def logs(

@@ -138,29 +138,56 @@ def pipeline() -> None:
     """Create, version, inspect and delete pipelines."""
 
 
-_spec_file = click.option(
-    "-f",
-    "--file",
-    "file",
-    type=click.File("r"),
-    required=True,
-    help="Pipeline spec in YAML; - for stdin.",
-)
+def _spec_source(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A pipeline spec: a YAML file (-f), or its path in one of the caller's file
+    systems, read by the server (--fs-name + --yaml-path: PaddleFlow's fsname + yamlPath)."""
+    options = (
+        click.option(
+            "-f", "--file", "file", type=click.File("r"), help="Pipeline spec in YAML; - for stdin."
+        ),
+        click.option("--fs-name", default="", help="The file system --yaml-path is in."),
+        click.option(
+            "--yaml-path", default="", help="Instead of -f: the spec's path in --fs-name."
+        ),
+    )
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _spec_or_path(file: Any, fs_name: str, yaml_path: str) -> dict[str, Any]:
+    """The client's spec arguments from -f or --fs-name + --yaml-path (exactly one)."""
+    if bool(file) == bool(yaml_path):
+        raise click.UsageError("give exactly one of -f and --yaml-path")
+    if yaml_path and not fs_name:
+        raise click.UsageError("--yaml-path needs --fs-name, the file system it is in")
+    if file:
+        return {"spec": _read(file)}
+    return {"fs_name": fs_name, "pipeline_yaml_path": yaml_path}
 
 
 @pipeline.command("create")
-@_spec_file
+@_spec_source
 @click.option("--description", default="", help="Free text.")
 @click.option("--username", default="", help="Owner (server default: default).")
 @click.option("--request-id", default="", help="Idempotency key: a retry returns the first answer.")
 @_quiet_option
 @_pass_settings
 def pipeline_create(
-    settings: _Settings, file: Any, description: str, username: str, request_id: str
+    settings: _Settings,
+    file: Any,
+    fs_name: str,
+    yaml_path: str,
+    description: str,
+    username: str,
+    request_id: str,
 ) -> None:
     """Create a pipeline from a YAML spec; the spec's name names it."""
     created = settings.client().create_pipeline(
-        _read(file), description=description, username=username, request_id=request_id
+        **_spec_or_path(file, fs_name, yaml_path),
+        description=description,
+        username=username,
+        request_id=request_id,
     )
     version = created.version.pipeline_version_id if created.version else ""
     settings.show(
@@ -197,29 +224,48 @@ def pipeline_list(
 
 @pipeline.command("get")
 @click.argument("pipeline_id")
+@click.option(
+    "--page-size",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Versions a page, newest first (default: every version).",
+)
+@click.option("--page-token", default="", help="The page after the one that gave this token.")
 @_pass_settings
-def pipeline_get(settings: _Settings, pipeline_id: str) -> None:
+def pipeline_get(settings: _Settings, pipeline_id: str, page_size: int, page_token: str) -> None:
     """Show a pipeline and its versions."""
-    found = settings.client().get_pipeline(pipeline_id)
+    found = settings.client().get_pipeline(pipeline_id, page_size=page_size, page_token=page_token)
     data = {
         "pipeline": proto_dict(found.raw),
         "pipeline_versions": [proto_dict(v.raw) for v in found.versions],
+        "next_page_token": found.next_page_token,
     }
     settings.show(data, lambda: pipeline_view(found))
+    if found.next_page_token and settings.output == "table":
+        click.echo(f"more: --page-token {found.next_page_token}", err=True)
 
 
 @pipeline.command("update")
 @click.argument("pipeline_id")
-@_spec_file
+@_spec_source
 @click.option("--description", default="", help="Free text; also the pipeline's description.")
 @click.option("--username", default="", help="Who adds the version.")
 @_pass_settings
 def pipeline_update(
-    settings: _Settings, pipeline_id: str, file: Any, description: str, username: str
+    settings: _Settings,
+    pipeline_id: str,
+    file: Any,
+    fs_name: str,
+    yaml_path: str,
+    description: str,
+    username: str,
 ) -> None:
     """Add a version to a pipeline (the spec's name must stay the same)."""
     updated = settings.client().update_pipeline(
-        pipeline_id, _read(file), description=description, username=username
+        pipeline_id,
+        **_spec_or_path(file, fs_name, yaml_path),
+        description=description,
+        username=username,
     )
     version = updated.version.pipeline_version_id if updated.version else ""
     settings.show(
@@ -295,6 +341,9 @@ def run() -> None:
 @click.option(
     "--fs-name", default="", help="File system the steps start in (without fs_options.main_fs)."
 )
+@click.option(
+    "--yaml-path", default="", help="Run the spec at this path in --fs-name (read by the server)."
+)
 @click.option("--request-id", default="", help="Idempotency key: a retry returns the first run.")
 @_quiet_option
 @_pass_settings
@@ -312,12 +361,17 @@ def run_create(
     failure_strategy: str | None,
     docker_env: str,
     fs_name: str,
+    yaml_path: str,
     request_id: str,
 ) -> None:
-    """Start a run from a YAML file (-f), a pipeline (--pipeline-id) or an earlier run
-    (--source-run): exactly one of them."""
-    if sum(1 for source in (file, pipeline_id, source_run) if source) != 1:
-        raise click.UsageError("give exactly one of -f, --pipeline-id and --source-run")
+    """Start a run from a YAML file (-f), its path in a file system (--yaml-path with
+    --fs-name), a pipeline (--pipeline-id) or an earlier run (--source-run): exactly one."""
+    if sum(1 for source in (file, yaml_path, pipeline_id, source_run) if source) != 1:
+        raise click.UsageError(
+            "give exactly one of -f, --yaml-path, --pipeline-id and --source-run"
+        )
+    if yaml_path and not fs_name:
+        raise click.UsageError("--yaml-path needs --fs-name, the file system it is in")
     if version and not pipeline_id:
         raise click.UsageError("--version needs --pipeline-id")
     handle = settings.client().create_run(
@@ -334,6 +388,7 @@ def run_create(
         docker_env=docker_env,
         request_id=request_id,
         fs_name=fs_name,
+        run_yaml_path=yaml_path,
     )
     created = handle.run
     assert created is not None
@@ -349,6 +404,7 @@ def run_create(
 @click.option("--pipeline-id", default=None, help="Only runs of this pipeline.")
 @click.option("--name", default=None, help="Only runs with this name.")
 @click.option("--schedule-id", default=None, help="Only runs this schedule created.")
+@click.option("--run-id", default=None, help="Only this run (PaddleFlow's runFilter).")
 @_paging
 @_pass_settings
 def run_list(
@@ -358,6 +414,7 @@ def run_list(
     pipeline_id: str | None,
     name: str | None,
     schedule_id: str | None,
+    run_id: str | None,
     filter_: str,
     page_size: int,
     page_token: str,
@@ -371,6 +428,7 @@ def run_list(
         "pipeline_id": pipeline_id,
         "name": name,
         "schedule_id": schedule_id,
+        "run_id": run_id,
     }
     pages = (
         functools.partial(client.list_runs, **filters),
@@ -415,7 +473,10 @@ def run_retry(settings: _Settings, run_id: str) -> None:
 @run.command("delete")
 @click.argument("run_id")
 @click.option(
-    "--check-cache", is_flag=True, help="Refuse while other runs reuse its cached outputs."
+    "--check-cache/--no-check-cache",
+    default=True,
+    show_default=True,
+    help="Refuse while runs that reused its outputs exist (PaddleFlow's checkCache).",
 )
 @_pass_settings
 def run_delete(settings: _Settings, run_id: str, check_cache: bool) -> None:
@@ -794,6 +855,9 @@ def schedule_create(
 @click.option("--version", default=None, help="Only schedules of this pipeline version.")
 @click.option("--name", default=None, help="Only schedules with this name.")
 @click.option("--status", type=_choices(ScheduleStatus), default=None, help="Only this status.")
+@click.option(
+    "--schedule-id", default=None, help="Only this schedule (PaddleFlow's scheduleFilter)."
+)
 @_paging
 @_pass_settings
 def schedule_list(
@@ -803,6 +867,7 @@ def schedule_list(
     version: str | None,
     name: str | None,
     status: str | None,
+    schedule_id: str | None,
     filter_: str,
     page_size: int,
     page_token: str,
@@ -816,6 +881,7 @@ def schedule_list(
         "pipeline_version_id": version,
         "name": name,
         "status": status,
+        "schedule_id": schedule_id,
     }
     pages = (
         functools.partial(client.list_schedules, **filters),

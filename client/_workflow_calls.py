@@ -90,6 +90,16 @@ def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     return stamp
 
 
+def _spec_or_path(spec: PipelineSpec | None, path: str, fs_name: str) -> str:
+    """The spec's YAML text, or "" when the server reads it from ``path`` in the file
+    system ``fs_name`` (PaddleFlow's yamlPath): exactly one of the two is given."""
+    if (spec is None) == (not path):
+        raise ValueError("give exactly one of a spec and pipeline_yaml_path")
+    if path and not fs_name:
+        raise ValueError("pipeline_yaml_path needs fs_name, the file system it is in")
+    return read_spec(spec) if spec is not None else ""
+
+
 def _nothing(response: Any) -> None:
     return None
 
@@ -114,22 +124,37 @@ class _WorkflowCalls:
 
     @staticmethod
     def _create_pipeline_call(
-        spec: PipelineSpec, description: str, username: str, request_id: str
+        spec: PipelineSpec | None,
+        description: str,
+        username: str,
+        request_id: str,
+        *,
+        fs_name: str = "",
+        pipeline_yaml_path: str = "",
     ) -> _Call[Pipeline]:
         request = wf.CreatePipelineRequest(
-            pipeline_yaml=read_spec(spec),
+            pipeline_yaml=_spec_or_path(spec, pipeline_yaml_path, fs_name),
             description=description,
             username=username,
             request_id=request_id,
+            fs_name=fs_name,
+            pipeline_yaml_path=pipeline_yaml_path,
         )
         return _Call("CreatePipeline", request, _pipeline_of, "workflow")
 
     @staticmethod
-    def _get_pipeline_call(pipeline_id: str) -> _Call[Pipeline]:
+    def _get_pipeline_call(
+        pipeline_id: str, page_size: int = 0, page_token: str = ""
+    ) -> _Call[Pipeline]:
+        request = wf.GetPipelineRequest(
+            pipeline_id=pipeline_id, page_size=page_size, page_token=page_token
+        )
         return _Call(
             "GetPipeline",
-            wf.GetPipelineRequest(pipeline_id=pipeline_id),
-            lambda r: Pipeline._from_proto(r.pipeline, r.pipeline_versions),
+            request,
+            lambda r: Pipeline._from_proto(
+                r.pipeline, r.pipeline_versions, next_page_token=str(r.next_page_token)
+            ),
             "workflow",
         )
 
@@ -151,13 +176,21 @@ class _WorkflowCalls:
 
     @staticmethod
     def _update_pipeline_call(
-        pipeline_id: str, spec: PipelineSpec, description: str, username: str
+        pipeline_id: str,
+        spec: PipelineSpec | None,
+        description: str,
+        username: str,
+        *,
+        fs_name: str = "",
+        pipeline_yaml_path: str = "",
     ) -> _Call[Pipeline]:
         request = wf.UpdatePipelineRequest(
             pipeline_id=pipeline_id,
-            pipeline_yaml=read_spec(spec),
+            pipeline_yaml=_spec_or_path(spec, pipeline_yaml_path, fs_name),
             description=description,
             username=username,
+            fs_name=fs_name,
+            pipeline_yaml_path=pipeline_yaml_path,
         )
         return _Call("UpdatePipeline", request, _pipeline_of, "workflow")
 
@@ -203,10 +236,15 @@ class _WorkflowCalls:
         docker_env: str = "",
         request_id: str = "",
         fs_name: str = "",
+        run_yaml_path: str = "",
     ) -> _Call[Run]:
-        sources = [s for s in (run_yaml, pipeline_id, source_run_id) if s]
+        sources = [s for s in (run_yaml, run_yaml_path, pipeline_id, source_run_id) if s]
         if len(sources) != 1:
-            raise ValueError("give exactly one of run_yaml, pipeline_id and source_run_id")
+            raise ValueError(
+                "give exactly one of run_yaml, run_yaml_path, pipeline_id and source_run_id"
+            )
+        if run_yaml_path and not fs_name:
+            raise ValueError("run_yaml_path needs fs_name, the file system it is in")
         if pipeline_version_id and not pipeline_id:
             raise ValueError("pipeline_version_id needs pipeline_id")
         if isinstance(disabled, str):  # a lone step name, not its characters
@@ -225,6 +263,7 @@ class _WorkflowCalls:
             docker_env=docker_env,
             request_id=request_id,
             fs_name=fs_name,
+            run_yaml_path=run_yaml_path,
         )
         return _Call("CreateRun", request, _run_of, "workflow")
 
@@ -243,6 +282,7 @@ class _WorkflowCalls:
         filter: str,
         page_size: int,
         page_token: str,
+        run_id: str | None = None,
     ) -> _Call[Page[Run]]:
         if isinstance(status, str) and not isinstance(status, RunStatus) and status:
             status = RunStatus.parse(status)
@@ -253,6 +293,7 @@ class _WorkflowCalls:
             pipeline_id=pipeline_id,
             name=name,
             schedule_id=schedule_id,
+            run_id=run_id,
         )
         request = wf.ListRunsRequest(page_size=page_size, page_token=page_token, filter=expression)
         return _Call(
@@ -499,6 +540,7 @@ class _WorkflowCalls:
         filter: str,
         page_size: int,
         page_token: str,
+        schedule_id: str | None = None,
     ) -> _Call[Page[Schedule]]:
         if isinstance(status, str) and not isinstance(status, ScheduleStatus) and status:
             status = ScheduleStatus.parse(status)
@@ -509,6 +551,7 @@ class _WorkflowCalls:
             pipeline_version_id=pipeline_version_id,
             name=name,
             status=status,
+            schedule_id=schedule_id,
         )
         request = wf.ListSchedulesRequest(
             page_size=page_size, page_token=page_token, filter=expression

@@ -238,6 +238,9 @@ class Pipeline:
     update_time: datetime | None = None
     latest_version_id: str = ""
     versions: tuple[PipelineVersion, ...] = ()
+    # After a get_pipeline that paged its versions (page_size): the token of the next
+    # page of versions, "" on the last one.
+    next_page_token: str = ""
     raw: message_pb2.Pipeline | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -253,7 +256,9 @@ class Pipeline:
         raise KeyError(version_id)
 
     @classmethod
-    def _from_proto(cls, msg: message_pb2.Pipeline, versions: Any = ()) -> Pipeline:
+    def _from_proto(
+        cls, msg: message_pb2.Pipeline, versions: Any = (), *, next_page_token: str = ""
+    ) -> Pipeline:
         return cls(
             pipeline_id=str(msg.pipeline_id),
             name=str(msg.name),
@@ -263,6 +268,7 @@ class Pipeline:
             update_time=_time(msg, "update_time"),
             latest_version_id=str(msg.latest_version_id),
             versions=tuple(PipelineVersion._from_proto(v) for v in versions),
+            next_page_token=next_page_token,
             raw=msg,
         )
 
@@ -412,6 +418,9 @@ class Run:
     steps: tuple[Step, ...] = ()
     docker_env: str = ""
     retried_from: str = ""
+    fs_name: str = ""  # its main file system (PaddleFlow's fsName), "" when none
+    # Stored runs that reused its outputs (PaddleFlow's runCachedIDs): from get_run only.
+    reused_by_run_ids: tuple[str, ...] = ()
     raw: message_pb2.Run | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -452,6 +461,8 @@ class Run:
             steps=tuple(Step._from_proto(s) for s in msg.steps),
             docker_env=str(msg.docker_env),
             retried_from=str(msg.retried_from),
+            fs_name=str(msg.fs_name),
+            reused_by_run_ids=tuple(str(r) for r in msg.reused_by_run_ids),
             raw=msg,
         )
 

@@ -154,6 +154,8 @@ def run_to_proto(
         end_time=timestamp(job.end_time),
         docker_env=record.docker_env,
         retried_from=record.retried_from,
+        fs_name=record.fs_name,
+        reused_by_run_ids=list(view.reused_by),
     )
     if with_steps:
         run.steps.extend(step_to_proto(view, alias, statistics) for alias in _aliases(view))

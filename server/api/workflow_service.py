@@ -208,7 +208,7 @@ class WorkflowServicer(ScheduleRpcs, FileSystemRpcs, rpc.WorkflowServiceServicer
 
     @workflow_errors
     async def GetRun(self, request: rr.GetRunRequest, context: Context) -> rr.GetRunResponse:
-        view = await self._runtime.get_run(current_tenant(), request.run_id)
+        view = await self._runtime.get_run(current_tenant(), request.run_id, with_reusers=True)
         usage = await self._statistics.latest(view) if self._statistics else None
         return rr.GetRunResponse(run=convert.run_to_proto(view, statistics=usage))
 

@@ -55,6 +55,9 @@ class RunRecord:
     scheduled_time: datetime | None = None
     retried_from: str = ""
     owner: str = ""
+    # The run's main file system (PaddleFlow's run fsName): fs_options.main_fs.name of
+    # its spec, else the fs_name it was created with; "" when it has none.
+    fs_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,11 +25,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     delete,
-    exists,
     func,
     insert,
     select,
+    text,
+    tuple_,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -48,11 +50,19 @@ from dagwire.server.engine.catalog import (
 from dagwire.server.engine.errors import EngineError
 from dagwire.server.engine.model import FailureStrategy, JobState
 from dagwire.server.store.owners import OWNER, owner_column, upgrade_owners
-from dagwire.server.store.schema import SCHEMA_LOCK, jobs
+from dagwire.server.store.schema import SCHEMA_LOCK, job_tasks, jobs
 from dagwire.server.store.sql import SqlJobStore
 
 metadata = MetaData()
 SCHEMA_KEY = "workflow_schema"  # this store's version in schema_info (owners.py)
+# 2: owners (owners.py). 3: a pipeline's name is unique per (domain, username), as
+# PaddleFlow's are per user (pkg/apiserver/models/pipeline.go GetPipeline(name, userName)).
+PER_USER_NAMES_SCHEMA = 3
+# 4: cache_reuses, which runs reused which run's cached outputs (PaddleFlow's
+# runCachedIDs), filled from the steps of the runs already stored.
+CACHE_REUSES_SCHEMA = 4
+# The index schema 2 kept a pipeline's name unique per domain with.
+_PER_DOMAIN_NAMES = "uq_pipelines_owner_name"
 _Seq = BigInteger().with_variant(Integer(), "sqlite")
 
 pipelines = Table(
@@ -67,8 +77,9 @@ pipelines = Table(
     Column("update_time", String(40), nullable=False),
     Column("latest_version", Integer, nullable=False),
     owner_column(index=False),
-    # Names are unique per domain: bob can neither collide with alice's nor probe them.
-    Index("uq_pipelines_owner_name", OWNER, "name", unique=True),
+    # Names are unique per user of a domain, as PaddleFlow's per user: two users of a
+    # domain may each have a "demo"; another domain's names can be neither hit nor probed.
+    Index("uq_pipelines_owner_user_name", OWNER, "username", "name", unique=True),
     sqlite_autoincrement=True,
 )
 
@@ -130,6 +141,17 @@ artifacts = Table(
     owner_column(),
     UniqueConstraint("run_id", "step_name", "name", "type"),
     sqlite_autoincrement=True,
+)
+
+# Which run's recorded outputs a run's step reused instead of running (a cache hit, or a
+# retry's succeeded step): PaddleFlow's runCachedIDs, read from the reused run's side. A
+# run whose outputs a stored run reused is kept by DeleteRun's check_cache.
+cache_reuses = Table(
+    "cache_reuses",
+    metadata,
+    Column("run_id", String(253), primary_key=True),  # the run whose step reused
+    Column("step_name", String(253), primary_key=True),
+    Column("cached_run_id", String(253), nullable=False, index=True),  # whose outputs
 )
 
 # Registered file systems (store/file_systems.py): unique by name within an owner.
@@ -249,6 +271,29 @@ class RecordArtifacts:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordCacheReuse:
+    """A step's reuse of another run's outputs, riding with the save of its exit.
+    Recording one again (a recovered exit) changes nothing."""
+
+    run_id: str
+    step_name: str
+    cached_run_id: str
+
+    def write(self, conn: Connection) -> EngineError | None:
+        conn.execute(
+            delete(cache_reuses).where(
+                cache_reuses.c.run_id == self.run_id, cache_reuses.c.step_name == self.step_name
+            )
+        )
+        conn.execute(
+            insert(cache_reuses).values(
+                run_id=self.run_id, step_name=self.step_name, cached_run_id=self.cached_run_id
+            )
+        )
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordCacheEntry:
     """A cached step's entry, riding with the save of its exit."""
 
@@ -283,6 +328,7 @@ class SqlWorkflowStore:
                 SCHEMA_KEY,
                 list(metadata.sorted_tables),
                 {"pipelines": ["pipelines_name_key"]},
+                {PER_USER_NAMES_SCHEMA: _names_per_user, CACHE_REUSES_SCHEMA: _fill_reuses},
             )
 
     # --- idempotency -----------------------------------------------------------------
@@ -470,11 +516,35 @@ class SqlWorkflowStore:
         return _paged([_run(r.doc, r.owner_domain) for r in rows[:limit]], rows, limit)
 
     async def delete_run(self, run_id: str) -> None:
-        """Forget a run with its artifacts and the cache entries made from it."""
+        """Forget a run with its artifacts, the cache entries made from it and its
+        reuses of others' outputs and theirs of its own."""
         async with self._writes.begin() as conn:
             await conn.execute(delete(artifacts).where(artifacts.c.run_id == run_id))
             await conn.execute(delete(cache_entries).where(cache_entries.c.run_id == run_id))
+            await conn.execute(
+                delete(cache_reuses).where(
+                    (cache_reuses.c.run_id == run_id) | (cache_reuses.c.cached_run_id == run_id)
+                )
+            )
             await conn.execute(delete(runs).where(runs.c.run_id == run_id))
+
+    async def runs_reusing(self, run_id: str, owner: str) -> list[str]:
+        """The stored runs of `owner` (other than itself) some step of which reused this
+        run's outputs, oldest first: PaddleFlow's runCachedIDs, those that still exist.
+        (A run reuses its own domain's outputs only; the owner keeps it so regardless.)"""
+        query = (
+            select(cache_reuses.c.run_id)
+            .join(runs, runs.c.run_id == cache_reuses.c.run_id)
+            .where(
+                cache_reuses.c.cached_run_id == run_id,
+                cache_reuses.c.run_id != run_id,
+                runs.c[OWNER] == owner,
+            )
+            .group_by(cache_reuses.c.run_id)
+            .order_by(func.min(runs.c.seq))
+        )
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
 
     # --- cache -----------------------------------------------------------------------
 
@@ -521,10 +591,6 @@ class SqlWorkflowStore:
             )
             return bool(result.rowcount)
 
-    async def run_has_cache_entries(self, run_id: str) -> bool:
-        async with self._engine.connect() as conn:
-            return bool(await conn.scalar(select(exists().where(cache_entries.c.run_id == run_id))))
-
     # --- artifacts -------------------------------------------------------------------
 
     async def output_artifacts(self, run_id: str, step_name: str) -> list[Artifact]:
@@ -560,6 +626,49 @@ class SqlWorkflowStore:
     async def _page(self, query: Select[Any]) -> list[Any]:
         async with self._engine.connect() as conn:
             return list(await conn.execute(query))
+
+
+def _names_per_user(conn: Connection) -> None:
+    """Schema 2 to 3: drop the per-domain unique index on pipeline names; the per-user
+    one replacing it is created with the missing indexes. Names unique per domain are
+    unique per (domain, user) too, so building it can fail on no stored row."""
+    conn.execute(text(f'DROP INDEX IF EXISTS "{_PER_DOMAIN_NAMES}"'))
+
+
+def _fill_reuses(conn: Connection, batch: int = 1_000) -> None:
+    """Schema 3 to 4: cache_reuses from the stored runs' steps (a task's cached_from).
+    Upgrade steps run before missing tables are created, so this one creates its own."""
+    cache_reuses.create(conn, checkfirst=True)
+    after: tuple[str, int] = ("", -1)
+    while True:
+        rows = conn.execute(
+            select(job_tasks.c.job_id, job_tasks.c.position, job_tasks.c.doc)
+            .join(runs, runs.c.run_id == job_tasks.c.job_id)
+            .where(
+                tuple_(job_tasks.c.job_id, job_tasks.c.position) > tuple_(*after),
+                job_tasks.c.doc.contains("cached_from", autoescape=True),
+            )
+            .order_by(job_tasks.c.job_id, job_tasks.c.position)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        # One insert a batch: the table is new, and a step's alias is unique in its run.
+        found = [
+            {"run_id": job_id, "step_name": task["alias"], "cached_from": task["cached_from"]}
+            for job_id, _, doc in rows
+            if (task := json.loads(doc)).get("cached_from")
+        ]
+        if found:
+            conn.execute(
+                insert(cache_reuses).values(
+                    run_id=bindparam("run_id"),
+                    step_name=bindparam("step_name"),
+                    cached_run_id=bindparam("cached_from"),
+                ),
+                found,
+            )
+        after = (rows[-1][0], int(rows[-1][1]))
 
 
 def _locked_pipeline(pipeline_id: str) -> Select[Any]:
@@ -660,6 +769,7 @@ def _run_row(r: RunRecord) -> dict[str, Any]:
         "schedule_id": r.schedule_id,
         "scheduled_time": r.scheduled_time.isoformat() if r.scheduled_time else None,
         "retried_from": r.retried_from,
+        "fs_name": r.fs_name,
     }
     return {
         "run_id": r.run_id,
@@ -693,6 +803,7 @@ def _run(doc: str, owner: str) -> RunRecord:
         scheduled_time=_time(data["scheduled_time"]),
         retried_from=data["retried_from"],
         owner=owner,
+        fs_name=data.get("fs_name", ""),  # runs stored before it was kept have none
     )
 
 

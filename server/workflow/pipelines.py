@@ -2,8 +2,7 @@
 
 Each belongs to the domain of the tenant that created it; every call names the tenant
 it acts for, and another domain's pipeline answers exactly as a missing one. Names are
-unique per domain.
-"""
+unique per user of a domain, as PaddleFlow's are per user."""
 
 from __future__ import annotations
 
@@ -96,7 +95,10 @@ class Pipelines:
             await self._store.insert_pipeline(pipeline, version)
         except PipelineNameTaken:
             raise AlreadyExists(
-                "pipeline", spec.name, "update it to add a version, or rename the spec"
+                "pipeline",
+                spec.name,
+                f"user {pipeline.username!r} has one; update it to add a version, "
+                "or rename the spec",
             ) from None
         if key:
             await self._store.remember(key, pipeline.pipeline_id)

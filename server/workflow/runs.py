@@ -84,6 +84,9 @@ class RunView:
 
     record: RunRecord
     job: Job
+    # The stored runs that reused its outputs (PaddleFlow's runCachedIDs): read for
+    # GetRun only (get_run(with_reusers=True)); empty elsewhere.
+    reused_by: tuple[str, ...] = ()
 
     @property
     def status(self) -> RunStatus:
@@ -240,6 +243,8 @@ class WorkflowRuntime:
             schedule_id=new.schedule_id,
             scheduled_time=new.scheduled_time,
             owner=tenant.owner,
+            # The file system its steps start in (compile.py): the spec's main_fs wins.
+            fs_name=spec.main_fs.name if spec.main_fs else new.fs_name,
         )
         options = RunOptions(
             run_id=run_id,
@@ -283,13 +288,16 @@ class WorkflowRuntime:
             raise InvalidArgument.of(field_name, "this server has no file systems")
         return await asyncio.to_thread(read_spec, folder, path, field_name)
 
-    async def get_run(self, tenant: Tenant, run_id: str) -> RunView:
+    async def get_run(self, tenant: Tenant, run_id: str, with_reusers: bool = False) -> RunView:
         record = await self._record(tenant, run_id)
         try:
             job = await self._jobs.get(run_id)
         except JobNotFound:
             raise NotFound("run", run_id) from None
-        return RunView(record, job)
+        reusers = (
+            tuple(await self._store.runs_reusing(run_id, record.owner)) if with_reusers else ()
+        )
+        return RunView(record, job, reusers)
 
     async def list_runs(
         self, tenant: Tenant, page_size: int, page_token: str, filter_text: str
@@ -366,6 +374,7 @@ class WorkflowRuntime:
             schedule_id=old.schedule_id,
             retried_from=old.run_id,
             owner=old.owner,
+            fs_name=old.fs_name,
         )
         options = RunOptions(
             run_id=new_id,
@@ -376,6 +385,9 @@ class WorkflowRuntime:
             failure_strategy=old.failure_strategy,
             docker_env=old.docker_env,
             pipeline_id=old.pipeline_id,
+            # The file system the retried run's steps started in (none recorded before
+            # runs kept it: then only the spec's own main_fs, as before).
+            fs_name=old.fs_name,
             reuse=reuse,
         )
         return await self._start(record, options, parse_pipeline(old.run_yaml, "run_yaml"))
@@ -386,11 +398,14 @@ class WorkflowRuntime:
             raise FailedPrecondition(
                 "run", run_id, f"it is {view.status.value}; stop it before deleting it"
             )
-        if check_cache and await self._store.run_has_cache_entries(run_id):
+        # PaddleFlow's check (pkg/apiserver/controller/pipeline/run.go DeleteRun): refused
+        # while runs that reused its outputs (its runCachedIDs) still exist.
+        if check_cache and (reusers := await self._store.runs_reusing(run_id, view.record.owner)):
             raise FailedPrecondition(
                 "run",
                 run_id,
-                "cache entries were made from it; delete them or pass check_cache=false",
+                f"runs reused its cached outputs ({', '.join(reusers)}); delete them first "
+                "or pass check_cache=false",
             )
         await self._jobs.delete(run_id)
         await self._store.delete_run(run_id)

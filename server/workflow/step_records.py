@@ -18,14 +18,15 @@ from dagwire.server.engine.catalog import Artifact, ArtifactType, CacheEntry
 from dagwire.server.engine.model import Job, JobKind
 from dagwire.server.executors.base import PartyExited
 from dagwire.server.store.base import Rider
-from dagwire.server.store.workflow import RecordArtifacts, RecordCacheEntry
+from dagwire.server.store.workflow import RecordArtifacts, RecordCacheEntry, RecordCacheReuse
 from dagwire.server.workflow.compile import StepConfig
 
 
 def step_exit_riders(job: Job, alias: str, exited: PartyExited, now: datetime) -> Sequence[Rider]:
     """The rows a run's step's applied successful exit records (runtime.jobs.ExitRiders):
     the artifacts it read and wrote, and a cache entry when it ran with the cache on (a
-    reuse of recorded outputs makes none)."""
+    reuse of recorded outputs makes none: it records the reuse, which keeps the reused
+    run from a DeleteRun with check_cache)."""
     produced = exited.step_outputs
     if job.spec.kind is not JobKind.RUN or produced is None:
         return ()
@@ -39,7 +40,9 @@ def step_exit_riders(job: Job, alias: str, exited: PartyExited, now: datetime) -
             )
         )
     ]
-    if config.cache_enable and produced.first_fp and produced.second_fp:
+    if exited.cached_from:
+        riders.append(RecordCacheReuse(config.run_id, config.step, exited.cached_from))
+    elif config.cache_enable and produced.first_fp and produced.second_fp:
         riders.append(
             RecordCacheEntry(
                 CacheEntry(

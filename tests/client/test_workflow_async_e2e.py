@@ -110,3 +110,26 @@ async def test_pipeline_versions_and_errors(client: AsyncDagwireClient) -> None:
     assert retried.run is not None and retried.run.retried_from == failed.run_id
     again = await retried.result(timeout=30)
     assert (again.status, again.step("a").cache_run_id) == (RunStatus.FAILED, failed.run_id)
+
+
+async def test_get_pipeline_pages_versions_and_list_runs_filters_by_run_id(
+    client: AsyncDagwireClient,
+) -> None:
+    # PaddleFlow's show_pipeline maxKeys/marker and list_run runFilter
+    # (client/paddleflow/pipeline/pipeline_api.py, client/paddleflow/run/run_api.py).
+    created = await client.create_pipeline(DIAMOND)
+    await client.update_pipeline(created.pipeline_id, DIAMOND, description="again")
+    newest = await client.get_pipeline(created.pipeline_id, page_size=1)
+    oldest = await client.get_pipeline(
+        created.pipeline_id, page_size=1, page_token=newest.next_page_token
+    )
+    run = (await client.create_run(pipeline_id=created.pipeline_id)).run
+    assert run is not None
+    await client.create_run(pipeline_id=created.pipeline_id)
+
+    listed = await client.list_runs(run_id=run.run_id)
+
+    assert [v.pipeline_version_id for v in newest.versions] == ["2"]
+    assert [v.pipeline_version_id for v in oldest.versions] == ["1"]
+    assert oldest.next_page_token == ""
+    assert [r.run_id for r in listed.items] == [run.run_id]

@@ -577,3 +577,16 @@ def test_failed_precondition_carries_error_info_and_the_resource(client: Dagwire
     assert error.reason
     assert (error.resource_type, error.resource_name) == ("run", run.run_id)
     assert "run" in error.details and "job" not in error.details
+
+
+def test_delete_run_checks_the_cache_by_default(client: DagwireClient) -> None:
+    # As PaddleFlow's SDK: client/paddleflow/run/run_api.py delete_run(checkcache=True).
+    first = client.create_run(CACHED)
+    first.result(timeout=30)
+    client.create_run(CACHED).result(timeout=30)  # reuses first's outputs
+
+    with pytest.raises(FailedPreconditionError, match="runs reused its cached outputs"):
+        client.delete_run(first.run_id)
+    first.delete(check_cache=False)
+    with pytest.raises(NotFoundError):
+        first.describe()

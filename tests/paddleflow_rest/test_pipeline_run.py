@@ -244,8 +244,12 @@ async def test_a_second_run_reuses_the_cache(
     alice: PaddleFlow, pipeline: dict[str, Any], succeeded: dict[str, Any]
 ) -> None:
     second = await run_pipeline(alice, pipeline)
+    # runCachedIDs: the runs that reused this run's cache
+    # (pkg/apiserver/controller/pipeline/callbacks.go updateRunCache).
+    first = (await alice.request("GET", f"/run/{succeeded['runID']}")).body
 
-    assert second["runCachedIDs"] == succeeded["runID"]
+    assert first["runCachedIDs"] == second["runID"]
+    assert second["runCachedIDs"] == ""
     assert second["runtime"]["make"][0]["cacheRunID"] == succeeded["runID"]
 
 
@@ -264,3 +268,43 @@ async def test_delete_run_with_check_cache_refuses_a_run_whose_cache_is_used(
     assert refused.status == 403 and refused.body["code"] == "ActionNotAllowed"
     assert forced.status == 200
     assert (await alice.request("GET", f"/run/{succeeded['runID']}")).status == 404
+
+
+async def test_delete_run_without_a_body_checks_the_cache(
+    alice: PaddleFlow, pipeline: dict[str, Any], succeeded: dict[str, Any]
+) -> None:
+    # pkg/apiserver/router/v1/run.go deleteRun: CheckCache is true unless the body says
+    # otherwise.
+    second = await run_pipeline(alice, pipeline)
+
+    refused = await alice.request("DELETE", f"/run/{succeeded['runID']}")
+
+    assert refused.status == 403 and second["runID"] in refused.body["message"]
+
+
+async def test_delete_run_with_check_cache_deletes_a_run_nobody_reused(
+    alice: PaddleFlow, succeeded: dict[str, Any]
+) -> None:
+    # delete_run's default body {"checkCache": true}: PaddleFlow refuses only while runs
+    # in the run's runCachedIDs exist (pkg/apiserver/controller/pipeline/run.go DeleteRun).
+    deleted = await alice.request(
+        "DELETE", f"/run/{succeeded['runID']}", json_body={"checkCache": True}
+    )
+
+    assert deleted.status == 200, deleted.body
+    assert (await alice.request("GET", f"/run/{succeeded['runID']}")).status == 404
+
+
+async def test_a_runs_fs_name_is_shown_and_listed(alice: PaddleFlow) -> None:
+    # add_run: {fsname, runYamlRaw}; show_run and list_run read `fsName`
+    # (client/paddleflow/run/run_api.py show_run, list_run).
+    reply = await alice.request(
+        "POST", "/run", json_body={"fsname": "scratch", "runYamlRaw": yaml_raw("withfs")}
+    )
+    assert reply.status == 201, reply.body
+    run_id = reply.body["runID"]
+
+    shown = await alice.request("GET", f"/run/{run_id}")
+    listed = await alice.request("GET", "/run", params={"runFilter": run_id})
+    assert shown.body["fsName"] == "scratch"
+    assert [run["fsName"] for run in listed.body["runList"]] == ["scratch"]

@@ -185,19 +185,53 @@ async def test_only_finished_runs_can_be_deleted(workflows: rpc.WorkflowServiceS
     assert caught.value.code() is grpc.StatusCode.NOT_FOUND
 
 
-async def test_check_cache_refuses_to_delete_a_run_the_cache_points_at(
+# check_cache as PaddleFlow's DeleteRun means it (pkg/apiserver/controller/pipeline/run.go
+# DeleteRun; the runs in runCachedIDs are added by callbacks.go updateRunCache when a job
+# reuses the run's cache): refused while runs that reused the run's outputs exist.
+CACHED = "name: c\ncache: {enable: true}\nentry_points:\n  s: {command: 'echo s'}\n"
+
+
+async def test_check_cache_deletes_a_run_whose_outputs_nobody_reused(
     workflows: rpc.WorkflowServiceStub,
 ) -> None:
-    text = "name: c\ncache: {enable: true}\nentry_points:\n  s: {command: 'echo s'}\n"
-    run = await wait_finished(workflows, (await run_yaml(workflows, text)).run_id)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await workflows.DeleteRun(rr.DeleteRunRequest(run_id=run.run_id, check_cache=True))
-    assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    await workflows.DeleteRun(rr.DeleteRunRequest(run_id=run.run_id))
+    run = await wait_finished(workflows, (await run_yaml(workflows, CACHED)).run_id)
+
+    await workflows.DeleteRun(rr.DeleteRunRequest(run_id=run.run_id, check_cache=True))
+
     left = await workflows.ListCacheEntries(
         rr.ListCacheEntriesRequest(filter=f"run_id={run.run_id}")
     )
     assert not left.cache_entries
+
+
+async def test_check_cache_refuses_while_a_run_that_reused_its_outputs_exists(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    first = await wait_finished(workflows, (await run_yaml(workflows, CACHED)).run_id)
+    second = await wait_finished(workflows, (await run_yaml(workflows, CACHED)).run_id)
+    assert second.steps[0].cache_run_id == first.run_id
+    reused = await workflows.GetRun(rr.GetRunRequest(run_id=first.run_id))
+    assert list(reused.run.reused_by_run_ids) == [second.run_id]
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await workflows.DeleteRun(rr.DeleteRunRequest(run_id=first.run_id, check_cache=True))
+    assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert f"runs reused its cached outputs ({second.run_id})" in (caught.value.details() or "")
+    await workflows.DeleteRun(rr.DeleteRunRequest(run_id=second.run_id, check_cache=True))
+    await workflows.DeleteRun(rr.DeleteRunRequest(run_id=first.run_id, check_cache=True))
+
+
+async def test_without_check_cache_a_reused_run_is_deleted(
+    workflows: rpc.WorkflowServiceStub,
+) -> None:
+    first = await wait_finished(workflows, (await run_yaml(workflows, CACHED)).run_id)
+    await wait_finished(workflows, (await run_yaml(workflows, CACHED)).run_id)
+
+    await workflows.DeleteRun(rr.DeleteRunRequest(run_id=first.run_id))
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await workflows.GetRun(rr.GetRunRequest(run_id=first.run_id))
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
 
 
 async def test_the_kuscia_job_service_does_not_see_runs(

@@ -459,6 +459,8 @@ class Run(_message.Message):
     STEPS_FIELD_NUMBER: _builtins.int
     DOCKER_ENV_FIELD_NUMBER: _builtins.int
     RETRIED_FROM_FIELD_NUMBER: _builtins.int
+    FS_NAME_FIELD_NUMBER: _builtins.int
+    REUSED_BY_RUN_IDS_FIELD_NUMBER: _builtins.int
     run_id: _builtins.str
     """Server-assigned id ("run-" and 8 hex digits), or a schedule tick's id."""
     name: _builtins.str
@@ -487,6 +489,11 @@ class Run(_message.Message):
     """The spec's docker_env."""
     retried_from: _builtins.str
     """The run this one retries, if it was created by RetryRun."""
+    fs_name: _builtins.str
+    """The run's main file system, the one its steps start in (PaddleFlow's run fsName):
+    its spec's fs_options.main_fs.name, else the fs_name it was created with; empty
+    when it has none (and for runs stored before dagwire kept it).
+    """
     @_builtins.property
     def parameters(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Run-level parameter overrides as given at creation."""
@@ -501,7 +508,9 @@ class Run(_message.Message):
 
     @_builtins.property
     def run_cached_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Runs whose cached outputs some step reused."""
+        """Runs whose cached outputs some step of this run reused (the other direction from
+        PaddleFlow's runCachedIDs, which is reused_by_run_ids).
+        """
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
@@ -522,6 +531,13 @@ class Run(_message.Message):
     @_builtins.property
     def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___Step]:
         """Every step, in spec order, the post step last."""
+
+    @_builtins.property
+    def reused_by_run_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The stored runs some step of which reused this run's outputs (a cache hit, or a
+        retry's succeeded step), oldest first: PaddleFlow's runCachedIDs, the runs that keep
+        it from a DeleteRun with check_cache. Filled by GetRun; empty in lists and watches.
+        """
 
     def __init__(
         self,
@@ -549,10 +565,12 @@ class Run(_message.Message):
         steps: _abc.Iterable[Global___Step] | None = ...,
         docker_env: _builtins.str = ...,
         retried_from: _builtins.str = ...,
+        fs_name: _builtins.str = ...,
+        reused_by_run_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["activate_time", b"activate_time", "create_time", b"create_time", "end_time", b"end_time", "scheduled_time", b"scheduled_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_time", b"activate_time", "create_time", b"create_time", "description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "end_time", b"end_time", "failure_strategy", b"failure_strategy", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "retried_from", b"retried_from", "run_cached_ids", b"run_cached_ids", "run_id", b"run_id", "run_msg", b"run_msg", "run_yaml", b"run_yaml", "schedule_id", b"schedule_id", "scheduled_time", b"scheduled_time", "source", b"source", "status", b"status", "steps", b"steps", "update_time", b"update_time", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activate_time", b"activate_time", "create_time", b"create_time", "description", b"description", "disabled", b"disabled", "docker_env", b"docker_env", "end_time", b"end_time", "failure_strategy", b"failure_strategy", "fs_name", b"fs_name", "name", b"name", "parameters", b"parameters", "pipeline_id", b"pipeline_id", "pipeline_version_id", b"pipeline_version_id", "retried_from", b"retried_from", "reused_by_run_ids", b"reused_by_run_ids", "run_cached_ids", b"run_cached_ids", "run_id", b"run_id", "run_msg", b"run_msg", "run_yaml", b"run_yaml", "schedule_id", b"schedule_id", "scheduled_time", b"scheduled_time", "source", b"source", "status", b"status", "steps", b"steps", "update_time", b"update_time", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -780,7 +780,11 @@ class DeleteRunRequest(_message.Message):
     run_id: _builtins.str
     """The run id."""
     check_cache: _builtins.bool
-    """When true (the default is false), refuse if another run's cache reuse points at it."""
+    """When true, refuse while runs that reused this run's outputs (a step's cache hit, or a
+    retry's succeeded step) still exist: PaddleFlow's checkCache, its runCachedIDs. The
+    RPC's default, when unset, is false (proto3's); the Python client, the CLI and
+    PaddleFlow's REST path default it to true, as PaddleFlow's SDK, CLI and server do.
+    """
     def __init__(
         self,
         *,

@@ -201,7 +201,8 @@ class WorkflowServiceServicer:
 
     def CreatePipeline(self, request, context):
         """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-        for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+        for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+        a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -293,9 +294,9 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DeleteRun(self, request, context):
-        """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-        FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-        from it exist).
+        """Deletes a finished run with its artifacts' records and the cache entries made from
+        it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+        while runs that reused its outputs exist).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -40,7 +40,8 @@ class WorkflowServiceStub:
     def __new__(cls, channel: _aio.Channel) -> WorkflowServiceAsyncStub: ...
     CreatePipeline: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreatePipelineRequest, _workflow_request_response_pb2.CreatePipelineResponse]
     """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-    for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+    for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+    a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
     """
     GetPipeline: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetPipelineRequest, _workflow_request_response_pb2.GetPipelineResponse]
     """Returns a pipeline and its versions. Fails with NOT_FOUND."""
@@ -79,9 +80,9 @@ class WorkflowServiceStub:
     or was terminated.
     """
     DeleteRun: _grpc.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteRunRequest, _workflow_request_response_pb2.DeleteRunResponse]
-    """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-    FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-    from it exist).
+    """Deletes a finished run with its artifacts' records and the cache entries made from
+    it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+    while runs that reused its outputs exist).
     """
     WatchRuns: _grpc.UnaryStreamMultiCallable[_workflow_request_response_pb2.WatchRunsRequest, _workflow_request_response_pb2.WatchRunsResponse]
     """Streams run changes: the current runs as ADDED (unless resuming), then every change
@@ -151,7 +152,8 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     CreatePipeline: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.CreatePipelineRequest, _workflow_request_response_pb2.CreatePipelineResponse]  # type: ignore[assignment]
     """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-    for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+    for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+    a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
     """
     GetPipeline: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.GetPipelineRequest, _workflow_request_response_pb2.GetPipelineResponse]  # type: ignore[assignment]
     """Returns a pipeline and its versions. Fails with NOT_FOUND."""
@@ -190,9 +192,9 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     or was terminated.
     """
     DeleteRun: _aio.UnaryUnaryMultiCallable[_workflow_request_response_pb2.DeleteRunRequest, _workflow_request_response_pb2.DeleteRunResponse]  # type: ignore[assignment]
-    """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-    FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-    from it exist).
+    """Deletes a finished run with its artifacts' records and the cache entries made from
+    it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+    while runs that reused its outputs exist).
     """
     WatchRuns: _aio.UnaryStreamMultiCallable[_workflow_request_response_pb2.WatchRunsRequest, _workflow_request_response_pb2.WatchRunsResponse]  # type: ignore[assignment]
     """Streams run changes: the current runs as ADDED (unless resuming), then every change
@@ -265,7 +267,8 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_request_response_pb2.CreatePipelineResponse, _abc.Awaitable[_workflow_request_response_pb2.CreatePipelineResponse]]:
         """Adds a pipeline from a YAML spec as its version "1". Fails with INVALID_ARGUMENT
-        for a bad spec and ALREADY_EXISTS when a pipeline has the spec's name.
+        for a bad spec and ALREADY_EXISTS when the caller's user (of its domain) already has
+        a pipeline of the spec's name; names are unique per user, as PaddleFlow's.
         """
 
     @_abc_1.abstractmethod
@@ -376,9 +379,9 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _workflow_request_response_pb2.DeleteRunRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_workflow_request_response_pb2.DeleteRunResponse, _abc.Awaitable[_workflow_request_response_pb2.DeleteRunResponse]]:
-        """Deletes a finished run with its artifacts' records. Fails with NOT_FOUND, or
-        FAILED_PRECONDITION while it runs (or, with check_cache, while cache entries made
-        from it exist).
+        """Deletes a finished run with its artifacts' records and the cache entries made from
+        it. Fails with NOT_FOUND, or FAILED_PRECONDITION while it runs (or, with check_cache,
+        while runs that reused its outputs exist).
         """
 
     @_abc_1.abstractmethod

@@ -72,7 +72,8 @@ def routes(api: PaddleFlowApi) -> list[web.RouteDef]:
 
     async def delete_run(call: Call) -> None:
         # client/paddleflow/run/run_api.py delete_run: {"checkCache": check_cache}, the
-        # SDK's default True; a body without it is taken as the SDK's default.
+        # SDK's default True; a body without it is true too, as PaddleFlow's router takes
+        # it (pkg/apiserver/router/v1/run.go deleteRun).
         body = await call.body()
         check = flag(body, "checkCache", default=True)
         await api.call(
@@ -176,7 +177,7 @@ def run_brief(run: dict[str, Any]) -> dict[str, Any]:
     """A run as PaddleFlow's list_run reads it (no spec, no steps)."""
     return {
         "runID": run["run_id"],
-        "fsName": "",
+        "fsName": run["fs_name"],
         "username": run["username"],
         "status": status_name(run["status"], "RUN_STATUS_"),
         "name": run["name"],
@@ -209,5 +210,7 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
         "fsOptions": {},
         "failureOptions": {"strategy": status_name(run["failure_strategy"], "FAILURE_STRATEGY_")},
         "disabled": ",".join(run["disabled"]),
-        "runCachedIDs": ",".join(run["run_cached_ids"]),
+        # PaddleFlow's runCachedIDs lists the runs that reused this one's cache
+        # (pkg/apiserver/controller/pipeline/callbacks.go updateRunCache).
+        "runCachedIDs": ",".join(run["reused_by_run_ids"]),
     }
