@@ -58,6 +58,11 @@ MAX_WATCH_TIMEOUT = 2**31 - 1
 # The most ids one BatchQueryJobStatus may name (11100 beyond).
 MAX_BATCH_QUERY_IDS = 1_000
 MAX_WATCH_JOB_IDS = 1_000
+# A lifecycle or approval reason is copied into the job and each of its tasks' messages,
+# so its size multiplies by the job's size in the store and in every answer: a 3 MB
+# reason on a 100-task job grew the store by 600 MB per call. Kuscia sets no bound; a
+# human-readable reason fits well within this.
+MAX_REASON_CHARS = 1_024
 
 _DECISIONS = {pb.APPROVE_RESULT_ACCEPT: True, pb.APPROVE_RESULT_REJECT: False}
 
@@ -105,6 +110,15 @@ def _require_job_id(job_id: str) -> str:
     if not job_id:
         raise InvalidRequest("job_id is required")
     return job_id
+
+
+def _bounded_reason(reason: str) -> str:
+    """The request's reason, refused (before any lookup) when it is too long to copy."""
+    if len(reason) > MAX_REASON_CHARS:
+        raise InvalidRequest(
+            f"reason may be at most {MAX_REASON_CHARS} characters, got {len(reason)}"
+        )
+    return reason
 
 
 class EncodedEvents:
@@ -225,7 +239,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
     @kuscia_errors("StopJob", pb.StopJobResponse)
     async def StopJob(self, request: pb.StopJobRequest, context: Context) -> pb.StopJobResponse:
         guard = _party_guard()
-        job = await self._runtime.stop(_require_job_id(request.job_id), request.reason, guard)
+        reason = _bounded_reason(request.reason)
+        job = await self._runtime.stop(_require_job_id(request.job_id), reason, guard)
         return pb.StopJobResponse(status=success(), data=pb.StopJobResponseData(job_id=job.job_id))
 
     @kuscia_errors("SuspendJob", pb.SuspendJobResponse)
@@ -233,7 +248,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self, request: pb.SuspendJobRequest, context: Context
     ) -> pb.SuspendJobResponse:
         guard = _party_guard()
-        job = await self._runtime.suspend(_require_job_id(request.job_id), request.reason, guard)
+        reason = _bounded_reason(request.reason)
+        job = await self._runtime.suspend(_require_job_id(request.job_id), reason, guard)
         return pb.SuspendJobResponse(
             status=success(), data=pb.SuspendJobResponseData(job_id=job.job_id)
         )
@@ -243,7 +259,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self, request: pb.RestartJobRequest, context: Context
     ) -> pb.RestartJobResponse:
         guard = _party_guard()
-        job = await self._runtime.restart(_require_job_id(request.job_id), request.reason, guard)
+        reason = _bounded_reason(request.reason)
+        job = await self._runtime.restart(_require_job_id(request.job_id), reason, guard)
         return pb.RestartJobResponse(
             status=success(), data=pb.RestartJobResponseData(job_id=job.job_id)
         )
@@ -253,7 +270,8 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
         self, request: pb.CancelJobRequest, context: Context
     ) -> pb.CancelJobResponse:
         guard = _party_guard()
-        job = await self._runtime.cancel(_require_job_id(request.job_id), request.reason, guard)
+        reason = _bounded_reason(request.reason)
+        job = await self._runtime.cancel(_require_job_id(request.job_id), reason, guard)
         return pb.CancelJobResponse(
             status=success(), data=pb.CancelJobResponseData(job_id=job.job_id)
         )
@@ -268,11 +286,12 @@ class JobServicer(job_pb2_grpc.JobServiceServicer):
                 "result must be APPROVE_RESULT_ACCEPT or APPROVE_RESULT_REJECT, "
                 f"got {request.result}"
             )
+        reason = _bounded_reason(request.reason)
         job = await self._runtime.approve(
             _require_job_id(request.job_id),
             approving_domain(caller, request.domain_id or None),
             _DECISIONS[request.result],
-            request.reason,
+            reason,
             _party_guard(),
         )
         return pb.ApproveJobResponse(
