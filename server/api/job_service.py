@@ -123,10 +123,14 @@ def _bounded_reason(reason: str) -> str:
 
 class EncodedEvents:
     """Wire bytes of recent watch events, shared by every stream: with N watchers an
-    event is converted and serialized once instead of N times."""
+    event is converted and serialized once instead of N times. Bounded by count and by
+    bytes (an event of a big job is megabytes); an event larger than the byte bound is
+    not kept."""
 
-    def __init__(self, capacity: int = 4096) -> None:
+    def __init__(self, capacity: int = 4096, max_bytes: int = 64 << 20) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._held = 0
         self._cache: OrderedDict[tuple[WatchEventType, int, bool], bytes] = OrderedDict()
 
     def encode(self, event: WatchEvent) -> bytes:
@@ -134,11 +138,15 @@ class EncodedEvents:
         # previous version (runtime/watch.py).
         key = (event.type, event.resource_version, event.changed is not None)
         encoded = self._cache.get(key)
-        if encoded is None:
-            encoded = convert.watch_event(event)
+        if encoded is not None:
+            self._cache.move_to_end(key)
+            return encoded
+        encoded = convert.watch_event(event)
+        if len(encoded) <= self._max_bytes:
             self._cache[key] = encoded
-            if len(self._cache) > self._capacity:
-                self._cache.popitem(last=False)
+            self._held += len(encoded)
+            while len(self._cache) > self._capacity or self._held > self._max_bytes:
+                self._held -= len(self._cache.popitem(last=False)[1])
         return encoded
 
 

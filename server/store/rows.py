@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from dagwire.server.engine.model import Job
 from dagwire.server.store.codec import JobParts, job_from_json
+from dagwire.server.store.decoded import DecodedJobs, stored_size
 from dagwire.server.store.schema import job_tasks, jobs
 
 # How often a read that crossed a commit is repeated before it gives up.
@@ -37,6 +38,36 @@ def load_jobs(
 ) -> list[Job]:
     """The jobs matching `where` (all when None), oldest first, the first `limit`."""
     return [stored.job() for stored in read_stored(conn, where, limit)]
+
+
+def load_jobs_shared(
+    conn: Connection,
+    decoded: DecodedJobs,
+    where: ColumnElement[bool] | None = None,
+    limit: int | None = None,
+) -> list[Job]:
+    """load_jobs, decoding only the jobs `decoded` does not hold at their stored version:
+    the versions are read first (a small statement), then the rest of the jobs missing."""
+    heads = (
+        select(jobs.c.job_id, jobs.c.resource_version)
+        .order_by(jobs.c.create_time, jobs.c.job_id)
+        .limit(limit)
+    )
+    if where is not None:
+        heads = heads.where(where)
+    found = {
+        job_id: decoded.get(job_id, resource_version)
+        for job_id, resource_version in conn.execute(heads).all()
+    }
+    missing = [job_id for job_id, job in found.items() if job is None]
+    if missing:
+        # Read as load_jobs reads; one that changed since is taken as it is now, one
+        # deleted since is left out (as if the first statement had come later).
+        for stored in read_stored(conn, jobs.c.job_id.in_(missing)):
+            job = stored.job()
+            decoded.put(job, stored_size(stored.parts))
+            found[stored.job_id] = job
+    return [job for job in found.values() if job is not None]
 
 
 def read_stored(

@@ -62,8 +62,9 @@ from dagwire.server.store.codec import (
     spec_json,
     task_json,
 )
+from dagwire.server.store.decoded import DecodedJobs
 from dagwire.server.store.history import EVENT_COLUMNS, compact, replay
-from dagwire.server.store.rows import load_jobs, read_stored
+from dagwire.server.store.rows import load_jobs, load_jobs_shared, read_stored
 from dagwire.server.store.schema import (
     COMPACTED_THROUGH,
     SCHEMA_LOCK,
@@ -119,6 +120,8 @@ class SqlJobStore:
         # The last change this store committed of each unfinished job: what a delta is
         # taken against.
         self._written: dict[str, _Written] = {}
+        # Jobs as last read, shared by every read of the same stored version.
+        self._decoded = DecodedJobs()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -263,7 +266,10 @@ class SqlJobStore:
         return found[0] if found else None
 
     async def get_jobs(self, job_ids: Sequence[str]) -> list[Job]:
-        return await self._read(functools.partial(load_jobs, where=jobs.c.job_id.in_(job_ids)))
+        where = jobs.c.job_id.in_(job_ids)
+        return await self._read(
+            functools.partial(load_jobs_shared, decoded=self._decoded, where=where)
+        )
 
     async def list_jobs(self, *, active_only: bool = False) -> list[Job]:
         where = jobs.c.state.not_in(_TERMINAL) if active_only else None
@@ -279,7 +285,9 @@ class SqlJobStore:
                 > tuple_(after.create_time.isoformat(), after.job_id)
             )
         where = and_(*conditions) if conditions else None
-        return await self._read(functools.partial(load_jobs, where=where, limit=limit))
+        return await self._read(
+            functools.partial(load_jobs_shared, decoded=self._decoded, where=where, limit=limit)
+        )
 
     async def count_jobs_by_state(self) -> dict[JobState, int]:
         query = select(jobs.c.state, func.count()).group_by(jobs.c.state)

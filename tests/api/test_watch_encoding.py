@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
+from dagwire.server.api import convert
 from dagwire.server.api.convert import WATCH_EVENT_TYPES, job_status, watch_event
+from dagwire.server.api.job_service import EncodedEvents
 from dagwire.server.engine.model import Job
 from dagwire.server.engine.reducer import create_job
 from dagwire.server.runtime.watch import WatchEvent, WatchEventType
@@ -60,3 +64,25 @@ def test_a_heartbeat_has_no_object() -> None:
     event = WatchEvent(WatchEventType.HEARTBEAT, None, 12)
     assert decoded(event) == plain(event)
     assert not decoded(event).HasField("object")
+
+
+def test_shared_encodings_hold_at_most_their_byte_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoded: list[int] = []
+    real = convert.watch_event
+
+    def counting(event: WatchEvent) -> bytes:
+        encoded.append(event.resource_version)
+        return real(event)
+
+    monkeypatch.setattr(convert, "watch_event", counting)
+    job = big_job()
+    size = len(real(WatchEvent(WatchEventType.ADDED, job, 1)))
+    shared = EncodedEvents(max_bytes=2 * size + size // 2)  # room for two
+    for version in (1, 2, 1, 3, 1, 2):
+        shared.encode(WatchEvent(WatchEventType.ADDED, job, version))
+    # 1 and 2 kept; 1 reused; 3 evicts 2 (least recently used); 1 reused; 2 again.
+    assert encoded == [1, 2, 3, 2]
+    huge = EncodedEvents(max_bytes=size - 1)  # one event is larger than the bound
+    for _ in range(2):
+        huge.encode(WatchEvent(WatchEventType.ADDED, job, 1))
+    assert encoded == [1, 2, 3, 2, 1, 1], "an event beyond the bound is not kept"
