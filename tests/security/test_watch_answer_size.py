@@ -20,6 +20,7 @@ from dagwire.client import AsyncDagwireClient, RPCError
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2 as pb
 from dagwire.kuscia.v1alpha1.kusciaapi import job_pb2_grpc
 from dagwire.server.api.answer_size import answer_bound
+from dagwire.server.api.job_service import MAX_REASON_CHARS
 from dagwire.server.api.watch_errors import EVENT_TOO_LARGE
 from dagwire.server.config import ServerConfig
 from tests.conftest import ServerThread, assert_eventually
@@ -101,7 +102,11 @@ class TestUnderASmallLimit:
         one = pb.BatchQueryJobStatusRequest(job_ids=ids[:1])
         assert (await stub.BatchQueryJobStatus(one, metadata=OPS)).status.code == 0
 
-    async def test_long_err_msgs_are_trimmed_so_that_answers_still_fit(self, stub: Stub) -> None:
+    async def test_the_longest_reason_lands_in_err_msgs_within_the_answer_bound(
+        self, stub: Stub
+    ) -> None:
+        # A reason of 100 KiB used to need trimming here; reasons are bounded now
+        # (MAX_REASON_CHARS), so the longest one a caller may give is carried whole.
         tasks = [
             pb.Task(
                 alias=alias,
@@ -119,16 +124,19 @@ class TestUnderASmallLimit:
         )
         watch = stub.WatchJob(pb.WatchJobRequest(job_ids=["wordy"]), metadata=OPS)
         assert (await watch.read()).type == pb.ADDED
-        # The reason lands in the job's and each running task's err_msg: 3 x 100 KiB.
-        reason = "r" * (100 * KIB)
+        # The reason lands in the job's and each running task's err_msg: the longest a
+        # caller may give (MAX_REASON_CHARS), longer than each err_msg's bound.
+        reason = "r" * MAX_REASON_CHARS
         stopped = await stub.StopJob(pb.StopJobRequest(job_id="wordy", reason=reason), metadata=OPS)
         assert stopped.status.code == 0
 
         queried = await stub.QueryJob(pb.QueryJobRequest(job_id="wordy"), metadata=OPS)
         assert queried.status.code == 0
         assert queried.data.status.state == "Failed"
-        assert 0 < len(queried.data.status.err_msg) <= 1024
-        assert all(0 < len(task.err_msg) <= 128 for task in queried.data.status.tasks)
+        assert reason in queried.data.status.err_msg
+        assert all(
+            0 < len(task.err_msg) <= MAX_REASON_CHARS + 200 for task in queried.data.status.tasks
+        )
         while (event := await watch.read()).object.status.state != "Failed":
             pass
         watch.cancel()

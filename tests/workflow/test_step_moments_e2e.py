@@ -124,10 +124,16 @@ async def test_a_stopped_step_is_stopping_until_its_process_has_exited(
 async def test_a_step_that_ignores_sigterm_is_stopping_until_it_is_killed(
     workflows: rpc.WorkflowServiceStub, steps: srpc.StepExecutionServiceStub
 ) -> None:
-    text = "name: stubborn\nentry_points:\n  deaf: {command: \"trap '' TERM; sleep 30\"}\n"
+    text = (
+        "name: stubborn\nentry_points:\n"
+        "  deaf: {command: \"trap '' TERM; echo trap-set; sleep 30\"}\n"
+    )
     run_id = (await run_yaml(workflows, text)).run_id
+    # Running means its process started, not that its shell has set the trap yet: the
+    # line it prints after the trap says it has.
     await assert_eventually(
-        lambda: get_step(steps, run_id, "deaf"), lambda s: name(s.status) == "RUNNING"
+        lambda: workflows.GetRunLog(rr.GetRunLogRequest(run_id=run_id, step_name="deaf")),
+        lambda answer: any("trap-set" in log.log_content for log in answer.logs),
     )
     await act(steps, run_id, "deaf", "STOP")
     # Polled, not watched: it stays stopping for the kill grace period, then is stopped.
